@@ -1,0 +1,727 @@
+//! A broker as a sans-IO state machine: for each partition it hosts, the replica's log and its
+//! role. As leader it handles produce (`acks` 0, 1, all, `min.insync.replicas`), answers
+//! follower fetches (with epoch fencing and KIP-320 divergence detection), advances the HW over
+//! the ISR and asks the controller to shrink or expand the ISR. As follower it fetches and
+//! truncates by leader epoch (KIP-279). It also registers and heartbeats with the controller.
+
+use std::collections::BTreeMap;
+
+use crate::log::{PartitionLog, Record};
+use crate::types::*;
+
+/// What a replica is doing for its partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// No leader known, or this broker is fenced out of the partition.
+    Offline,
+    Leader { leader_epoch: Epoch },
+    Follower { leader: BrokerId, leader_epoch: Epoch },
+}
+
+/// The leader's view of one follower.
+#[derive(Clone, Debug)]
+struct FollowerState {
+    leo: Offset,
+    broker_epoch: i64,
+    /// Set once the follower fetched with the leader's current epoch: only such fetches
+    /// count towards the HW.
+    fetched_in_epoch: bool,
+    last_caught_up_ms: TimeMs,
+    last_fetch_ms: TimeMs,
+    leader_leo_at_last_fetch: Offset,
+    /// The HW this leader last told the follower; a held fetch is answered when it moved.
+    hw_sent: Offset,
+}
+
+#[derive(Clone, Debug)]
+struct PendingProduce {
+    conn: ConnId,
+    correlation_id: u64,
+    base_offset: Offset,
+    /// The HW must reach this (last offset + 1) before the producer is answered.
+    required_hw: Offset,
+    deadline_ms: TimeMs,
+}
+
+#[derive(Clone, Debug)]
+struct PendingFetch {
+    conn: ConnId,
+    replica: BrokerId,
+    fetch_offset: Offset,
+    deadline_ms: TimeMs,
+}
+
+/// One partition as hosted by this broker.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    pub partition: PartitionId,
+    pub log: PartitionLog,
+    pub role: Role,
+    /// The latest partition state learned from the controller.
+    pub state: Option<PartitionState>,
+    /// The ISR this leader works with (from the controller, or the last AlterPartition answer).
+    pub isr: Vec<BrokerId>,
+    followers: BTreeMap<BrokerId, FollowerState>,
+    /// An AlterPartition in flight: the proposed ISR.
+    pending_isr: Option<Vec<BrokerId>>,
+    pending_produce: Vec<PendingProduce>,
+    pending_fetch: Vec<PendingFetch>,
+    fetch_in_flight: bool,
+    next_fetch_ms: TimeMs,
+    unflushed: u64,
+    last_flush_ms: TimeMs,
+    checkpointed_hw: Offset,
+}
+
+impl Replica {
+    fn new(partition: PartitionId, log: PartitionLog, now: TimeMs) -> Self {
+        let checkpointed_hw = log.hw();
+        Replica {
+            partition,
+            log,
+            role: Role::Offline,
+            state: None,
+            isr: Vec::new(),
+            followers: BTreeMap::new(),
+            pending_isr: None,
+            pending_produce: Vec::new(),
+            pending_fetch: Vec::new(),
+            fetch_in_flight: false,
+            next_fetch_ms: now,
+            unflushed: 0,
+            last_flush_ms: now,
+            checkpointed_hw,
+        }
+    }
+
+    pub fn leader_epoch(&self) -> Epoch {
+        match self.role {
+            Role::Leader { leader_epoch } | Role::Follower { leader_epoch, .. } => leader_epoch,
+            Role::Offline => self.state.as_ref().map(|s| s.leader_epoch).unwrap_or(-1),
+        }
+    }
+}
+
+/// A broker's state machine.
+#[derive(Debug)]
+pub struct Broker {
+    pub id: BrokerId,
+    cfg: BrokerConfig,
+    incarnation: u64,
+    /// -1 until registered with the controller.
+    pub broker_epoch: i64,
+    pub fenced: bool,
+    replicas: BTreeMap<PartitionId, Replica>,
+    heartbeat_in_flight: bool,
+    next_heartbeat_ms: TimeMs,
+    last_hw_checkpoint_ms: TimeMs,
+}
+
+impl Broker {
+    /// A broker starting (or restarting: `incarnation` counts starts) with the logs it
+    /// recovered from its disk.
+    pub fn new(id: BrokerId, cfg: BrokerConfig, incarnation: u64, now: TimeMs, logs: BTreeMap<PartitionId, PartitionLog>) -> Self {
+        let replicas = logs.into_iter().map(|(p, log)| (p, Replica::new(p, log, now))).collect();
+        Broker {
+            id,
+            cfg,
+            incarnation,
+            broker_epoch: -1,
+            fenced: true,
+            replicas,
+            heartbeat_in_flight: false,
+            next_heartbeat_ms: now,
+            last_hw_checkpoint_ms: now,
+        }
+    }
+
+    pub fn replicas(&self) -> impl Iterator<Item = &Replica> {
+        self.replicas.values()
+    }
+
+    pub fn replica(&self, p: PartitionId) -> Option<&Replica> {
+        self.replicas.get(&p)
+    }
+
+    pub fn step(&mut self, now: TimeMs, input: Input) -> Ready {
+        let mut ready = Ready::default();
+        match input {
+            Input::Tick => self.on_tick(now, &mut ready),
+            Input::Request { conn, request, .. } => self.on_request(now, conn, request, &mut ready),
+            Input::Response { response, .. } => self.on_response(now, response, &mut ready),
+            Input::Disconnected { peer } => self.on_disconnected(now, peer),
+        }
+        ready
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    fn on_tick(&mut self, now: TimeMs, ready: &mut Ready) {
+        if !self.heartbeat_in_flight && now >= self.next_heartbeat_ms {
+            self.send_heartbeat(now, ready);
+        }
+        let checkpoint = now.saturating_sub(self.last_hw_checkpoint_ms) >= self.cfg.replica_high_watermark_checkpoint_interval_ms;
+        if checkpoint {
+            self.last_hw_checkpoint_ms = now;
+        }
+        let ids: Vec<PartitionId> = self.replicas.keys().copied().collect();
+        for p in ids {
+            match self.replicas[&p].role {
+                Role::Leader { .. } => self.leader_tick(now, p, ready),
+                Role::Follower { .. } => self.maybe_fetch(now, p, ready),
+                Role::Offline => {}
+            }
+            let r = self.replicas.get_mut(&p).expect("replica exists");
+            if let Some(ms) = self.cfg.log_flush_interval_ms {
+                if r.unflushed > 0 && now.saturating_sub(r.last_flush_ms) >= ms {
+                    flush(r, now, ready);
+                }
+            }
+            if checkpoint && r.checkpointed_hw != r.log.hw() {
+                r.checkpointed_hw = r.log.hw();
+                ready.disk.push(DiskOp::CheckpointHw { partition: p, hw: r.log.hw() });
+            }
+        }
+    }
+
+    fn send_heartbeat(&mut self, now: TimeMs, ready: &mut Ready) {
+        self.heartbeat_in_flight = true;
+        self.next_heartbeat_ms = now + self.cfg.broker_heartbeat_interval_ms;
+        ready.sends.push(Envelope::To {
+            node: NodeId::Controller,
+            request: Request::BrokerHeartbeat { broker: self.id, broker_epoch: self.broker_epoch, incarnation: self.incarnation },
+        });
+    }
+
+    fn leader_tick(&mut self, now: TimeMs, p: PartitionId, ready: &mut Ready) {
+        let flaw = self.cfg.flaw;
+        let r = self.replicas.get_mut(&p).expect("replica exists");
+        // Produce requests that waited too long for the HW: the record is in the log, so the
+        // outcome is unknown to the producer.
+        let (expired, kept): (Vec<_>, Vec<_>) = r.pending_produce.drain(..).partition(|pp| now >= pp.deadline_ms);
+        r.pending_produce = kept;
+        for pp in expired {
+            ready.sends.push(produce_reply(pp.conn, pp.correlation_id, p, Err(ErrorCode::RequestTimedOut)));
+        }
+        self.complete_fetches(now, p, true, ready);
+        if flaw == Flaw::HwRegress {
+            let r = self.replicas.get_mut(&p).expect("replica exists");
+            if r.log.hw() > 0 {
+                let hw = r.log.hw() - 1;
+                r.log.set_hw(hw);
+            }
+        }
+        self.maybe_shrink_isr(now, p, ready);
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    fn on_request(&mut self, now: TimeMs, conn: ConnId, request: Request, ready: &mut Ready) {
+        match request {
+            Request::Produce { correlation_id, partition, acks, timeout_ms, records } => {
+                self.on_produce(now, conn, correlation_id, partition, acks, timeout_ms, records, ready)
+            }
+            Request::Fetch { replica_id, broker_epoch, partition, fetch_offset, last_fetched_epoch, current_leader_epoch } => {
+                let fetch = FetchReq { conn, replica: replica_id, broker_epoch, fetch_offset, last_fetched_epoch, current_leader_epoch };
+                self.on_fetch(now, partition, fetch, ready)
+            }
+            Request::LeaderAndIsr { partitions } => {
+                for state in partitions {
+                    self.apply_state(now, state, ready);
+                }
+            }
+            Request::BrokerHeartbeat { .. } | Request::AlterPartition { .. } | Request::Metadata { .. } => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_produce(&mut self, now: TimeMs, conn: ConnId, correlation_id: u64, p: PartitionId, acks: Acks, timeout_ms: TimeMs, records: Vec<ProduceRecord>, ready: &mut Ready) {
+        let min_isr = self.cfg.min_insync_replicas;
+        let flaw = self.cfg.flaw;
+        let Some(r) = self.replicas.get_mut(&p) else {
+            ready.sends.push(produce_reply(conn, correlation_id, p, Err(ErrorCode::NotLeaderOrFollower)));
+            return;
+        };
+        let Role::Leader { leader_epoch } = r.role else {
+            if acks != Acks::None {
+                ready.sends.push(produce_reply(conn, correlation_id, p, Err(ErrorCode::NotLeaderOrFollower)));
+            }
+            return;
+        };
+        // Checked before the append: a definite failure.
+        if acks == Acks::All && r.isr.len() < min_isr {
+            ready.sends.push(produce_reply(conn, correlation_id, p, Err(ErrorCode::NotEnoughReplicas)));
+            return;
+        }
+        assert!(!records.is_empty(), "empty produce");
+        let base_offset = r.log.leo();
+        let batch: Vec<Record> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, pr)| Record { offset: base_offset + i as Offset, leader_epoch, producer_id: -1, sequence: -1, key: pr.key, value: pr.value })
+            .collect();
+        let required_hw = base_offset + batch.len() as Offset;
+        append(r, now, &self.cfg, batch, ready);
+        match acks {
+            Acks::None => {}
+            Acks::Leader => ready.sends.push(produce_reply(conn, correlation_id, p, Ok(base_offset))),
+            Acks::All if flaw == Flaw::AckBeforeReplication => {
+                ready.sends.push(produce_reply(conn, correlation_id, p, Ok(base_offset)))
+            }
+            Acks::All => r.pending_produce.push(PendingProduce { conn, correlation_id, base_offset, required_hw, deadline_ms: now + timeout_ms }),
+        }
+        self.maybe_advance_hw(now, p, ready);
+        self.complete_fetches(now, p, false, ready);
+    }
+
+    fn on_fetch(&mut self, now: TimeMs, p: PartitionId, f: FetchReq, ready: &mut Ready) {
+        let Some(r) = self.replicas.get_mut(&p) else {
+            ready.sends.push(fetch_reply(f.conn, p, f.current_leader_epoch, Err(ErrorCode::NotLeaderOrFollower)));
+            return;
+        };
+        let my_epoch = r.leader_epoch();
+        // Epoch fencing (KIP-320): a stale requester is fenced, a newer one means this broker
+        // has not heard of the new epoch yet.
+        let error = if f.current_leader_epoch < my_epoch {
+            Some(ErrorCode::FencedLeaderEpoch)
+        } else if f.current_leader_epoch > my_epoch {
+            Some(ErrorCode::UnknownLeaderEpoch)
+        } else if !matches!(r.role, Role::Leader { .. }) {
+            Some(ErrorCode::NotLeaderOrFollower)
+        } else {
+            None
+        };
+        if let Some(e) = error {
+            ready.sends.push(fetch_reply(f.conn, p, f.current_leader_epoch, Err(e)));
+            return;
+        }
+        // Flaw::SkipTruncation drops the check, so a diverged follower never truncates.
+        let diverging = match self.cfg.flaw {
+            Flaw::SkipTruncation => None,
+            _ => divergence(&r.log, f.fetch_offset, f.last_fetched_epoch),
+        };
+        if let Some(diverging) = diverging {
+            let data = FetchData { high_watermark: r.log.hw(), log_end_offset: r.log.leo(), diverging_epoch: Some(diverging), records: Vec::new() };
+            ready.sends.push(fetch_reply(f.conn, p, my_epoch, Ok(data)));
+            return;
+        }
+        let leo = r.log.leo();
+        let fs = r.followers.entry(f.replica).or_insert(FollowerState {
+            leo: -1,
+            broker_epoch: f.broker_epoch,
+            fetched_in_epoch: false,
+            last_caught_up_ms: 0,
+            last_fetch_ms: now,
+            leader_leo_at_last_fetch: leo,
+            hw_sent: -1,
+        });
+        // Kafka's lastCaughtUpTimeMs: caught up now if at our LEO; caught up as of the
+        // previous fetch if it reached the LEO we had then.
+        if f.fetch_offset >= leo {
+            fs.last_caught_up_ms = now;
+        } else if f.fetch_offset >= fs.leader_leo_at_last_fetch {
+            fs.last_caught_up_ms = fs.last_caught_up_ms.max(fs.last_fetch_ms);
+        }
+        fs.leo = f.fetch_offset;
+        fs.broker_epoch = f.broker_epoch;
+        fs.fetched_in_epoch = true;
+        fs.last_fetch_ms = now;
+        fs.leader_leo_at_last_fetch = leo;
+        r.pending_fetch.retain(|pf| pf.replica != f.replica);
+        let wait = self.cfg.replica_fetch_wait_max_ms;
+        r.pending_fetch.push(PendingFetch { conn: f.conn, replica: f.replica, fetch_offset: f.fetch_offset, deadline_ms: now + wait });
+        self.maybe_expand_isr(p, f.replica, ready);
+        self.maybe_advance_hw(now, p, ready);
+        self.complete_fetches(now, p, false, ready);
+    }
+
+    /// Answer held fetches (a long poll of up to `replica.fetch.wait.max.ms`) that have
+    /// something new: records, or an HW the follower has not been told. Telling followers the
+    /// HW promptly is what lets them serve it after a failover.
+    fn complete_fetches(&mut self, now: TimeMs, p: PartitionId, force_expired: bool, ready: &mut Ready) {
+        let max = self.cfg.replica_fetch_max_records;
+        let r = self.replicas.get_mut(&p).expect("replica exists");
+        let Role::Leader { leader_epoch } = r.role else { return };
+        let hw = r.log.hw();
+        let leo = r.log.leo();
+        let mut kept = Vec::new();
+        for pf in std::mem::take(&mut r.pending_fetch) {
+            let fs = r.followers.get_mut(&pf.replica).expect("a held fetch has follower state");
+            let answer = pf.fetch_offset < leo || fs.hw_sent != hw || (force_expired && now >= pf.deadline_ms);
+            if !answer {
+                kept.push(pf);
+                continue;
+            }
+            fs.hw_sent = hw;
+            let records = r.log.read(pf.fetch_offset, max);
+            let data = FetchData { high_watermark: hw, log_end_offset: leo, diverging_epoch: None, records };
+            ready.sends.push(fetch_reply(pf.conn, p, leader_epoch, Ok(data)));
+        }
+        r.pending_fetch = kept;
+    }
+
+    /// Leader HW: the smallest LEO over the maximal ISR (ISR plus replicas being added,
+    /// KIP-497); only followers that fetched in this epoch count, and it does not move while
+    /// the ISR is smaller than `min.insync.replicas`.
+    fn maybe_advance_hw(&mut self, now: TimeMs, p: PartitionId, ready: &mut Ready) {
+        let min_isr = self.cfg.min_insync_replicas;
+        let me = self.id;
+        let r = self.replicas.get_mut(&p).expect("replica exists");
+        if !matches!(r.role, Role::Leader { .. }) || r.isr.len() < min_isr {
+            return;
+        }
+        let mut maximal: Vec<BrokerId> = r.isr.clone();
+        if let Some(pending) = &r.pending_isr {
+            maximal.extend(pending.iter().filter(|b| !r.isr.contains(b)));
+        }
+        let mut candidate = r.log.leo();
+        for b in maximal.iter().filter(|b| **b != me) {
+            match r.followers.get(b) {
+                Some(fs) if fs.fetched_in_epoch => candidate = candidate.min(fs.leo),
+                _ => return,
+            }
+        }
+        if candidate > r.log.hw() {
+            r.log.set_hw(candidate);
+            self.complete_produces(now, p, ready);
+        }
+    }
+
+    fn complete_produces(&mut self, _now: TimeMs, p: PartitionId, ready: &mut Ready) {
+        let min_isr = self.cfg.min_insync_replicas;
+        let r = self.replicas.get_mut(&p).expect("replica exists");
+        let hw = r.log.hw();
+        let isr_ok = r.isr.len() >= min_isr;
+        let (done, kept): (Vec<_>, Vec<_>) = r.pending_produce.drain(..).partition(|pp| pp.required_hw <= hw);
+        r.pending_produce = kept;
+        for pp in done {
+            // The record is committed, but the ISR shrank below the minimum meanwhile: Kafka
+            // answers with an error although the record is in the log (ambiguous outcome).
+            let result = if isr_ok { Ok(pp.base_offset) } else { Err(ErrorCode::NotEnoughReplicasAfterAppend) };
+            ready.sends.push(produce_reply(pp.conn, pp.correlation_id, p, result));
+        }
+    }
+
+    /// Ask the controller to drop followers that have not caught up within
+    /// `replica.lag.time.max.ms`.
+    fn maybe_shrink_isr(&mut self, now: TimeMs, p: PartitionId, ready: &mut Ready) {
+        let lag_max = self.cfg.replica_lag_time_max_ms;
+        let me = self.id;
+        let r = &self.replicas[&p];
+        if r.pending_isr.is_some() {
+            return;
+        }
+        let lagging: Vec<BrokerId> = r
+            .isr
+            .iter()
+            .copied()
+            .filter(|b| *b != me)
+            .filter(|b| r.followers.get(b).map(|fs| now.saturating_sub(fs.last_caught_up_ms) > lag_max).unwrap_or(true))
+            .collect();
+        if lagging.is_empty() {
+            return;
+        }
+        let new_isr: Vec<BrokerId> = r.isr.iter().copied().filter(|b| !lagging.contains(b)).collect();
+        self.send_alter_partition(p, new_isr, ready);
+    }
+
+    /// Ask the controller to add a follower that caught up: LEO >= leader HW and >= the start
+    /// of the leader's epoch.
+    fn maybe_expand_isr(&mut self, p: PartitionId, follower: BrokerId, ready: &mut Ready) {
+        let r = &self.replicas[&p];
+        let Role::Leader { leader_epoch } = r.role else { return };
+        if r.pending_isr.is_some() || r.isr.contains(&follower) {
+            return;
+        }
+        let Some(state) = &r.state else { return };
+        if !state.replicas.contains(&follower) {
+            return;
+        }
+        let fs = &r.followers[&follower];
+        let epoch_start = r.log.epoch_start(leader_epoch).unwrap_or(0);
+        if fs.leo >= r.log.hw() && fs.leo >= epoch_start {
+            let mut new_isr = r.isr.clone();
+            new_isr.push(follower);
+            self.send_alter_partition(p, new_isr, ready);
+        }
+    }
+
+    fn send_alter_partition(&mut self, p: PartitionId, new_isr: Vec<BrokerId>, ready: &mut Ready) {
+        let me = self.id;
+        let broker_epoch = self.broker_epoch;
+        let r = self.replicas.get_mut(&p).expect("replica exists");
+        let (Role::Leader { leader_epoch }, Some(state)) = (r.role, &r.state) else { return };
+        let with_epochs = new_isr
+            .iter()
+            .map(|b| (*b, if *b == me { broker_epoch } else { r.followers.get(b).map(|f| f.broker_epoch).unwrap_or(-1) }))
+            .collect();
+        let request = Request::AlterPartition { leader: me, broker_epoch, partition: p, leader_epoch, partition_epoch: state.partition_epoch, new_isr: with_epochs };
+        r.pending_isr = Some(new_isr);
+        ready.sends.push(Envelope::To { node: NodeId::Controller, request });
+    }
+
+    // ---------------------------------------------------------------- responses
+
+    fn on_response(&mut self, now: TimeMs, response: Response, ready: &mut Ready) {
+        match response {
+            Response::BrokerHeartbeat { result } => self.on_heartbeat_response(now, result, ready),
+            Response::Fetch { partition, leader_epoch, result } => self.on_fetch_response(now, partition, leader_epoch, result, ready),
+            Response::AlterPartition { partition, result } => {
+                let Some(r) = self.replicas.get_mut(&partition) else { return };
+                r.pending_isr = None;
+                if let Ok(state) = result {
+                    self.apply_state(now, state, ready);
+                }
+            }
+            Response::Produce { .. } | Response::Metadata { .. } => {}
+        }
+    }
+
+    fn on_heartbeat_response(&mut self, now: TimeMs, result: Result<HeartbeatData, ErrorCode>, ready: &mut Ready) {
+        self.heartbeat_in_flight = false;
+        match result {
+            Ok(data) => {
+                let was_registering = self.broker_epoch < 0 || self.fenced;
+                self.broker_epoch = data.broker_epoch;
+                self.fenced = data.fenced;
+                for state in data.partitions {
+                    self.apply_state(now, state, ready);
+                }
+                // A freshly registered broker heartbeats again at once to be unfenced.
+                if was_registering && self.fenced {
+                    self.next_heartbeat_ms = now;
+                }
+            }
+            Err(ErrorCode::StaleBrokerEpoch) => {
+                self.broker_epoch = -1;
+                self.next_heartbeat_ms = now;
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn on_fetch_response(&mut self, now: TimeMs, p: PartitionId, epoch: Epoch, result: Result<FetchData, ErrorCode>, ready: &mut Ready) {
+        let backoff = self.cfg.replica_fetch_backoff_ms;
+        let me = self.id;
+        let Some(r) = self.replicas.get_mut(&p) else { return };
+        let Role::Follower { leader_epoch, .. } = r.role else { return };
+        if epoch != leader_epoch {
+            return; // an answer from an older role
+        }
+        r.fetch_in_flight = false;
+        let data = match result {
+            Ok(data) => data,
+            Err(_) => {
+                r.next_fetch_ms = now + backoff;
+                return;
+            }
+        };
+        if let Some((div_epoch, leader_end)) = data.diverging_epoch {
+            // KIP-279: truncate to the smaller of where that epoch ends here and on the
+            // leader, then fetch again; the leader checks again until the logs match.
+            let own_end = match div_epoch {
+                Some(e) => r.log.end_offset_for_epoch(e).map(|(_, end)| end).unwrap_or(0),
+                None => 0,
+            };
+            truncate(r, me, own_end.min(leader_end), ready);
+            r.next_fetch_ms = now;
+            self.maybe_fetch(now, p, ready);
+            return;
+        }
+        if let Some(first) = data.records.first() {
+            if first.offset != r.log.leo() {
+                r.next_fetch_ms = now;
+                return; // stale answer after a truncation
+            }
+            append(r, now, &self.cfg, data.records, ready);
+        }
+        // Follower HW: the leader's HW, capped by its own LEO.
+        let hw = data.high_watermark.min(r.log.leo());
+        r.log.set_hw(hw);
+        r.next_fetch_ms = now;
+        self.maybe_fetch(now, p, ready);
+    }
+
+    fn on_disconnected(&mut self, now: TimeMs, peer: NodeId) {
+        match peer {
+            NodeId::Controller => {
+                self.heartbeat_in_flight = false;
+                for r in self.replicas.values_mut() {
+                    r.pending_isr = None;
+                }
+            }
+            NodeId::Broker(b) => {
+                for r in self.replicas.values_mut() {
+                    if matches!(r.role, Role::Follower { leader, .. } if leader == b) {
+                        r.fetch_in_flight = false;
+                        r.next_fetch_ms = now + self.cfg.replica_fetch_backoff_ms;
+                    }
+                }
+            }
+            NodeId::Client(_) => {}
+        }
+    }
+
+    // ---------------------------------------------------------------- roles
+
+    /// Apply a partition state from the controller, ignoring stale ones.
+    fn apply_state(&mut self, now: TimeMs, state: PartitionState, ready: &mut Ready) {
+        let me = self.id;
+        if !state.replicas.contains(&me) {
+            return;
+        }
+        let p = state.partition;
+        let r = self.replicas.entry(p).or_insert_with(|| Replica::new(p, PartitionLog::default(), now));
+        if let Some(old) = &r.state {
+            let newer = (state.leader_epoch, state.partition_epoch) > (old.leader_epoch, old.partition_epoch);
+            if !newer {
+                return;
+            }
+        }
+        r.state = Some(state.clone());
+        match state.leader {
+            Some(l) if l == me => {
+                if r.role == (Role::Leader { leader_epoch: state.leader_epoch }) {
+                    r.isr = state.isr.clone();
+                    return;
+                }
+                self.become_leader(now, state, ready);
+            }
+            Some(l) => {
+                if r.role == (Role::Follower { leader: l, leader_epoch: state.leader_epoch }) {
+                    return;
+                }
+                abandon_leadership(r, ready);
+                r.role = Role::Follower { leader: l, leader_epoch: state.leader_epoch };
+                r.fetch_in_flight = false;
+                r.next_fetch_ms = now;
+                self.maybe_fetch(now, p, ready);
+            }
+            None => {
+                abandon_leadership(r, ready);
+                r.role = Role::Offline;
+            }
+        }
+    }
+
+    fn become_leader(&mut self, now: TimeMs, state: PartitionState, ready: &mut Ready) {
+        let me = self.id;
+        let p = state.partition;
+        let r = self.replicas.get_mut(&p).expect("replica exists");
+        abandon_leadership(r, ready);
+        r.role = Role::Leader { leader_epoch: state.leader_epoch };
+        r.isr = state.isr.clone();
+        r.log.assign_epoch_start(state.leader_epoch);
+        ready.disk.push(DiskOp::CheckpointEpochs { partition: p, epochs: r.log.epochs().to_vec() });
+        // Followers in the ISR get a full lag window from now, as Kafka resets
+        // lastCaughtUpTimeMs when a replica becomes leader.
+        r.followers = state
+            .replicas
+            .iter()
+            .filter(|b| **b != me)
+            .map(|b| {
+                let caught_up = if state.isr.contains(b) { now } else { 0 };
+                (*b, FollowerState { leo: -1, broker_epoch: -1, fetched_in_epoch: false, last_caught_up_ms: caught_up, last_fetch_ms: now, leader_leo_at_last_fetch: r.log.leo(), hw_sent: -1 })
+            })
+            .collect();
+        ready.notes.push(Note::BecameLeader { broker: me, partition: p, leader_epoch: state.leader_epoch });
+        self.maybe_advance_hw(now, p, ready);
+    }
+
+    fn maybe_fetch(&mut self, now: TimeMs, p: PartitionId, ready: &mut Ready) {
+        let r = self.replicas.get_mut(&p).expect("replica exists");
+        let Role::Follower { leader, leader_epoch } = r.role else { return };
+        if r.fetch_in_flight || now < r.next_fetch_ms {
+            return;
+        }
+        r.fetch_in_flight = true;
+        let last_fetched_epoch = r.log.last_epoch();
+        ready.sends.push(Envelope::To {
+            node: NodeId::Broker(leader),
+            request: Request::Fetch {
+                replica_id: self.id,
+                broker_epoch: self.broker_epoch,
+                partition: p,
+                fetch_offset: r.log.leo(),
+                last_fetched_epoch,
+                current_leader_epoch: leader_epoch,
+            },
+        });
+    }
+}
+
+struct FetchReq {
+    conn: ConnId,
+    replica: BrokerId,
+    broker_epoch: i64,
+    fetch_offset: Offset,
+    last_fetched_epoch: Epoch,
+    current_leader_epoch: Epoch,
+}
+
+/// KIP-320: does a follower that fetches at `fetch_offset` after `last_fetched_epoch` diverge
+/// from this leader's log? If so, the largest epoch <= its epoch here and where it ends.
+fn divergence(log: &PartitionLog, fetch_offset: Offset, last_fetched_epoch: Epoch) -> Option<(Option<Epoch>, Offset)> {
+    if fetch_offset == 0 && last_fetched_epoch < 0 {
+        return None;
+    }
+    match log.end_offset_for_epoch(last_fetched_epoch) {
+        None => Some((None, 0)),
+        Some((epoch, end)) if epoch < last_fetched_epoch || end < fetch_offset => Some((Some(epoch), end)),
+        Some(_) => None,
+    }
+}
+
+fn append(r: &mut Replica, now: TimeMs, cfg: &BrokerConfig, records: Vec<Record>, ready: &mut Ready) {
+    let new_epoch = records.last().map(|rec| rec.leader_epoch) != Some(r.log.latest_cached_epoch());
+    r.log.append(&records);
+    r.unflushed += records.len() as u64;
+    ready.disk.push(DiskOp::Append { partition: r.partition, records });
+    if new_epoch {
+        ready.disk.push(DiskOp::CheckpointEpochs { partition: r.partition, epochs: r.log.epochs().to_vec() });
+    }
+    if let Some(n) = cfg.log_flush_interval_messages {
+        if r.unflushed >= n {
+            flush(r, now, ready);
+        }
+    }
+}
+
+fn flush(r: &mut Replica, now: TimeMs, ready: &mut Ready) {
+    r.unflushed = 0;
+    r.last_flush_ms = now;
+    ready.disk.push(DiskOp::Flush { partition: r.partition });
+}
+
+fn truncate(r: &mut Replica, me: BrokerId, target: Offset, ready: &mut Ready) {
+    let from_leo = r.log.leo();
+    if target >= from_leo {
+        return;
+    }
+    r.log.truncate_to(target);
+    ready.disk.push(DiskOp::Truncate { partition: r.partition, offset: target });
+    ready.disk.push(DiskOp::CheckpointEpochs { partition: r.partition, epochs: r.log.epochs().to_vec() });
+    ready.notes.push(Note::Truncated { broker: me, partition: r.partition, from_leo, to: target });
+}
+
+/// A leader that steps down answers what it held: produce requests with an unknown outcome
+/// (the records are in its log but may not survive), fetches with NOT_LEADER_OR_FOLLOWER.
+fn abandon_leadership(r: &mut Replica, ready: &mut Ready) {
+    let epoch = r.leader_epoch();
+    for pp in r.pending_produce.drain(..) {
+        ready.sends.push(produce_reply(pp.conn, pp.correlation_id, r.partition, Err(ErrorCode::NotLeaderOrFollower)));
+    }
+    for pf in r.pending_fetch.drain(..) {
+        ready.sends.push(fetch_reply(pf.conn, r.partition, epoch, Err(ErrorCode::NotLeaderOrFollower)));
+    }
+    r.pending_isr = None;
+    r.followers.clear();
+}
+
+fn produce_reply(conn: ConnId, correlation_id: u64, partition: PartitionId, result: Result<Offset, ErrorCode>) -> Envelope {
+    Envelope::Reply { conn, response: Response::Produce { correlation_id, partition, result } }
+}
+
+fn fetch_reply(conn: ConnId, partition: PartitionId, leader_epoch: Epoch, result: Result<FetchData, ErrorCode>) -> Envelope {
+    Envelope::Reply { conn, response: Response::Fetch { partition, leader_epoch, result } }
+}

@@ -1,0 +1,14 @@
+//! ksim-model: Kafka replication as sans-IO state machines. Nothing here reads a clock, a
+//! random number generator or a socket: time arrives as an argument, and every effect leaves
+//! as data in a `Ready` (disk writes, messages, notes for the observer). The simulator in
+//! `sim/` runs these machines under madsim; the unit tests and proptests here run them alone.
+
+pub mod broker;
+pub mod controller;
+pub mod log;
+pub mod types;
+
+pub use broker::{Broker, Replica, Role};
+pub use controller::Controller;
+pub use log::{EpochEntry, PartitionLog, Record};
+pub use types::*;

@@ -1,0 +1,281 @@
+//! The verdict of a run. Reads the history, the truth log and the final replica states kept by
+//! the observer, and applies the allowed-loss rules of each `acks` setting: acks=0 and acks=1
+//! may lose what was never committed; a committed record may be lost only if every replica
+//! that held it lost it in a power loss, or after an unclean leader election. Every checker
+//! says how much it compared, so an empty comparison cannot pass silently.
+
+use std::collections::BTreeMap;
+
+use ksim_model::{Acks, BrokerId, Offset, PartitionId};
+use serde::Serialize;
+
+use crate::observer::{Observer, OpType, Violation};
+use crate::run::{lock, RunOutput};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every contract held (exit 0).
+    Valid,
+    /// A violation, a panic or a stall (exit 1).
+    Invalid,
+    /// The run proves nothing: nothing acknowledged, or an asked-for fault never happened
+    /// (exit 3).
+    Vacuous,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Valid => 0,
+            Verdict::Invalid => 1,
+            Verdict::Vacuous => 3,
+        }
+    }
+}
+
+/// What one checker compared.
+#[derive(Clone, Debug, Serialize)]
+pub struct Coverage {
+    pub checker: &'static str,
+    pub compared: u64,
+    pub unit: &'static str,
+}
+
+/// An acknowledged record that is gone, with the reason it was allowed to go.
+#[derive(Clone, Debug, Serialize)]
+pub struct AllowedLoss {
+    pub value: u64,
+    pub partition: PartitionId,
+    pub offset: Option<Offset>,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Counts {
+    pub invoked: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub lost_allowed: u64,
+    pub lost_violating: u64,
+    pub leader_changes: u64,
+    pub unclean_elections: u64,
+    pub crashes: u64,
+    pub power_losses: u64,
+    pub restarts: u64,
+    pub truncations: u64,
+    pub flushes: u64,
+    pub messages: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub verdict: Verdict,
+    pub counts: Counts,
+    pub coverage: Vec<Coverage>,
+    pub violations: Vec<Violation>,
+    pub allowed_losses: Vec<AllowedLoss>,
+    /// Why the run was vacuous, when it was.
+    pub vacuous: Vec<String>,
+    pub messages_by_kind: BTreeMap<String, u64>,
+}
+
+pub fn check(out: &RunOutput) -> Report {
+    let ctx = &out.ctx;
+    let obs = lock(&ctx.observer);
+    let sc = &ctx.sc;
+    let mut violations = obs.violations.clone();
+    let mut coverage = vec![
+        Coverage { checker: "one-leader-per-epoch", compared: obs.leader_claims, unit: "leadership claims" },
+        Coverage { checker: "leader-hw-monotonic", compared: obs.hw_observations, unit: "leader HW observations" },
+    ];
+    let mut counts = Counts::default();
+    for op in &obs.history {
+        match op.kind {
+            OpType::Invoke => counts.invoked += 1,
+            OpType::Ok => counts.acked += 1,
+            OpType::Fail => counts.failed += 1,
+            OpType::Info => counts.unknown += 1,
+        }
+    }
+    if let Some(panic) = &out.panic {
+        violations.push(Violation { checker: "panic", time_ms: out.outcome.end_ms, message: format!("the simulation stopped: {panic}") });
+    } else if !out.outcome.settled {
+        violations.push(Violation {
+            checker: "liveness",
+            time_ms: out.outcome.end_ms,
+            message: format!("stall: {} ms after the workload ended, some partition still has no leader or unreplicated records; {}", sc.run.settle_ms, describe_state(&obs)),
+        });
+    }
+    // Final logs: the committed log of each partition is its leader's log below the HW.
+    let finals = final_logs(out, &obs);
+    let (lost_allowed, lost_violations, compared) = durability(out, &obs, &finals);
+    coverage.push(Coverage { checker: "acked-durability", compared, unit: "acknowledged writes" });
+    counts.lost_allowed = lost_allowed.len() as u64;
+    counts.lost_violating = lost_violations.len() as u64;
+    violations.extend(lost_violations);
+    let (matching, offsets) = log_matching(out, &obs);
+    coverage.push(Coverage { checker: "log-matching", compared: offsets, unit: "offsets below both HWs" });
+    violations.extend(matching);
+    counts.leader_changes = obs.elections;
+    counts.unclean_elections = obs.unclean_elections.values().map(|v| v.len() as u64).sum();
+    counts.crashes = obs.crashes;
+    counts.power_losses = obs.power_losses;
+    counts.restarts = obs.restarts;
+    counts.truncations = obs.truncations;
+    counts.flushes = lock(&ctx.disks).flushes;
+    let stats = lock(&ctx.stats);
+    counts.messages = stats.total();
+    let messages_by_kind = stats.messages.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let mut vacuous = Vec::new();
+    if counts.acked == 0 {
+        vacuous.push("no write was acknowledged".to_string());
+    }
+    for s in &out.outcome.skipped_faults {
+        vacuous.push(format!("scripted fault never happened: {s}"));
+    }
+    let asked_for_faults = !sc.faults.script.is_empty() || sc.faults.random.is_some();
+    if asked_for_faults && obs.crashes + obs.power_losses == 0 {
+        vacuous.push("the scenario asked for faults but none was injected".to_string());
+    }
+    let verdict = if !violations.is_empty() {
+        Verdict::Invalid
+    } else if !vacuous.is_empty() {
+        Verdict::Vacuous
+    } else {
+        Verdict::Valid
+    };
+    Report { verdict, counts, coverage, violations, allowed_losses: lost_allowed, vacuous, messages_by_kind }
+}
+
+/// Partition -> (value -> offset) over the final committed log (the controller's leader's
+/// log below its HW).
+fn final_logs(out: &RunOutput, obs: &Observer) -> BTreeMap<PartitionId, BTreeMap<u64, Offset>> {
+    let mut finals = BTreeMap::new();
+    for p in 0..out.ctx.sc.partitions {
+        let mut map = BTreeMap::new();
+        let leader = obs.controller.get(&p).and_then(|c| c.0);
+        if let Some(l) = leader {
+            let hw = obs.views.get(&(l, p)).map(|v| v.hw).unwrap_or(0);
+            if let Some(mirror) = obs.mirrors.get(&(l, p)) {
+                for (offset, (_, v)) in mirror.iter().enumerate().take(hw.max(0) as usize) {
+                    map.insert(*v, offset as Offset);
+                }
+            }
+        }
+        finals.insert(p, map);
+    }
+    finals
+}
+
+/// Every acknowledged write must be in the final committed log at the offset it was
+/// acknowledged with, unless the configuration allows its loss.
+fn durability(out: &RunOutput, obs: &Observer, finals: &BTreeMap<PartitionId, BTreeMap<u64, Offset>>) -> (Vec<AllowedLoss>, Vec<Violation>, u64) {
+    let acks = out.ctx.sc.producer.acks;
+    let mut allowed = Vec::new();
+    let mut violations = Vec::new();
+    let mut compared = 0;
+    for op in obs.history.iter().filter(|op| op.kind == OpType::Ok) {
+        compared += 1;
+        let found = finals.get(&op.partition).and_then(|m| m.get(&op.value)).copied();
+        match (found, op.offset) {
+            (Some(at), Some(acked)) if at != acked => violations.push(Violation {
+                checker: "acked-durability",
+                time_ms: op.time_ms,
+                message: format!("value {} was acknowledged at partition {} offset {acked} but the committed log holds it at offset {at}", op.value, op.partition),
+            }),
+            (Some(_), _) => {}
+            (None, _) => {
+                let holders = obs.held_by.get(&op.value).cloned().unwrap_or_default();
+                let power_lost = obs.power_lost_by.get(&op.value).cloned().unwrap_or_default();
+                let committed = obs.committed.contains(&op.value);
+                let unclean_after = obs.unclean_elections.get(&op.partition).is_some_and(|v| v.iter().any(|t| *t >= op.time_ms));
+                let reason = if !committed && acks != Acks::All {
+                    Some(format!("acks={}: acknowledged by the leader alone and never committed (never below a leader's HW) before the leader failed over", acks_name(acks)))
+                } else if !holders.is_empty() && holders.iter().all(|b| power_lost.contains(b)) {
+                    Some(format!("every replica that held it ({}) lost it in a power loss before flushing it", list(&holders)))
+                } else if unclean_after {
+                    Some("an unclean leader election (unclean.leader.election.enable=true) chose a replica without it".to_string())
+                } else {
+                    None
+                };
+                match reason {
+                    Some(reason) => allowed.push(AllowedLoss { value: op.value, partition: op.partition, offset: op.offset, reason }),
+                    None => violations.push(Violation {
+                        checker: "acked-durability",
+                        time_ms: op.time_ms,
+                        message: format!(
+                            "acknowledged write lost: value {} (partition {}, offset {}) was acknowledged with acks={} {}, yet it is not in the final committed log; it was held by broker(s) {} and lost in a power loss by {}; no unclean election happened",
+                            op.value,
+                            op.partition,
+                            op.offset.map(|o| o.to_string()).unwrap_or_else(|| "?".into()),
+                            acks_name(acks),
+                            if committed { "and was committed" } else { "but never committed" },
+                            list(&holders),
+                            if power_lost.is_empty() { "none".to_string() } else { list(&power_lost) },
+                        ),
+                    }),
+                }
+            }
+        }
+    }
+    (allowed, violations, compared)
+}
+
+fn acks_name(acks: Acks) -> &'static str {
+    match acks {
+        Acks::None => "0",
+        Acks::Leader => "1",
+        Acks::All => "all",
+    }
+}
+
+fn list(set: &std::collections::BTreeSet<BrokerId>) -> String {
+    if set.is_empty() {
+        return "none".into();
+    }
+    set.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Log matching: two replicas never hold different records (epoch or value) at an offset
+/// below both of their HWs.
+fn log_matching(out: &RunOutput, obs: &Observer) -> (Vec<Violation>, u64) {
+    let mut violations = Vec::new();
+    let mut compared = 0u64;
+    for p in 0..out.ctx.sc.partitions {
+        let replicas: Vec<BrokerId> = obs.views.keys().filter(|(_, part)| *part == p).map(|(b, _)| *b).collect();
+        for (i, a) in replicas.iter().enumerate() {
+            for b in &replicas[i + 1..] {
+                let hw = obs.views[&(*a, p)].hw.min(obs.views[&(*b, p)].hw).max(0) as usize;
+                let la = obs.mirrors.get(&(*a, p)).map(|m| m.as_slice()).unwrap_or(&[]);
+                let lb = obs.mirrors.get(&(*b, p)).map(|m| m.as_slice()).unwrap_or(&[]);
+                let n = hw.min(la.len()).min(lb.len());
+                compared += n as u64;
+                if let Some(off) = (0..n).find(|o| la[*o] != lb[*o]) {
+                    violations.push(Violation {
+                        checker: "log-matching",
+                        time_ms: out.outcome.end_ms,
+                        message: format!(
+                            "partition {p}: brokers {a} and {b} diverge at offset {off}, below both HWs: broker {a} has value {} (epoch {}), broker {b} has value {} (epoch {})",
+                            la[off].1, la[off].0, lb[off].1, lb[off].0
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    (violations, compared)
+}
+
+/// Each replica's state, for stall reports.
+pub fn describe_state(obs: &Observer) -> String {
+    let mut parts = Vec::new();
+    for ((b, p), v) in &obs.views {
+        parts.push(format!("broker {b} p{p}: {:?} LEO {} HW {}{}", v.role, v.leo, v.hw, if v.alive { "" } else { " (down)" }));
+    }
+    for (p, (l, e, isr)) in &obs.controller {
+        parts.push(format!("controller p{p}: leader {l:?} epoch {e} ISR {isr:?}"));
+    }
+    parts.join("; ")
+}

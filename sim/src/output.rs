@@ -1,0 +1,154 @@
+//! What a run prints: the banner with every parameter that decides the run, the counts, the
+//! verdict with the first violation in Kafka's words, and one line that reproduces the run.
+//! Also the single JSON object of `--json`.
+
+use std::fmt::Write;
+
+use ksim_model::{Acks, Flaw};
+use serde_json::json;
+
+use crate::checker::{Report, Verdict};
+use crate::run::{lock, RunOutput};
+use crate::scenario::Scenario;
+
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KSIM_GIT"), ")");
+
+fn acks(a: Acks) -> &'static str {
+    match a {
+        Acks::None => "0",
+        Acks::Leader => "1",
+        Acks::All => "all",
+    }
+}
+
+fn never(v: Option<u64>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_else(|| "never".into())
+}
+
+/// Quote a word for a POSIX shell when it needs it.
+fn sh(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c)) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The one command that replays this run.
+pub fn reproduce_line(sc: &Scenario, seed: u64) -> String {
+    let mut line = format!("cargo run --release -- run {} --seed {seed}", sh(&sc.origin));
+    for (k, v) in &sc.overrides {
+        let _ = write!(line, " --set {}", sh(&format!("{k}={v}")));
+    }
+    line
+}
+
+pub fn banner(sc: &Scenario, seed: u64) -> String {
+    let b = &sc.broker;
+    let mut s = String::new();
+    let _ = writeln!(s, "ksim {VERSION}");
+    let _ = writeln!(s, "scenario   {} ({})", sc.name, sc.origin);
+    let _ = writeln!(s, "seed       {seed}");
+    let _ = writeln!(s, "cluster    brokers={} num.partitions={} default.replication.factor={} controller=1 (single node)", sc.brokers, sc.partitions, sc.replication_factor);
+    let _ = writeln!(
+        s,
+        "server     min.insync.replicas={} unclean.leader.election.enable={} replica.lag.time.max.ms={} log.flush.interval.messages={} log.flush.interval.ms={} replica.high.watermark.checkpoint.interval.ms={} broker.session.timeout.ms={} broker.heartbeat.interval.ms={}",
+        b.min_insync_replicas,
+        b.unclean_leader_election_enable,
+        b.replica_lag_time_max_ms,
+        never(b.log_flush_interval_messages),
+        never(b.log_flush_interval_ms),
+        b.replica_high_watermark_checkpoint_interval_ms,
+        b.broker_session_timeout_ms,
+        b.broker_heartbeat_interval_ms,
+    );
+    let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries=0 enable.idempotence=false", acks(sc.producer.acks), sc.producer.request_timeout_ms, sc.producer.max_in_flight);
+    let _ = writeln!(s, "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}", sc.workload.producers, sc.workload.rate_per_sec, sc.workload.duration_ms, sc.workload.value_bytes, sc.run.settle_ms);
+    for f in &sc.faults.script {
+        let restart = f.restart_after_ms.map(|r| format!(", restart after {r} ms")).unwrap_or_default();
+        let _ = writeln!(s, "fault      at {} ms: {} {}{restart}", f.at_ms, f.action.name(), f.target);
+    }
+    if let Some(r) = &sc.faults.random {
+        let kinds: Vec<&str> = r.kinds.iter().map(|k| k.name()).collect();
+        let _ = writeln!(s, "faults     random kinds={} interval_ms={}..{} down_ms={}..{} max_down={}", kinds.join(","), r.interval_ms.0, r.interval_ms.1, r.down_ms.0, r.down_ms.1, r.max_down);
+    }
+    if sc.broker.flaw != Flaw::None {
+        let _ = writeln!(s, "selftest   flaw={:?} (a deliberately broken protocol: a violation is expected)", sc.broker.flaw);
+    }
+    for (k, v) in &sc.overrides {
+        let _ = writeln!(s, "override   {k}={v}");
+    }
+    s
+}
+
+pub fn summary(out: &RunOutput, report: &Report) -> String {
+    let sc = &out.ctx.sc;
+    let c = &report.counts;
+    let obs = lock(&out.ctx.observer);
+    let mut s = String::new();
+    let _ = writeln!(s, "faults     {}", if obs.faults.is_empty() { "none injected".to_string() } else { String::new() });
+    for (t, f) in &obs.faults {
+        let _ = writeln!(s, "  {t:>8} ms  {f}");
+    }
+    let _ = writeln!(s, "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={}", c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating);
+    let _ = writeln!(s, "cluster    leader changes={} unclean elections={} crashes={} power losses={} restarts={} truncations={} flushes={}", c.leader_changes, c.unclean_elections, c.crashes, c.power_losses, c.restarts, c.truncations, c.flushes);
+    let kinds: Vec<String> = report.messages_by_kind.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let _ = writeln!(s, "messages   total={} {}", c.messages, kinds.join(" "));
+    let _ = writeln!(s, "time       simulated={} ms wall={:.3} s events={} trace={:016x}", out.outcome.end_ms, out.wall.as_secs_f64(), obs.events, obs.trace_hash());
+    for cov in &report.coverage {
+        let _ = writeln!(s, "checked    {:<22} {} {}", cov.checker, cov.compared, cov.unit);
+    }
+    if !report.allowed_losses.is_empty() {
+        let first = &report.allowed_losses[0];
+        let _ = writeln!(
+            s,
+            "allowed    {} acknowledged write(s) lost, as {} allows; e.g. value {} (partition {}, offset {}): {}",
+            report.allowed_losses.len(),
+            config_words(sc),
+            first.value,
+            first.partition,
+            first.offset.map(|o| o.to_string()).unwrap_or_else(|| "?".into()),
+            first.reason
+        );
+    }
+    let verdict = match report.verdict {
+        Verdict::Valid => "VALID: the contract held".to_string(),
+        Verdict::Invalid => format!("INVALID: {} violation(s)", report.violations.len()),
+        Verdict::Vacuous => format!("VACUOUS: {}", report.vacuous.join("; ")),
+    };
+    let _ = writeln!(s, "verdict    {verdict}");
+    if let Some(v) = report.violations.first() {
+        let _ = writeln!(s, "first      [{}] at {} ms: {}", v.checker, v.time_ms, v.message);
+    }
+    let _ = writeln!(s, "reproduce: {}", reproduce_line(sc, out.seed));
+    s
+}
+
+fn config_words(sc: &Scenario) -> String {
+    format!("acks={} with min.insync.replicas={}", acks(sc.producer.acks), sc.broker.min_insync_replicas)
+}
+
+pub fn json(out: &RunOutput, report: &Report, determinism: Option<bool>) -> serde_json::Value {
+    let sc = &out.ctx.sc;
+    let obs = lock(&out.ctx.observer);
+    json!({
+        "seed": out.seed,
+        "scenario": sc.name,
+        "origin": sc.origin,
+        "version": VERSION,
+        "verdict": report.verdict,
+        "exit_code": report.verdict.exit_code(),
+        "trace_hash": format!("{:016x}", obs.trace_hash()),
+        "determinism_checked": determinism,
+        "counts": report.counts,
+        "coverage": report.coverage,
+        "violations": report.violations,
+        "allowed_losses": report.allowed_losses.len(),
+        "allowed_loss_reasons": report.allowed_losses.iter().take(10).collect::<Vec<_>>(),
+        "vacuous": report.vacuous,
+        "simulated_ms": out.outcome.end_ms,
+        "wall_s": out.wall.as_secs_f64(),
+        "overrides": sc.overrides,
+        "reproduce": reproduce_line(sc, out.seed),
+    })
+}

@@ -1,0 +1,165 @@
+//! Scenario: everything that decides a run besides the seed, read from a TOML file with
+//! Kafka's own config keys and overridden by `--set KEY=VALUE`. Parsing and validation live in
+//! `scenario_parse.rs`; this file holds the types and their defaults.
+
+use ksim_model::{Acks, BrokerConfig, BrokerId, Flaw, PartitionId};
+
+/// A parsed, validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name shown in the banner (the file stem when the file does not set it).
+    pub name: String,
+    /// The story the scenario tells (printed with `--verbose` and listed by `ksim scenarios`).
+    pub description: String,
+    /// Where the scenario came from (path), for the reproduce line.
+    pub origin: String,
+    /// `[cluster] brokers`
+    pub brokers: i32,
+    /// `[server] num.partitions`
+    pub partitions: i32,
+    /// `[server] default.replication.factor`
+    pub replication_factor: i32,
+    /// `[server]` keys that the brokers and the controller read.
+    pub broker: BrokerConfig,
+    pub producer: ProducerConfig,
+    pub workload: Workload,
+    pub faults: Faults,
+    pub run: RunLimits,
+    /// The `--set` overrides applied, in order, as written (for the reproduce line).
+    pub overrides: Vec<(String, String)>,
+}
+
+/// `[producer]`: keys from producer.properties.
+#[derive(Clone, Debug)]
+pub struct ProducerConfig {
+    pub acks: Acks,
+    /// `request.timeout.ms`: a request without an answer by then fails with an unknown outcome.
+    pub request_timeout_ms: u64,
+    /// `max.in.flight.requests.per.connection`
+    pub max_in_flight: usize,
+}
+
+/// `[workload]`
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// Producer clients, each its own simulated node.
+    pub producers: u32,
+    /// Records each producer tries to send per simulated second.
+    pub rate_per_sec: u32,
+    /// How long producers write, from the start of the run.
+    pub duration_ms: u64,
+    /// Size of each record value (its first bytes carry the unique value id).
+    pub value_bytes: usize,
+}
+
+/// `[faults]`
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    pub script: Vec<ScriptedFault>,
+    pub random: Option<RandomFaults>,
+}
+
+/// One `[[faults.script]]` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptedFault {
+    pub at_ms: u64,
+    pub action: FaultAction,
+    pub target: Target,
+    /// Restart the target this long after a crash or power loss (none: it stays down until
+    /// the heal phase).
+    pub restart_after_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// Kill the broker process: the page cache survives.
+    Crash,
+    /// Kill the broker and drop its page cache: unflushed records are lost.
+    PowerLoss,
+    /// Start a broker that is down.
+    Restart,
+}
+
+impl FaultAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultAction::Crash => "crash",
+            FaultAction::PowerLoss => "power-loss",
+            FaultAction::Restart => "restart",
+        }
+    }
+}
+
+/// Whom a fault hits. Roles are resolved when the fault fires, from the observer's view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `broker:N`
+    Broker(BrokerId),
+    /// `leader:P`: the broker that currently leads partition P.
+    LeaderOf(PartitionId),
+    /// `follower:P`: the first ISR follower of partition P.
+    FollowerOf(PartitionId),
+    /// `replicas:P`: every replica of partition P at once.
+    ReplicasOf(PartitionId),
+    /// `all`: every broker.
+    All,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Broker(b) => write!(f, "broker:{b}"),
+            Target::LeaderOf(p) => write!(f, "leader:{p}"),
+            Target::FollowerOf(p) => write!(f, "follower:{p}"),
+            Target::ReplicasOf(p) => write!(f, "replicas:{p}"),
+            Target::All => write!(f, "all"),
+        }
+    }
+}
+
+/// `[faults.random]`: faults drawn from the run's fault stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RandomFaults {
+    /// Which of crash and power-loss may be drawn.
+    pub kinds: Vec<FaultAction>,
+    /// Gap between two faults, drawn uniformly from this range.
+    pub interval_ms: (u64, u64),
+    /// How long a broker stays down, drawn uniformly from this range.
+    pub down_ms: (u64, u64),
+    /// At most this many brokers down at once.
+    pub max_down: usize,
+}
+
+/// `[run]`
+#[derive(Clone, Debug)]
+pub struct RunLimits {
+    /// After the workload and faults stop, every broker is restarted and the cluster gets this
+    /// long to elect leaders and bring the HW up to the LEO before the final check.
+    pub settle_ms: u64,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            name: "unnamed".into(),
+            description: String::new(),
+            origin: String::new(),
+            brokers: 3,
+            partitions: 1,
+            replication_factor: 3,
+            broker: BrokerConfig { min_insync_replicas: 1, ..BrokerConfig::default() },
+            producer: ProducerConfig { acks: Acks::All, request_timeout_ms: 30_000, max_in_flight: 5 },
+            workload: Workload { producers: 1, rate_per_sec: 100, duration_ms: 20_000, value_bytes: 16 },
+            faults: Faults::default(),
+            run: RunLimits { settle_ms: 30_000 },
+            overrides: Vec::new(),
+        }
+    }
+}
+
+impl Scenario {
+    /// The flaw under test, if any (`[selftest] flaw`).
+    pub fn flaw(&self) -> Flaw {
+        self.broker.flaw
+    }
+}
