@@ -567,7 +567,10 @@ impl Broker {
     /// Apply a partition state from the controller, ignoring stale ones.
     fn apply_state(&mut self, now: TimeMs, state: PartitionState, ready: &mut Ready) {
         let me = self.id;
-        if !state.replicas.contains(&me) {
+        // Like a KRaft broker, which applies metadata only after it registered: a restarted
+        // incarnation must not act on a state meant for the previous one (the controller
+        // fences the old incarnation and re-elects before it accepts the new registration).
+        if self.broker_epoch < 0 || !state.replicas.contains(&me) {
             return;
         }
         let p = state.partition;

@@ -47,8 +47,9 @@ pub fn node_of(addr: SocketAddr) -> Option<NodeId> {
 pub enum Inbound {
     Request { conn: ConnId, from: NodeId, request: Request },
     Response { from: NodeId, response: Response },
-    /// The connection (generation `generation`) to `peer` broke or timed out.
-    Disconnected { peer: NodeId, generation: u64 },
+    /// The connection (generation `generation`) to `peer` broke or timed out. `refused`: it
+    /// never opened, so nothing queued on it was sent.
+    Disconnected { peer: NodeId, generation: u64, refused: bool },
 }
 
 struct Outgoing {
@@ -82,7 +83,7 @@ impl NodeNet {
     pub async fn recv(&mut self) -> Inbound {
         loop {
             let msg = self.inbox.recv().await.expect("inbox sender held by the node itself");
-            if let Inbound::Disconnected { peer, generation } = &msg {
+            if let Inbound::Disconnected { peer, generation, .. } = &msg {
                 // Only the current connection's failure matters; an older one was replaced.
                 match self.outgoing.get(peer) {
                     Some(o) if o.generation == *generation => {
@@ -163,6 +164,7 @@ fn expects_response(request: &Request) -> bool {
 
 async fn outgoing_loop(ep: Arc<Endpoint>, peer: NodeId, generation: u64, mut requests: mpsc::UnboundedReceiver<Request>, inbox: mpsc::UnboundedSender<Inbound>, timeout: Duration) {
     let connected = ep.connect1(addr_of(peer)).await;
+    let refused = connected.is_err();
     if let Ok((tx, mut rx)) = connected {
         let mut outstanding: usize = 0;
         let mut deadline: Option<Instant> = None;
@@ -195,5 +197,5 @@ async fn outgoing_loop(ep: Arc<Endpoint>, peer: NodeId, generation: u64, mut req
             }
         }
     }
-    let _ = inbox.send(Inbound::Disconnected { peer, generation });
+    let _ = inbox.send(Inbound::Disconnected { peer, generation, refused });
 }

@@ -22,6 +22,8 @@ const TICK_MS: u64 = 50;
 /// Broker-to-broker and broker-to-controller requests time out after this
 /// (`replica.socket.timeout.ms` and `request.timeout.ms` both default to 30 s).
 const INTERNAL_REQUEST_TIMEOUT_MS: u64 = 30_000;
+/// The producer's `retry.backoff.ms` (Kafka's default), between metadata refreshes.
+const RETRY_BACKOFF_MS: u64 = 100;
 
 /// Named random streams derived from the run seed. New streams are appended, never inserted,
 /// so that an old seed keeps its meaning.
@@ -226,16 +228,19 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     let mut in_flight: BTreeMap<u64, InFlight> = BTreeMap::new();
     let mut correlation: u64 = 0;
     let mut metadata_in_flight = false;
+    // retry.backoff.ms between metadata refreshes.
+    let mut next_metadata = Instant::now();
     let mut next_send = Instant::now();
     let mut next_partition = idx as i32 % sc.partitions;
     loop {
-        if !metadata_in_flight && (leaders.len() as i32) < sc.partitions {
+        if !metadata_in_flight && (leaders.len() as i32) < sc.partitions && Instant::now() >= next_metadata {
             correlation += 1;
             net.send(NodeId::Controller, Request::Metadata { correlation_id: correlation });
             metadata_in_flight = true;
         }
         let wake = in_flight.values().map(|f| f.deadline_ms).min().map(|d| Instant::now() + Duration::from_millis(d.saturating_sub(now_ms())));
-        let wake = [Some(next_send), wake].into_iter().flatten().min().unwrap_or(next_send);
+        let want_metadata = !metadata_in_flight && (leaders.len() as i32) < sc.partitions;
+        let wake = [Some(next_send), wake, want_metadata.then_some(next_metadata)].into_iter().flatten().min().unwrap_or(next_send);
         tokio::select! {
             biased;
             _ = sleep_until(wake) => {}
@@ -243,10 +248,8 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
                 match m {
                     Inbound::Response { response: Response::Metadata { partitions, .. }, .. } => {
                         metadata_in_flight = false;
+                        next_metadata = Instant::now() + Duration::from_millis(RETRY_BACKOFF_MS);
                         leaders = partitions.iter().filter_map(|p| p.leader.map(|l| (p.partition, l))).collect();
-                        if (leaders.len() as i32) < sc.partitions {
-                            sleep(Duration::from_millis(100)).await; // metadata backoff
-                        }
                     }
                     Inbound::Response { response: Response::Produce { correlation_id, result, .. }, .. } => {
                         if let Some(f) = in_flight.remove(&correlation_id) {
@@ -263,11 +266,13 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
                             complete(&ctx, idx, &f, kind, offset, error);
                         }
                     }
-                    Inbound::Disconnected { peer, .. } => {
+                    Inbound::Disconnected { peer, refused, .. } => {
                         if peer == NodeId::Controller {
                             metadata_in_flight = false;
                         }
-                        fail_all_to(&ctx, idx, &mut in_flight, &mut leaders, peer, "connection reset");
+                        // A connection that never opened sent nothing: a definite failure.
+                        let (kind, why) = if refused { (OpType::Fail, "connection refused") } else { (OpType::Info, "connection reset") };
+                        fail_all_to(&ctx, idx, &mut in_flight, &mut leaders, peer, kind, why);
                     }
                     _ => {}
                 }
@@ -279,7 +284,7 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
         let expired: Vec<BrokerId> = in_flight.values().filter(|f| f.deadline_ms <= now).map(|f| f.broker).collect();
         for b in expired {
             net.close(NodeId::Broker(b));
-            fail_all_to(&ctx, idx, &mut in_flight, &mut leaders, NodeId::Broker(b), "request.timeout.ms expired");
+            fail_all_to(&ctx, idx, &mut in_flight, &mut leaders, NodeId::Broker(b), OpType::Info, "request.timeout.ms expired");
         }
         if Instant::now() >= next_send {
             next_send += interval;
@@ -331,12 +336,12 @@ fn complete(ctx: &Ctx, idx: u32, f: &InFlight, kind: OpType, offset: Option<i64>
     ctx.observe().record(op);
 }
 
-fn fail_all_to(ctx: &Ctx, idx: u32, in_flight: &mut BTreeMap<u64, InFlight>, leaders: &mut BTreeMap<PartitionId, BrokerId>, peer: NodeId, why: &str) {
+fn fail_all_to(ctx: &Ctx, idx: u32, in_flight: &mut BTreeMap<u64, InFlight>, leaders: &mut BTreeMap<PartitionId, BrokerId>, peer: NodeId, kind: OpType, why: &str) {
     let NodeId::Broker(b) = peer else { return };
     let gone: Vec<u64> = in_flight.iter().filter(|(_, f)| f.broker == b).map(|(c, _)| *c).collect();
     for c in gone {
         let f = in_flight.remove(&c).expect("listed above");
-        complete(ctx, idx, &f, OpType::Info, None, Some(why.to_string()));
+        complete(ctx, idx, &f, kind, None, Some(why.to_string()));
     }
     leaders.retain(|_, l| *l != b);
 }
