@@ -1,0 +1,104 @@
+//! The command line as a user meets it: exit codes, located errors for bad input, the
+//! reproduce line, and the `--json` object.
+
+use std::process::Command;
+
+fn ksim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ksim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run ksim");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn temp_scenario(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("ksim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn acks_1_run_reports_allowed_loss_and_how_to_reproduce() {
+    let (code, out, _) = ksim(&["run", "acks-1-leader-crash", "--seed", "1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("seed       1"), "{out}");
+    assert!(out.contains("lost-but-allowed="), "{out}");
+    assert!(!out.contains("lost-but-allowed=0 "), "{out}");
+    assert!(out.contains("verdict    VALID"), "{out}");
+    assert!(out.contains("reproduce: cargo run --release -- run acks-1-leader-crash --seed 1"), "{out}");
+}
+
+#[test]
+fn a_violation_exits_1_and_json_carries_the_verdict() {
+    let (code, out, _) = ksim(&["run", "acks-all-leader-crash", "--seed", "1", "--set", "flaw=ack-before-replication", "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["verdict"], "invalid");
+    assert_eq!(v["seed"], 1);
+    assert!(v["trace_hash"].as_str().unwrap().len() == 16);
+    assert!(v["counts"]["acked"].as_u64().unwrap() > 0);
+    assert!(v["violations"][0]["message"].as_str().unwrap().contains("acknowledged write lost"));
+    assert!(v["reproduce"].as_str().unwrap().contains("--set flaw=ack-before-replication"));
+}
+
+#[test]
+fn check_determinism_runs_twice_and_agrees() {
+    let (code, out, err) = ksim(&["run", "default", "--seed", "5", "--check-determinism"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("determinism: two runs gave trace"), "{out}");
+}
+
+#[test]
+fn a_run_without_a_seed_draws_one_and_prints_it() {
+    let (code, out, _) = ksim(&["run", "default", "--set", "duration_ms=4000"]);
+    assert!(code == 0 || code == 3, "{out}");
+    let seed_line = out.lines().find(|l| l.starts_with("seed ")).expect("a seed line");
+    let seed: u64 = seed_line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(out.contains(&format!("--seed {seed}")), "{out}");
+}
+
+#[test]
+fn a_vacuous_run_exits_3() {
+    let (code, out, _) = ksim(&["run", "acks-all-leader-crash", "--seed", "1", "--set", "duration_ms=3000"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("VACUOUS"), "{out}");
+}
+
+#[test]
+fn malformed_scenario_file_exits_2_naming_file_and_line() {
+    let path = temp_scenario("broken.toml", "[server]\nmin.insync.replicas = 2\nacks = [\n");
+    let (code, _, err) = ksim(&["run", &path, "--seed", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&path), "{err}");
+    assert!(err.contains(":3:") || err.contains(":4:"), "{err}");
+}
+
+#[test]
+fn unknown_key_exits_2_naming_file_line_and_key_with_a_suggestion() {
+    let path = temp_scenario("typo.toml", "[cluster]\nbrokers = 3\n\n[server]\nmin.insync.replica = 2\n");
+    let (code, _, err) = ksim(&["run", &path, "--seed", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{path}:5:")), "{err}");
+    assert!(err.contains("min.insync.replica"), "{err}");
+    assert!(err.contains("min.insync.replicas"), "did you mean: {err}");
+}
+
+#[test]
+fn impossible_cluster_and_bad_set_exit_2() {
+    let (code, _, err) = ksim(&["run", "default", "--set", "brokers=2"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("replication.factor"), "{err}");
+    let (code, _, err) = ksim(&["run", "default", "--set", "no.such.key=1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no.such.key"), "{err}");
+    let (code, _, err) = ksim(&["run", "no-such-scenario"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn scenarios_lists_the_gallery() {
+    let (code, out, _) = ksim(&["scenarios"]);
+    assert_eq!(code, 0);
+    for name in ["default", "acks-1-leader-crash", "acks-all-leader-crash", "power-loss-all"] {
+        assert!(out.contains(name), "{out}");
+    }
+}
