@@ -1,0 +1,21 @@
+# Short names for the common commands. Nothing here is needed: each recipe is one cargo line.
+
+# Run the default scenario for one seed (a random one unless given).
+run scenario="default" *args="":
+    cargo run --release -- run {{scenario}} {{args}}
+
+# The test suite (what CI runs).
+test:
+    cargo test --workspace
+
+# List the scenario gallery.
+scenarios:
+    cargo run --release -- scenarios
+
+# Sweep seeds of a scenario on both cores, e.g. `just sweep acks-all-leader-crash 1000`.
+sweep scenario="acks-all-leader-crash" seeds="1000":
+    cargo run --release -- sweep {{scenario}} --seeds {{seeds}} --jobs 2
+
+# Run one seed twice and compare the trace hashes.
+determinism scenario="default" seed="1":
+    cargo run --release -- run {{scenario}} --seed {{seed}} --check-determinism
