@@ -64,6 +64,9 @@ pub struct Replica {
     followers: BTreeMap<BrokerId, FollowerState>,
     /// An AlterPartition in flight: the proposed ISR.
     pending_isr: Option<Vec<BrokerId>>,
+    /// After a rejected AlterPartition, the leader waits this long before proposing again
+    /// (the controller's view, e.g. a fenced follower, changes on its own schedule).
+    next_alter_ms: TimeMs,
     pending_produce: Vec<PendingProduce>,
     pending_fetch: Vec<PendingFetch>,
     fetch_in_flight: bool,
@@ -84,6 +87,7 @@ impl Replica {
             isr: Vec::new(),
             followers: BTreeMap::new(),
             pending_isr: None,
+            next_alter_ms: now,
             pending_produce: Vec::new(),
             pending_fetch: Vec::new(),
             fetch_in_flight: false,
@@ -330,7 +334,7 @@ impl Broker {
         r.pending_fetch.retain(|pf| pf.replica != f.replica);
         let wait = self.cfg.replica_fetch_wait_max_ms;
         r.pending_fetch.push(PendingFetch { conn: f.conn, replica: f.replica, fetch_offset: f.fetch_offset, deadline_ms: now + wait });
-        self.maybe_expand_isr(p, f.replica, ready);
+        self.maybe_expand_isr(now, p, f.replica, ready);
         self.maybe_advance_hw(now, p, ready);
         self.complete_fetches(now, p, false, ready);
     }
@@ -422,12 +426,12 @@ impl Broker {
             return;
         }
         let new_isr: Vec<BrokerId> = r.isr.iter().copied().filter(|b| !lagging.contains(b)).collect();
-        self.send_alter_partition(p, new_isr, ready);
+        self.send_alter_partition(now, p, new_isr, ready);
     }
 
     /// Ask the controller to add a follower that caught up: LEO >= leader HW and >= the start
     /// of the leader's epoch.
-    fn maybe_expand_isr(&mut self, p: PartitionId, follower: BrokerId, ready: &mut Ready) {
+    fn maybe_expand_isr(&mut self, now: TimeMs, p: PartitionId, follower: BrokerId, ready: &mut Ready) {
         let r = &self.replicas[&p];
         let Role::Leader { leader_epoch } = r.role else { return };
         if r.pending_isr.is_some() || r.isr.contains(&follower) {
@@ -442,15 +446,18 @@ impl Broker {
         if fs.leo >= r.log.hw() && fs.leo >= epoch_start {
             let mut new_isr = r.isr.clone();
             new_isr.push(follower);
-            self.send_alter_partition(p, new_isr, ready);
+            self.send_alter_partition(now, p, new_isr, ready);
         }
     }
 
-    fn send_alter_partition(&mut self, p: PartitionId, new_isr: Vec<BrokerId>, ready: &mut Ready) {
+    fn send_alter_partition(&mut self, now: TimeMs, p: PartitionId, new_isr: Vec<BrokerId>, ready: &mut Ready) {
         let me = self.id;
         let broker_epoch = self.broker_epoch;
         let r = self.replicas.get_mut(&p).expect("replica exists");
         let (Role::Leader { leader_epoch }, Some(state)) = (r.role, &r.state) else { return };
+        if now < r.next_alter_ms {
+            return;
+        }
         let with_epochs = new_isr
             .iter()
             .map(|b| (*b, if *b == me { broker_epoch } else { r.followers.get(b).map(|f| f.broker_epoch).unwrap_or(-1) }))
@@ -469,8 +476,9 @@ impl Broker {
             Response::AlterPartition { partition, result } => {
                 let Some(r) = self.replicas.get_mut(&partition) else { return };
                 r.pending_isr = None;
-                if let Ok(state) = result {
-                    self.apply_state(now, state, ready);
+                match result {
+                    Ok(state) => self.apply_state(now, state, ready),
+                    Err(_) => r.next_alter_ms = now + self.cfg.replica_fetch_backoff_ms,
                 }
             }
             Response::Produce { .. } | Response::Metadata { .. } => {}
@@ -634,7 +642,7 @@ impl Broker {
     fn maybe_fetch(&mut self, now: TimeMs, p: PartitionId, ready: &mut Ready) {
         let r = self.replicas.get_mut(&p).expect("replica exists");
         let Role::Follower { leader, leader_epoch } = r.role else { return };
-        if r.fetch_in_flight || now < r.next_fetch_ms {
+        if self.cfg.flaw == Flaw::FollowersNeverFetch || r.fetch_in_flight || now < r.next_fetch_ms {
             return;
         }
         r.fetch_in_flight = true;

@@ -46,8 +46,10 @@ pub enum Flaw {
     HwRegress,
     /// The controller elects a new leader without bumping the leader epoch.
     ElectWithoutEpochBump,
-    /// A follower ignores the leader's diverging-epoch answer and appends anyway.
+    /// The leader skips the divergence check, so a diverged follower never truncates.
     SkipTruncation,
+    /// Followers never fetch: a planted livelock the liveness check must report as a stall.
+    FollowersNeverFetch,
 }
 
 /// Broker-side configuration, with Kafka's names and defaults.

@@ -91,6 +91,9 @@ pub struct Observer {
     pub held_by: BTreeMap<u64, BTreeSet<BrokerId>>,
     /// Brokers that lost a value in a power loss (unflushed page cache).
     pub power_lost_by: BTreeMap<u64, BTreeSet<BrokerId>>,
+    /// The true HW of each partition: the HW of the leader in the latest leader epoch (the
+    /// TLA+ models' `inv_trueHw`), as (leader epoch, HW).
+    pub true_hw: BTreeMap<PartitionId, (Epoch, Offset)>,
     /// Values that were ever below a leader's HW at their offset.
     pub committed: BTreeSet<u64>,
     committed_marked: BTreeMap<(BrokerId, PartitionId), Offset>,
@@ -181,6 +184,10 @@ impl Observer {
             self.views.insert(key, ReplicaView { role: r.role, leo: r.log.leo(), hw: r.log.hw(), alive: true });
             if let Role::Leader { leader_epoch } = r.role {
                 self.check_leader_hw(now, b, r.partition, leader_epoch, r.log.hw());
+                let t = self.true_hw.entry(r.partition).or_insert((leader_epoch, 0));
+                if (leader_epoch, r.log.hw()) > *t {
+                    *t = (leader_epoch, r.log.hw());
+                }
                 self.mark_committed(b, r.partition, r.log.hw());
             }
         }

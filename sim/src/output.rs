@@ -92,6 +92,8 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
     }
     let _ = writeln!(s, "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={}", c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating);
     let _ = writeln!(s, "cluster    leader changes={} unclean elections={} crashes={} power losses={} restarts={} truncations={} flushes={}", c.leader_changes, c.unclean_elections, c.crashes, c.power_losses, c.restarts, c.truncations, c.flushes);
+    let true_hw: Vec<String> = obs.true_hw.iter().map(|(p, (e, hw))| format!("p{p}={hw} (leader epoch {e})")).collect();
+    let _ = writeln!(s, "true HW    {}", true_hw.join(" "));
     let kinds: Vec<String> = report.messages_by_kind.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(s, "messages   total={} {}", c.messages, kinds.join(" "));
     let _ = writeln!(s, "time       simulated={} ms wall={:.3} s events={} trace={:016x}", out.outcome.end_ms, out.wall.as_secs_f64(), obs.events, obs.trace_hash());
@@ -146,6 +148,7 @@ pub fn json(out: &RunOutput, report: &Report, determinism: Option<bool>) -> serd
         "allowed_losses": report.allowed_losses.len(),
         "allowed_loss_reasons": report.allowed_losses.iter().take(10).collect::<Vec<_>>(),
         "vacuous": report.vacuous,
+        "true_hw": obs.true_hw.iter().map(|(p, (e, hw))| json!({"partition": p, "leader_epoch": e, "hw": hw})).collect::<Vec<_>>(),
         "simulated_ms": out.outcome.end_ms,
         "wall_s": out.wall.as_secs_f64(),
         "overrides": sc.overrides,

@@ -179,6 +179,7 @@ const FLAWS: &[(&str, Flaw)] = &[
     ("hw-regress", Flaw::HwRegress),
     ("elect-without-epoch-bump", Flaw::ElectWithoutEpochBump),
     ("skip-truncation", Flaw::SkipTruncation),
+    ("followers-never-fetch", Flaw::FollowersNeverFetch),
 ];
 
 const RANDOM_KINDS: &[(&str, FaultAction)] = &[("crash", FaultAction::Crash), ("power-loss", FaultAction::PowerLoss)];

@@ -110,3 +110,11 @@ fn a_run_without_its_faults_is_vacuous() {
     assert_eq!(report.verdict, Verdict::Vacuous);
     assert!(report.vacuous.iter().any(|v| v.contains("faults")), "{:?}", report.vacuous);
 }
+
+#[test]
+fn liveness_check_reports_a_planted_livelock_as_a_stall_with_each_replica_state() {
+    let report = run_check(&scenario("default", &["flaw=followers-never-fetch", "duration_ms=6000", "settle_ms=5000"]), 1);
+    assert_eq!(report.verdict, Verdict::Invalid);
+    let stall = report.violations.iter().find(|v| v.checker == "liveness").expect("a stall finding");
+    assert!(stall.message.contains("broker 2 p0"), "{}", stall.message);
+}
