@@ -125,6 +125,7 @@ impl Broker {
     /// A broker starting (or restarting: `incarnation` counts starts) with the logs it
     /// recovered from its disk.
     pub fn new(id: BrokerId, cfg: BrokerConfig, incarnation: u64, now: TimeMs, logs: BTreeMap<PartitionId, PartitionLog>) -> Self {
+        assert!(!(cfg.flaw == Flaw::PanicOnRestart && incarnation > 1), "planted panic: broker {id} restarted (flaw panic-on-restart)");
         let replicas = logs.into_iter().map(|(p, log)| (p, Replica::new(p, log, now))).collect();
         Broker {
             id,

@@ -50,6 +50,9 @@ pub enum Flaw {
     SkipTruncation,
     /// Followers never fetch: a planted livelock the liveness check must report as a stall.
     FollowersNeverFetch,
+    /// A restarted broker panics while recovering: a planted crash of the simulation itself,
+    /// which must be reported as a finding with its seed, never take down a sweep.
+    PanicOnRestart,
 }
 
 /// Broker-side configuration, with Kafka's names and defaults.

@@ -100,7 +100,7 @@ pub fn check(out: &RunOutput) -> Report {
         }
     }
     if let Some(panic) = &out.panic {
-        violations.push(Violation { checker: "panic", time_ms: out.outcome.end_ms, message: format!("the simulation stopped: {panic}") });
+        violations.push(Violation { checker: "panic", time_ms: out.outcome.end_ms, message: format!("the simulation stopped: {panic}; last known state: {}", describe_state(&obs)) });
     } else if !out.outcome.settled {
         violations.push(Violation {
             checker: "liveness",

@@ -84,6 +84,8 @@ pub struct ReplicaView {
 pub struct Observer {
     trace: u64,
     pub events: u64,
+    /// Simulated time of the latest event seen (where a run stopped, if it panicked).
+    pub now_ms: u64,
     /// Each replica's log as (leader epoch, value id), rebuilt from its disk writes.
     pub mirrors: BTreeMap<(BrokerId, PartitionId), Vec<(Epoch, u64)>>,
     pub views: BTreeMap<(BrokerId, PartitionId), ReplicaView>,
@@ -145,6 +147,7 @@ impl Observer {
     }
 
     pub fn after_controller_step(&mut self, now: u64, input: &'static str, ready: &Ready) {
+        self.now_ms = now;
         self.trace((now, "controller", input, ready.sends.len()));
         for note in &ready.notes {
             match note {
@@ -168,6 +171,7 @@ impl Observer {
 
     pub fn after_broker_step(&mut self, now: u64, broker: &Broker, input: &'static str, ready: &Ready) {
         let b = broker.id;
+        self.now_ms = now;
         self.trace((now, b, input, ready.disk.len(), ready.sends.len()));
         for op in &ready.disk {
             self.apply_disk_op(b, op);

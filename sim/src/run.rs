@@ -87,6 +87,26 @@ pub struct RunOutput {
     pub wall: Duration,
 }
 
+/// Where the last panic of each run thread happened, so that a finding can say where.
+static PANIC_LOCATIONS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+static PANIC_HOOK: std::sync::Once = std::sync::Once::new();
+
+/// Wrap the panic hook once: record the location of panics on run threads, then defer to the
+/// previous hook (which prints the message).
+fn record_panic_locations() {
+    PANIC_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let (Some(name), Some(loc)) = (std::thread::current().name(), info.location()) {
+                if name.starts_with("ksim-seed-") {
+                    lock(&PANIC_LOCATIONS).insert(name.to_string(), loc.to_string());
+                }
+            }
+            previous(info);
+        }));
+    });
+}
+
 /// Run one seed of a scenario on a fresh thread (std `HashMap` order is only deterministic
 /// for the first madsim runtime of a thread).
 pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
@@ -99,6 +119,7 @@ pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
         incarnations: Mutex::default(),
         next_value: Mutex::new(1),
     });
+    record_panic_locations();
     let started = std::time::Instant::now();
     let thread_ctx = ctx.clone();
     let joined = std::thread::Builder::new()
@@ -114,7 +135,9 @@ pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "non-string panic".into());
-            (Outcome::default(), Some(msg))
+            let at = lock(&PANIC_LOCATIONS).remove(&format!("ksim-seed-{seed}")).map(|l| format!(" (at {l})")).unwrap_or_default();
+            let end_ms = lock(&ctx.observer).now_ms;
+            (Outcome { end_ms, ..Outcome::default() }, Some(format!("{msg}{at}")))
         }
     };
     RunOutput { seed, ctx, outcome, panic, wall: started.elapsed() }

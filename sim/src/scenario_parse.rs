@@ -180,6 +180,7 @@ const FLAWS: &[(&str, Flaw)] = &[
     ("elect-without-epoch-bump", Flaw::ElectWithoutEpochBump),
     ("skip-truncation", Flaw::SkipTruncation),
     ("followers-never-fetch", Flaw::FollowersNeverFetch),
+    ("panic-on-restart", Flaw::PanicOnRestart),
 ];
 
 const RANDOM_KINDS: &[(&str, FaultAction)] = &[("crash", FaultAction::Crash), ("power-loss", FaultAction::PowerLoss)];

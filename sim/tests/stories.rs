@@ -118,3 +118,15 @@ fn liveness_check_reports_a_planted_livelock_as_a_stall_with_each_replica_state(
     let stall = report.violations.iter().find(|v| v.checker == "liveness").expect("a stall finding");
     assert!(stall.message.contains("broker 2 p0"), "{}", stall.message);
 }
+
+#[test]
+fn a_panic_inside_the_simulation_is_a_finding_with_its_seed() {
+    let sc = scenario("acks-all-leader-crash", &["flaw=panic-on-restart"]);
+    let out = run(4, &sc);
+    let panic = out.panic.clone().expect("the planted panic must surface");
+    assert!(panic.contains("planted panic"), "{panic}");
+    let report = check(&out);
+    assert_eq!(report.verdict, Verdict::Invalid);
+    assert_eq!(report.violations[0].checker, "panic");
+    assert!(ksim::output::reproduce_line(&sc, 4).contains("--seed 4 --set flaw=panic-on-restart"));
+}
