@@ -13,6 +13,7 @@ pub mod disk;
 pub mod net;
 pub mod observer;
 pub mod output;
+pub mod properties;
 pub mod run;
 pub mod scenario;
 pub mod scenario_parse;

@@ -78,6 +78,9 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
     for (k, v) in &sc.overrides {
         let _ = writeln!(s, "override   {k}={v}");
     }
+    for i in &sc.ignored {
+        let _ = writeln!(s, "ignored    {i}");
+    }
     s
 }
 

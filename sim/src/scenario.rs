@@ -27,6 +27,8 @@ pub struct Scenario {
     pub run: RunLimits,
     /// The `--set` overrides applied, in order, as written (for the reproduce line).
     pub overrides: Vec<(String, String)>,
+    /// Keys read from properties files that the simulation does not use, with why.
+    pub ignored: Vec<String>,
 }
 
 /// `[producer]`: keys from producer.properties.
@@ -153,6 +155,7 @@ impl Default for Scenario {
             faults: Faults::default(),
             run: RunLimits { settle_ms: 30_000 },
             overrides: Vec::new(),
+            ignored: Vec::new(),
         }
     }
 }

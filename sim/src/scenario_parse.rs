@@ -3,7 +3,7 @@
 //! of key specs serves the file parser and `--set` alike, and every error names the file, line,
 //! column and key so that a typo points at itself.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -378,7 +378,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 const MAX_SUGGEST_LEN: usize = 64;
 
 /// The candidate closest to `word`, if it is close enough to be a plausible typo.
-fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word = word.to_lowercase();
     let length = word.chars().count();
     if length > MAX_SUGGEST_LEN {
@@ -567,7 +567,7 @@ struct Reader<'t> {
     text: &'t str,
     file: &'t str,
     sc: Scenario,
-    spans: HashMap<String, Span>,
+    spans: BTreeMap<String, Span>,
 }
 
 impl<'t> Reader<'t> {
@@ -758,7 +758,7 @@ fn unknown_script_key(key: &str) -> String {
 }
 
 /// Parse without the cross-key checks; also returns where each key was written.
-fn parse_unvalidated(text: &str, origin: &str) -> Result<(Scenario, HashMap<String, Span>), InputError> {
+fn parse_unvalidated(text: &str, origin: &str) -> Result<(Scenario, BTreeMap<String, Span>), InputError> {
     let doc = ImDocument::parse(text).map_err(|e| {
         // toml_edit's messages span lines ("invalid string\nexpected `\"`"); keep ours on one.
         let parts: Vec<&str> = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
@@ -772,7 +772,7 @@ fn parse_unvalidated(text: &str, origin: &str) -> Result<(Scenario, HashMap<Stri
     if let Some(stem) = Path::new(origin).file_stem().and_then(|s| s.to_str()).filter(|s| !s.is_empty()) {
         sc.name = stem.to_string();
     }
-    let mut reader = Reader { text, file: origin, sc, spans: HashMap::new() };
+    let mut reader = Reader { text, file: origin, sc, spans: BTreeMap::new() };
     reader.read(doc.as_table())?;
     Ok((reader.sc, reader.spans))
 }
