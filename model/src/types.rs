@@ -233,21 +233,39 @@ pub enum Message {
     Response(Response),
 }
 
+impl Request {
+    /// A short name for counting messages by kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Request::Produce { .. } => "produce",
+            Request::Fetch { .. } => "fetch",
+            Request::BrokerHeartbeat { .. } => "heartbeat",
+            Request::AlterPartition { .. } => "alter_partition",
+            Request::Metadata { .. } => "metadata",
+            Request::LeaderAndIsr { .. } => "leader_and_isr",
+        }
+    }
+}
+
+impl Response {
+    /// A short name for counting messages by kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Response::Produce { .. } => "produce_response",
+            Response::Fetch { .. } => "fetch_response",
+            Response::BrokerHeartbeat { .. } => "heartbeat_response",
+            Response::AlterPartition { .. } => "alter_partition_response",
+            Response::Metadata { .. } => "metadata_response",
+        }
+    }
+}
+
 impl Message {
     /// A short name for counting messages by kind.
     pub fn kind(&self) -> &'static str {
         match self {
-            Message::Request(Request::Produce { .. }) => "produce",
-            Message::Request(Request::Fetch { .. }) => "fetch",
-            Message::Request(Request::BrokerHeartbeat { .. }) => "heartbeat",
-            Message::Request(Request::AlterPartition { .. }) => "alter_partition",
-            Message::Request(Request::Metadata { .. }) => "metadata",
-            Message::Request(Request::LeaderAndIsr { .. }) => "leader_and_isr",
-            Message::Response(Response::Produce { .. }) => "produce_response",
-            Message::Response(Response::Fetch { .. }) => "fetch_response",
-            Message::Response(Response::BrokerHeartbeat { .. }) => "heartbeat_response",
-            Message::Response(Response::AlterPartition { .. }) => "alter_partition_response",
-            Message::Response(Response::Metadata { .. }) => "metadata_response",
+            Message::Request(r) => r.kind(),
+            Message::Response(r) => r.kind(),
         }
     }
 }

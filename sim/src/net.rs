@@ -98,12 +98,15 @@ impl NodeNet {
 
     /// Send a request to `node` on this node's connection to it.
     pub fn send(&mut self, node: NodeId, request: Request) {
-        self.stats.lock().expect("stats lock").count(&Message::Request(request.clone()));
-        if let Some(out) = self.outgoing.get(&node) {
-            if out.tx.send(request.clone()).is_ok() {
-                return;
-            }
-        }
+        self.stats.lock().expect("stats lock").count(request.kind());
+        let request = match self.outgoing.get(&node) {
+            Some(out) => match out.tx.send(request) {
+                Ok(()) => return,
+                // The connection task has ended: open a new connection below.
+                Err(mpsc::error::SendError(request)) => request,
+            },
+            None => request,
+        };
         let generation = self.next_generation;
         self.next_generation += 1;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -114,8 +117,8 @@ impl NodeNet {
 
     /// Answer on the connection the request came in on (dropped if it has closed).
     pub async fn reply(&mut self, conn: ConnId, response: Response) {
+        self.stats.lock().expect("stats lock").count(response.kind());
         let msg = Message::Response(response);
-        self.stats.lock().expect("stats lock").count(&msg);
         let sender = self.accepted.lock().expect("accepted lock").remove(&conn);
         if let Some(tx) = sender {
             if tx.send(Box::new(msg)).await.is_ok() {

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use ksim_model::{Broker, BrokerId, DiskOp, Epoch, Message, Note, Offset, PartitionId, Ready, Role};
+use ksim_model::{Broker, BrokerId, DiskOp, Epoch, Note, Offset, PartitionId, Ready, Role};
 use serde::Serialize;
 
 use crate::disk::LostSuffix;
@@ -20,8 +20,8 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn count(&mut self, msg: &Message) {
-        *self.messages.entry(msg.kind()).or_default() += 1;
+    pub fn count(&mut self, kind: &'static str) {
+        *self.messages.entry(kind).or_default() += 1;
     }
 
     pub fn total(&self) -> u64 {
