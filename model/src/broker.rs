@@ -594,7 +594,11 @@ impl Broker {
         match state.leader {
             Some(l) if l == me => {
                 if r.role == (Role::Leader { leader_epoch: state.leader_epoch }) {
+                    // An ISR change can move the HW at once (a shrink removes a lagging
+                    // member from the minimum), as Kafka's handleAlterPartitionUpdate does.
                     r.isr = state.isr.clone();
+                    self.maybe_advance_hw(now, p, ready);
+                    self.complete_fetches(now, p, false, ready);
                     return;
                 }
                 self.become_leader(now, state, ready);
@@ -647,7 +651,9 @@ impl Broker {
             return;
         }
         r.fetch_in_flight = true;
-        let last_fetched_epoch = r.log.last_epoch();
+        // Kafka sends the latest epoch of the leader-epoch cache, which may be newer than the
+        // last record's (an epoch this replica led without writing).
+        let last_fetched_epoch = r.log.latest_cached_epoch();
         ready.sends.push(Envelope::To {
             node: NodeId::Broker(leader),
             request: Request::Fetch {
@@ -705,15 +711,20 @@ fn flush(r: &mut Replica, now: TimeMs, ready: &mut Ready) {
     ready.disk.push(DiskOp::Flush { partition: r.partition });
 }
 
+/// Truncate to `target`. Even at the LEO this may cut epoch-cache entries that have no
+/// records (an epoch this replica led without writing), as Kafka's `truncateTo` does; without
+/// that the follower would keep announcing an epoch the leader does not know.
 fn truncate(r: &mut Replica, me: BrokerId, target: Offset, ready: &mut Ready) {
     let from_leo = r.log.leo();
-    if target >= from_leo {
-        return;
-    }
+    let epochs_before = r.log.epochs().len();
     r.log.truncate_to(target);
-    ready.disk.push(DiskOp::Truncate { partition: r.partition, offset: target });
-    ready.disk.push(DiskOp::CheckpointEpochs { partition: r.partition, epochs: r.log.epochs().to_vec() });
-    ready.notes.push(Note::Truncated { broker: me, partition: r.partition, from_leo, to: target });
+    if target < from_leo {
+        ready.disk.push(DiskOp::Truncate { partition: r.partition, offset: target });
+        ready.notes.push(Note::Truncated { broker: me, partition: r.partition, from_leo, to: target });
+    }
+    if target < from_leo || r.log.epochs().len() != epochs_before {
+        ready.disk.push(DiskOp::CheckpointEpochs { partition: r.partition, epochs: r.log.epochs().to_vec() });
+    }
 }
 
 /// A leader that steps down answers what it held: produce requests with an unknown outcome

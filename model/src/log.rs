@@ -52,21 +52,14 @@ impl PartitionLog {
         log
     }
 
-    /// Records may carry epochs the checkpoint lost; derive cache entries from them, as
-    /// Kafka's log recovery does when it reads batch epochs.
+    /// The cache is derived from the surviving records' epochs, as Kafka's log recovery does
+    /// when it reads batch epochs: entries the checkpoint had beyond the log are gone (Kafka's
+    /// `truncateFromEnd(logEndOffset)`), and entries it lost are rebuilt.
     fn rebuild_missing_epochs(&mut self) {
         let mut rebuilt: Vec<EpochEntry> = Vec::new();
         for r in &self.records {
             if rebuilt.last().map(|e| e.epoch) != Some(r.leader_epoch) {
                 rebuilt.push(EpochEntry { epoch: r.leader_epoch, start_offset: r.offset });
-            }
-        }
-        // Keep a trailing entry for an epoch that has no record yet (a leader that took over
-        // and has not appended): it still marks where that epoch starts.
-        if let Some(last) = self.epochs.last() {
-            let covered = rebuilt.last().map(|e| e.epoch).unwrap_or(-1);
-            if last.epoch > covered {
-                rebuilt.push(*last);
             }
         }
         self.epochs = rebuilt;
