@@ -8,6 +8,7 @@ compile_error!(
      replaces that setting: unset it, or add `--cfg madsim` to it."
 );
 
+pub mod bench;
 pub mod checker;
 pub mod disk;
 pub mod net;
@@ -17,3 +18,4 @@ pub mod properties;
 pub mod run;
 pub mod scenario;
 pub mod scenario_parse;
+pub mod sweep;

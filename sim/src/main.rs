@@ -1,15 +1,17 @@
-//! The `ksim` command line: run a scenario for one seed, list the scenario gallery, or sweep a
-//! range of seeds. Exit codes: 0 the contract held, 1 a finding (violation, panic, stall),
-//! 2 bad input, 3 vacuous (nothing acknowledged, or an asked-for fault never happened).
+//! The `ksim` command line: run a scenario for one seed, list the scenario gallery, sweep a
+//! range of seeds into a results file, or merge results files (`sweep.rs`). Exit codes: 0 the
+//! contract held, 1 a finding (violation, panic, stall), 2 bad input, 3 vacuous (nothing
+//! acknowledged, or an asked-for fault never happened).
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use ksim::checker::{check, Verdict};
+use clap::{Args, Parser, Subcommand};
+use ksim::checker::check;
 use ksim::output;
 use ksim::run::{lock, run};
 use ksim::scenario::Scenario;
+use ksim::properties::{apply_properties_file, PropertiesKind};
 use ksim::scenario_parse::{apply_set, gallery, load, validate, InputError};
 
 #[derive(Parser)]
@@ -19,17 +21,31 @@ struct Cli {
     command: Command,
 }
 
+/// What decides a scenario: the file (or gallery name), Kafka properties files, and overrides.
+#[derive(Args)]
+struct ScenarioArgs {
+    /// A name under scenarios/ or a path to a TOML file.
+    scenario: String,
+    /// Override a scenario key, e.g. `--set acks=1 --set min.insync.replicas=2`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Apply a Kafka server.properties file (before the `--set` overrides).
+    #[arg(long, value_name = "FILE")]
+    server_properties: Option<std::path::PathBuf>,
+    /// Apply a Kafka producer.properties file (before the `--set` overrides).
+    #[arg(long, value_name = "FILE")]
+    producer_properties: Option<std::path::PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run one seed of a scenario (a name under scenarios/ or a path to a TOML file).
     Run {
-        scenario: String,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// The run's seed; drawn at random and printed when absent.
         #[arg(long)]
         seed: Option<u64>,
-        /// Override a scenario key, e.g. `--set acks=1 --set min.insync.replicas=2`.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
         /// Run twice and compare the trace hashes.
         #[arg(long)]
         check_determinism: bool,
@@ -42,28 +58,62 @@ enum Command {
     },
     /// List the scenario gallery.
     Scenarios,
-    /// Run a range of seeds and summarise the findings.
+    /// Run a range of seeds on worker threads, append each result to a JSON-lines file as it
+    /// finishes, and summarise the whole file. `--resume` continues a killed sweep.
     Sweep {
-        scenario: String,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// How many seeds.
         #[arg(long, default_value_t = 100)]
         seeds: u64,
         /// The first seed.
         #[arg(long, default_value_t = 1)]
         from: u64,
-        /// Seeds run at once, each on its own thread and runtime.
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
+        /// Seeds run at once, each on its own thread and runtime [default: available cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only the seeds with (seed - from) % N == K - 1 (K counts from 1).
+        #[arg(long, value_name = "K/N")]
+        shard: Option<ksim::sweep::Shard>,
+        /// The results file [default: reports/sweeps/<scenario>-<from>-<last>[-shard-K-of-N].jsonl].
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Continue the sweep in an existing results file: run only the seeds it lacks.
+        #[arg(long)]
+        resume: bool,
+        /// Run every seed divisible by M twice and compare trace hashes (0: never).
+        #[arg(long, value_name = "M", default_value_t = 100)]
+        determinism_sample: u64,
+        /// A seed still running after this many seconds of wall time is a `hang` finding (0: wait forever).
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        seed_timeout: u64,
+    },
+    /// Measure ksim against madsim's own floor: messages per second, seeds per second,
+    /// simulated time per wall second, memory, and scaling with records, brokers, partitions.
+    Bench {
+        /// Seeds of the `default` scenario per measurement.
+        #[arg(long, default_value_t = 50)]
+        seeds: u64,
+        /// Smaller sizes, for a quick look.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Combine results files (e.g. shards): one line per seed, sorted; conflicting results for
+    /// a seed exit 1. Prints the sweep summary of the union.
+    Merge {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Write the merged file here (atomically).
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run { scenario, seed, sets, check_determinism, json, history } => {
-            match prepare(&scenario, &sets) {
+        Command::Run { scenario, seed, check_determinism, json, history } => {
+            match prepare(&scenario) {
                 Ok(sc) => run_one(&sc, seed, check_determinism, json, history),
                 Err(e) => bad_input(e),
             }
@@ -74,8 +124,21 @@ fn main() -> ExitCode {
             }
             0
         }
-        Command::Sweep { scenario, seeds, from, jobs, sets } => match prepare(&scenario, &sets) {
-            Ok(sc) => sweep(&sc, from, seeds, jobs.max(1)),
+        Command::Sweep { scenario, seeds, from, jobs, shard, out, resume, determinism_sample, seed_timeout } => match prepare(&scenario) {
+            Ok(sc) => {
+                let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+                let seed_timeout = (seed_timeout > 0).then(|| std::time::Duration::from_secs(seed_timeout));
+                let opts = ksim::sweep::Options { from, seeds, jobs, shard, out, resume, determinism_sample, seed_timeout };
+                ksim::sweep::sweep(&sc, &opts)
+            }
+            Err(e) => bad_input(e),
+        },
+        Command::Merge { files, out } => ksim::sweep::merge(&files, out.as_deref()),
+        Command::Bench { seeds, quick } => match load("default") {
+            Ok(sc) => {
+                print!("{}", ksim::bench::report(&sc, seeds, quick));
+                0
+            }
             Err(e) => bad_input(e),
         },
     };
@@ -87,10 +150,16 @@ fn bad_input(e: InputError) -> i32 {
     2
 }
 
-fn prepare(name: &str, sets: &[String]) -> Result<Scenario, InputError> {
-    let mut sc = load(name)?;
-    sc.origin = name.to_string();
-    for s in sets {
+fn prepare(args: &ScenarioArgs) -> Result<Scenario, InputError> {
+    let mut sc = load(&args.scenario)?;
+    sc.origin = args.scenario.clone();
+    if let Some(path) = &args.server_properties {
+        apply_properties_file(&mut sc, path, PropertiesKind::Server)?;
+    }
+    if let Some(path) = &args.producer_properties {
+        apply_properties_file(&mut sc, path, PropertiesKind::Producer)?;
+    }
+    for s in &args.sets {
         apply_set(&mut sc, s)?;
     }
     validate(&sc, "--set")?;
@@ -144,35 +213,4 @@ fn write_history(out: &ksim::run::RunOutput, path: &std::path::Path) -> std::io:
     }
     f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     std::fs::rename(tmp, path)
-}
-
-fn sweep(sc: &Scenario, from: u64, count: u64, jobs: usize) -> i32 {
-    let started = std::time::Instant::now();
-    let seeds: Vec<u64> = (from..from + count).collect();
-    let mut findings: Vec<(u64, Verdict, String)> = Vec::new();
-    let mut acked = 0u64;
-    let mut lost_allowed = 0u64;
-    for chunk in seeds.chunks(jobs) {
-        let results: Vec<_> = std::thread::scope(|s| {
-            let handles: Vec<_> = chunk.iter().map(|seed| s.spawn(move || { let out = run(*seed, sc); let r = check(&out); (*seed, r) })).collect();
-            handles.into_iter().map(|h| h.join().expect("a run reports panics as findings")).collect()
-        });
-        for (seed, r) in results {
-            acked += r.counts.acked;
-            lost_allowed += r.counts.lost_allowed;
-            if r.verdict != Verdict::Valid {
-                let why = r.violations.first().map(|v| format!("[{}] {}", v.checker, v.message)).unwrap_or_else(|| r.vacuous.join("; "));
-                println!("seed {seed}: {:?}: {why}\n  reproduce: {}", r.verdict, output::reproduce_line(sc, seed));
-                findings.push((seed, r.verdict, why));
-            }
-        }
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let invalid = findings.iter().filter(|f| f.1 == Verdict::Invalid).count();
-    let vacuous = findings.iter().filter(|f| f.1 == Verdict::Vacuous).count();
-    println!(
-        "sweep {}: seeds {}..={} ran={} invalid={} vacuous={} acked={} lost-but-allowed={} wall={:.1} s ({:.1} seeds/s, jobs={jobs})",
-        sc.name, from, from + count - 1, count, invalid, vacuous, acked, lost_allowed, secs, count as f64 / secs
-    );
-    if invalid > 0 { 1 } else if vacuous > 0 { 3 } else { 0 }
 }

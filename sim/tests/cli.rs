@@ -102,3 +102,18 @@ fn scenarios_lists_the_gallery() {
         assert!(out.contains(name), "{out}");
     }
 }
+
+#[test]
+fn server_and_producer_properties_apply_with_located_errors() {
+    let server = temp_scenario("server.properties", "broker.id=1\nlog.dirs=/var/kafka\nmin.insync.replicas=2\nacks=all\n");
+    let (code, _, err) = ksim(&["run", "acks-1-leader-crash", "--seed", "1", "--server-properties", &server]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("{server}:4:")) && err.contains("`acks`"), "{err}");
+    let server = temp_scenario("server2.properties", "broker.id=1\nmin.insync.replicas=2\n");
+    let producer = temp_scenario("producer.properties", "bootstrap.servers=localhost:9092\nacks=1\nlinger.ms=5\n");
+    let (code, out, err) = ksim(&["run", "acks-1-leader-crash", "--seed", "1", "--server-properties", &server, "--producer-properties", &producer]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("min.insync.replicas=2 "), "{out}");
+    assert!(out.contains("ignored    linger.ms=5") && out.contains("not modelled yet"), "{out}");
+    assert!(out.contains("--set server.min.insync.replicas=2 --set producer.acks=1"), "{out}");
+}
