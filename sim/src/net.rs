@@ -14,7 +14,7 @@ use std::time::Duration;
 use ksim_model::{ConnId, Message, NodeId, Request, Response};
 use madsim::net::{Endpoint, Sender};
 use madsim::time::{sleep_until, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::observer::Stats;
 
@@ -71,11 +71,12 @@ pub struct NodeNet {
 
 impl NodeNet {
     /// Bind this node's address and start accepting connections.
-    pub async fn bind(me: NodeId, request_timeout: Duration, stats: Arc<Mutex<Stats>>) -> NodeNet {
+    /// `shutdown` ends the accept loop at the end of a run (see `run::Ctx::shutdown`).
+    pub async fn bind(me: NodeId, request_timeout: Duration, stats: Arc<Mutex<Stats>>, shutdown: watch::Receiver<bool>) -> NodeNet {
         let ep = Arc::new(Endpoint::bind(addr_of(me)).await.expect("bind node address"));
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
         let accepted: Arc<Mutex<BTreeMap<ConnId, Sender>>> = Arc::default();
-        madsim::task::spawn(accept_loop(ep.clone(), inbox_tx.clone(), accepted.clone()));
+        madsim::task::spawn(accept_loop(ep.clone(), inbox_tx.clone(), accepted.clone(), shutdown));
         NodeNet { ep, inbox_tx, inbox, accepted, outgoing: BTreeMap::new(), next_generation: 1, request_timeout, stats }
     }
 
@@ -133,9 +134,15 @@ impl NodeNet {
     }
 }
 
-async fn accept_loop(ep: Arc<Endpoint>, inbox: mpsc::UnboundedSender<Inbound>, accepted: Arc<Mutex<BTreeMap<ConnId, Sender>>>) {
+async fn accept_loop(ep: Arc<Endpoint>, inbox: mpsc::UnboundedSender<Inbound>, accepted: Arc<Mutex<BTreeMap<ConnId, Sender>>>, mut shutdown: watch::Receiver<bool>) {
     let mut next_conn: ConnId = 1;
-    while let Ok((tx, mut rx, addr)) = ep.accept1().await {
+    loop {
+        let accepted_conn = tokio::select! {
+            biased;
+            _ = shutdown.changed() => return,
+            a = ep.accept1() => a,
+        };
+        let Ok((tx, mut rx, addr)) = accepted_conn else { return };
         let conn = next_conn;
         next_conn += 1;
         let Some(from) = node_of(addr) else { continue };

@@ -48,6 +48,10 @@ pub struct Ctx {
     pub stats: Arc<Mutex<Stats>>,
     incarnations: Mutex<BTreeMap<BrokerId, u64>>,
     next_value: Mutex<u64>,
+    /// Set when the run is over: every task returns, so that nothing of the run outlives its
+    /// runtime (madsim frees no task that is still pending when the runtime is dropped, and a
+    /// pending task would keep this context, and its history, alive).
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// A lock that survives a panic elsewhere in the run: after a finding we still want to
@@ -118,6 +122,7 @@ pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
         stats: Arc::default(),
         incarnations: Mutex::default(),
         next_value: Mutex::new(1),
+        shutdown: tokio::sync::watch::channel(false).0,
     });
     record_panic_locations();
     let started = std::time::Instant::now();
@@ -182,11 +187,13 @@ async fn broker_node(ctx: Arc<Ctx>, id: BrokerId) {
     let logs = lock(&ctx.disks).recover(id);
     let mut broker = Broker::new(id, ctx.sc.broker.clone(), incarnation, now_ms(), logs);
     let timeout = Duration::from_millis(INTERNAL_REQUEST_TIMEOUT_MS);
-    let mut net = NodeNet::bind(NodeId::Broker(id), timeout, ctx.stats.clone()).await;
+    let mut shutdown = ctx.shutdown.subscribe();
+    let mut net = NodeNet::bind(NodeId::Broker(id), timeout, ctx.stats.clone(), shutdown.clone()).await;
     let mut next_tick = Instant::now();
     loop {
         let (input, kind) = tokio::select! {
             biased;
+            _ = shutdown.changed() => return,
             _ = sleep_until(next_tick) => {
                 next_tick += Duration::from_millis(TICK_MS);
                 (Input::Tick, "tick")
@@ -211,11 +218,13 @@ async fn controller_node(ctx: Arc<Ctx>) {
         }
     }
     let timeout = Duration::from_millis(INTERNAL_REQUEST_TIMEOUT_MS);
-    let mut net = NodeNet::bind(NodeId::Controller, timeout, ctx.stats.clone()).await;
+    let mut shutdown = ctx.shutdown.subscribe();
+    let mut net = NodeNet::bind(NodeId::Controller, timeout, ctx.stats.clone(), shutdown.clone()).await;
     let mut next_tick = Instant::now();
     loop {
         let (input, kind) = tokio::select! {
             biased;
+            _ = shutdown.changed() => return,
             _ = sleep_until(next_tick) => {
                 next_tick += Duration::from_millis(TICK_MS);
                 (Input::Tick, "tick")
@@ -244,7 +253,8 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     let sc = ctx.sc.clone();
     let me = NodeId::Client(idx);
     // The producer applies request.timeout.ms itself, per request.
-    let mut net = NodeNet::bind(me, Duration::from_secs(86_400), ctx.stats.clone()).await;
+    let mut shutdown = ctx.shutdown.subscribe();
+    let mut net = NodeNet::bind(me, Duration::from_secs(86_400), ctx.stats.clone(), shutdown.clone()).await;
     let interval = Duration::from_micros(1_000_000 / sc.workload.rate_per_sec.max(1) as u64);
     let end_ms = sc.workload.duration_ms;
     let mut leaders: BTreeMap<PartitionId, BrokerId> = BTreeMap::new();
@@ -266,6 +276,7 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
         let wake = [Some(next_send), wake, want_metadata.then_some(next_metadata)].into_iter().flatten().min().unwrap_or(next_send);
         tokio::select! {
             biased;
+            _ = shutdown.changed() => return,
             _ = sleep_until(wake) => {}
             m = net.recv() => {
                 match m {
@@ -380,18 +391,19 @@ struct Cluster {
 async fn supervise(ctx: Arc<Ctx>) -> Outcome {
     let handle = madsim::runtime::Handle::current();
     let sc = ctx.sc.clone();
-    let c = ctx.clone();
-    handle.create_node().name("controller").ip(addr_of(NodeId::Controller).ip()).init(move || controller_node(c.clone())).build();
+    // Node closures hold the context weakly: madsim keeps them as long as its runtime lives.
+    let c = Arc::downgrade(&ctx);
+    handle.create_node().name("controller").ip(addr_of(NodeId::Controller).ip()).init(move || controller_node(c.upgrade().expect("run context"))).build();
     let mut cluster = Cluster { brokers: BTreeMap::new(), down: BTreeMap::new() };
     for b in 1..=sc.brokers {
-        let c = ctx.clone();
-        let node = handle.create_node().name(format!("broker-{b}")).ip(addr_of(NodeId::Broker(b)).ip()).init(move || broker_node(c.clone(), b)).build();
+        let c = Arc::downgrade(&ctx);
+        let node = handle.create_node().name(format!("broker-{b}")).ip(addr_of(NodeId::Broker(b)).ip()).init(move || broker_node(c.upgrade().expect("run context"), b)).build();
         cluster.brokers.insert(b, node.id());
         cluster.down.insert(b, false);
     }
     for i in 1..=sc.workload.producers {
-        let c = ctx.clone();
-        handle.create_node().name(format!("producer-{i}")).ip(addr_of(NodeId::Client(i)).ip()).init(move || producer_node(c.clone(), i)).build();
+        let c = Arc::downgrade(&ctx);
+        handle.create_node().name(format!("producer-{i}")).ip(addr_of(NodeId::Client(i)).ip()).init(move || producer_node(c.upgrade().expect("run context"), i)).build();
     }
     let mut outcome = Outcome::default();
     fault_phase(&ctx, &handle, &mut cluster, &mut outcome).await;
@@ -411,6 +423,10 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         }
     }
     outcome.end_ms = now_ms();
+    // End every task (see `Ctx::shutdown`); a killed node's pending tasks are woken too, and
+    // madsim drops them. The hash is already final: nothing is observed after this.
+    let _ = ctx.shutdown.send(true);
+    sleep(Duration::from_millis(100)).await;
     outcome
 }
 

@@ -604,6 +604,8 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let todo: Vec<u64> = seeds.iter().copied().filter(|s| !done.contains(s)).collect();
     println!("sweep {} ({}): {}: {} to run, {} already in {}, jobs {}", sc.name, sc.origin, describe_range(opts), todo.len(), done.len(), path.display(), opts.jobs);
     let started = Instant::now();
+    // Memory must stay flat over a long sweep: report RSS before and after.
+    let (_, rss_start) = crate::bench::memory();
     let mut progress = Progress::new(seeds.len(), &old);
     let quiet = QuietPanics::install(progress.bar.clone());
     let sc_arc = Arc::new(sc.clone());
@@ -619,7 +621,17 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let all = read_whole(&path)?;
     let summary = Summary::of(&all);
     let secs = started.elapsed().as_secs_f64();
-    let invocation = format!("{secs:.1} s wall, {} seeds, {:.1} seeds/s, jobs {}", progress.ran, progress.ran as f64 / secs.max(1e-9), opts.jobs);
+    let (peak, rss_end) = crate::bench::memory();
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    let invocation = format!(
+        "{secs:.1} s wall, {} seeds, {:.1} seeds/s, jobs {}; RSS {:.1} MB at start, {:.1} MB at end, peak {:.1} MB",
+        progress.ran,
+        progress.ran as f64 / secs.max(1e-9),
+        opts.jobs,
+        mb(rss_start),
+        mb(rss_end),
+        mb(peak)
+    );
     print!("{}", summary.render(&format!("sweep {}: {}", sc.name, describe_range(opts)), Some(invocation), &path.display().to_string()));
     Ok(summary.exit_code())
 }
