@@ -50,7 +50,8 @@ pub struct QuorumConfig {
     pub voters: Vec<NodeIndex>,
     /// `controller.quorum.election.timeout.ms`; each timeout is drawn uniformly from [t, 2t).
     pub election_timeout_ms: u64,
-    /// How often an idle leader sends Append (heartbeats), and retransmits unacknowledged entries.
+    /// How often an idle leader sends Append (heartbeats, which also retransmit unacknowledged
+    /// entries), and how often a candidate asks again the voters that have not granted.
     pub heartbeat_interval_ms: u64,
     pub flaw: QuorumFlaw,
 }
@@ -229,6 +230,7 @@ pub struct QuorumNode<E> {
     role: Role,
     commit_index: u64,
     election_deadline_ms: u64,
+    /// Leader: next heartbeat. Candidate: next RequestVote retry.
     heartbeat_due_ms: u64,
     votes: BTreeSet<NodeIndex>,
     progress: BTreeMap<NodeIndex, Progress>,
@@ -323,6 +325,13 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
                     self.heartbeat_due_ms = now_ms + self.cfg.heartbeat_interval_ms;
                 }
             }
+            Role::Candidate if now_ms < self.election_deadline_ms => {
+                // Raft retries an unanswered RPC: ask again those who have not granted yet.
+                if now_ms >= self.heartbeat_due_ms {
+                    self.request_votes(|peer| !self.votes.contains(&peer), ready);
+                    self.heartbeat_due_ms = now_ms + self.cfg.heartbeat_interval_ms;
+                }
+            }
             Role::Follower { .. } | Role::Candidate => {
                 if now_ms >= self.election_deadline_ms {
                     self.start_election(now_ms, rng, ready);
@@ -351,9 +360,16 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             self.become_leader(now_ms, ready);
             return;
         }
+        self.request_votes(|_| true, ready);
+        self.heartbeat_due_ms = now_ms + self.cfg.heartbeat_interval_ms;
+    }
+
+    fn request_votes(&self, ask: impl Fn(NodeIndex) -> bool, ready: &mut QuorumReady<E>) {
+        assert_eq!(self.role, Role::Candidate, "only a candidate asks for votes");
         let (last_log_index, last_log_term) = (self.last_index(), self.last_term());
-        for peer in self.peers() {
-            ready.sends.push((peer, RaftMessage::RequestVote { term, candidate: self.id, last_log_index, last_log_term }));
+        for peer in self.peers().filter(|p| ask(*p)) {
+            let msg = RaftMessage::RequestVote { term: self.term, candidate: self.id, last_log_index, last_log_term };
+            ready.sends.push((peer, msg));
         }
     }
 
@@ -473,6 +489,10 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             assert!(self.cfg.flaw != QuorumFlaw::None, "nodes {} and {leader} both lead term {}", self.id, self.term);
             ready.sends.push((leader, RaftMessage::AppendResult { term: self.term, success: false, match_index: 0 }));
             return;
+        }
+        if let Role::Follower { leader: Some(known) } = self.role {
+            // Election Safety again: a term's leader, once known, never changes.
+            assert!(self.cfg.flaw != QuorumFlaw::None || known == leader, "term {} led by {known} and {leader}", self.term);
         }
         self.role = Role::Follower { leader: Some(leader) };
         self.votes.clear();
