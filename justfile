@@ -12,9 +12,14 @@ test:
 scenarios:
     cargo run --release -- scenarios
 
-# Sweep seeds of a scenario on both cores, e.g. `just sweep acks-all-leader-crash 1000`.
+# Sweep seeds of a scenario on all cores, e.g. `just sweep acks-all-leader-crash 1000`;
+# running it again continues where it stopped.
 sweep scenario="acks-all-leader-crash" seeds="1000":
-    cargo run --release -- sweep {{scenario}} --seeds {{seeds}} --jobs 2
+    cargo run --release -- sweep {{scenario}} --seeds {{seeds}} --resume
+
+# ksim against madsim's floor: messages/s, seeds/s, simulated/wall time, memory, scaling.
+bench *args="":
+    cargo run --release -- bench {{args}}
 
 # Run one seed twice and compare the trace hashes.
 determinism scenario="default" seed="1":
