@@ -64,6 +64,7 @@ pub struct Counts {
     pub crashes: u64,
     pub power_losses: u64,
     pub restarts: u64,
+    pub partitions: u64,
     pub truncations: u64,
     pub flushes: u64,
     pub messages: u64,
@@ -123,6 +124,7 @@ pub fn check(out: &RunOutput) -> Report {
     counts.crashes = obs.crashes;
     counts.power_losses = obs.power_losses;
     counts.restarts = obs.restarts;
+    counts.partitions = obs.partitions;
     counts.truncations = obs.truncations;
     counts.flushes = lock(&ctx.disks).flushes;
     let stats = lock(&ctx.stats);
@@ -136,7 +138,7 @@ pub fn check(out: &RunOutput) -> Report {
         vacuous.push(format!("scripted fault never happened: {s}"));
     }
     let asked_for_faults = !sc.faults.script.is_empty() || sc.faults.random.is_some();
-    if asked_for_faults && obs.crashes + obs.power_losses == 0 {
+    if asked_for_faults && obs.crashes + obs.power_losses + obs.partitions == 0 {
         vacuous.push("the scenario asked for faults but none was injected".to_string());
     }
     let verdict = if !violations.is_empty() {

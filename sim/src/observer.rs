@@ -112,6 +112,8 @@ pub struct Observer {
     pub crashes: u64,
     pub power_losses: u64,
     pub restarts: u64,
+    /// Isolation faults injected (network partitions).
+    pub partitions: u64,
     pub faults: Vec<(u64, String)>,
     pub history: Vec<Op>,
     pub violations: Vec<Violation>,

@@ -65,7 +65,8 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
     let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries=0 enable.idempotence=false", acks(sc.producer.acks), sc.producer.request_timeout_ms, sc.producer.max_in_flight);
     let _ = writeln!(s, "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}", sc.workload.producers, sc.workload.rate_per_sec, sc.workload.duration_ms, sc.workload.value_bytes, sc.run.settle_ms);
     for f in &sc.faults.script {
-        let restart = f.restart_after_ms.map(|r| format!(", restart after {r} ms")).unwrap_or_default();
+        let restart = f.restart_after_ms.map(|r| format!(", restart after {r} ms")).unwrap_or_default()
+            + &f.heal_after_ms.map(|r| format!(", heal after {r} ms")).unwrap_or_default();
         let _ = writeln!(s, "fault      at {} ms: {} {}{restart}", f.at_ms, f.action.name(), f.target);
     }
     if let Some(r) = &sc.faults.random {
@@ -94,7 +95,7 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
         let _ = writeln!(s, "  {t:>8} ms  {f}");
     }
     let _ = writeln!(s, "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={}", c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating);
-    let _ = writeln!(s, "cluster    leader changes={} unclean elections={} crashes={} power losses={} restarts={} truncations={} flushes={}", c.leader_changes, c.unclean_elections, c.crashes, c.power_losses, c.restarts, c.truncations, c.flushes);
+    let _ = writeln!(s, "cluster    leader changes={} unclean elections={} crashes={} power losses={} restarts={} partitions={} truncations={} flushes={}", c.leader_changes, c.unclean_elections, c.crashes, c.power_losses, c.restarts, c.partitions, c.truncations, c.flushes);
     let true_hw: Vec<String> = obs.true_hw.iter().map(|(p, (e, hw))| format!("p{p}={hw} (leader epoch {e})")).collect();
     let _ = writeln!(s, "true HW    {}", true_hw.join(" "));
     let kinds: Vec<String> = report.messages_by_kind.iter().map(|(k, v)| format!("{k}={v}")).collect();

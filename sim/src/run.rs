@@ -386,6 +386,18 @@ fn fail_all_to(ctx: &Ctx, idx: u32, in_flight: &mut BTreeMap<u64, InFlight>, lea
 struct Cluster {
     brokers: BTreeMap<BrokerId, madsim::task::NodeId>,
     down: BTreeMap<BrokerId, bool>,
+    controller: Option<madsim::task::NodeId>,
+    clients: Vec<madsim::task::NodeId>,
+    /// Links cut by isolation faults, one direction each (madsim clogs one direction).
+    cut: std::collections::BTreeSet<(madsim::task::NodeId, madsim::task::NodeId)>,
+}
+
+impl Cluster {
+    /// Every node of the cluster except broker `b`, by role.
+    fn others(&self, b: BrokerId) -> Vec<madsim::task::NodeId> {
+        let brokers = self.brokers.iter().filter(|(id, _)| **id != b).map(|(_, n)| *n);
+        brokers.chain(self.controller).chain(self.clients.iter().copied()).collect()
+    }
 }
 
 async fn supervise(ctx: Arc<Ctx>) -> Outcome {
@@ -393,8 +405,8 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
     let sc = ctx.sc.clone();
     // Node closures hold the context weakly: madsim keeps them as long as its runtime lives.
     let c = Arc::downgrade(&ctx);
-    handle.create_node().name("controller").ip(addr_of(NodeId::Controller).ip()).init(move || controller_node(c.upgrade().expect("run context"))).build();
-    let mut cluster = Cluster { brokers: BTreeMap::new(), down: BTreeMap::new() };
+    let controller = handle.create_node().name("controller").ip(addr_of(NodeId::Controller).ip()).init(move || controller_node(c.upgrade().expect("run context"))).build();
+    let mut cluster = Cluster { brokers: BTreeMap::new(), down: BTreeMap::new(), controller: Some(controller.id()), clients: Vec::new(), cut: Default::default() };
     for b in 1..=sc.brokers {
         let c = Arc::downgrade(&ctx);
         let node = handle.create_node().name(format!("broker-{b}")).ip(addr_of(NodeId::Broker(b)).ip()).init(move || broker_node(c.upgrade().expect("run context"), b)).build();
@@ -403,11 +415,14 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
     }
     for i in 1..=sc.workload.producers {
         let c = Arc::downgrade(&ctx);
-        handle.create_node().name(format!("producer-{i}")).ip(addr_of(NodeId::Client(i)).ip()).init(move || producer_node(c.upgrade().expect("run context"), i)).build();
+        let client = handle.create_node().name(format!("producer-{i}")).ip(addr_of(NodeId::Client(i)).ip()).init(move || producer_node(c.upgrade().expect("run context"), i)).build();
+        cluster.clients.push(client.id());
     }
     let mut outcome = Outcome::default();
     fault_phase(&ctx, &handle, &mut cluster, &mut outcome).await;
-    // Heal: every broker that is down comes back, then the cluster must converge.
+    // Heal: every cut link is restored and every broker that is down comes back, then the
+    // cluster must converge.
+    heal(&ctx, &mut cluster, None);
     for b in down_brokers(&cluster) {
         restart(&ctx, &handle, &mut cluster, b);
     }
@@ -443,17 +458,23 @@ async fn fault_phase(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: 
     script.sort_by_key(|f| f.at_ms);
     let mut script = script.into_iter().peekable();
     let mut restarts: Vec<(u64, BrokerId)> = Vec::new();
+    let mut heals: Vec<(u64, Vec<(madsim::task::NodeId, madsim::task::NodeId)>)> = Vec::new();
     let mut next_random = sc.faults.random.as_ref().map(|r| rng.gen_range(r.interval_ms.0..=r.interval_ms.1));
     loop {
         let next_script = script.peek().map(|f| f.at_ms);
         let next_restart = restarts.iter().map(|(t, _)| *t).min();
-        let next = [next_script, next_restart, next_random].into_iter().flatten().min();
+        let next_heal = heals.iter().map(|(t, _)| *t).min();
+        let next = [next_script, next_restart, next_heal, next_random].into_iter().flatten().min();
         let Some(at) = next.filter(|t| *t < sc.workload.duration_ms) else {
             sleep_until_ms(sc.workload.duration_ms).await;
             return;
         };
         sleep_until_ms(at).await;
-        if next_restart == Some(at) {
+        if next_heal == Some(at) {
+            let due: Vec<_> = heals.iter().filter(|(t, _)| *t == at).flat_map(|(_, links)| links.clone()).collect();
+            heals.retain(|(t, _)| *t != at);
+            heal(ctx, cluster, Some(&due));
+        } else if next_restart == Some(at) {
             let due: Vec<BrokerId> = restarts.iter().filter(|(t, _)| *t == at).map(|(_, b)| *b).collect();
             restarts.retain(|(t, _)| *t != at);
             for b in due {
@@ -465,7 +486,17 @@ async fn fault_phase(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: 
             if targets.is_empty() {
                 outcome.skipped_faults.push(format!("{} {} at {} ms: no such broker up", f.action.name(), f.target, f.at_ms));
             }
+            if f.action == FaultAction::Heal {
+                heal(ctx, cluster, None);
+            }
             for b in targets {
+                if f.action.is_network() {
+                    let links = isolate(ctx, cluster, f.action, b);
+                    if let Some(after) = f.heal_after_ms {
+                        heals.push((at + after, links));
+                    }
+                    continue;
+                }
                 strike(ctx, handle, cluster, f.action, b);
                 if let Some(after) = f.restart_after_ms {
                     restarts.push((at + after, b));
@@ -508,13 +539,72 @@ fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) 
             replicas(*p).into_iter().filter(|b| Some(*b) != leader && isr.contains(b)).take(1).collect()
         }
     };
+    if *action == FaultAction::Heal {
+        return Vec::new();
+    }
     let want_down = *action == FaultAction::Restart;
     candidates.into_iter().filter(|b| cluster.down.get(b).copied() == Some(want_down)).collect()
+}
+
+/// Cut the links an isolation action names, both directions; returns them (for a timed heal).
+fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, b: BrokerId) -> Vec<(madsim::task::NodeId, madsim::task::NodeId)> {
+    let sc = &ctx.sc;
+    let me = cluster.brokers[&b];
+    let (peers, what): (Vec<madsim::task::NodeId>, String) = match action {
+        FaultAction::Isolate => (cluster.others(b), format!("isolate broker {b} from every other node")),
+        FaultAction::IsolateFromController => (cluster.controller.into_iter().collect(), format!("isolate broker {b} from the controller")),
+        _ => {
+            // The other replicas of every partition this broker hosts.
+            let mut peers = std::collections::BTreeSet::new();
+            for p in 0..sc.partitions {
+                let replicas: Vec<BrokerId> = (0..sc.replication_factor).map(|i| (p + i) % sc.brokers + 1).collect();
+                if replicas.contains(&b) {
+                    peers.extend(replicas.into_iter().filter(|r| *r != b));
+                }
+            }
+            let names: Vec<String> = peers.iter().map(|r| r.to_string()).collect();
+            let nodes = peers.iter().map(|r| cluster.brokers[r]).collect();
+            (nodes, format!("isolate broker {b} from the other replicas ({}); it still reaches the controller and clients", names.join(", ")))
+        }
+    };
+    let net = madsim::net::NetSim::current();
+    let mut links = Vec::new();
+    for peer in peers {
+        for link in [(me, peer), (peer, me)] {
+            net.clog_link(link.0, link.1);
+            cluster.cut.insert(link);
+            links.push(link);
+        }
+    }
+    let mut obs = ctx.observe();
+    obs.partitions += 1;
+    obs.fault(now_ms(), what);
+    links
+}
+
+/// Restore cut links: the given ones, or all of them.
+fn heal(ctx: &Ctx, cluster: &mut Cluster, links: Option<&[(madsim::task::NodeId, madsim::task::NodeId)]>) {
+    let todo: Vec<_> = match links {
+        Some(l) => l.iter().copied().filter(|x| cluster.cut.contains(x)).collect(),
+        None => cluster.cut.iter().copied().collect(),
+    };
+    if todo.is_empty() {
+        return;
+    }
+    let net = madsim::net::NetSim::current();
+    for link in &todo {
+        net.unclog_link(link.0, link.1);
+        cluster.cut.remove(link);
+    }
+    ctx.observe().fault(now_ms(), format!("heal {} cut link(s)", todo.len() / 2));
 }
 
 fn strike(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, action: FaultAction, b: BrokerId) {
     let now = now_ms();
     match action {
+        FaultAction::Isolate | FaultAction::IsolateFromReplicas | FaultAction::IsolateFromController | FaultAction::Heal => {
+            unreachable!("network faults go through isolate() and heal()")
+        }
         FaultAction::Restart => restart(ctx, handle, cluster, b),
         FaultAction::Crash => {
             handle.kill(cluster.brokers[&b]);

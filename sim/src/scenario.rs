@@ -70,6 +70,9 @@ pub struct ScriptedFault {
     /// Restart the target this long after a crash or power loss (none: it stays down until
     /// the heal phase).
     pub restart_after_ms: Option<u64>,
+    /// Heal the links an isolation cut this long after it (none: they stay cut until the
+    /// heal phase).
+    pub heal_after_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +83,15 @@ pub enum FaultAction {
     PowerLoss,
     /// Start a broker that is down.
     Restart,
+    /// Cut every link between the target and every other node, both ways (a partition).
+    Isolate,
+    /// Cut the target off from the other replicas of the partition only (it still reaches the
+    /// controller and the clients): the first half of Jepsen's 2013 Kafka story.
+    IsolateFromReplicas,
+    /// Cut the target off from the controller only (it still reaches brokers and clients).
+    IsolateFromController,
+    /// Restore every link cut so far.
+    Heal,
 }
 
 impl FaultAction {
@@ -88,7 +100,16 @@ impl FaultAction {
             FaultAction::Crash => "crash",
             FaultAction::PowerLoss => "power-loss",
             FaultAction::Restart => "restart",
+            FaultAction::Isolate => "isolate",
+            FaultAction::IsolateFromReplicas => "isolate-from-replicas",
+            FaultAction::IsolateFromController => "isolate-from-controller",
+            FaultAction::Heal => "heal",
         }
+    }
+
+    /// A network fault (as opposed to a process or power fault).
+    pub fn is_network(self) -> bool {
+        matches!(self, FaultAction::Isolate | FaultAction::IsolateFromReplicas | FaultAction::IsolateFromController | FaultAction::Heal)
     }
 }
 

@@ -186,7 +186,15 @@ const FLAWS: &[(&str, Flaw)] = &[
 const RANDOM_KINDS: &[(&str, FaultAction)] = &[("crash", FaultAction::Crash), ("power-loss", FaultAction::PowerLoss)];
 
 const SCRIPT_ACTIONS: &[(&str, FaultAction)] =
-    &[("crash", FaultAction::Crash), ("power-loss", FaultAction::PowerLoss), ("restart", FaultAction::Restart)];
+    &[
+        ("crash", FaultAction::Crash),
+        ("power-loss", FaultAction::PowerLoss),
+        ("restart", FaultAction::Restart),
+        ("isolate", FaultAction::Isolate),
+        ("isolate-from-replicas", FaultAction::IsolateFromReplicas),
+        ("isolate-from-controller", FaultAction::IsolateFromController),
+        ("heal", FaultAction::Heal),
+    ];
 
 // ---------------------------------------------------------------------------------------------
 // Value readers: each checks one value's type and range and says what was wrong.
@@ -523,6 +531,7 @@ struct ScriptDraft {
     action: Option<FaultAction>,
     target: Option<Target>,
     restart_after_ms: Option<u64>,
+    heal_after_ms: Option<u64>,
 }
 
 type ScriptApply = fn(&mut ScriptDraft, &Value) -> Result<(), String>;
@@ -547,6 +556,10 @@ static SCRIPT_KEYS: &[(&str, ScriptApply)] = &[
         d.restart_after_ms = Some(int_in(v, 0, MAX)?);
         Ok(())
     }),
+    ("heal_after_ms", |d, v| {
+        d.heal_after_ms = Some(int_in(v, 0, MAX)?);
+        Ok(())
+    }),
 ];
 
 impl ScriptDraft {
@@ -557,6 +570,7 @@ impl ScriptDraft {
             action: self.action.ok_or("action")?,
             target: self.target.ok_or("target")?,
             restart_after_ms: self.restart_after_ms,
+            heal_after_ms: self.heal_after_ms,
         })
     }
 }
@@ -926,7 +940,7 @@ fn check_random(sc: &Scenario) -> Option<Problem> {
     if r.max_down < 1 {
         return bad("max_down", "max_down must be at least 1".into());
     }
-    if r.kinds.is_empty() || r.kinds.contains(&FaultAction::Restart) {
+    if r.kinds.is_empty() || r.kinds.iter().any(|k| !matches!(k, FaultAction::Crash | FaultAction::PowerLoss)) {
         return bad("kinds", "must name at least one of crash, power-loss, and nothing else".into());
     }
     let (lo, hi) = r.interval_ms;
@@ -943,9 +957,15 @@ fn check_random(sc: &Scenario) -> Option<Problem> {
 fn check_script(sc: &Scenario) -> Option<Problem> {
     sc.faults.script.iter().enumerate().find_map(|(i, f)| {
         let key = |k: &str| format!("{SCRIPT_SECTION}[{i}].{k}");
-        if f.action == FaultAction::Restart && f.restart_after_ms.is_some() {
-            let msg = "restart_after_ms is not allowed with action = \"restart\"".to_string();
+        let stops_a_broker = matches!(f.action, FaultAction::Crash | FaultAction::PowerLoss);
+        if !stops_a_broker && f.restart_after_ms.is_some() {
+            let msg = format!("restart_after_ms is not allowed with action = \"{}\" (only crash and power-loss stop a broker)", f.action.name());
             return Some((key("restart_after_ms"), msg));
+        }
+        let cuts_links = f.action.is_network() && f.action != FaultAction::Heal;
+        if !cuts_links && f.heal_after_ms.is_some() {
+            let msg = format!("heal_after_ms is not allowed with action = \"{}\" (only the isolate actions cut links)", f.action.name());
+            return Some((key("heal_after_ms"), msg));
         }
         check_target(&f.target, sc).map(|msg| (key("target"), msg))
     })

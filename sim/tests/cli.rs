@@ -117,3 +117,15 @@ fn server_and_producer_properties_apply_with_located_errors() {
     assert!(out.contains("ignored    linger.ms=5") && out.contains("not modelled yet"), "{out}");
     assert!(out.contains("--set server.min.insync.replicas=2 --set producer.acks=1"), "{out}");
 }
+
+#[test]
+fn heal_after_only_goes_with_isolation_and_restart_after_only_with_a_stop() {
+    let path = temp_scenario("mixed.toml", "[[faults.script]]\nat_ms = 1000\naction = \"crash\"\ntarget = \"broker:1\"\nheal_after_ms = 5\n");
+    let (code, _, err) = ksim(&["run", &path, "--seed", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("heal_after_ms") && err.contains(":5:"), "{err}");
+    let path = temp_scenario("mixed2.toml", "[[faults.script]]\nat_ms = 1000\naction = \"isolate\"\ntarget = \"leader:0\"\nrestart_after_ms = 5\n");
+    let (code, _, err) = ksim(&["run", &path, "--seed", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("restart_after_ms"), "{err}");
+}

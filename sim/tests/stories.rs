@@ -130,3 +130,24 @@ fn a_panic_inside_the_simulation_is_a_finding_with_its_seed() {
     assert_eq!(report.violations[0].checker, "panic");
     assert!(ksim::output::reproduce_line(&sc, 4).contains("--seed 4 --set flaw=panic-on-restart"));
 }
+
+#[test]
+fn jepsen_2013_unclean_election_loses_writes_the_isolated_leader_acknowledged_alone() {
+    let report = run_check(&scenario("jepsen-2013", &[]), 1);
+    assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.violations);
+    assert_eq!(report.counts.unclean_elections, 1);
+    assert!(report.counts.lost_allowed > 100, "{:?}", report.counts);
+    assert!(report.allowed_losses.iter().all(|l| l.reason.contains("unclean leader election")));
+}
+
+#[test]
+fn jepsen_2013_with_min_insync_2_and_clean_election_loses_nothing() {
+    let sc = scenario("jepsen-2013", &["min.insync.replicas=2", "unclean.leader.election.enable=false"]);
+    for seed in 1..=3 {
+        let report = run_check(&sc, seed);
+        assert_eq!(report.verdict, Verdict::Valid, "seed {seed}: {:?}", report.violations);
+        assert_eq!(report.counts.lost_allowed, 0, "seed {seed}");
+        assert_eq!(report.counts.unclean_elections, 0, "seed {seed}");
+        assert_eq!(report.counts.partitions, 2, "seed {seed}");
+    }
+}
