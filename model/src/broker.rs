@@ -117,8 +117,12 @@ pub struct Broker {
     pub fenced: bool,
     replicas: BTreeMap<PartitionId, Replica>,
     heartbeat_in_flight: bool,
+    heartbeat_sent_ms: TimeMs,
     next_heartbeat_ms: TimeMs,
     last_hw_checkpoint_ms: TimeMs,
+    /// Which of `controller.quorum.voters` this broker talks to; it moves on when that one is
+    /// not the active controller, or does not answer.
+    controller_idx: usize,
 }
 
 impl Broker {
@@ -135,8 +139,11 @@ impl Broker {
             fenced: true,
             replicas,
             heartbeat_in_flight: false,
+            heartbeat_sent_ms: now,
             next_heartbeat_ms: now,
             last_hw_checkpoint_ms: now,
+            // Spread the brokers over the voters for their first attempt.
+            controller_idx: id.unsigned_abs() as usize,
         }
     }
 
@@ -161,7 +168,29 @@ impl Broker {
 
     // ---------------------------------------------------------------- timers
 
+    /// The controller this broker currently sends to.
+    fn controller(&self) -> NodeId {
+        let voters = &self.cfg.controller_quorum_voters;
+        assert!(!voters.is_empty(), "controller.quorum.voters is empty");
+        NodeId::Controller(voters[self.controller_idx % voters.len()])
+    }
+
+    /// Try the next voter: the current one is not the active controller or does not answer.
+    fn next_controller(&mut self, now: TimeMs) {
+        self.controller_idx = (self.controller_idx + 1) % self.cfg.controller_quorum_voters.len().max(1);
+        self.heartbeat_in_flight = false;
+        self.next_heartbeat_ms = now;
+        for r in self.replicas.values_mut() {
+            r.pending_isr = None;
+        }
+    }
+
     fn on_tick(&mut self, now: TimeMs, ready: &mut Ready) {
+        // A heartbeat unanswered for half a session: the controller is gone or cut off; move
+        // on before the session expires at the active one.
+        if self.heartbeat_in_flight && now.saturating_sub(self.heartbeat_sent_ms) > self.cfg.broker_session_timeout_ms / 2 {
+            self.next_controller(now);
+        }
         if !self.heartbeat_in_flight && now >= self.next_heartbeat_ms {
             self.send_heartbeat(now, ready);
         }
@@ -191,9 +220,10 @@ impl Broker {
 
     fn send_heartbeat(&mut self, now: TimeMs, ready: &mut Ready) {
         self.heartbeat_in_flight = true;
+        self.heartbeat_sent_ms = now;
         self.next_heartbeat_ms = now + self.cfg.broker_heartbeat_interval_ms;
         ready.sends.push(Envelope::To {
-            node: NodeId::Controller,
+            node: self.controller(),
             request: Request::BrokerHeartbeat { broker: self.id, broker_epoch: self.broker_epoch, incarnation: self.incarnation },
         });
     }
@@ -235,7 +265,7 @@ impl Broker {
                     self.apply_state(now, state, ready);
                 }
             }
-            Request::BrokerHeartbeat { .. } | Request::AlterPartition { .. } | Request::Metadata { .. } => {}
+            Request::BrokerHeartbeat { .. } | Request::AlterPartition { .. } | Request::Metadata { .. } | Request::Raft { .. } => {}
         }
     }
 
@@ -465,7 +495,8 @@ impl Broker {
             .collect();
         let request = Request::AlterPartition { leader: me, broker_epoch, partition: p, leader_epoch, partition_epoch: state.partition_epoch, new_isr: with_epochs };
         r.pending_isr = Some(new_isr);
-        ready.sends.push(Envelope::To { node: NodeId::Controller, request });
+        let node = self.controller();
+        ready.sends.push(Envelope::To { node, request });
     }
 
     // ---------------------------------------------------------------- responses
@@ -475,6 +506,10 @@ impl Broker {
             Response::BrokerHeartbeat { result } => self.on_heartbeat_response(now, result, ready),
             Response::Fetch { partition, leader_epoch, result } => self.on_fetch_response(now, partition, leader_epoch, result, ready),
             Response::AlterPartition { partition, result } => {
+                if result.as_ref().err() == Some(&ErrorCode::NotController) {
+                    self.next_controller(now);
+                    return;
+                }
                 let Some(r) = self.replicas.get_mut(&partition) else { return };
                 r.pending_isr = None;
                 match result {
@@ -505,6 +540,7 @@ impl Broker {
                 self.broker_epoch = -1;
                 self.next_heartbeat_ms = now;
             }
+            Err(ErrorCode::NotController) => self.next_controller(now),
             Err(_) => {}
         }
     }
@@ -553,12 +589,8 @@ impl Broker {
 
     fn on_disconnected(&mut self, now: TimeMs, peer: NodeId) {
         match peer {
-            NodeId::Controller => {
-                self.heartbeat_in_flight = false;
-                for r in self.replicas.values_mut() {
-                    r.pending_isr = None;
-                }
-            }
+            NodeId::Controller(_) if peer == self.controller() => self.next_controller(now),
+            NodeId::Controller(_) => {}
             NodeId::Broker(b) => {
                 for r in self.replicas.values_mut() {
                     if matches!(r.role, Role::Follower { leader, .. } if leader == b) {

@@ -1,12 +1,76 @@
-//! The minimal controller: one node that registers brokers, fences those whose session
+//! The controller's metadata state machine: it registers brokers, fences those whose session
 //! expired (`broker.session.timeout.ms`), elects partition leaders (clean from the ISR, unclean
 //! only when `unclean.leader.election.enable`), validates AlterPartition and tells brokers and
-//! clients. It is a single node with no replication; a quorum can replace it behind the same
-//! messages (BrokerHeartbeat, AlterPartition, Metadata, LeaderAndIsr).
+//! clients. Every change comes from a `Command`, and `apply` is deterministic, so the quorum
+//! replicates the commands in its Raft log and every controller applies the committed ones in
+//! the same order (KRaft's metadata log plays this role). `step` runs it as a single node,
+//! applying each command at once (for tests of the broker protocol alone).
 
 use std::collections::BTreeMap;
 
 use crate::types::*;
+
+/// Who asked: the controller (and its incarnation) holding the connection the answer goes
+/// back on. Only that controller sends the answer once the command is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub controller: u32,
+    pub incarnation: u64,
+    pub conn: ConnId,
+}
+
+/// A replicated change to the metadata, with the active controller's time when it was
+/// proposed (every controller applies the same time, so session expiry is decided the same).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// BrokerRegistration (broker epoch -1) or BrokerHeartbeat.
+    Heartbeat { now: TimeMs, origin: Origin, broker: BrokerId, broker_epoch: i64, incarnation: u64 },
+    AlterPartition { now: TimeMs, origin: Origin, leader: BrokerId, broker_epoch: i64, partition: PartitionId, leader_epoch: Epoch, partition_epoch: Epoch, new_isr: Vec<(BrokerId, i64)> },
+    /// Fence every broker whose session expired by `now`.
+    ExpireSessions { now: TimeMs },
+    /// A new active controller starts every live broker's session afresh (KRaft does the same:
+    /// heartbeat times are the active controller's own, not replicated).
+    RenewSessions { now: TimeMs },
+}
+
+impl Command {
+    /// The command for a broker's request, if it changes metadata.
+    pub fn for_request(now: TimeMs, origin: Origin, request: &Request) -> Option<Command> {
+        match request {
+            Request::BrokerHeartbeat { broker, broker_epoch, incarnation } => {
+                Some(Command::Heartbeat { now, origin, broker: *broker, broker_epoch: *broker_epoch, incarnation: *incarnation })
+            }
+            Request::AlterPartition { leader, broker_epoch, partition, leader_epoch, partition_epoch, new_isr } => Some(Command::AlterPartition {
+                now,
+                origin,
+                leader: *leader,
+                broker_epoch: *broker_epoch,
+                partition: *partition,
+                leader_epoch: *leader_epoch,
+                partition_epoch: *partition_epoch,
+                new_isr: new_isr.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn origin(&self) -> Option<Origin> {
+        match self {
+            Command::Heartbeat { origin, .. } | Command::AlterPartition { origin, .. } => Some(*origin),
+            Command::ExpireSessions { .. } | Command::RenewSessions { .. } => None,
+        }
+    }
+
+    /// The answer a controller gives when it cannot apply this command (not the active one,
+    /// or its proposal was lost with its leadership).
+    pub fn not_controller(&self) -> Option<(ConnId, Response)> {
+        match self {
+            Command::Heartbeat { origin, .. } => Some((origin.conn, Response::BrokerHeartbeat { result: Err(ErrorCode::NotController) })),
+            Command::AlterPartition { origin, partition, .. } => Some((origin.conn, Response::AlterPartition { partition: *partition, result: Err(ErrorCode::NotController) })),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 struct Registration {
@@ -58,35 +122,64 @@ impl Controller {
         self.brokers.get(&broker).map(|r| r.fenced).unwrap_or(true)
     }
 
+    /// Run as a single node: every command is applied at once.
     pub fn step(&mut self, now: TimeMs, input: Input) -> Ready {
-        let mut ready = Ready::default();
         match input {
-            Input::Tick => self.expire_sessions(now, &mut ready),
-            Input::Request { conn, request, .. } => self.on_request(now, conn, request, &mut ready),
+            Input::Tick if self.sessions_expired(now) => self.apply(&Command::ExpireSessions { now }),
+            Input::Request { conn, request: Request::Metadata { correlation_id }, .. } => {
+                let mut ready = Ready::default();
+                ready.sends.push(Envelope::Reply { conn, response: self.metadata(correlation_id) });
+                ready
+            }
+            Input::Request { conn, request, .. } => {
+                let origin = Origin { controller: 1, incarnation: 0, conn };
+                match Command::for_request(now, origin, &request) {
+                    Some(cmd) => self.apply(&cmd),
+                    None => Ready::default(),
+                }
+            }
             // The controller opens connections only to push LeaderAndIsr; brokers converge
             // through heartbeats if a push is lost.
-            Input::Response { .. } | Input::Disconnected { .. } => {}
+            Input::Tick | Input::Response { .. } | Input::Disconnected { .. } => Ready::default(),
+        }
+    }
+
+    /// Apply one committed command. Answers to the command's origin are `Envelope::Reply`s on
+    /// `origin.conn`; only the origin controller may send them.
+    pub fn apply(&mut self, cmd: &Command) -> Ready {
+        let mut ready = Ready::default();
+        match cmd {
+            Command::Heartbeat { now, origin, broker, broker_epoch, incarnation } => {
+                let result = self.heartbeat(*now, *broker, *broker_epoch, *incarnation, &mut ready);
+                ready.sends.push(Envelope::Reply { conn: origin.conn, response: Response::BrokerHeartbeat { result } });
+            }
+            Command::AlterPartition { origin, leader, broker_epoch, partition, leader_epoch, partition_epoch, new_isr, .. } => {
+                let result = self.alter_partition(*leader, *broker_epoch, *partition, *leader_epoch, *partition_epoch, new_isr.clone(), &mut ready);
+                ready.sends.push(Envelope::Reply { conn: origin.conn, response: Response::AlterPartition { partition: *partition, result } });
+            }
+            Command::ExpireSessions { now } => self.expire_sessions(*now, &mut ready),
+            Command::RenewSessions { now } => {
+                for reg in self.brokers.values_mut().filter(|r| !r.fenced) {
+                    reg.last_heartbeat_ms = reg.last_heartbeat_ms.max(*now);
+                }
+            }
         }
         ready
     }
 
-    fn on_request(&mut self, now: TimeMs, conn: ConnId, request: Request, ready: &mut Ready) {
-        let response = match request {
-            Request::BrokerHeartbeat { broker, broker_epoch, incarnation } => {
-                Response::BrokerHeartbeat { result: self.heartbeat(now, broker, broker_epoch, incarnation, ready) }
-            }
-            Request::AlterPartition { leader, broker_epoch, partition, leader_epoch, partition_epoch, new_isr } => {
-                let result = self.alter_partition(leader, broker_epoch, partition, leader_epoch, partition_epoch, new_isr, ready);
-                Response::AlterPartition { partition, result }
-            }
-            Request::Metadata { correlation_id } => Response::Metadata {
-                correlation_id,
-                brokers: self.brokers.iter().filter(|(_, r)| !r.fenced).map(|(b, _)| *b).collect(),
-                partitions: self.partitions.values().cloned().collect(),
-            },
-            Request::Produce { .. } | Request::Fetch { .. } | Request::LeaderAndIsr { .. } => return,
-        };
-        ready.sends.push(Envelope::Reply { conn, response });
+    /// Whether some unfenced broker's session has expired by `now` (the active controller
+    /// then proposes `ExpireSessions`).
+    pub fn sessions_expired(&self, now: TimeMs) -> bool {
+        self.brokers.values().any(|r| !r.fenced && now.saturating_sub(r.last_heartbeat_ms) > self.cfg.broker_session_timeout_ms)
+    }
+
+    /// The answer to a Metadata request, from the state applied so far.
+    pub fn metadata(&self, correlation_id: u64) -> Response {
+        Response::Metadata {
+            correlation_id,
+            brokers: self.brokers.iter().filter(|(_, r)| !r.fenced).map(|(b, _)| *b).collect(),
+            partitions: self.partitions.values().cloned().collect(),
+        }
     }
 
     /// Registration (broker_epoch -1) or heartbeat. As in KRaft, a new incarnation of a broker

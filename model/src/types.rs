@@ -15,7 +15,8 @@ pub type TimeMs = u64;
 /// Where a message goes: a node of the simulated cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum NodeId {
-    Controller,
+    /// A controller of the quorum, by its `node.id` (1-based).
+    Controller(u32),
     Broker(BrokerId),
     Client(u32),
 }
@@ -72,6 +73,11 @@ pub struct BrokerConfig {
     pub replica_fetch_backoff_ms: TimeMs,
     /// Records returned by one fetch at most (stands in for `replica.fetch.max.bytes`).
     pub replica_fetch_max_records: usize,
+    /// `controller.quorum.voters`: the controllers' ids (brokers try them in turn until one
+    /// answers as the active controller).
+    pub controller_quorum_voters: Vec<u32>,
+    /// `controller.quorum.election.timeout.ms`
+    pub controller_quorum_election_timeout_ms: TimeMs,
     pub flaw: Flaw,
 }
 
@@ -89,6 +95,8 @@ impl Default for BrokerConfig {
             replica_fetch_wait_max_ms: 500,
             replica_fetch_backoff_ms: 1_000,
             replica_fetch_max_records: 500,
+            controller_quorum_voters: vec![1],
+            controller_quorum_election_timeout_ms: 1_000,
             flaw: Flaw::None,
         }
     }
@@ -108,6 +116,8 @@ pub enum ErrorCode {
     DuplicateBrokerRegistration,
     StaleBrokerEpoch,
     UnknownTopicOrPartition,
+    /// The request reached a controller that is not the active one (KRaft's NOT_CONTROLLER).
+    NotController,
 }
 
 impl ErrorCode {
@@ -125,6 +135,7 @@ impl ErrorCode {
             ErrorCode::DuplicateBrokerRegistration => "DUPLICATE_BROKER_REGISTRATION",
             ErrorCode::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
             ErrorCode::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
+            ErrorCode::NotController => "NOT_CONTROLLER",
         }
     }
 }
@@ -180,6 +191,8 @@ pub enum Request {
         new_isr: Vec<(BrokerId, i64)>,
     },
     Metadata { correlation_id: u64 },
+    /// Raft traffic between controllers (one-way messages; answers are messages too).
+    Raft { from: u32, msg: crate::quorum::RaftMessage<crate::controller::Command> },
 }
 
 #[derive(Clone, Debug)]
@@ -243,6 +256,7 @@ impl Request {
             Request::AlterPartition { .. } => "alter_partition",
             Request::Metadata { .. } => "metadata",
             Request::LeaderAndIsr { .. } => "leader_and_isr",
+            Request::Raft { msg, .. } => msg.kind(),
         }
     }
 }

@@ -113,7 +113,7 @@ impl Cluster {
     fn step(&mut self, node: NodeId, input: Input) {
         let now = self.now;
         let ready = match node {
-            NodeId::Controller => self.ctl.step(now, input),
+            NodeId::Controller(_) => self.ctl.step(now, input),
             NodeId::Broker(b) => match self.slots.get_mut(&b).and_then(|s| s.broker.as_mut()) {
                 Some(broker) => broker.step(now, input),
                 None => return,
@@ -215,7 +215,7 @@ impl Cluster {
     /// Advance the clock by one tick and tick every node, without delivering.
     fn tick_nodes(&mut self) {
         self.now += TICK;
-        self.step(NodeId::Controller, Input::Tick);
+        self.step(NodeId::Controller(1), Input::Tick);
         let ids: Vec<BrokerId> = self.slots.keys().copied().collect();
         ids.into_iter().for_each(|b| self.step(NodeId::Broker(b), Input::Tick));
     }
@@ -635,7 +635,7 @@ fn deposed_leader_that_wrote_nothing_in_its_epoch_catches_up_from_a_longer_log()
     // Tick until the controller elects 2; let only 2 hear it, then cut 2 off before 3 fetches.
     while c.state().leader != Some(2) && c.now < 20_000 {
         c.now += TICK;
-        c.step(NodeId::Controller, Input::Tick);
+        c.step(NodeId::Controller(1), Input::Tick);
         if c.state().leader != Some(2) {
             [2, 3].into_iter().for_each(|b| c.step(NodeId::Broker(b), Input::Tick));
             c.deliver_all();

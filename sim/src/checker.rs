@@ -60,6 +60,8 @@ pub struct Counts {
     pub lost_allowed: u64,
     pub lost_violating: u64,
     pub leader_changes: u64,
+    /// Times a controller became the quorum leader (the active controller).
+    pub controller_elections: u64,
     pub unclean_elections: u64,
     pub crashes: u64,
     pub power_losses: u64,
@@ -90,6 +92,7 @@ pub fn check(out: &RunOutput) -> Report {
     let mut coverage = vec![
         Coverage { checker: "one-leader-per-epoch", compared: obs.leader_claims, unit: "leadership claims" },
         Coverage { checker: "leader-hw-monotonic", compared: obs.hw_observations, unit: "leader HW observations" },
+        Coverage { checker: "quorum", compared: obs.quorum_checker.checks(), unit: "controller quorum observations" },
     ];
     let mut counts = Counts::default();
     for op in &obs.history {
@@ -120,6 +123,7 @@ pub fn check(out: &RunOutput) -> Report {
     coverage.push(Coverage { checker: "log-matching", compared: offsets, unit: "offsets below both HWs" });
     violations.extend(matching);
     counts.leader_changes = obs.elections;
+    counts.controller_elections = obs.quorum_elections;
     counts.unclean_elections = obs.unclean_elections.values().map(|v| v.len() as u64).sum();
     counts.crashes = obs.crashes;
     counts.power_losses = obs.power_losses;

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use ksim_model::{BrokerId, DiskOp, EpochEntry, Offset, PartitionId, PartitionLog, Record};
+use ksim_model::quorum::{PersistOp, Persistent};
+use ksim_model::{BrokerId, Command, DiskOp, EpochEntry, Offset, PartitionId, PartitionLog, Record};
 
 #[derive(Clone, Debug, Default)]
 struct PartitionDisk {
@@ -20,6 +21,9 @@ struct PartitionDisk {
 #[derive(Debug, Default)]
 pub struct Disks {
     brokers: BTreeMap<BrokerId, BTreeMap<PartitionId, PartitionDisk>>,
+    /// Each controller's term, vote and metadata log. Controllers fsync every write before
+    /// they send (unlike brokers), so a power loss takes nothing from them.
+    controllers: BTreeMap<u32, Persistent<Command>>,
     pub flushes: u64,
 }
 
@@ -56,6 +60,18 @@ impl Disks {
                 DiskOp::CheckpointEpochs { partition, epochs } => disk.entry(*partition).or_default().epochs = epochs.clone(),
             }
         }
+    }
+
+    pub fn apply_controller(&mut self, controller: u32, ops: &[PersistOp<Command>]) {
+        let disk = self.controllers.entry(controller).or_default();
+        for op in ops {
+            disk.apply(op);
+        }
+    }
+
+    /// What a restarting controller reads back.
+    pub fn recover_controller(&self, controller: u32) -> Persistent<Command> {
+        self.controllers.get(&controller).cloned().unwrap_or_default()
     }
 
     /// Drop every unflushed record of `broker` and say what was lost.

@@ -23,7 +23,7 @@ pub const PORT: u16 = 9092;
 /// The address of a simulated node.
 pub fn addr_of(node: NodeId) -> SocketAddr {
     let ip = match node {
-        NodeId::Controller => Ipv4Addr::new(10, 0, 0, 1),
+        NodeId::Controller(c) => Ipv4Addr::new(10, 0, 0, c as u8),
         NodeId::Broker(b) => Ipv4Addr::new(10, 0, 1, b as u8),
         NodeId::Client(c) => Ipv4Addr::new(10, 0, 2, c as u8),
     };
@@ -35,7 +35,7 @@ pub fn node_of(addr: SocketAddr) -> Option<NodeId> {
     let IpAddr::V4(ip) = addr.ip() else { return None };
     let [a, b, c, d] = ip.octets();
     match (a, b, c) {
-        (10, 0, 0) if d == 1 => Some(NodeId::Controller),
+        (10, 0, 0) => Some(NodeId::Controller(d as u32)),
         (10, 0, 1) => Some(NodeId::Broker(d as i32)),
         (10, 0, 2) => Some(NodeId::Client(d as u32)),
         _ => None,
@@ -166,7 +166,7 @@ async fn accept_loop(ep: Arc<Endpoint>, inbox: mpsc::UnboundedSender<Inbound>, a
 /// Whether the peer answers this request (LeaderAndIsr and acks=0 produce get no answer).
 fn expects_response(request: &Request) -> bool {
     match request {
-        Request::LeaderAndIsr { .. } => false,
+        Request::LeaderAndIsr { .. } | Request::Raft { .. } => false,
         Request::Produce { acks, .. } => *acks != ksim_model::Acks::None,
         _ => true,
     }

@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use ksim_model::{Broker, BrokerId, DiskOp, Epoch, Note, Offset, PartitionId, Ready, Role};
+use ksim_model::quorum::{QuorumNode, QuorumObserver};
+use ksim_model::{Broker, BrokerId, Command, DiskOp, Epoch, Note, Offset, PartitionId, Ready, Role};
 use serde::Serialize;
 
 use crate::disk::LostSuffix;
@@ -117,6 +118,15 @@ pub struct Observer {
     pub faults: Vec<(u64, String)>,
     pub history: Vec<Op>,
     pub violations: Vec<Violation>,
+    /// The live controllers' Raft state as of their last step.
+    pub quorum: BTreeMap<u32, QuorumNode<Command>>,
+    /// Kafka's RaftEventSimulationTest invariants over the quorum.
+    pub quorum_checker: QuorumObserver<Command>,
+    /// The highest metadata-log index whose notes were recorded (every controller applies the
+    /// same commands; their notes are recorded once).
+    applied_index: u64,
+    /// Times a controller became the quorum leader.
+    pub quorum_elections: u64,
 }
 
 impl Observer {
@@ -146,6 +156,40 @@ impl Observer {
 
     fn violate(&mut self, checker: &'static str, now: u64, message: String) {
         self.violations.push(Violation { checker, time_ms: now, message });
+    }
+
+    /// After a controller's step: its Raft state, checked with the quorum invariants.
+    pub fn after_quorum_step(&mut self, now: u64, node: &QuorumNode<Command>, input: &'static str, sends: usize, became_leader: bool) {
+        self.now_ms = now;
+        self.trace((now, "controller", node.id(), input, sends, node.term(), node.commit_index()));
+        if became_leader {
+            self.quorum_elections += 1;
+        }
+        self.quorum.insert(node.id(), node.clone());
+        let nodes: Vec<&QuorumNode<Command>> = self.quorum.values().collect();
+        for v in self.quorum_checker.observe(&nodes) {
+            self.violate("quorum", now, format!("controller quorum: {v}"));
+        }
+    }
+
+    /// A controller left the quorum's live set (crash or power loss).
+    pub fn controller_down(&mut self, c: u32) {
+        self.quorum.remove(&c);
+    }
+
+    /// The active controller, as the controllers themselves claim it (highest term).
+    pub fn quorum_leader(&self) -> Option<u32> {
+        self.quorum.values().filter(|n| n.role() == ksim_model::quorum::Role::Leader).max_by_key(|n| n.term()).map(|n| n.id())
+    }
+
+    /// Notes of the metadata command at `index`; recorded only the first time any controller
+    /// applies that index.
+    pub fn after_apply(&mut self, now: u64, index: u64, ready: &Ready) {
+        if index <= self.applied_index {
+            return;
+        }
+        self.applied_index = index;
+        self.after_controller_step(now, "apply", ready);
     }
 
     pub fn after_controller_step(&mut self, now: u64, input: &'static str, ready: &Ready) {

@@ -49,7 +49,11 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
     let _ = writeln!(s, "ksim {VERSION}");
     let _ = writeln!(s, "scenario   {} ({})", sc.name, sc.origin);
     let _ = writeln!(s, "seed       {seed}");
-    let _ = writeln!(s, "cluster    brokers={} num.partitions={} default.replication.factor={} controller=1 (single node)", sc.brokers, sc.partitions, sc.replication_factor);
+    let _ = writeln!(
+        s,
+        "cluster    brokers={} num.partitions={} default.replication.factor={} controllers={} (Raft quorum, controller.quorum.election.timeout.ms={})",
+        sc.brokers, sc.partitions, sc.replication_factor, sc.controllers, sc.broker.controller_quorum_election_timeout_ms
+    );
     let _ = writeln!(
         s,
         "server     min.insync.replicas={} unclean.leader.election.enable={} replica.lag.time.max.ms={} log.flush.interval.messages={} log.flush.interval.ms={} replica.high.watermark.checkpoint.interval.ms={} broker.session.timeout.ms={} broker.heartbeat.interval.ms={}",
@@ -95,7 +99,11 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
         let _ = writeln!(s, "  {t:>8} ms  {f}");
     }
     let _ = writeln!(s, "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={}", c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating);
-    let _ = writeln!(s, "cluster    leader changes={} unclean elections={} crashes={} power losses={} restarts={} partitions={} truncations={} flushes={}", c.leader_changes, c.unclean_elections, c.crashes, c.power_losses, c.restarts, c.partitions, c.truncations, c.flushes);
+    let _ = writeln!(
+        s,
+        "cluster    leader changes={} unclean elections={} controller elections={} crashes={} power losses={} restarts={} partitions={} truncations={} flushes={}",
+        c.leader_changes, c.unclean_elections, c.controller_elections, c.crashes, c.power_losses, c.restarts, c.partitions, c.truncations, c.flushes
+    );
     let true_hw: Vec<String> = obs.true_hw.iter().map(|(p, (e, hw))| format!("p{p}={hw} (leader epoch {e})")).collect();
     let _ = writeln!(s, "true HW    {}", true_hw.join(" "));
     let kinds: Vec<String> = report.messages_by_kind.iter().map(|(k, v)| format!("{k}={v}")).collect();

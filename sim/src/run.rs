@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use ksim_model::{Acks, Broker, BrokerId, Controller, Input, NodeId, PartitionId, ProduceRecord, Request, Response, Role};
+use ksim_model::quorum::{QuorumConfig, QuorumInput, QuorumNode, QuorumReady, Role as QuorumRole};
+use ksim_model::{Acks, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin, PartitionId, ProduceRecord, Request, Response, Role};
 use madsim::time::{sleep, sleep_until, Instant, TimeHandle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -30,12 +31,19 @@ const RETRY_BACKOFF_MS: u64 = 100;
 #[derive(Clone, Copy)]
 enum StreamId {
     Faults = 1,
+    /// One stream per controller incarnation (election timeouts); `sub` = id << 32 | incarnation.
+    Controller = 2,
 }
 
 fn stream(seed: u64, id: StreamId) -> ChaCha8Rng {
+    stream_of(seed, id, 0)
+}
+
+fn stream_of(seed: u64, id: StreamId, sub: u64) -> ChaCha8Rng {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&(id as u64).to_le_bytes());
+    key[16..24].copy_from_slice(&sub.to_le_bytes());
     ChaCha8Rng::from_seed(key)
 }
 
@@ -47,6 +55,7 @@ pub struct Ctx {
     pub disks: Mutex<Disks>,
     pub stats: Arc<Mutex<Stats>>,
     incarnations: Mutex<BTreeMap<BrokerId, u64>>,
+    controller_incarnations: Mutex<BTreeMap<u32, u64>>,
     next_value: Mutex<u64>,
     /// Set when the run is over: every task returns, so that nothing of the run outlives its
     /// runtime (madsim frees no task that is still pending when the runtime is dropped, and a
@@ -114,13 +123,16 @@ fn record_panic_locations() {
 /// Run one seed of a scenario on a fresh thread (std `HashMap` order is only deterministic
 /// for the first madsim runtime of a thread).
 pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
+    let mut sc = sc.clone();
+    sc.broker.controller_quorum_voters = (1..=sc.controllers).collect();
     let ctx = Arc::new(Ctx {
-        sc: sc.clone(),
+        sc,
         seed,
         observer: Mutex::default(),
         disks: Mutex::default(),
         stats: Arc::default(),
         incarnations: Mutex::default(),
+        controller_incarnations: Mutex::default(),
         next_value: Mutex::new(1),
         shutdown: tokio::sync::watch::channel(false).0,
     });
@@ -208,18 +220,31 @@ async fn broker_node(ctx: Arc<Ctx>, id: BrokerId) {
     }
 }
 
-async fn controller_node(ctx: Arc<Ctx>) {
-    let sc = &ctx.sc;
-    let mut controller = Controller::new(sc.broker.clone(), sc.brokers, sc.partitions, sc.replication_factor);
-    {
-        let mut obs = ctx.observe();
-        for p in controller.partitions() {
-            obs.controller.insert(p.partition, (p.leader, p.leader_epoch, p.isr.clone()));
-        }
-    }
+/// One voter of the controller quorum: a Raft node replicating metadata commands, and the
+/// metadata state machine (`Controller`) applying the committed ones. Only the active
+/// controller (the Raft leader) accepts heartbeats and AlterPartition; it proposes each as a
+/// command and answers once the command is committed and applied. Metadata is answered by any
+/// controller from what it has applied.
+async fn controller_node(ctx: Arc<Ctx>, id: u32) {
+    let sc = ctx.sc.clone();
+    let incarnation = {
+        let mut inc = lock(&ctx.controller_incarnations);
+        let n = inc.entry(id).or_default();
+        *n += 1;
+        *n
+    };
+    let mut rng = stream_of(ctx.seed, StreamId::Controller, (u64::from(id) << 32) | incarnation);
+    let mut qcfg = QuorumConfig::new((1..=sc.controllers).collect());
+    qcfg.election_timeout_ms = sc.broker.controller_quorum_election_timeout_ms;
+    qcfg.heartbeat_interval_ms = (qcfg.election_timeout_ms / 2).max(1);
+    let persisted = lock(&ctx.disks).recover_controller(id);
+    let mut raft = QuorumNode::new(id, qcfg, persisted, now_ms(), &mut rng);
+    // The state machine is rebuilt from the log as entries are (re)committed.
+    let mut metadata = Controller::new(sc.broker.clone(), sc.brokers, sc.partitions, sc.replication_factor);
+    let mut me = ControllerNode { id, incarnation, pending: BTreeMap::new(), expire_pending: false };
     let timeout = Duration::from_millis(INTERNAL_REQUEST_TIMEOUT_MS);
     let mut shutdown = ctx.shutdown.subscribe();
-    let mut net = NodeNet::bind(NodeId::Controller, timeout, ctx.stats.clone(), shutdown.clone()).await;
+    let mut net = NodeNet::bind(NodeId::Controller(id), timeout, ctx.stats.clone(), shutdown.clone()).await;
     let mut next_tick = Instant::now();
     loop {
         let (input, kind) = tokio::select! {
@@ -232,9 +257,116 @@ async fn controller_node(ctx: Arc<Ctx>) {
             m = net.recv() => to_input(m),
         };
         let now = now_ms();
-        let ready = controller.step(now, input);
-        ctx.observe().after_controller_step(now, kind, &ready);
-        dispatch(&mut net, ready.sends).await;
+        let qinput = match input {
+            Input::Tick => {
+                let q = QuorumInput::Tick;
+                let ready = raft.step(now, q, &mut rng);
+                me.handle(&ctx, &mut net, &mut raft, &mut metadata, ready, &mut rng, kind).await;
+                // The active controller fences brokers whose session expired.
+                if raft.role() == QuorumRole::Leader && !me.expire_pending && metadata.sessions_expired(now) {
+                    me.expire_pending = true;
+                    QuorumInput::Propose(Command::ExpireSessions { now })
+                } else {
+                    continue;
+                }
+            }
+            Input::Request { request: Request::Raft { from, msg }, .. } => QuorumInput::Message { from, msg },
+            Input::Request { conn, request: Request::Metadata { correlation_id }, .. } => {
+                net.reply(conn, metadata.metadata(correlation_id)).await;
+                continue;
+            }
+            Input::Request { conn, request, .. } => {
+                let origin = Origin { controller: id, incarnation, conn };
+                let Some(cmd) = Command::for_request(now, origin, &request) else { continue };
+                if raft.role() != QuorumRole::Leader {
+                    if let Some((conn, response)) = cmd.not_controller() {
+                        net.reply(conn, response).await;
+                    }
+                    continue;
+                }
+                QuorumInput::Propose(cmd)
+            }
+            Input::Response { .. } | Input::Disconnected { .. } => continue,
+        };
+        let proposal = match &qinput {
+            QuorumInput::Propose(cmd) => Some(cmd.clone()),
+            _ => None,
+        };
+        let ready = raft.step(now, qinput, &mut rng);
+        if let (Some(cmd), Some(Ok(index))) = (proposal, ready.proposed) {
+            me.pending.insert(index, cmd);
+        }
+        me.handle(&ctx, &mut net, &mut raft, &mut metadata, ready, &mut rng, kind).await;
+    }
+}
+
+/// A controller's bookkeeping beside its Raft node.
+struct ControllerNode {
+    id: u32,
+    incarnation: u64,
+    /// Commands this controller proposed and has not seen committed, by log index.
+    pending: BTreeMap<u64, Command>,
+    expire_pending: bool,
+}
+
+impl ControllerNode {
+    #[allow(clippy::too_many_arguments)]
+    async fn handle(&mut self, ctx: &Ctx, net: &mut NodeNet, raft: &mut QuorumNode<Command>, metadata: &mut Controller, ready: QuorumReady<Command>, rng: &mut ChaCha8Rng, kind: &'static str) {
+        let now = now_ms();
+        // Raft's persistence rule: term, vote and log are on stable storage before any message
+        // that depends on them leaves. Controllers fsync (the harness applies at once).
+        lock(&ctx.disks).apply_controller(self.id, &ready.persist);
+        let sends = ready.sends.len();
+        for (to, msg) in ready.sends {
+            net.send(NodeId::Controller(to), Request::Raft { from: self.id, msg });
+        }
+        for entry in ready.committed {
+            self.apply(ctx, net, raft, metadata, entry.index, &entry.payload).await;
+        }
+        let became_leader = ready.became_leader.is_some();
+        ctx.observe().after_quorum_step(now, raft, kind, sends, became_leader);
+        if became_leader {
+            // A new active controller renews every session (its predecessor's heartbeat times
+            // are not its own); committing this entry also commits everything before it.
+            self.expire_pending = false;
+            let renew = Command::RenewSessions { now };
+            let ready = raft.step(now, QuorumInput::Propose(renew), rng);
+            Box::pin(self.handle(ctx, net, raft, metadata, ready, rng, "renew")).await;
+        } else if raft.role() != QuorumRole::Leader && !self.pending.is_empty() {
+            // Leadership lost: what we proposed may never commit. The requester retries
+            // elsewhere; if the command does commit later, its answer follows.
+            for (_, cmd) in std::mem::take(&mut self.pending) {
+                if let Some((conn, response)) = cmd.not_controller() {
+                    net.reply(conn, response).await;
+                }
+            }
+        }
+    }
+
+    async fn apply(&mut self, ctx: &Ctx, net: &mut NodeNet, raft: &QuorumNode<Command>, metadata: &mut Controller, index: u64, cmd: &Command) {
+        let now = now_ms();
+        if let Some(mine) = self.pending.remove(&index) {
+            if &mine != cmd {
+                // Our proposal at this index was overwritten by another leader's.
+                if let Some((conn, response)) = mine.not_controller() {
+                    net.reply(conn, response).await;
+                }
+            }
+        }
+        if matches!(cmd, Command::ExpireSessions { .. }) {
+            self.expire_pending = false;
+        }
+        let ready = metadata.apply(cmd);
+        ctx.observe().after_apply(now, index, &ready);
+        let mine = cmd.origin().map(|o| o.controller == self.id && o.incarnation == self.incarnation).unwrap_or(false);
+        let active = raft.role() == QuorumRole::Leader;
+        for e in ready.sends {
+            match e {
+                Envelope::Reply { conn, response } if mine => net.reply(conn, response).await,
+                Envelope::To { node, request } if active => net.send(node, request),
+                _ => {}
+            }
+        }
     }
 }
 
@@ -261,6 +393,11 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     let mut in_flight: BTreeMap<u64, InFlight> = BTreeMap::new();
     let mut correlation: u64 = 0;
     let mut metadata_in_flight = false;
+    let mut metadata_sent_ms = 0u64;
+    // Any controller answers Metadata; a producer moves to the next one when its current one
+    // fails or does not answer within request.timeout.ms.
+    let controllers = sc.controllers.max(1);
+    let mut metadata_from: u32 = (idx - 1) % controllers + 1;
     // retry.backoff.ms between metadata refreshes.
     let mut next_metadata = Instant::now();
     let mut next_send = Instant::now();
@@ -268,8 +405,9 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     loop {
         if !metadata_in_flight && (leaders.len() as i32) < sc.partitions && Instant::now() >= next_metadata {
             correlation += 1;
-            net.send(NodeId::Controller, Request::Metadata { correlation_id: correlation });
+            net.send(NodeId::Controller(metadata_from), Request::Metadata { correlation_id: correlation });
             metadata_in_flight = true;
+            metadata_sent_ms = now_ms();
         }
         let wake = in_flight.values().map(|f| f.deadline_ms).min().map(|d| Instant::now() + Duration::from_millis(d.saturating_sub(now_ms())));
         let want_metadata = !metadata_in_flight && (leaders.len() as i32) < sc.partitions;
@@ -301,8 +439,11 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
                         }
                     }
                     Inbound::Disconnected { peer, refused, .. } => {
-                        if peer == NodeId::Controller {
-                            metadata_in_flight = false;
+                        if let NodeId::Controller(c) = peer {
+                            if c == metadata_from {
+                                metadata_in_flight = false;
+                                metadata_from = metadata_from % controllers + 1;
+                            }
                         }
                         // A connection that never opened sent nothing: a definite failure.
                         let (kind, why) = if refused { (OpType::Fail, "connection refused") } else { (OpType::Info, "connection reset") };
@@ -313,6 +454,11 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
             }
         }
         let now = now_ms();
+        if metadata_in_flight && now.saturating_sub(metadata_sent_ms) >= sc.producer.request_timeout_ms {
+            net.close(NodeId::Controller(metadata_from));
+            metadata_in_flight = false;
+            metadata_from = metadata_from % controllers + 1;
+        }
         // request.timeout.ms: the request is abandoned with an unknown outcome, and, as Kafka's
         // client does, the connection is closed (failing whatever else was in flight on it).
         let expired: Vec<BrokerId> = in_flight.values().filter(|f| f.deadline_ms <= now).map(|f| f.broker).collect();
@@ -379,52 +525,87 @@ fn fail_all_to(ctx: &Ctx, idx: u32, in_flight: &mut BTreeMap<u64, InFlight>, lea
     }
     leaders.retain(|_, l| *l != b);
 }
-
 // -------------------------------------------------------------------- supervisor
 
-/// The madsim node ids of the cluster's nodes.
+type Link = (madsim::task::NodeId, madsim::task::NodeId);
+
+/// The madsim node ids of the cluster's nodes, and which are down.
 struct Cluster {
-    brokers: BTreeMap<BrokerId, madsim::task::NodeId>,
-    down: BTreeMap<BrokerId, bool>,
-    controller: Option<madsim::task::NodeId>,
+    /// Brokers and controllers: what faults hit.
+    nodes: BTreeMap<NodeId, madsim::task::NodeId>,
+    down: BTreeMap<NodeId, bool>,
     clients: Vec<madsim::task::NodeId>,
     /// Links cut by isolation faults, one direction each (madsim clogs one direction).
-    cut: std::collections::BTreeSet<(madsim::task::NodeId, madsim::task::NodeId)>,
+    cut: std::collections::BTreeSet<Link>,
 }
 
 impl Cluster {
-    /// Every node of the cluster except broker `b`, by role.
-    fn others(&self, b: BrokerId) -> Vec<madsim::task::NodeId> {
-        let brokers = self.brokers.iter().filter(|(id, _)| **id != b).map(|(_, n)| *n);
-        brokers.chain(self.controller).chain(self.clients.iter().copied()).collect()
+    fn brokers(&self) -> impl Iterator<Item = BrokerId> + '_ {
+        self.nodes.keys().filter_map(|n| match n {
+            NodeId::Broker(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    fn controllers(&self) -> Vec<madsim::task::NodeId> {
+        self.nodes.iter().filter(|(n, _)| matches!(n, NodeId::Controller(_))).map(|(_, id)| *id).collect()
+    }
+
+    /// Every node of the cluster except `v`.
+    fn others(&self, v: NodeId) -> Vec<madsim::task::NodeId> {
+        let nodes = self.nodes.iter().filter(|(n, _)| **n != v).map(|(_, id)| *id);
+        nodes.chain(self.clients.iter().copied()).collect()
+    }
+
+    fn down_list(&self, brokers_only: bool) -> Vec<NodeId> {
+        self.down.iter().filter(|(n, d)| **d && (!brokers_only || matches!(n, NodeId::Broker(_)))).map(|(n, _)| *n).collect()
+    }
+}
+
+fn describe(v: NodeId) -> String {
+    match v {
+        NodeId::Broker(b) => format!("broker {b}"),
+        NodeId::Controller(c) => format!("controller {c}"),
+        NodeId::Client(c) => format!("producer {c}"),
     }
 }
 
 async fn supervise(ctx: Arc<Ctx>) -> Outcome {
     let handle = madsim::runtime::Handle::current();
     let sc = ctx.sc.clone();
+    let mut cluster = Cluster { nodes: BTreeMap::new(), down: BTreeMap::new(), clients: Vec::new(), cut: Default::default() };
+    {
+        let mut obs = ctx.observe();
+        let initial = Controller::new(sc.broker.clone(), sc.brokers, sc.partitions, sc.replication_factor);
+        for p in initial.partitions() {
+            obs.controller.insert(p.partition, (p.leader, p.leader_epoch, p.isr.clone()));
+        }
+    }
     // Node closures hold the context weakly: madsim keeps them as long as its runtime lives.
-    let c = Arc::downgrade(&ctx);
-    let controller = handle.create_node().name("controller").ip(addr_of(NodeId::Controller).ip()).init(move || controller_node(c.upgrade().expect("run context"))).build();
-    let mut cluster = Cluster { brokers: BTreeMap::new(), down: BTreeMap::new(), controller: Some(controller.id()), clients: Vec::new(), cut: Default::default() };
+    for c in 1..=sc.controllers {
+        let w = Arc::downgrade(&ctx);
+        let node = handle.create_node().name(format!("controller-{c}")).ip(addr_of(NodeId::Controller(c)).ip()).init(move || controller_node(w.upgrade().expect("run context"), c)).build();
+        cluster.nodes.insert(NodeId::Controller(c), node.id());
+        cluster.down.insert(NodeId::Controller(c), false);
+    }
     for b in 1..=sc.brokers {
-        let c = Arc::downgrade(&ctx);
-        let node = handle.create_node().name(format!("broker-{b}")).ip(addr_of(NodeId::Broker(b)).ip()).init(move || broker_node(c.upgrade().expect("run context"), b)).build();
-        cluster.brokers.insert(b, node.id());
-        cluster.down.insert(b, false);
+        let w = Arc::downgrade(&ctx);
+        let node = handle.create_node().name(format!("broker-{b}")).ip(addr_of(NodeId::Broker(b)).ip()).init(move || broker_node(w.upgrade().expect("run context"), b)).build();
+        cluster.nodes.insert(NodeId::Broker(b), node.id());
+        cluster.down.insert(NodeId::Broker(b), false);
     }
     for i in 1..=sc.workload.producers {
-        let c = Arc::downgrade(&ctx);
-        let client = handle.create_node().name(format!("producer-{i}")).ip(addr_of(NodeId::Client(i)).ip()).init(move || producer_node(c.upgrade().expect("run context"), i)).build();
+        let w = Arc::downgrade(&ctx);
+        let client = handle.create_node().name(format!("producer-{i}")).ip(addr_of(NodeId::Client(i)).ip()).init(move || producer_node(w.upgrade().expect("run context"), i)).build();
         cluster.clients.push(client.id());
     }
     let mut outcome = Outcome::default();
     fault_phase(&ctx, &handle, &mut cluster, &mut outcome).await;
-    // Heal: every cut link is restored and every broker that is down comes back, then the
+    // Heal: every cut link is restored and every node that is down comes back, then the
     // cluster must converge.
     heal(&ctx, &mut cluster, None);
-    for b in down_brokers(&cluster) {
-        restart(&ctx, &handle, &mut cluster, b);
+    for v in cluster.down_list(false) {
+        restart(&ctx, &handle, &mut cluster, v);
     }
     let deadline = sc.workload.duration_ms + sc.run.settle_ms;
     loop {
@@ -445,10 +626,6 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
     outcome
 }
 
-fn down_brokers(cluster: &Cluster) -> Vec<BrokerId> {
-    cluster.down.iter().filter(|(_, d)| **d).map(|(b, _)| *b).collect()
-}
-
 /// Scripted faults at their times, random faults drawn from the fault stream, and the
 /// restarts they schedule, until the workload ends.
 async fn fault_phase(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: &mut Cluster, outcome: &mut Outcome) {
@@ -457,8 +634,8 @@ async fn fault_phase(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: 
     let mut script: Vec<ScriptedFault> = sc.faults.script.clone();
     script.sort_by_key(|f| f.at_ms);
     let mut script = script.into_iter().peekable();
-    let mut restarts: Vec<(u64, BrokerId)> = Vec::new();
-    let mut heals: Vec<(u64, Vec<(madsim::task::NodeId, madsim::task::NodeId)>)> = Vec::new();
+    let mut restarts: Vec<(u64, NodeId)> = Vec::new();
+    let mut heals: Vec<(u64, Vec<Link>)> = Vec::new();
     let mut next_random = sc.faults.random.as_ref().map(|r| rng.gen_range(r.interval_ms.0..=r.interval_ms.1));
     loop {
         let next_script = script.peek().map(|f| f.at_ms);
@@ -471,46 +648,47 @@ async fn fault_phase(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: 
         };
         sleep_until_ms(at).await;
         if next_heal == Some(at) {
-            let due: Vec<_> = heals.iter().filter(|(t, _)| *t == at).flat_map(|(_, links)| links.clone()).collect();
+            let due: Vec<Link> = heals.iter().filter(|(t, _)| *t == at).flat_map(|(_, links)| links.clone()).collect();
             heals.retain(|(t, _)| *t != at);
             heal(ctx, cluster, Some(&due));
         } else if next_restart == Some(at) {
-            let due: Vec<BrokerId> = restarts.iter().filter(|(t, _)| *t == at).map(|(_, b)| *b).collect();
+            let due: Vec<NodeId> = restarts.iter().filter(|(t, _)| *t == at).map(|(_, v)| *v).collect();
             restarts.retain(|(t, _)| *t != at);
-            for b in due {
-                restart(ctx, handle, cluster, b);
+            for v in due {
+                restart(ctx, handle, cluster, v);
             }
         } else if next_script == Some(at) {
             let f = script.next().expect("peeked");
-            let targets = resolve(ctx, cluster, &f.action, &f.target);
-            if targets.is_empty() {
-                outcome.skipped_faults.push(format!("{} {} at {} ms: no such broker up", f.action.name(), f.target, f.at_ms));
-            }
             if f.action == FaultAction::Heal {
                 heal(ctx, cluster, None);
+                continue;
             }
-            for b in targets {
+            let targets = resolve(ctx, cluster, &f.action, &f.target);
+            if targets.is_empty() {
+                outcome.skipped_faults.push(format!("{} {} at {} ms: no such node up", f.action.name(), f.target, f.at_ms));
+            }
+            for v in targets {
                 if f.action.is_network() {
-                    let links = isolate(ctx, cluster, f.action, b);
+                    let links = isolate(ctx, cluster, f.action, v);
                     if let Some(after) = f.heal_after_ms {
                         heals.push((at + after, links));
                     }
                     continue;
                 }
-                strike(ctx, handle, cluster, f.action, b);
+                strike(ctx, handle, cluster, f.action, v);
                 if let Some(after) = f.restart_after_ms {
-                    restarts.push((at + after, b));
+                    restarts.push((at + after, v));
                 }
             }
         } else if let Some(random) = &sc.faults.random {
             next_random = Some(at + rng.gen_range(random.interval_ms.0..=random.interval_ms.1));
-            let up: Vec<BrokerId> = cluster.down.iter().filter(|(_, d)| !**d).map(|(b, _)| *b).collect();
-            if down_brokers(cluster).len() < random.max_down && !up.is_empty() {
+            let up: Vec<BrokerId> = cluster.brokers().filter(|b| cluster.down.get(&NodeId::Broker(*b)) == Some(&false)).collect();
+            if cluster.down_list(true).len() < random.max_down && !up.is_empty() {
                 let b = up[rng.gen_range(0..up.len())];
                 let action = random.kinds[rng.gen_range(0..random.kinds.len())];
                 let down_for = rng.gen_range(random.down_ms.0..=random.down_ms.1);
-                strike(ctx, handle, cluster, action, b);
-                restarts.push((at + down_for, b));
+                strike(ctx, handle, cluster, action, NodeId::Broker(b));
+                restarts.push((at + down_for, NodeId::Broker(b)));
             }
         }
     }
@@ -523,37 +701,37 @@ async fn sleep_until_ms(ms: u64) {
     }
 }
 
-/// Which live brokers a fault hits, decided when it fires.
-fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) -> Vec<BrokerId> {
+/// Which nodes a fault hits, decided when it fires: live ones, or down ones for a restart.
+fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) -> Vec<NodeId> {
     let sc = &ctx.sc;
     let replicas = |p: PartitionId| -> Vec<BrokerId> { (0..sc.replication_factor).map(|i| (p + i) % sc.brokers + 1).collect() };
-    let candidates: Vec<BrokerId> = match target {
-        Target::Broker(b) => vec![*b],
-        Target::All => cluster.brokers.keys().copied().collect(),
-        Target::ReplicasOf(p) => replicas(*p),
-        Target::LeaderOf(p) => ctx.observe().leader_of(*p).into_iter().collect(),
+    let brokers = |bs: Vec<BrokerId>| -> Vec<NodeId> { bs.into_iter().map(NodeId::Broker).collect() };
+    let candidates: Vec<NodeId> = match target {
+        Target::Broker(b) => vec![NodeId::Broker(*b)],
+        Target::All => brokers(cluster.brokers().collect()),
+        Target::ReplicasOf(p) => brokers(replicas(*p)),
+        Target::LeaderOf(p) => brokers(ctx.observe().leader_of(*p).into_iter().collect()),
         Target::FollowerOf(p) => {
             let obs = ctx.observe();
             let leader = obs.leader_of(*p);
             let isr = obs.controller.get(p).map(|c| c.2.clone()).unwrap_or_default();
-            replicas(*p).into_iter().filter(|b| Some(*b) != leader && isr.contains(b)).take(1).collect()
+            brokers(replicas(*p).into_iter().filter(|b| Some(*b) != leader && isr.contains(b)).take(1).collect())
         }
+        Target::Controller(c) => vec![NodeId::Controller(*c)],
+        Target::ControllerLeader => ctx.observe().quorum_leader().map(NodeId::Controller).into_iter().collect(),
     };
-    if *action == FaultAction::Heal {
-        return Vec::new();
-    }
     let want_down = *action == FaultAction::Restart;
-    candidates.into_iter().filter(|b| cluster.down.get(b).copied() == Some(want_down)).collect()
+    candidates.into_iter().filter(|v| cluster.down.get(v).copied() == Some(want_down)).collect()
 }
 
 /// Cut the links an isolation action names, both directions; returns them (for a timed heal).
-fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, b: BrokerId) -> Vec<(madsim::task::NodeId, madsim::task::NodeId)> {
+fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, v: NodeId) -> Vec<Link> {
     let sc = &ctx.sc;
-    let me = cluster.brokers[&b];
-    let (peers, what): (Vec<madsim::task::NodeId>, String) = match action {
-        FaultAction::Isolate => (cluster.others(b), format!("isolate broker {b} from every other node")),
-        FaultAction::IsolateFromController => (cluster.controller.into_iter().collect(), format!("isolate broker {b} from the controller")),
-        _ => {
+    let me = cluster.nodes[&v];
+    let (peers, what): (Vec<madsim::task::NodeId>, String) = match (action, v) {
+        (FaultAction::Isolate, _) => (cluster.others(v), format!("isolate {} from every other node", describe(v))),
+        (FaultAction::IsolateFromController, _) => (cluster.controllers().into_iter().filter(|c| *c != me).collect(), format!("isolate {} from the controller quorum", describe(v))),
+        (_, NodeId::Broker(b)) => {
             // The other replicas of every partition this broker hosts.
             let mut peers = std::collections::BTreeSet::new();
             for p in 0..sc.partitions {
@@ -563,9 +741,10 @@ fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, b: BrokerId) -
                 }
             }
             let names: Vec<String> = peers.iter().map(|r| r.to_string()).collect();
-            let nodes = peers.iter().map(|r| cluster.brokers[r]).collect();
-            (nodes, format!("isolate broker {b} from the other replicas ({}); it still reaches the controller and clients", names.join(", ")))
+            let nodes = peers.iter().map(|r| cluster.nodes[&NodeId::Broker(*r)]).collect();
+            (nodes, format!("isolate broker {b} from the other replicas ({}); it still reaches the controllers and clients", names.join(", ")))
         }
+        (_, other) => (Vec::new(), format!("isolate-from-replicas does not apply to {}", describe(other))),
     };
     let net = madsim::net::NetSim::current();
     let mut links = Vec::new();
@@ -583,8 +762,8 @@ fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, b: BrokerId) -
 }
 
 /// Restore cut links: the given ones, or all of them.
-fn heal(ctx: &Ctx, cluster: &mut Cluster, links: Option<&[(madsim::task::NodeId, madsim::task::NodeId)]>) {
-    let todo: Vec<_> = match links {
+fn heal(ctx: &Ctx, cluster: &mut Cluster, links: Option<&[Link]>) {
+    let todo: Vec<Link> = match links {
         Some(l) => l.iter().copied().filter(|x| cluster.cut.contains(x)).collect(),
         None => cluster.cut.iter().copied().collect(),
     };
@@ -599,48 +778,63 @@ fn heal(ctx: &Ctx, cluster: &mut Cluster, links: Option<&[(madsim::task::NodeId,
     ctx.observe().fault(now_ms(), format!("heal {} cut link(s)", todo.len() / 2));
 }
 
-fn strike(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, action: FaultAction, b: BrokerId) {
+fn strike(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, action: FaultAction, v: NodeId) {
     let now = now_ms();
-    match action {
-        FaultAction::Isolate | FaultAction::IsolateFromReplicas | FaultAction::IsolateFromController | FaultAction::Heal => {
-            unreachable!("network faults go through isolate() and heal()")
-        }
-        FaultAction::Restart => restart(ctx, handle, cluster, b),
-        FaultAction::Crash => {
-            handle.kill(cluster.brokers[&b]);
-            cluster.down.insert(b, true);
-            let mut obs = ctx.observe();
-            obs.crashed(b);
-            obs.fault(now, format!("crash broker {b} (process killed; page cache kept)"));
-        }
-        FaultAction::PowerLoss => {
-            handle.kill(cluster.brokers[&b]);
-            cluster.down.insert(b, true);
+    if action == FaultAction::Restart {
+        restart(ctx, handle, cluster, v);
+        return;
+    }
+    assert!(matches!(action, FaultAction::Crash | FaultAction::PowerLoss), "network faults go through isolate() and heal()");
+    handle.kill(cluster.nodes[&v]);
+    cluster.down.insert(v, true);
+    let power = action == FaultAction::PowerLoss;
+    match v {
+        NodeId::Broker(b) if power => {
             let lost = lock(&ctx.disks).power_loss(b);
             let n: usize = lost.iter().map(|l| l.records.len()).sum();
             let mut obs = ctx.observe();
             obs.power_lost(b, &lost);
             obs.fault(now, format!("power loss on broker {b} ({n} unflushed records dropped)"));
         }
+        NodeId::Broker(b) => {
+            let mut obs = ctx.observe();
+            obs.crashed(b);
+            obs.fault(now, format!("crash broker {b} (process killed; page cache kept)"));
+        }
+        NodeId::Controller(c) => {
+            let mut obs = ctx.observe();
+            obs.controller_down(c);
+            if power {
+                obs.power_losses += 1;
+            } else {
+                obs.crashes += 1;
+            }
+            let how = if power { "power loss on" } else { "crash" };
+            obs.fault(now, format!("{how} controller {c} (its metadata log is fsynced: nothing lost)"));
+        }
+        NodeId::Client(_) => unreachable!("faults do not target clients"),
     }
 }
 
-fn restart(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, b: BrokerId) {
-    if cluster.down.get(&b) != Some(&true) {
+fn restart(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, v: NodeId) {
+    if cluster.down.get(&v) != Some(&true) {
         return;
     }
-    handle.restart(cluster.brokers[&b]);
-    cluster.down.insert(b, false);
+    handle.restart(cluster.nodes[&v]);
+    cluster.down.insert(v, false);
     let mut obs = ctx.observe();
     obs.restarts += 1;
-    obs.fault(now_ms(), format!("restart broker {b}"));
+    obs.fault(now_ms(), format!("restart {}", describe(v)));
 }
 
-/// Every partition has the leader the controller chose, acting in that epoch, and every
-/// replica has the leader's full log and HW.
+/// A quorum leader exists, and every partition has the leader the controllers chose, acting
+/// in that epoch, with every replica at the leader's full log and HW.
 fn settled(ctx: &Ctx) -> bool {
     let obs = ctx.observe();
     let sc = &ctx.sc;
+    if obs.quorum_leader().is_none() {
+        return false;
+    }
     for p in 0..sc.partitions {
         let Some((Some(leader), epoch, _)) = obs.controller.get(&p).cloned() else { return false };
         let Some(lv) = obs.views.get(&(leader, p)) else { return false };

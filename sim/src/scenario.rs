@@ -15,6 +15,8 @@ pub struct Scenario {
     pub origin: String,
     /// `[cluster] brokers`
     pub brokers: i32,
+    /// `[cluster] controllers`: the voters of the controller quorum (ids 1..=N).
+    pub controllers: u32,
     /// `[server] num.partitions`
     pub partitions: i32,
     /// `[server] default.replication.factor`
@@ -126,6 +128,10 @@ pub enum Target {
     ReplicasOf(PartitionId),
     /// `all`: every broker.
     All,
+    /// `controller:N`
+    Controller(u32),
+    /// `controller:leader`: the active controller (the quorum leader) when the fault fires.
+    ControllerLeader,
 }
 
 impl std::fmt::Display for Target {
@@ -136,6 +142,8 @@ impl std::fmt::Display for Target {
             Target::FollowerOf(p) => write!(f, "follower:{p}"),
             Target::ReplicasOf(p) => write!(f, "replicas:{p}"),
             Target::All => write!(f, "all"),
+            Target::Controller(c) => write!(f, "controller:{c}"),
+            Target::ControllerLeader => write!(f, "controller:leader"),
         }
     }
 }
@@ -168,6 +176,7 @@ impl Default for Scenario {
             description: String::new(),
             origin: String::new(),
             brokers: 3,
+            controllers: 3,
             partitions: 1,
             replication_factor: 3,
             broker: BrokerConfig { min_insync_replicas: 1, ..BrokerConfig::default() },

@@ -116,6 +116,7 @@ static KEYS: &[KeySpec] = &[
     key!("", "name", |sc, v| sc.name => non_empty_string(v)?),
     key!("", "description", |sc, v| sc.description => string(v)?.to_string()),
     key!("cluster", "brokers", |sc, v| sc.brokers => int_in(v, 1, 64)?),
+    key!("cluster", "controllers", |sc, v| sc.controllers => int_in(v, 1, 9)?),
     key!("server", "num.partitions", |sc, v| sc.partitions => int_in(v, 1, 1000)?),
     key!("server", "default.replication.factor", |sc, v| sc.replication_factor => int_in(v, 1, 64)?),
     key!("server", "min.insync.replicas", |sc, v| sc.broker.min_insync_replicas => int_in(v, 1, MAX)?),
@@ -128,6 +129,7 @@ static KEYS: &[KeySpec] = &[
     key!("server", "broker.session.timeout.ms", |sc, v| sc.broker.broker_session_timeout_ms => int_in(v, 1, MAX)?),
     key!("server", "replica.fetch.wait.max.ms", |sc, v| sc.broker.replica_fetch_wait_max_ms => int_in(v, 0, MAX)?),
     key!("server", "replica.fetch.backoff.ms", |sc, v| sc.broker.replica_fetch_backoff_ms => int_in(v, 0, MAX)?),
+    key!("server", "controller.quorum.election.timeout.ms", |sc, v| sc.broker.controller_quorum_election_timeout_ms => int_in(v, 100, 600_000)?),
     key!("producer", "acks", |sc, v| sc.producer.acks => acks(v)?),
     key!("producer", "request.timeout.ms", |sc, v| sc.producer.request_timeout_ms => int_in(v, 1, MAX)?),
     key!("producer", "max.in.flight.requests.per.connection", |sc, v| sc.producer.max_in_flight => int_in(v, 1, 1000)?),
@@ -344,6 +346,9 @@ fn parse_target(s: &str) -> Option<Target> {
     if s == "all" {
         return Some(Target::All);
     }
+    if s == "controller:leader" {
+        return Some(Target::ControllerLeader);
+    }
     let (kind, number) = s.split_once(':')?;
     // Digits only: Rust's integer parser would also take "+3".
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
@@ -355,6 +360,7 @@ fn parse_target(s: &str) -> Option<Target> {
         "leader" => Some(Target::LeaderOf(n)),
         "follower" => Some(Target::FollowerOf(n)),
         "replicas" => Some(Target::ReplicasOf(n)),
+        "controller" => u32::try_from(n).ok().map(Target::Controller),
         _ => None,
     }
 }
@@ -975,6 +981,9 @@ fn check_target(target: &Target, sc: &Scenario) -> Option<String> {
     match *target {
         Target::Broker(b) if b < 1 || b > sc.brokers => {
             Some(format!("target `{target}` names broker {b}, but the cluster's brokers are 1..={}", sc.brokers))
+        }
+        Target::Controller(c) if c < 1 || c > sc.controllers => {
+            Some(format!("target `{target}` names controller {c}, but the quorum's controllers are 1..={}", sc.controllers))
         }
         Target::LeaderOf(p) | Target::FollowerOf(p) | Target::ReplicasOf(p) if p < 0 || p >= sc.partitions => {
             Some(format!(
