@@ -262,6 +262,17 @@ impl Request {
 }
 
 impl Response {
+    /// The error this response carries, if any.
+    pub fn error(&self) -> Option<ErrorCode> {
+        match self {
+            Response::Produce { result, .. } => result.as_ref().err().copied(),
+            Response::Fetch { result, .. } => result.as_ref().err().copied(),
+            Response::BrokerHeartbeat { result } => result.as_ref().err().copied(),
+            Response::AlterPartition { result, .. } => result.as_ref().err().copied(),
+            Response::Metadata { .. } => None,
+        }
+    }
+
     /// A short name for counting messages by kind.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -62,6 +62,8 @@ pub struct Counts {
     pub leader_changes: u64,
     /// Times a controller became the quorum leader (the active controller).
     pub controller_elections: u64,
+    /// Simulated time with no active controller (including the first election).
+    pub controller_unavailable_ms: u64,
     pub unclean_elections: u64,
     pub crashes: u64,
     pub power_losses: u64,
@@ -82,6 +84,8 @@ pub struct Report {
     /// Why the run was vacuous, when it was.
     pub vacuous: Vec<String>,
     pub messages_by_kind: BTreeMap<String, u64>,
+    /// Error responses by Kafka error name.
+    pub errors: BTreeMap<String, u64>,
 }
 
 pub fn check(out: &RunOutput) -> Report {
@@ -124,6 +128,7 @@ pub fn check(out: &RunOutput) -> Report {
     violations.extend(matching);
     counts.leader_changes = obs.elections;
     counts.controller_elections = obs.quorum_elections;
+    counts.controller_unavailable_ms = obs.controller_unavailable_until(out.outcome.end_ms);
     counts.unclean_elections = obs.unclean_elections.values().map(|v| v.len() as u64).sum();
     counts.crashes = obs.crashes;
     counts.power_losses = obs.power_losses;
@@ -134,6 +139,7 @@ pub fn check(out: &RunOutput) -> Report {
     let stats = lock(&ctx.stats);
     counts.messages = stats.total();
     let messages_by_kind = stats.messages.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let errors = stats.errors.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     let mut vacuous = Vec::new();
     if counts.acked == 0 {
         vacuous.push("no write was acknowledged".to_string());
@@ -152,7 +158,7 @@ pub fn check(out: &RunOutput) -> Report {
     } else {
         Verdict::Valid
     };
-    Report { verdict, counts, coverage, violations, allowed_losses: lost_allowed, vacuous, messages_by_kind }
+    Report { verdict, counts, coverage, violations, allowed_losses: lost_allowed, vacuous, messages_by_kind, errors }
 }
 
 /// Partition -> (value -> offset) over the final committed log (the controller's leader's

@@ -118,7 +118,13 @@ impl NodeNet {
 
     /// Answer on the connection the request came in on (dropped if it has closed).
     pub async fn reply(&mut self, conn: ConnId, response: Response) {
-        self.stats.lock().expect("stats lock").count(response.kind());
+        {
+            let mut stats = self.stats.lock().expect("stats lock");
+            stats.count(response.kind());
+            if let Some(e) = response.error() {
+                stats.error(e.name());
+            }
+        }
         let msg = Message::Response(response);
         let sender = self.accepted.lock().expect("accepted lock").remove(&conn);
         if let Some(tx) = sender {

@@ -18,11 +18,17 @@ use crate::disk::LostSuffix;
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
     pub messages: BTreeMap<&'static str, u64>,
+    /// Error responses sent, by Kafka error name (fenced requests show up here).
+    pub errors: BTreeMap<&'static str, u64>,
 }
 
 impl Stats {
     pub fn count(&mut self, kind: &'static str) {
         *self.messages.entry(kind).or_default() += 1;
+    }
+
+    pub fn error(&mut self, name: &'static str) {
+        *self.errors.entry(name).or_default() += 1;
     }
 
     pub fn total(&self) -> u64 {
@@ -127,6 +133,10 @@ pub struct Observer {
     applied_index: u64,
     /// Times a controller became the quorum leader.
     pub quorum_elections: u64,
+    /// Since when no controller has been the quorum leader (None while one is).
+    leaderless_since: Option<u64>,
+    /// Simulated time without an active controller, summed (unavailability of metadata).
+    pub controller_unavailable_ms: u64,
 }
 
 impl Observer {
@@ -166,6 +176,7 @@ impl Observer {
             self.quorum_elections += 1;
         }
         self.quorum.insert(node.id(), node.clone());
+        self.track_controller_availability(now);
         let nodes: Vec<&QuorumNode<Command>> = self.quorum.values().collect();
         for v in self.quorum_checker.observe(&nodes) {
             self.violate("quorum", now, format!("controller quorum: {v}"));
@@ -175,6 +186,24 @@ impl Observer {
     /// A controller left the quorum's live set (crash or power loss).
     pub fn controller_down(&mut self, c: u32) {
         self.quorum.remove(&c);
+        let now = self.now_ms;
+        self.track_controller_availability(now);
+    }
+
+    fn track_controller_availability(&mut self, now: u64) {
+        match (self.quorum_leader(), self.leaderless_since) {
+            (Some(_), Some(since)) => {
+                self.controller_unavailable_ms += now.saturating_sub(since);
+                self.leaderless_since = None;
+            }
+            (None, None) => self.leaderless_since = Some(now),
+            _ => {}
+        }
+    }
+
+    /// Unavailability up to `end`, including a leaderless stretch still open.
+    pub fn controller_unavailable_until(&self, end: u64) -> u64 {
+        self.controller_unavailable_ms + self.leaderless_since.map(|s| end.saturating_sub(s)).unwrap_or(0)
     }
 
     /// The active controller, as the controllers themselves claim it (highest term).

@@ -101,13 +101,15 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
     let _ = writeln!(s, "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={}", c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating);
     let _ = writeln!(
         s,
-        "cluster    leader changes={} unclean elections={} controller elections={} crashes={} power losses={} restarts={} partitions={} truncations={} flushes={}",
-        c.leader_changes, c.unclean_elections, c.controller_elections, c.crashes, c.power_losses, c.restarts, c.partitions, c.truncations, c.flushes
+        "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} truncations={} flushes={}",
+        c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.crashes, c.power_losses, c.restarts, c.partitions, c.truncations, c.flushes
     );
     let true_hw: Vec<String> = obs.true_hw.iter().map(|(p, (e, hw))| format!("p{p}={hw} (leader epoch {e})")).collect();
     let _ = writeln!(s, "true HW    {}", true_hw.join(" "));
     let kinds: Vec<String> = report.messages_by_kind.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(s, "messages   total={} {}", c.messages, kinds.join(" "));
+    let errors: Vec<String> = report.errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let _ = writeln!(s, "errors     {}", if errors.is_empty() { "none".to_string() } else { errors.join(" ") });
     let _ = writeln!(s, "time       simulated={} ms wall={:.3} s events={} trace={:016x}", out.outcome.end_ms, out.wall.as_secs_f64(), obs.events, obs.trace_hash());
     for cov in &report.coverage {
         let _ = writeln!(s, "checked    {:<22} {} {}", cov.checker, cov.compared, cov.unit);
@@ -155,6 +157,7 @@ pub fn json(out: &RunOutput, report: &Report, determinism: Option<bool>) -> serd
         "trace_hash": format!("{:016x}", obs.trace_hash()),
         "determinism_checked": determinism,
         "counts": report.counts,
+        "errors": report.errors,
         "coverage": report.coverage,
         "violations": report.violations,
         "allowed_losses": report.allowed_losses.len(),
