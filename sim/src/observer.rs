@@ -190,8 +190,15 @@ impl Observer {
         self.track_controller_availability(now);
     }
 
+    /// A leader exists and a majority of voters is up, so metadata changes can commit.
+    fn quorum_available(&self) -> Option<u32> {
+        let leader = self.quorum_leader()?;
+        let majority = self.quorum.get(&leader).map(|n| n.config().majority()).unwrap_or(usize::MAX);
+        (self.quorum.len() >= majority).then_some(leader)
+    }
+
     fn track_controller_availability(&mut self, now: u64) {
-        match (self.quorum_leader(), self.leaderless_since) {
+        match (self.quorum_available(), self.leaderless_since) {
             (Some(_), Some(since)) => {
                 self.controller_unavailable_ms += now.saturating_sub(since);
                 self.leaderless_since = None;

@@ -237,6 +237,7 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     let mut qcfg = QuorumConfig::new((1..=sc.controllers).collect());
     qcfg.election_timeout_ms = sc.broker.controller_quorum_election_timeout_ms;
     qcfg.heartbeat_interval_ms = (qcfg.election_timeout_ms / 2).max(1);
+    qcfg.flaw = sc.quorum_flaw;
     let persisted = lock(&ctx.disks).recover_controller(id);
     let mut raft = QuorumNode::new(id, qcfg, persisted, now_ms(), &mut rng);
     // The state machine is rebuilt from the log as entries are (re)committed.

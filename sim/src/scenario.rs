@@ -31,6 +31,8 @@ pub struct Scenario {
     pub overrides: Vec<(String, String)>,
     /// Keys read from properties files that the simulation does not use, with why.
     pub ignored: Vec<String>,
+    /// `[selftest] quorum_flaw`: a deliberately broken controller quorum.
+    pub quorum_flaw: ksim_model::quorum::QuorumFlaw,
 }
 
 /// `[producer]`: keys from producer.properties.
@@ -186,6 +188,7 @@ impl Default for Scenario {
             run: RunLimits { settle_ms: 30_000 },
             overrides: Vec::new(),
             ignored: Vec::new(),
+            quorum_flaw: Default::default(),
         }
     }
 }

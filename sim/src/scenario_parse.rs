@@ -8,6 +8,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use ksim_model::quorum::QuorumFlaw;
 use ksim_model::{Acks, Flaw};
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
@@ -144,6 +145,7 @@ static KEYS: &[KeySpec] = &[
     key!("faults.random", "max_down", |sc, v| random(sc).max_down => int_in(v, 1, MAX)?),
     key!("run", "settle_ms", |sc, v| sc.run.settle_ms => int_in(v, 1000, 600_000)?),
     key!("selftest", "flaw", |sc, v| sc.broker.flaw => choice(v, FLAWS)?),
+    key!("selftest", "quorum_flaw", |sc, v| sc.quorum_flaw => choice(v, QUORUM_FLAWS)?),
 ];
 
 /// The section that holds `[[faults.script]]` entries: listed for suggestions, never settable.
@@ -183,6 +185,13 @@ const FLAWS: &[(&str, Flaw)] = &[
     ("skip-truncation", Flaw::SkipTruncation),
     ("followers-never-fetch", Flaw::FollowersNeverFetch),
     ("panic-on-restart", Flaw::PanicOnRestart),
+];
+
+const QUORUM_FLAWS: &[(&str, QuorumFlaw)] = &[
+    ("none", QuorumFlaw::None),
+    ("double-vote", QuorumFlaw::DoubleVote),
+    ("commit-without-majority", QuorumFlaw::CommitWithoutMajority),
+    ("forget-vote-on-restart", QuorumFlaw::ForgetVoteOnRestart),
 ];
 
 const RANDOM_KINDS: &[(&str, FaultAction)] = &[("crash", FaultAction::Crash), ("power-loss", FaultAction::PowerLoss)];
