@@ -123,6 +123,8 @@ pub struct Broker {
     /// Which of `controller.quorum.voters` this broker talks to; it moves on when that one is
     /// not the active controller, or does not answer.
     controller_idx: usize,
+    /// Voters tried in a row without finding the active controller.
+    controller_misses: usize,
 }
 
 impl Broker {
@@ -144,6 +146,7 @@ impl Broker {
             last_hw_checkpoint_ms: now,
             // Spread the brokers over the voters for their first attempt.
             controller_idx: id.unsigned_abs() as usize,
+            controller_misses: 0,
         }
     }
 
@@ -177,9 +180,17 @@ impl Broker {
 
     /// Try the next voter: the current one is not the active controller or does not answer.
     fn next_controller(&mut self, now: TimeMs) {
-        self.controller_idx = (self.controller_idx + 1) % self.cfg.controller_quorum_voters.len().max(1);
+        let voters = self.cfg.controller_quorum_voters.len().max(1);
+        self.controller_idx = (self.controller_idx + 1) % voters;
         self.heartbeat_in_flight = false;
-        self.next_heartbeat_ms = now;
+        // After a full round without an active controller (an election is under way), wait a
+        // little instead of spinning through the voters.
+        self.controller_misses += 1;
+        let backoff = if self.controller_misses >= voters { self.cfg.controller_quorum_election_timeout_ms / 4 } else { 0 };
+        if self.controller_misses >= voters {
+            self.controller_misses = 0;
+        }
+        self.next_heartbeat_ms = now + backoff;
         for r in self.replicas.values_mut() {
             r.pending_isr = None;
         }
@@ -523,6 +534,9 @@ impl Broker {
 
     fn on_heartbeat_response(&mut self, now: TimeMs, result: Result<HeartbeatData, ErrorCode>, ready: &mut Ready) {
         self.heartbeat_in_flight = false;
+        if result.is_ok() {
+            self.controller_misses = 0;
+        }
         match result {
             Ok(data) => {
                 let was_registering = self.broker_epoch < 0 || self.fenced;

@@ -93,10 +93,15 @@ fn killing_a_majority_of_controllers_is_unavailability_not_a_violation() {
 
 #[test]
 fn the_quorum_checker_flags_a_raft_that_commits_without_a_majority_or_votes_twice() {
+    // A double vote needs two candidates in one term, which only some timings produce: search a
+    // bounded range of seeds (deterministic: the same seed always finds the same thing).
     for (flaw, what) in [("commit-without-majority", "MajorityCommitted"), ("double-vote", "SingleLeader")] {
-        let report = run_check(&scenario("controller-failover", &[&format!("quorum_flaw={flaw}")]), 1);
-        assert_eq!(report.verdict, Verdict::Invalid, "{flaw}");
-        let v = report.violations.iter().find(|v| v.checker == "quorum").unwrap_or_else(|| panic!("{flaw}: no quorum violation"));
-        assert!(v.message.contains(what), "{flaw}: {}", v.message);
+        let sc = scenario("controller-failover", &[&format!("quorum_flaw={flaw}")]);
+        let found = (1..=40).find(|seed| {
+            let report = run_check(&sc, *seed);
+            report.violations.iter().any(|v| v.checker == "quorum" && v.message.contains(what))
+        });
+        assert!(found.is_some(), "{flaw}: no seed in 1..=40 made the quorum checker report {what}");
+        eprintln!("{flaw}: first caught at seed {}", found.unwrap_or_default());
     }
 }
