@@ -281,7 +281,8 @@ impl Controller {
     /// any live replica if unclean election is enabled (ISR := {it}); failing that, none.
     fn elect(&mut self, p: PartitionId, ready: &mut Ready) {
         let state = self.partitions[&p].clone();
-        let clean = state.replicas.iter().copied().find(|b| state.isr.contains(b) && self.eligible(*b));
+        let outside_isr = self.cfg.flaw == Flaw::ElectOutsideIsr;
+        let clean = state.replicas.iter().copied().find(|b| (outside_isr || state.isr.contains(b)) && self.eligible(*b));
         let (leader, unclean) = match clean {
             Some(b) => (Some(b), false),
             None if self.cfg.unclean_leader_election_enable => {

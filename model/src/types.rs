@@ -51,6 +51,9 @@ pub enum Flaw {
     SkipTruncation,
     /// Followers never fetch: a planted livelock the liveness check must report as a stall.
     FollowersNeverFetch,
+    /// The controller elects the first live replica, in the ISR or not, and leaves the ISR as
+    /// it was: the leader-in-ISR invariant must catch it.
+    ElectOutsideIsr,
     /// A restarted broker panics while recovering: a planted crash of the simulation itself,
     /// which must be reported as a finding with its seed, never take down a sweep.
     PanicOnRestart,

@@ -97,6 +97,7 @@ pub fn check(out: &RunOutput) -> Report {
         Coverage { checker: "one-leader-per-epoch", compared: obs.leader_claims, unit: "leadership claims" },
         Coverage { checker: "leader-hw-monotonic", compared: obs.hw_observations, unit: "leader HW observations" },
         Coverage { checker: "quorum", compared: obs.quorum_checker.checks(), unit: "controller quorum observations" },
+        Coverage { checker: "leader-in-isr", compared: obs.isr_checks, unit: "elections and ISR changes" },
     ];
     let mut counts = Counts::default();
     for op in &obs.history {
@@ -287,7 +288,10 @@ pub fn describe_state(obs: &Observer) -> String {
         parts.push(format!("broker {b} p{p}: {:?} LEO {} HW {}{}", v.role, v.leo, v.hw, if v.alive { "" } else { " (down)" }));
     }
     for (p, (l, e, isr)) in &obs.controller {
-        parts.push(format!("controller p{p}: leader {l:?} epoch {e} ISR {isr:?}"));
+        parts.push(format!("controllers' view of p{p}: leader {l:?} epoch {e} ISR {isr:?}"));
+    }
+    for (c, n) in &obs.quorum {
+        parts.push(format!("controller {c}: {:?} term {} commit index {} log length {}", n.role(), n.term(), n.commit_index(), n.last_index()));
     }
     parts.join("; ")
 }

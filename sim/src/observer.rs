@@ -133,6 +133,8 @@ pub struct Observer {
     applied_index: u64,
     /// Times a controller became the quorum leader.
     pub quorum_elections: u64,
+    /// Leader-in-ISR checks made (every election and ISR change).
+    pub isr_checks: u64,
     /// Since when no controller has been the quorum leader (None while one is).
     leaderless_since: Option<u64>,
     /// Simulated time without an active controller, summed (unavailability of metadata).
@@ -235,6 +237,7 @@ impl Observer {
             match note {
                 Note::Elected { partition, leader, leader_epoch, unclean, isr } => {
                     self.elections += 1;
+                    self.check_leader_in_isr(now, *partition, *leader, isr);
                     if *unclean {
                         self.unclean_elections.entry(*partition).or_default().push(now);
                     }
@@ -245,6 +248,8 @@ impl Observer {
                     if let Some(entry) = self.controller.get_mut(partition) {
                         entry.2 = isr.clone();
                     }
+                    let leader = self.controller.get(partition).and_then(|c| c.0);
+                    self.check_leader_in_isr(now, *partition, leader, isr);
                 }
                 _ => {}
             }
@@ -299,6 +304,17 @@ impl Observer {
         mirror.truncate(offset.max(0) as usize);
         let marked = self.committed_marked.entry((b, p)).or_default();
         *marked = (*marked).min(offset);
+    }
+
+    /// The partition leader the controllers chose is a member of the ISR: only an ISR member is
+    /// known to hold everything committed.
+    fn check_leader_in_isr(&mut self, now: u64, p: PartitionId, leader: Option<BrokerId>, isr: &[BrokerId]) {
+        self.isr_checks += 1;
+        if let Some(l) = leader {
+            if !isr.contains(&l) {
+                self.violate("leader-in-isr", now, format!("partition {p}: the controllers made broker {l} leader, but the ISR is {isr:?}"));
+            }
+        }
     }
 
     /// One leader per partition epoch: a second broker claiming the same epoch means two

@@ -185,6 +185,7 @@ const FLAWS: &[(&str, Flaw)] = &[
     ("skip-truncation", Flaw::SkipTruncation),
     ("followers-never-fetch", Flaw::FollowersNeverFetch),
     ("panic-on-restart", Flaw::PanicOnRestart),
+    ("elect-outside-isr", Flaw::ElectOutsideIsr),
 ];
 
 const QUORUM_FLAWS: &[(&str, QuorumFlaw)] = &[

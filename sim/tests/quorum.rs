@@ -105,3 +105,16 @@ fn the_quorum_checker_flags_a_raft_that_commits_without_a_majority_or_votes_twic
         eprintln!("{flaw}: first caught at seed {}", found.unwrap_or_default());
     }
 }
+
+#[test]
+fn leader_in_isr_check_flags_a_controller_that_elects_outside_the_isr() {
+    // jepsen-2013 with clean election: the ISR shrinks to the isolated leader alone, which is
+    // then fenced; a correct controller leaves the partition leaderless, the flawed one elects
+    // broker 2 although it is not in the ISR.
+    let sc = scenario("jepsen-2013", &["unclean.leader.election.enable=false", "flaw=elect-outside-isr"]);
+    let report = run_check(&sc, 1);
+    let v = report.violations.iter().find(|v| v.checker == "leader-in-isr").expect("a leader-in-isr violation");
+    assert!(v.message.contains("but the ISR is"), "{}", v.message);
+    let clean = run_check(&scenario("jepsen-2013", &["unclean.leader.election.enable=false"]), 1);
+    assert_eq!(clean.verdict, Verdict::Valid, "{:?}", clean.violations);
+}
