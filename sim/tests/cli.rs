@@ -129,3 +129,29 @@ fn heal_after_only_goes_with_isolation_and_restart_after_only_with_a_stop() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("restart_after_ms"), "{err}");
 }
+
+/// Run what a reproduce line says (minus the `cargo run --release --` prefix).
+fn replay(reproduce: &str) -> (i32, String, String) {
+    let args = reproduce.trim().strip_prefix("cargo run --release -- ").expect("a cargo run line");
+    let words: Vec<String> = args.split_whitespace().map(|w| w.trim_matches('\'').to_string()).collect();
+    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+    ksim(&refs)
+}
+
+#[test]
+fn a_planted_panic_and_a_planted_livelock_are_findings_whose_reproduce_lines_replay_them() {
+    for (args, checker) in [
+        (vec!["run", "acks-all-leader-crash", "--seed", "4", "--set", "flaw=panic-on-restart"], "[panic]"),
+        (vec!["run", "default", "--seed", "2", "--set", "flaw=followers-never-fetch", "--set", "duration_ms=6000", "--set", "settle_ms=3000"], "[liveness]"),
+    ] {
+        let (code, out, _) = ksim(&args);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains(&format!("first      {checker}")), "{out}");
+        let line = out.lines().find_map(|l| l.strip_prefix("reproduce: ")).expect("a reproduce line");
+        let trace = |o: &str| o.lines().find(|l| l.starts_with("time ")).and_then(|l| l.split("trace=").nth(1)).map(str::to_string);
+        let (again, replayed, _) = replay(line);
+        assert_eq!(again, 1, "{replayed}");
+        assert!(replayed.contains(&format!("first      {checker}")), "{replayed}");
+        assert_eq!(trace(&out), trace(&replayed), "the replay must be the same run");
+    }
+}
