@@ -461,7 +461,7 @@ fn run_with_faults(net: &mut Net, crashes: &[Crash]) -> Option<u64> {
             }
             !due
         });
-        if now % 300 == 0 {
+        if now.is_multiple_of(300) {
             net.propose();
         }
         net.run_for(STEP_MS);
@@ -482,10 +482,10 @@ fn heal_and_wait_for_commit(net: &mut Net) -> Option<u64> {
         net.run_for(STEP_MS);
         if let Some(leader) = net.leader() {
             let term = net.node(leader).term();
-            if !markers.contains_key(&term) {
+            markers.entry(term).or_insert_with(|| {
                 let (value, _) = net.propose().expect("accepted");
-                markers.insert(term, value);
-            }
+                value
+            });
         }
         let voters = net.cfg.voters.clone();
         if markers.values().any(|v| voters.iter().all(|id| net.has_applied(*id, *v))) {

@@ -189,35 +189,56 @@ async fn dispatch(net: &mut NodeNet, sends: Vec<ksim_model::Envelope>) {
 }
 
 async fn broker_node(ctx: Arc<Ctx>, id: BrokerId) {
-    let incarnation = {
-        let mut inc = lock(&ctx.incarnations);
-        let n = inc.entry(id).or_default();
-        *n += 1;
-        *n
-    };
+    let incarnation = next_incarnation(&ctx.incarnations, id);
     // A (re)starting broker recovers its log, leader-epoch cache and HW from its disk.
     let logs = lock(&ctx.disks).recover(id);
     let mut broker = Broker::new(id, ctx.sc.broker.clone(), incarnation, now_ms(), logs);
-    let timeout = Duration::from_millis(INTERNAL_REQUEST_TIMEOUT_MS);
-    let mut shutdown = ctx.shutdown.subscribe();
-    let mut net = NodeNet::bind(NodeId::Broker(id), timeout, ctx.stats.clone(), shutdown.clone()).await;
-    let mut next_tick = Instant::now();
-    loop {
-        let (input, kind) = tokio::select! {
-            biased;
-            _ = shutdown.changed() => return,
-            _ = sleep_until(next_tick) => {
-                next_tick += Duration::from_millis(TICK_MS);
-                (Input::Tick, "tick")
-            }
-            m = net.recv() => to_input(m),
-        };
+    let mut node = ServerLoop::bind(&ctx, NodeId::Broker(id)).await;
+    while let Some((input, kind)) = node.next().await {
         let now = now_ms();
         let ready = broker.step(now, input);
         lock(&ctx.disks).apply(id, &ready.disk);
         ctx.observe().after_broker_step(now, &broker, kind, &ready);
-        dispatch(&mut net, ready.sends).await;
+        dispatch(&mut node.net, ready.sends).await;
     }
+}
+
+/// A broker's or controller's event source: its connections, a tick every `TICK_MS`, and the
+/// end of the run.
+struct ServerLoop {
+    net: NodeNet,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    next_tick: Instant,
+}
+
+impl ServerLoop {
+    async fn bind(ctx: &Ctx, me: NodeId) -> ServerLoop {
+        let timeout = Duration::from_millis(INTERNAL_REQUEST_TIMEOUT_MS);
+        let shutdown = ctx.shutdown.subscribe();
+        let net = NodeNet::bind(me, timeout, ctx.stats.clone(), shutdown.clone()).await;
+        ServerLoop { net, shutdown, next_tick: Instant::now() }
+    }
+
+    /// The next input and its kind (for the trace), or `None` when the run is over.
+    async fn next(&mut self) -> Option<(Input, &'static str)> {
+        tokio::select! {
+            biased;
+            _ = self.shutdown.changed() => None,
+            _ = sleep_until(self.next_tick) => {
+                self.next_tick += Duration::from_millis(TICK_MS);
+                Some((Input::Tick, "tick"))
+            }
+            m = self.net.recv() => Some(to_input(m)),
+        }
+    }
+}
+
+/// Count a (re)start of node `id`: its incarnation number, from 1.
+fn next_incarnation<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, id: K) -> u64 {
+    let mut inc = lock(map);
+    let n = inc.entry(id).or_default();
+    *n += 1;
+    *n
 }
 
 /// One voter of the controller quorum: a Raft node replicating metadata commands, and the
@@ -227,12 +248,7 @@ async fn broker_node(ctx: Arc<Ctx>, id: BrokerId) {
 /// controller from what it has applied.
 async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     let sc = ctx.sc.clone();
-    let incarnation = {
-        let mut inc = lock(&ctx.controller_incarnations);
-        let n = inc.entry(id).or_default();
-        *n += 1;
-        *n
-    };
+    let incarnation = next_incarnation(&ctx.controller_incarnations, id);
     let mut rng = stream_of(ctx.seed, StreamId::Controller, (u64::from(id) << 32) | incarnation);
     let mut qcfg = QuorumConfig::new((1..=sc.controllers).collect());
     qcfg.election_timeout_ms = sc.broker.controller_quorum_election_timeout_ms;
@@ -243,26 +259,15 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     // The state machine is rebuilt from the log as entries are (re)committed.
     let mut metadata = Controller::new(sc.broker.clone(), sc.brokers, sc.partitions, sc.replication_factor);
     let mut me = ControllerNode { id, incarnation, pending: BTreeMap::new(), expire_pending: false };
-    let timeout = Duration::from_millis(INTERNAL_REQUEST_TIMEOUT_MS);
-    let mut shutdown = ctx.shutdown.subscribe();
-    let mut net = NodeNet::bind(NodeId::Controller(id), timeout, ctx.stats.clone(), shutdown.clone()).await;
-    let mut next_tick = Instant::now();
-    loop {
-        let (input, kind) = tokio::select! {
-            biased;
-            _ = shutdown.changed() => return,
-            _ = sleep_until(next_tick) => {
-                next_tick += Duration::from_millis(TICK_MS);
-                (Input::Tick, "tick")
-            }
-            m = net.recv() => to_input(m),
-        };
+    let mut node = ServerLoop::bind(&ctx, NodeId::Controller(id)).await;
+    while let Some((input, kind)) = node.next().await {
+        let net = &mut node.net;
         let now = now_ms();
         let qinput = match input {
             Input::Tick => {
                 let q = QuorumInput::Tick;
                 let ready = raft.step(now, q, &mut rng);
-                me.handle(&ctx, &mut net, &mut raft, &mut metadata, ready, &mut rng, kind).await;
+                me.handle(&ctx, net, &mut raft, &mut metadata, ready, &mut rng, kind).await;
                 // The active controller fences brokers whose session expired.
                 if raft.role() == QuorumRole::Leader && !me.expire_pending && metadata.sessions_expired(now) {
                     me.expire_pending = true;
@@ -297,7 +302,7 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
         if let (Some(cmd), Some(Ok(index))) = (proposal, ready.proposed) {
             me.pending.insert(index, cmd);
         }
-        me.handle(&ctx, &mut net, &mut raft, &mut metadata, ready, &mut rng, kind).await;
+        me.handle(&ctx, net, &mut raft, &mut metadata, ready, &mut rng, kind).await;
     }
 }
 

@@ -3,24 +3,11 @@
 //! may die without harm, a majority only makes metadata unavailable, and the quorum
 //! invariants catch a deliberately broken Raft.
 
-use ksim::checker::{check, Report, Verdict};
-use ksim::run::run;
-use ksim::scenario::Scenario;
-use ksim::scenario_parse::{apply_set, load, parse};
+mod common;
 
-fn scenario(name: &str, sets: &[&str]) -> Scenario {
-    let mut sc = load(name).unwrap_or_else(|e| panic!("{e}"));
-    for s in sets {
-        apply_set(&mut sc, s).unwrap_or_else(|e| panic!("{e}"));
-    }
-    sc
-}
-
-fn run_check(sc: &Scenario, seed: u64) -> Report {
-    let out = run(seed, sc);
-    assert!(out.panic.is_none(), "seed {seed}: {:?}", out.panic);
-    check(&out)
-}
+use common::{run_check, scenario};
+use ksim::checker::Verdict;
+use ksim::scenario_parse::parse;
 
 #[test]
 fn controller_failover_loses_nothing_acknowledged() {

@@ -2,25 +2,12 @@
 //! min.insync.replicas=2 may not, what a power loss of every replica costs, that a run is a
 //! pure function of its seed, and that every checker flags the broken protocol it exists for.
 
-use ksim::checker::{check, Report, Verdict};
+mod common;
+
+use common::{run_check, scenario};
+use ksim::checker::{check, Verdict};
 use ksim::run::{lock, run};
-use ksim::scenario::Scenario;
-use ksim::scenario_parse::{apply_set, gallery, load};
-
-fn scenario(name: &str, sets: &[&str]) -> Scenario {
-    let mut sc = load(name).unwrap_or_else(|e| panic!("{e}"));
-    for s in sets {
-        apply_set(&mut sc, s).unwrap_or_else(|e| panic!("{e}"));
-    }
-    sc
-}
-
-fn run_check(sc: &Scenario, seed: u64) -> Report {
-    let out = run(seed, sc);
-    let report = check(&out);
-    assert!(out.panic.is_none(), "seed {seed}: {:?}", out.panic);
-    report
-}
+use ksim::scenario_parse::gallery;
 
 #[test]
 fn acks_1_leader_crash_loses_unreplicated_write() {
