@@ -609,28 +609,37 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let mut progress = Progress::new(seeds.len(), &old);
     let quiet = QuietPanics::install(progress.bar.clone());
     let sc_arc = Arc::new(sc.clone());
+    // RSS at each quarter of the seeds: flat is the contract, growth is a leak.
+    let quarters: Vec<usize> = (1..=4).map(|q| (todo.len() * q).div_ceil(4)).collect();
+    let mut rss_at: Vec<u64> = Vec::new();
+    let mut done_now = 0usize;
     let ran = run_workers(&todo, &sc_arc, opts, |line| {
         append(&mut file, &line).map_err(|e| format!("cannot append to {}: {e}; the sweep stopped, --resume continues it", path.display()))?;
         progress.bar.suspend(|| print_finding(&line));
         progress.record(&line);
+        done_now += 1;
+        if quarters.contains(&done_now) {
+            rss_at.push(crate::bench::memory().1);
+        }
         Ok(())
     });
     drop(quiet);
     progress.bar.finish_and_clear();
     ran?;
+    let (peak_running, _) = crate::bench::memory();
+    let secs = started.elapsed().as_secs_f64();
     let all = read_whole(&path)?;
     let summary = Summary::of(&all);
-    let secs = started.elapsed().as_secs_f64();
-    let (peak, rss_end) = crate::bench::memory();
-    let mb = |b: u64| b as f64 / 1_048_576.0;
+    let mb = |b: u64| format!("{:.1}", b as f64 / 1_048_576.0);
+    let quarters: Vec<String> = rss_at.iter().map(|b| mb(*b)).collect();
     let invocation = format!(
-        "{secs:.1} s wall, {} seeds, {:.1} seeds/s, jobs {}; RSS {:.1} MB at start, {:.1} MB at end, peak {:.1} MB",
+        "{secs:.1} s wall, {} seeds, {:.1} seeds/s, jobs {}; RSS {} MB at start, {} MB after each quarter of the seeds, peak {} MB",
         progress.ran,
         progress.ran as f64 / secs.max(1e-9),
         opts.jobs,
         mb(rss_start),
-        mb(rss_end),
-        mb(peak)
+        if quarters.is_empty() { "-".to_string() } else { quarters.join(" / ") },
+        mb(peak_running)
     );
     print!("{}", summary.render(&format!("sweep {}: {}", sc.name, describe_range(opts)), Some(invocation), &path.display().to_string()));
     Ok(summary.exit_code())
