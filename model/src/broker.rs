@@ -14,8 +14,13 @@ use crate::types::*;
 pub enum Role {
     /// No leader known, or this broker is fenced out of the partition.
     Offline,
-    Leader { leader_epoch: Epoch },
-    Follower { leader: BrokerId, leader_epoch: Epoch },
+    Leader {
+        leader_epoch: Epoch,
+    },
+    Follower {
+        leader: BrokerId,
+        leader_epoch: Epoch,
+    },
 }
 
 /// The leader's view of one follower.
@@ -130,9 +135,21 @@ pub struct Broker {
 impl Broker {
     /// A broker starting (or restarting: `incarnation` counts starts) with the logs it
     /// recovered from its disk.
-    pub fn new(id: BrokerId, cfg: BrokerConfig, incarnation: u64, now: TimeMs, logs: BTreeMap<PartitionId, PartitionLog>) -> Self {
-        assert!(!(cfg.flaw == Flaw::PanicOnRestart && incarnation > 1), "planted panic: broker {id} restarted (flaw panic-on-restart)");
-        let replicas = logs.into_iter().map(|(p, log)| (p, Replica::new(p, log, now))).collect();
+    pub fn new(
+        id: BrokerId,
+        cfg: BrokerConfig,
+        incarnation: u64,
+        now: TimeMs,
+        logs: BTreeMap<PartitionId, PartitionLog>,
+    ) -> Self {
+        assert!(
+            !(cfg.flaw == Flaw::PanicOnRestart && incarnation > 1),
+            "planted panic: broker {id} restarted (flaw panic-on-restart)"
+        );
+        let replicas = logs
+            .into_iter()
+            .map(|(p, log)| (p, Replica::new(p, log, now)))
+            .collect();
         Broker {
             id,
             cfg,
@@ -186,7 +203,11 @@ impl Broker {
         // After a full round without an active controller (an election is under way), wait a
         // little instead of spinning through the voters.
         self.controller_misses += 1;
-        let backoff = if self.controller_misses >= voters { self.cfg.controller_quorum_election_timeout_ms / 4 } else { 0 };
+        let backoff = if self.controller_misses >= voters {
+            self.cfg.controller_quorum_election_timeout_ms / 4
+        } else {
+            0
+        };
         if self.controller_misses >= voters {
             self.controller_misses = 0;
         }
@@ -199,13 +220,16 @@ impl Broker {
     fn on_tick(&mut self, now: TimeMs, ready: &mut Ready) {
         // A heartbeat unanswered for half a session: the controller is gone or cut off; move
         // on before the session expires at the active one.
-        if self.heartbeat_in_flight && now.saturating_sub(self.heartbeat_sent_ms) > self.cfg.broker_session_timeout_ms / 2 {
+        if self.heartbeat_in_flight
+            && now.saturating_sub(self.heartbeat_sent_ms) > self.cfg.broker_session_timeout_ms / 2
+        {
             self.next_controller(now);
         }
         if !self.heartbeat_in_flight && now >= self.next_heartbeat_ms {
             self.send_heartbeat(now, ready);
         }
-        let checkpoint = now.saturating_sub(self.last_hw_checkpoint_ms) >= self.cfg.replica_high_watermark_checkpoint_interval_ms;
+        let checkpoint = now.saturating_sub(self.last_hw_checkpoint_ms)
+            >= self.cfg.replica_high_watermark_checkpoint_interval_ms;
         if checkpoint {
             self.last_hw_checkpoint_ms = now;
         }
@@ -224,7 +248,10 @@ impl Broker {
             }
             if checkpoint && r.checkpointed_hw != r.log.hw() {
                 r.checkpointed_hw = r.log.hw();
-                ready.disk.push(DiskOp::CheckpointHw { partition: p, hw: r.log.hw() });
+                ready.disk.push(DiskOp::CheckpointHw {
+                    partition: p,
+                    hw: r.log.hw(),
+                });
             }
         }
     }
@@ -235,7 +262,11 @@ impl Broker {
         self.next_heartbeat_ms = now + self.cfg.broker_heartbeat_interval_ms;
         ready.sends.push(Envelope::To {
             node: self.controller(),
-            request: Request::BrokerHeartbeat { broker: self.id, broker_epoch: self.broker_epoch, incarnation: self.incarnation },
+            request: Request::BrokerHeartbeat {
+                broker: self.id,
+                broker_epoch: self.broker_epoch,
+                incarnation: self.incarnation,
+            },
         });
     }
 
@@ -244,10 +275,18 @@ impl Broker {
         let r = self.replicas.get_mut(&p).expect("replica exists");
         // Produce requests that waited too long for the HW: the record is in the log, so the
         // outcome is unknown to the producer.
-        let (expired, kept): (Vec<_>, Vec<_>) = r.pending_produce.drain(..).partition(|pp| now >= pp.deadline_ms);
+        let (expired, kept): (Vec<_>, Vec<_>) = r
+            .pending_produce
+            .drain(..)
+            .partition(|pp| now >= pp.deadline_ms);
         r.pending_produce = kept;
         for pp in expired {
-            ready.sends.push(produce_reply(pp.conn, pp.correlation_id, p, Err(ErrorCode::RequestTimedOut)));
+            ready.sends.push(produce_reply(
+                pp.conn,
+                pp.correlation_id,
+                p,
+                Err(ErrorCode::RequestTimedOut),
+            ));
         }
         self.complete_fetches(now, p, true, ready);
         if flaw == Flaw::HwRegress {
@@ -264,11 +303,38 @@ impl Broker {
 
     fn on_request(&mut self, now: TimeMs, conn: ConnId, request: Request, ready: &mut Ready) {
         match request {
-            Request::Produce { correlation_id, partition, acks, timeout_ms, records } => {
-                self.on_produce(now, conn, correlation_id, partition, acks, timeout_ms, records, ready)
-            }
-            Request::Fetch { replica_id, broker_epoch, partition, fetch_offset, last_fetched_epoch, current_leader_epoch } => {
-                let fetch = FetchReq { conn, replica: replica_id, broker_epoch, fetch_offset, last_fetched_epoch, current_leader_epoch };
+            Request::Produce {
+                correlation_id,
+                partition,
+                acks,
+                timeout_ms,
+                records,
+            } => self.on_produce(
+                now,
+                conn,
+                correlation_id,
+                partition,
+                acks,
+                timeout_ms,
+                records,
+                ready,
+            ),
+            Request::Fetch {
+                replica_id,
+                broker_epoch,
+                partition,
+                fetch_offset,
+                last_fetched_epoch,
+                current_leader_epoch,
+            } => {
+                let fetch = FetchReq {
+                    conn,
+                    replica: replica_id,
+                    broker_epoch,
+                    fetch_offset,
+                    last_fetched_epoch,
+                    current_leader_epoch,
+                };
                 self.on_fetch(now, partition, fetch, ready)
             }
             Request::LeaderAndIsr { partitions } => {
@@ -276,27 +342,55 @@ impl Broker {
                     self.apply_state(now, state, ready);
                 }
             }
-            Request::BrokerHeartbeat { .. } | Request::AlterPartition { .. } | Request::Metadata { .. } | Request::Raft { .. } => {}
+            Request::BrokerHeartbeat { .. }
+            | Request::AlterPartition { .. }
+            | Request::Metadata { .. }
+            | Request::Raft { .. } => {}
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn on_produce(&mut self, now: TimeMs, conn: ConnId, correlation_id: u64, p: PartitionId, acks: Acks, timeout_ms: TimeMs, records: Vec<ProduceRecord>, ready: &mut Ready) {
+    fn on_produce(
+        &mut self,
+        now: TimeMs,
+        conn: ConnId,
+        correlation_id: u64,
+        p: PartitionId,
+        acks: Acks,
+        timeout_ms: TimeMs,
+        records: Vec<ProduceRecord>,
+        ready: &mut Ready,
+    ) {
         let min_isr = self.cfg.min_insync_replicas;
         let flaw = self.cfg.flaw;
         let Some(r) = self.replicas.get_mut(&p) else {
-            ready.sends.push(produce_reply(conn, correlation_id, p, Err(ErrorCode::NotLeaderOrFollower)));
+            ready.sends.push(produce_reply(
+                conn,
+                correlation_id,
+                p,
+                Err(ErrorCode::NotLeaderOrFollower),
+            ));
             return;
         };
         let Role::Leader { leader_epoch } = r.role else {
             if acks != Acks::None {
-                ready.sends.push(produce_reply(conn, correlation_id, p, Err(ErrorCode::NotLeaderOrFollower)));
+                ready.sends.push(produce_reply(
+                    conn,
+                    correlation_id,
+                    p,
+                    Err(ErrorCode::NotLeaderOrFollower),
+                ));
             }
             return;
         };
         // Checked before the append: a definite failure.
         if acks == Acks::All && r.isr.len() < min_isr {
-            ready.sends.push(produce_reply(conn, correlation_id, p, Err(ErrorCode::NotEnoughReplicas)));
+            ready.sends.push(produce_reply(
+                conn,
+                correlation_id,
+                p,
+                Err(ErrorCode::NotEnoughReplicas),
+            ));
             return;
         }
         assert!(!records.is_empty(), "empty produce");
@@ -304,17 +398,36 @@ impl Broker {
         let batch: Vec<Record> = records
             .into_iter()
             .enumerate()
-            .map(|(i, pr)| Record { offset: base_offset + i as Offset, leader_epoch, producer_id: -1, sequence: -1, key: pr.key, value: pr.value })
+            .map(|(i, pr)| Record {
+                offset: base_offset + i as Offset,
+                leader_epoch,
+                producer_id: -1,
+                sequence: -1,
+                key: pr.key,
+                value: pr.value,
+            })
             .collect();
         let required_hw = base_offset + batch.len() as Offset;
         append(r, now, &self.cfg, batch, ready);
         match acks {
             Acks::None => {}
-            Acks::Leader => ready.sends.push(produce_reply(conn, correlation_id, p, Ok(base_offset))),
-            Acks::All if flaw == Flaw::AckBeforeReplication => {
-                ready.sends.push(produce_reply(conn, correlation_id, p, Ok(base_offset)))
+            Acks::Leader => {
+                ready
+                    .sends
+                    .push(produce_reply(conn, correlation_id, p, Ok(base_offset)))
             }
-            Acks::All => r.pending_produce.push(PendingProduce { conn, correlation_id, base_offset, required_hw, deadline_ms: now + timeout_ms }),
+            Acks::All if flaw == Flaw::AckBeforeReplication => {
+                ready
+                    .sends
+                    .push(produce_reply(conn, correlation_id, p, Ok(base_offset)))
+            }
+            Acks::All => r.pending_produce.push(PendingProduce {
+                conn,
+                correlation_id,
+                base_offset,
+                required_hw,
+                deadline_ms: now + timeout_ms,
+            }),
         }
         self.maybe_advance_hw(now, p, ready);
         self.complete_fetches(now, p, false, ready);
@@ -322,7 +435,12 @@ impl Broker {
 
     fn on_fetch(&mut self, now: TimeMs, p: PartitionId, f: FetchReq, ready: &mut Ready) {
         let Some(r) = self.replicas.get_mut(&p) else {
-            ready.sends.push(fetch_reply(f.conn, p, f.current_leader_epoch, Err(ErrorCode::NotLeaderOrFollower)));
+            ready.sends.push(fetch_reply(
+                f.conn,
+                p,
+                f.current_leader_epoch,
+                Err(ErrorCode::NotLeaderOrFollower),
+            ));
             return;
         };
         let my_epoch = r.leader_epoch();
@@ -338,7 +456,9 @@ impl Broker {
             None
         };
         if let Some(e) = error {
-            ready.sends.push(fetch_reply(f.conn, p, f.current_leader_epoch, Err(e)));
+            ready
+                .sends
+                .push(fetch_reply(f.conn, p, f.current_leader_epoch, Err(e)));
             return;
         }
         // Flaw::SkipTruncation drops the check, so a diverged follower never truncates.
@@ -347,7 +467,12 @@ impl Broker {
             _ => divergence(&r.log, f.fetch_offset, f.last_fetched_epoch),
         };
         if let Some(diverging) = diverging {
-            let data = FetchData { high_watermark: r.log.hw(), log_end_offset: r.log.leo(), diverging_epoch: Some(diverging), records: Vec::new() };
+            let data = FetchData {
+                high_watermark: r.log.hw(),
+                log_end_offset: r.log.leo(),
+                diverging_epoch: Some(diverging),
+                records: Vec::new(),
+            };
             ready.sends.push(fetch_reply(f.conn, p, my_epoch, Ok(data)));
             return;
         }
@@ -375,7 +500,12 @@ impl Broker {
         fs.leader_leo_at_last_fetch = leo;
         r.pending_fetch.retain(|pf| pf.replica != f.replica);
         let wait = self.cfg.replica_fetch_wait_max_ms;
-        r.pending_fetch.push(PendingFetch { conn: f.conn, replica: f.replica, fetch_offset: f.fetch_offset, deadline_ms: now + wait });
+        r.pending_fetch.push(PendingFetch {
+            conn: f.conn,
+            replica: f.replica,
+            fetch_offset: f.fetch_offset,
+            deadline_ms: now + wait,
+        });
         self.maybe_expand_isr(now, p, f.replica, ready);
         self.maybe_advance_hw(now, p, ready);
         self.complete_fetches(now, p, false, ready);
@@ -384,24 +514,44 @@ impl Broker {
     /// Answer held fetches (a long poll of up to `replica.fetch.wait.max.ms`) that have
     /// something new: records, or an HW the follower has not been told. Telling followers the
     /// HW promptly is what lets them serve it after a failover.
-    fn complete_fetches(&mut self, now: TimeMs, p: PartitionId, force_expired: bool, ready: &mut Ready) {
+    fn complete_fetches(
+        &mut self,
+        now: TimeMs,
+        p: PartitionId,
+        force_expired: bool,
+        ready: &mut Ready,
+    ) {
         let max = self.cfg.replica_fetch_max_records;
         let r = self.replicas.get_mut(&p).expect("replica exists");
-        let Role::Leader { leader_epoch } = r.role else { return };
+        let Role::Leader { leader_epoch } = r.role else {
+            return;
+        };
         let hw = r.log.hw();
         let leo = r.log.leo();
         let mut kept = Vec::new();
         for pf in std::mem::take(&mut r.pending_fetch) {
-            let fs = r.followers.get_mut(&pf.replica).expect("a held fetch has follower state");
-            let answer = pf.fetch_offset < leo || fs.hw_sent != hw || (force_expired && now >= pf.deadline_ms);
+            let fs = r
+                .followers
+                .get_mut(&pf.replica)
+                .expect("a held fetch has follower state");
+            let answer = pf.fetch_offset < leo
+                || fs.hw_sent != hw
+                || (force_expired && now >= pf.deadline_ms);
             if !answer {
                 kept.push(pf);
                 continue;
             }
             fs.hw_sent = hw;
             let records = r.log.read(pf.fetch_offset, max);
-            let data = FetchData { high_watermark: hw, log_end_offset: leo, diverging_epoch: None, records };
-            ready.sends.push(fetch_reply(pf.conn, p, leader_epoch, Ok(data)));
+            let data = FetchData {
+                high_watermark: hw,
+                log_end_offset: leo,
+                diverging_epoch: None,
+                records,
+            };
+            ready
+                .sends
+                .push(fetch_reply(pf.conn, p, leader_epoch, Ok(data)));
         }
         r.pending_fetch = kept;
     }
@@ -438,13 +588,22 @@ impl Broker {
         let r = self.replicas.get_mut(&p).expect("replica exists");
         let hw = r.log.hw();
         let isr_ok = r.isr.len() >= min_isr;
-        let (done, kept): (Vec<_>, Vec<_>) = r.pending_produce.drain(..).partition(|pp| pp.required_hw <= hw);
+        let (done, kept): (Vec<_>, Vec<_>) = r
+            .pending_produce
+            .drain(..)
+            .partition(|pp| pp.required_hw <= hw);
         r.pending_produce = kept;
         for pp in done {
             // The record is committed, but the ISR shrank below the minimum meanwhile: Kafka
             // answers with an error although the record is in the log (ambiguous outcome).
-            let result = if isr_ok { Ok(pp.base_offset) } else { Err(ErrorCode::NotEnoughReplicasAfterAppend) };
-            ready.sends.push(produce_reply(pp.conn, pp.correlation_id, p, result));
+            let result = if isr_ok {
+                Ok(pp.base_offset)
+            } else {
+                Err(ErrorCode::NotEnoughReplicasAfterAppend)
+            };
+            ready
+                .sends
+                .push(produce_reply(pp.conn, pp.correlation_id, p, result));
         }
     }
 
@@ -462,20 +621,38 @@ impl Broker {
             .iter()
             .copied()
             .filter(|b| *b != me)
-            .filter(|b| r.followers.get(b).map(|fs| now.saturating_sub(fs.last_caught_up_ms) > lag_max).unwrap_or(true))
+            .filter(|b| {
+                r.followers
+                    .get(b)
+                    .map(|fs| now.saturating_sub(fs.last_caught_up_ms) > lag_max)
+                    .unwrap_or(true)
+            })
             .collect();
         if lagging.is_empty() {
             return;
         }
-        let new_isr: Vec<BrokerId> = r.isr.iter().copied().filter(|b| !lagging.contains(b)).collect();
+        let new_isr: Vec<BrokerId> = r
+            .isr
+            .iter()
+            .copied()
+            .filter(|b| !lagging.contains(b))
+            .collect();
         self.send_alter_partition(now, p, new_isr, ready);
     }
 
     /// Ask the controller to add a follower that caught up: LEO >= leader HW and >= the start
     /// of the leader's epoch.
-    fn maybe_expand_isr(&mut self, now: TimeMs, p: PartitionId, follower: BrokerId, ready: &mut Ready) {
+    fn maybe_expand_isr(
+        &mut self,
+        now: TimeMs,
+        p: PartitionId,
+        follower: BrokerId,
+        ready: &mut Ready,
+    ) {
         let r = &self.replicas[&p];
-        let Role::Leader { leader_epoch } = r.role else { return };
+        let Role::Leader { leader_epoch } = r.role else {
+            return;
+        };
         if r.pending_isr.is_some() || r.isr.contains(&follower) {
             return;
         }
@@ -492,19 +669,43 @@ impl Broker {
         }
     }
 
-    fn send_alter_partition(&mut self, now: TimeMs, p: PartitionId, new_isr: Vec<BrokerId>, ready: &mut Ready) {
+    fn send_alter_partition(
+        &mut self,
+        now: TimeMs,
+        p: PartitionId,
+        new_isr: Vec<BrokerId>,
+        ready: &mut Ready,
+    ) {
         let me = self.id;
         let broker_epoch = self.broker_epoch;
         let r = self.replicas.get_mut(&p).expect("replica exists");
-        let (Role::Leader { leader_epoch }, Some(state)) = (r.role, &r.state) else { return };
+        let (Role::Leader { leader_epoch }, Some(state)) = (r.role, &r.state) else {
+            return;
+        };
         if now < r.next_alter_ms {
             return;
         }
         let with_epochs = new_isr
             .iter()
-            .map(|b| (*b, if *b == me { broker_epoch } else { r.followers.get(b).map(|f| f.broker_epoch).unwrap_or(-1) }))
+            .map(|b| {
+                (
+                    *b,
+                    if *b == me {
+                        broker_epoch
+                    } else {
+                        r.followers.get(b).map(|f| f.broker_epoch).unwrap_or(-1)
+                    },
+                )
+            })
             .collect();
-        let request = Request::AlterPartition { leader: me, broker_epoch, partition: p, leader_epoch, partition_epoch: state.partition_epoch, new_isr: with_epochs };
+        let request = Request::AlterPartition {
+            leader: me,
+            broker_epoch,
+            partition: p,
+            leader_epoch,
+            partition_epoch: state.partition_epoch,
+            new_isr: with_epochs,
+        };
         r.pending_isr = Some(new_isr);
         let node = self.controller();
         ready.sends.push(Envelope::To { node, request });
@@ -515,13 +716,19 @@ impl Broker {
     fn on_response(&mut self, now: TimeMs, response: Response, ready: &mut Ready) {
         match response {
             Response::BrokerHeartbeat { result } => self.on_heartbeat_response(now, result, ready),
-            Response::Fetch { partition, leader_epoch, result } => self.on_fetch_response(now, partition, leader_epoch, result, ready),
+            Response::Fetch {
+                partition,
+                leader_epoch,
+                result,
+            } => self.on_fetch_response(now, partition, leader_epoch, result, ready),
             Response::AlterPartition { partition, result } => {
                 if result.as_ref().err() == Some(&ErrorCode::NotController) {
                     self.next_controller(now);
                     return;
                 }
-                let Some(r) = self.replicas.get_mut(&partition) else { return };
+                let Some(r) = self.replicas.get_mut(&partition) else {
+                    return;
+                };
                 r.pending_isr = None;
                 match result {
                     Ok(state) => self.apply_state(now, state, ready),
@@ -532,7 +739,12 @@ impl Broker {
         }
     }
 
-    fn on_heartbeat_response(&mut self, now: TimeMs, result: Result<HeartbeatData, ErrorCode>, ready: &mut Ready) {
+    fn on_heartbeat_response(
+        &mut self,
+        now: TimeMs,
+        result: Result<HeartbeatData, ErrorCode>,
+        ready: &mut Ready,
+    ) {
         self.heartbeat_in_flight = false;
         if result.is_ok() {
             self.controller_misses = 0;
@@ -559,11 +771,22 @@ impl Broker {
         }
     }
 
-    fn on_fetch_response(&mut self, now: TimeMs, p: PartitionId, epoch: Epoch, result: Result<FetchData, ErrorCode>, ready: &mut Ready) {
+    fn on_fetch_response(
+        &mut self,
+        now: TimeMs,
+        p: PartitionId,
+        epoch: Epoch,
+        result: Result<FetchData, ErrorCode>,
+        ready: &mut Ready,
+    ) {
         let backoff = self.cfg.replica_fetch_backoff_ms;
         let me = self.id;
-        let Some(r) = self.replicas.get_mut(&p) else { return };
-        let Role::Follower { leader_epoch, .. } = r.role else { return };
+        let Some(r) = self.replicas.get_mut(&p) else {
+            return;
+        };
+        let Role::Follower { leader_epoch, .. } = r.role else {
+            return;
+        };
         if epoch != leader_epoch {
             return; // an answer from an older role
         }
@@ -579,7 +802,11 @@ impl Broker {
             // KIP-279: truncate to the smaller of where that epoch ends here and on the
             // leader, then fetch again; the leader checks again until the logs match.
             let own_end = match div_epoch {
-                Some(e) => r.log.end_offset_for_epoch(e).map(|(_, end)| end).unwrap_or(0),
+                Some(e) => r
+                    .log
+                    .end_offset_for_epoch(e)
+                    .map(|(_, end)| end)
+                    .unwrap_or(0),
                 None => 0,
             };
             truncate(r, me, own_end.min(leader_end), ready);
@@ -629,9 +856,13 @@ impl Broker {
             return;
         }
         let p = state.partition;
-        let r = self.replicas.entry(p).or_insert_with(|| Replica::new(p, PartitionLog::default(), now));
+        let r = self
+            .replicas
+            .entry(p)
+            .or_insert_with(|| Replica::new(p, PartitionLog::default(), now));
         if let Some(old) = &r.state {
-            let newer = (state.leader_epoch, state.partition_epoch) > (old.leader_epoch, old.partition_epoch);
+            let newer = (state.leader_epoch, state.partition_epoch)
+                > (old.leader_epoch, old.partition_epoch);
             if !newer {
                 return;
             }
@@ -639,7 +870,11 @@ impl Broker {
         r.state = Some(state.clone());
         match state.leader {
             Some(l) if l == me => {
-                if r.role == (Role::Leader { leader_epoch: state.leader_epoch }) {
+                if r.role
+                    == (Role::Leader {
+                        leader_epoch: state.leader_epoch,
+                    })
+                {
                     // An ISR change can move the HW at once (a shrink removes a lagging
                     // member from the minimum), as Kafka's handleAlterPartitionUpdate does.
                     r.isr = state.isr.clone();
@@ -650,11 +885,19 @@ impl Broker {
                 self.become_leader(now, state, ready);
             }
             Some(l) => {
-                if r.role == (Role::Follower { leader: l, leader_epoch: state.leader_epoch }) {
+                if r.role
+                    == (Role::Follower {
+                        leader: l,
+                        leader_epoch: state.leader_epoch,
+                    })
+                {
                     return;
                 }
                 abandon_leadership(r, ready);
-                r.role = Role::Follower { leader: l, leader_epoch: state.leader_epoch };
+                r.role = Role::Follower {
+                    leader: l,
+                    leader_epoch: state.leader_epoch,
+                };
                 r.fetch_in_flight = false;
                 r.next_fetch_ms = now;
                 self.maybe_fetch(now, p, ready);
@@ -671,10 +914,15 @@ impl Broker {
         let p = state.partition;
         let r = self.replicas.get_mut(&p).expect("replica exists");
         abandon_leadership(r, ready);
-        r.role = Role::Leader { leader_epoch: state.leader_epoch };
+        r.role = Role::Leader {
+            leader_epoch: state.leader_epoch,
+        };
         r.isr = state.isr.clone();
         r.log.assign_epoch_start(state.leader_epoch);
-        ready.disk.push(DiskOp::CheckpointEpochs { partition: p, epochs: r.log.epochs().to_vec() });
+        ready.disk.push(DiskOp::CheckpointEpochs {
+            partition: p,
+            epochs: r.log.epochs().to_vec(),
+        });
         // Followers in the ISR get a full lag window from now, as Kafka resets
         // lastCaughtUpTimeMs when a replica becomes leader.
         r.followers = state
@@ -683,17 +931,39 @@ impl Broker {
             .filter(|b| **b != me)
             .map(|b| {
                 let caught_up = if state.isr.contains(b) { now } else { 0 };
-                (*b, FollowerState { leo: -1, broker_epoch: -1, fetched_in_epoch: false, last_caught_up_ms: caught_up, last_fetch_ms: now, leader_leo_at_last_fetch: r.log.leo(), hw_sent: -1 })
+                (
+                    *b,
+                    FollowerState {
+                        leo: -1,
+                        broker_epoch: -1,
+                        fetched_in_epoch: false,
+                        last_caught_up_ms: caught_up,
+                        last_fetch_ms: now,
+                        leader_leo_at_last_fetch: r.log.leo(),
+                        hw_sent: -1,
+                    },
+                )
             })
             .collect();
-        ready.notes.push(Note::BecameLeader { broker: me, partition: p, leader_epoch: state.leader_epoch });
+        ready.notes.push(Note::BecameLeader {
+            broker: me,
+            partition: p,
+            leader_epoch: state.leader_epoch,
+        });
         self.maybe_advance_hw(now, p, ready);
     }
 
     fn maybe_fetch(&mut self, now: TimeMs, p: PartitionId, ready: &mut Ready) {
         let r = self.replicas.get_mut(&p).expect("replica exists");
-        let Role::Follower { leader, leader_epoch } = r.role else { return };
-        if self.cfg.flaw == Flaw::FollowersNeverFetch || r.fetch_in_flight || now < r.next_fetch_ms {
+        let Role::Follower {
+            leader,
+            leader_epoch,
+        } = r.role
+        else {
+            return;
+        };
+        if self.cfg.flaw == Flaw::FollowersNeverFetch || r.fetch_in_flight || now < r.next_fetch_ms
+        {
             return;
         }
         r.fetch_in_flight = true;
@@ -725,24 +995,42 @@ struct FetchReq {
 
 /// KIP-320: does a follower that fetches at `fetch_offset` after `last_fetched_epoch` diverge
 /// from this leader's log? If so, the largest epoch <= its epoch here and where it ends.
-fn divergence(log: &PartitionLog, fetch_offset: Offset, last_fetched_epoch: Epoch) -> Option<(Option<Epoch>, Offset)> {
+fn divergence(
+    log: &PartitionLog,
+    fetch_offset: Offset,
+    last_fetched_epoch: Epoch,
+) -> Option<(Option<Epoch>, Offset)> {
     if fetch_offset == 0 && last_fetched_epoch < 0 {
         return None;
     }
     match log.end_offset_for_epoch(last_fetched_epoch) {
         None => Some((None, 0)),
-        Some((epoch, end)) if epoch < last_fetched_epoch || end < fetch_offset => Some((Some(epoch), end)),
+        Some((epoch, end)) if epoch < last_fetched_epoch || end < fetch_offset => {
+            Some((Some(epoch), end))
+        }
         Some(_) => None,
     }
 }
 
-fn append(r: &mut Replica, now: TimeMs, cfg: &BrokerConfig, records: Vec<Record>, ready: &mut Ready) {
+fn append(
+    r: &mut Replica,
+    now: TimeMs,
+    cfg: &BrokerConfig,
+    records: Vec<Record>,
+    ready: &mut Ready,
+) {
     let new_epoch = records.last().map(|rec| rec.leader_epoch) != Some(r.log.latest_cached_epoch());
     r.log.append(&records);
     r.unflushed += records.len() as u64;
-    ready.disk.push(DiskOp::Append { partition: r.partition, records });
+    ready.disk.push(DiskOp::Append {
+        partition: r.partition,
+        records,
+    });
     if new_epoch {
-        ready.disk.push(DiskOp::CheckpointEpochs { partition: r.partition, epochs: r.log.epochs().to_vec() });
+        ready.disk.push(DiskOp::CheckpointEpochs {
+            partition: r.partition,
+            epochs: r.log.epochs().to_vec(),
+        });
     }
     if let Some(n) = cfg.log_flush_interval_messages {
         if r.unflushed >= n {
@@ -754,7 +1042,9 @@ fn append(r: &mut Replica, now: TimeMs, cfg: &BrokerConfig, records: Vec<Record>
 fn flush(r: &mut Replica, now: TimeMs, ready: &mut Ready) {
     r.unflushed = 0;
     r.last_flush_ms = now;
-    ready.disk.push(DiskOp::Flush { partition: r.partition });
+    ready.disk.push(DiskOp::Flush {
+        partition: r.partition,
+    });
 }
 
 /// Truncate to `target`. Even at the LEO this may cut epoch-cache entries that have no
@@ -765,11 +1055,22 @@ fn truncate(r: &mut Replica, me: BrokerId, target: Offset, ready: &mut Ready) {
     let epochs_before = r.log.epochs().len();
     r.log.truncate_to(target);
     if target < from_leo {
-        ready.disk.push(DiskOp::Truncate { partition: r.partition, offset: target });
-        ready.notes.push(Note::Truncated { broker: me, partition: r.partition, from_leo, to: target });
+        ready.disk.push(DiskOp::Truncate {
+            partition: r.partition,
+            offset: target,
+        });
+        ready.notes.push(Note::Truncated {
+            broker: me,
+            partition: r.partition,
+            from_leo,
+            to: target,
+        });
     }
     if target < from_leo || r.log.epochs().len() != epochs_before {
-        ready.disk.push(DiskOp::CheckpointEpochs { partition: r.partition, epochs: r.log.epochs().to_vec() });
+        ready.disk.push(DiskOp::CheckpointEpochs {
+            partition: r.partition,
+            epochs: r.log.epochs().to_vec(),
+        });
     }
 }
 
@@ -778,19 +1079,53 @@ fn truncate(r: &mut Replica, me: BrokerId, target: Offset, ready: &mut Ready) {
 fn abandon_leadership(r: &mut Replica, ready: &mut Ready) {
     let epoch = r.leader_epoch();
     for pp in r.pending_produce.drain(..) {
-        ready.sends.push(produce_reply(pp.conn, pp.correlation_id, r.partition, Err(ErrorCode::NotLeaderOrFollower)));
+        ready.sends.push(produce_reply(
+            pp.conn,
+            pp.correlation_id,
+            r.partition,
+            Err(ErrorCode::NotLeaderOrFollower),
+        ));
     }
     for pf in r.pending_fetch.drain(..) {
-        ready.sends.push(fetch_reply(pf.conn, r.partition, epoch, Err(ErrorCode::NotLeaderOrFollower)));
+        ready.sends.push(fetch_reply(
+            pf.conn,
+            r.partition,
+            epoch,
+            Err(ErrorCode::NotLeaderOrFollower),
+        ));
     }
     r.pending_isr = None;
     r.followers.clear();
 }
 
-fn produce_reply(conn: ConnId, correlation_id: u64, partition: PartitionId, result: Result<Offset, ErrorCode>) -> Envelope {
-    Envelope::Reply { conn, response: Response::Produce { correlation_id, partition, result } }
+fn produce_reply(
+    conn: ConnId,
+    correlation_id: u64,
+    partition: PartitionId,
+    result: Result<Offset, ErrorCode>,
+) -> Envelope {
+    Envelope::Reply {
+        conn,
+        response: Response::Produce {
+            correlation_id,
+            partition,
+            result,
+        },
+    }
 }
 
-fn fetch_reply(conn: ConnId, partition: PartitionId, leader_epoch: Epoch, result: Result<FetchData, ErrorCode>) -> Envelope {
-    Envelope::Reply { conn, response: Response::Fetch { partition, leader_epoch, result } }
+fn fetch_reply(
+    conn: ConnId,
+    partition: PartitionId,
+    leader_epoch: Epoch,
+    result: Result<FetchData, ErrorCode>,
+) -> Envelope {
+    Envelope::Reply {
+        conn,
+        response: Response::Fetch {
+            partition,
+            leader_epoch,
+            result,
+        },
+    }
 }

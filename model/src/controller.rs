@@ -24,8 +24,23 @@ pub struct Origin {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// BrokerRegistration (broker epoch -1) or BrokerHeartbeat.
-    Heartbeat { now: TimeMs, origin: Origin, broker: BrokerId, broker_epoch: i64, incarnation: u64 },
-    AlterPartition { now: TimeMs, origin: Origin, leader: BrokerId, broker_epoch: i64, partition: PartitionId, leader_epoch: Epoch, partition_epoch: Epoch, new_isr: Vec<(BrokerId, i64)> },
+    Heartbeat {
+        now: TimeMs,
+        origin: Origin,
+        broker: BrokerId,
+        broker_epoch: i64,
+        incarnation: u64,
+    },
+    AlterPartition {
+        now: TimeMs,
+        origin: Origin,
+        leader: BrokerId,
+        broker_epoch: i64,
+        partition: PartitionId,
+        leader_epoch: Epoch,
+        partition_epoch: Epoch,
+        new_isr: Vec<(BrokerId, i64)>,
+    },
     /// Fence every broker whose session expired by `now`.
     ExpireSessions { now: TimeMs },
     /// A new active controller starts every live broker's session afresh (KRaft does the same:
@@ -37,10 +52,25 @@ impl Command {
     /// The command for a broker's request, if it changes metadata.
     pub fn for_request(now: TimeMs, origin: Origin, request: &Request) -> Option<Command> {
         match request {
-            Request::BrokerHeartbeat { broker, broker_epoch, incarnation } => {
-                Some(Command::Heartbeat { now, origin, broker: *broker, broker_epoch: *broker_epoch, incarnation: *incarnation })
-            }
-            Request::AlterPartition { leader, broker_epoch, partition, leader_epoch, partition_epoch, new_isr } => Some(Command::AlterPartition {
+            Request::BrokerHeartbeat {
+                broker,
+                broker_epoch,
+                incarnation,
+            } => Some(Command::Heartbeat {
+                now,
+                origin,
+                broker: *broker,
+                broker_epoch: *broker_epoch,
+                incarnation: *incarnation,
+            }),
+            Request::AlterPartition {
+                leader,
+                broker_epoch,
+                partition,
+                leader_epoch,
+                partition_epoch,
+                new_isr,
+            } => Some(Command::AlterPartition {
                 now,
                 origin,
                 leader: *leader,
@@ -56,7 +86,9 @@ impl Command {
 
     pub fn origin(&self) -> Option<Origin> {
         match self {
-            Command::Heartbeat { origin, .. } | Command::AlterPartition { origin, .. } => Some(*origin),
+            Command::Heartbeat { origin, .. } | Command::AlterPartition { origin, .. } => {
+                Some(*origin)
+            }
             Command::ExpireSessions { .. } | Command::RenewSessions { .. } => None,
         }
     }
@@ -65,8 +97,21 @@ impl Command {
     /// or its proposal was lost with its leadership).
     pub fn not_controller(&self) -> Option<(ConnId, Response)> {
         match self {
-            Command::Heartbeat { origin, .. } => Some((origin.conn, Response::BrokerHeartbeat { result: Err(ErrorCode::NotController) })),
-            Command::AlterPartition { origin, partition, .. } => Some((origin.conn, Response::AlterPartition { partition: *partition, result: Err(ErrorCode::NotController) })),
+            Command::Heartbeat { origin, .. } => Some((
+                origin.conn,
+                Response::BrokerHeartbeat {
+                    result: Err(ErrorCode::NotController),
+                },
+            )),
+            Command::AlterPartition {
+                origin, partition, ..
+            } => Some((
+                origin.conn,
+                Response::AlterPartition {
+                    partition: *partition,
+                    result: Err(ErrorCode::NotController),
+                },
+            )),
             _ => None,
         }
     }
@@ -97,10 +142,15 @@ impl Controller {
     pub fn new(cfg: BrokerConfig, brokers: i32, partitions: i32, replication_factor: i32) -> Self {
         assert!(brokers >= 1, "at least one broker");
         assert!(replication_factor >= 1, "replication factor >= 1");
-        assert!(replication_factor <= brokers, "replication factor above broker count");
+        assert!(
+            replication_factor <= brokers,
+            "replication factor above broker count"
+        );
         let mut parts = BTreeMap::new();
         for p in 0..partitions {
-            let replicas: Vec<BrokerId> = (0..replication_factor).map(|i| (p + i) % brokers + 1).collect();
+            let replicas: Vec<BrokerId> = (0..replication_factor)
+                .map(|i| (p + i) % brokers + 1)
+                .collect();
             let state = PartitionState {
                 partition: p,
                 leader: Some(replicas[0]),
@@ -111,7 +161,13 @@ impl Controller {
             };
             parts.insert(p, state);
         }
-        Controller { cfg, brokers: BTreeMap::new(), partitions: parts, next_broker_epoch: 1, elections: 0 }
+        Controller {
+            cfg,
+            brokers: BTreeMap::new(),
+            partitions: parts,
+            next_broker_epoch: 1,
+            elections: 0,
+        }
     }
 
     pub fn partitions(&self) -> impl Iterator<Item = &PartitionState> {
@@ -125,14 +181,27 @@ impl Controller {
     /// Run as a single node: every command is applied at once.
     pub fn step(&mut self, now: TimeMs, input: Input) -> Ready {
         match input {
-            Input::Tick if self.sessions_expired(now) => self.apply(&Command::ExpireSessions { now }),
-            Input::Request { conn, request: Request::Metadata { correlation_id }, .. } => {
+            Input::Tick if self.sessions_expired(now) => {
+                self.apply(&Command::ExpireSessions { now })
+            }
+            Input::Request {
+                conn,
+                request: Request::Metadata { correlation_id },
+                ..
+            } => {
                 let mut ready = Ready::default();
-                ready.sends.push(Envelope::Reply { conn, response: self.metadata(correlation_id) });
+                ready.sends.push(Envelope::Reply {
+                    conn,
+                    response: self.metadata(correlation_id),
+                });
                 ready
             }
             Input::Request { conn, request, .. } => {
-                let origin = Origin { controller: 1, incarnation: 0, conn };
+                let origin = Origin {
+                    controller: 1,
+                    incarnation: 0,
+                    conn,
+                };
                 match Command::for_request(now, origin, &request) {
                     Some(cmd) => self.apply(&cmd),
                     None => Ready::default(),
@@ -149,13 +218,45 @@ impl Controller {
     pub fn apply(&mut self, cmd: &Command) -> Ready {
         let mut ready = Ready::default();
         match cmd {
-            Command::Heartbeat { now, origin, broker, broker_epoch, incarnation } => {
+            Command::Heartbeat {
+                now,
+                origin,
+                broker,
+                broker_epoch,
+                incarnation,
+            } => {
                 let result = self.heartbeat(*now, *broker, *broker_epoch, *incarnation, &mut ready);
-                ready.sends.push(Envelope::Reply { conn: origin.conn, response: Response::BrokerHeartbeat { result } });
+                ready.sends.push(Envelope::Reply {
+                    conn: origin.conn,
+                    response: Response::BrokerHeartbeat { result },
+                });
             }
-            Command::AlterPartition { origin, leader, broker_epoch, partition, leader_epoch, partition_epoch, new_isr, .. } => {
-                let result = self.alter_partition(*leader, *broker_epoch, *partition, *leader_epoch, *partition_epoch, new_isr.clone(), &mut ready);
-                ready.sends.push(Envelope::Reply { conn: origin.conn, response: Response::AlterPartition { partition: *partition, result } });
+            Command::AlterPartition {
+                origin,
+                leader,
+                broker_epoch,
+                partition,
+                leader_epoch,
+                partition_epoch,
+                new_isr,
+                ..
+            } => {
+                let result = self.alter_partition(
+                    *leader,
+                    *broker_epoch,
+                    *partition,
+                    *leader_epoch,
+                    *partition_epoch,
+                    new_isr.clone(),
+                    &mut ready,
+                );
+                ready.sends.push(Envelope::Reply {
+                    conn: origin.conn,
+                    response: Response::AlterPartition {
+                        partition: *partition,
+                        result,
+                    },
+                });
             }
             Command::ExpireSessions { now } => self.expire_sessions(*now, &mut ready),
             Command::RenewSessions { now } => {
@@ -170,14 +271,22 @@ impl Controller {
     /// Whether some unfenced broker's session has expired by `now` (the active controller
     /// then proposes `ExpireSessions`).
     pub fn sessions_expired(&self, now: TimeMs) -> bool {
-        self.brokers.values().any(|r| !r.fenced && now.saturating_sub(r.last_heartbeat_ms) > self.cfg.broker_session_timeout_ms)
+        self.brokers.values().any(|r| {
+            !r.fenced
+                && now.saturating_sub(r.last_heartbeat_ms) > self.cfg.broker_session_timeout_ms
+        })
     }
 
     /// The answer to a Metadata request, from the state applied so far.
     pub fn metadata(&self, correlation_id: u64) -> Response {
         Response::Metadata {
             correlation_id,
-            brokers: self.brokers.iter().filter(|(_, r)| !r.fenced).map(|(b, _)| *b).collect(),
+            brokers: self
+                .brokers
+                .iter()
+                .filter(|(_, r)| !r.fenced)
+                .map(|(b, _)| *b)
+                .collect(),
             partitions: self.partitions.values().cloned().collect(),
         }
     }
@@ -185,10 +294,19 @@ impl Controller {
     /// Registration (broker_epoch -1) or heartbeat. As in KRaft, a new incarnation of a broker
     /// is refused while the previous one's session is still valid: the old one must be fenced
     /// (and lose its leaderships) first.
-    fn heartbeat(&mut self, now: TimeMs, broker: BrokerId, broker_epoch: i64, incarnation: u64, ready: &mut Ready) -> Result<HeartbeatData, ErrorCode> {
+    fn heartbeat(
+        &mut self,
+        now: TimeMs,
+        broker: BrokerId,
+        broker_epoch: i64,
+        incarnation: u64,
+        ready: &mut Ready,
+    ) -> Result<HeartbeatData, ErrorCode> {
         if broker_epoch < 0 {
             if let Some(reg) = self.brokers.get(&broker) {
-                let session_valid = !reg.fenced && now.saturating_sub(reg.last_heartbeat_ms) <= self.cfg.broker_session_timeout_ms;
+                let session_valid = !reg.fenced
+                    && now.saturating_sub(reg.last_heartbeat_ms)
+                        <= self.cfg.broker_session_timeout_ms;
                 if reg.incarnation == incarnation {
                     return Ok(self.heartbeat_data(broker));
                 }
@@ -201,10 +319,20 @@ impl Controller {
             }
             let epoch = self.next_broker_epoch;
             self.next_broker_epoch += 1;
-            self.brokers.insert(broker, Registration { broker_epoch: epoch, incarnation, last_heartbeat_ms: now, fenced: true });
+            self.brokers.insert(
+                broker,
+                Registration {
+                    broker_epoch: epoch,
+                    incarnation,
+                    last_heartbeat_ms: now,
+                    fenced: true,
+                },
+            );
             return Ok(self.heartbeat_data(broker));
         }
-        let Some(reg) = self.brokers.get_mut(&broker) else { return Err(ErrorCode::StaleBrokerEpoch) };
+        let Some(reg) = self.brokers.get_mut(&broker) else {
+            return Err(ErrorCode::StaleBrokerEpoch);
+        };
         if reg.broker_epoch != broker_epoch {
             return Err(ErrorCode::StaleBrokerEpoch);
         }
@@ -223,7 +351,12 @@ impl Controller {
         HeartbeatData {
             broker_epoch: reg.broker_epoch,
             fenced: reg.fenced,
-            partitions: self.partitions.values().filter(|p| p.replicas.contains(&broker)).cloned().collect(),
+            partitions: self
+                .partitions
+                .values()
+                .filter(|p| p.replicas.contains(&broker))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -231,7 +364,10 @@ impl Controller {
         let expired: Vec<BrokerId> = self
             .brokers
             .iter()
-            .filter(|(_, r)| !r.fenced && now.saturating_sub(r.last_heartbeat_ms) > self.cfg.broker_session_timeout_ms)
+            .filter(|(_, r)| {
+                !r.fenced
+                    && now.saturating_sub(r.last_heartbeat_ms) > self.cfg.broker_session_timeout_ms
+            })
             .map(|(b, _)| *b)
             .collect();
         for b in expired {
@@ -242,7 +378,10 @@ impl Controller {
     /// Fence a broker: it leaves every ISR (but the last member stays, so that it can be
     /// re-elected cleanly when it returns) and loses its leaderships.
     fn fence(&mut self, broker: BrokerId, ready: &mut Ready) {
-        self.brokers.get_mut(&broker).expect("fencing an unregistered broker").fenced = true;
+        self.brokers
+            .get_mut(&broker)
+            .expect("fencing an unregistered broker")
+            .fenced = true;
         ready.notes.push(Note::BrokerFenced { broker });
         let ids: Vec<PartitionId> = self.partitions.keys().copied().collect();
         for p in ids {
@@ -260,14 +399,23 @@ impl Controller {
             } else if changed {
                 let state = self.partitions.get_mut(&p).expect("partition exists");
                 state.partition_epoch += 1;
-                ready.notes.push(Note::IsrChanged { partition: p, isr: state.isr.clone(), partition_epoch: state.partition_epoch });
+                ready.notes.push(Note::IsrChanged {
+                    partition: p,
+                    isr: state.isr.clone(),
+                    partition_epoch: state.partition_epoch,
+                });
                 self.push(p, ready);
             }
         }
     }
 
     fn elect_leaderless(&mut self, ready: &mut Ready) {
-        let leaderless: Vec<PartitionId> = self.partitions.values().filter(|p| p.leader.is_none()).map(|p| p.partition).collect();
+        let leaderless: Vec<PartitionId> = self
+            .partitions
+            .values()
+            .filter(|p| p.leader.is_none())
+            .map(|p| p.partition)
+            .collect();
         for p in leaderless {
             self.elect(p, ready);
         }
@@ -282,18 +430,25 @@ impl Controller {
     fn elect(&mut self, p: PartitionId, ready: &mut Ready) {
         let state = self.partitions[&p].clone();
         let outside_isr = self.cfg.flaw == Flaw::ElectOutsideIsr;
-        let clean = state.replicas.iter().copied().find(|b| (outside_isr || state.isr.contains(b)) && self.eligible(*b));
+        let clean = state
+            .replicas
+            .iter()
+            .copied()
+            .find(|b| (outside_isr || state.isr.contains(b)) && self.eligible(*b));
         let (leader, unclean) = match clean {
             Some(b) => (Some(b), false),
-            None if self.cfg.unclean_leader_election_enable => {
-                (state.replicas.iter().copied().find(|b| self.eligible(*b)), true)
-            }
+            None if self.cfg.unclean_leader_election_enable => (
+                state.replicas.iter().copied().find(|b| self.eligible(*b)),
+                true,
+            ),
             None => (None, false),
         };
         if leader == state.leader {
             return;
         }
-        let flaw = self.cfg.flaw == Flaw::ElectWithoutEpochBump && state.leader.is_some() && leader.is_some();
+        let flaw = self.cfg.flaw == Flaw::ElectWithoutEpochBump
+            && state.leader.is_some()
+            && leader.is_some();
         let s = self.partitions.get_mut(&p).expect("partition exists");
         s.leader = leader;
         if !flaw {
@@ -304,7 +459,13 @@ impl Controller {
             s.isr = vec![b];
         }
         self.elections += 1;
-        ready.notes.push(Note::Elected { partition: p, leader, leader_epoch: s.leader_epoch, unclean: unclean && leader.is_some(), isr: s.isr.clone() });
+        ready.notes.push(Note::Elected {
+            partition: p,
+            leader,
+            leader_epoch: s.leader_epoch,
+            unclean: unclean && leader.is_some(),
+            isr: s.isr.clone(),
+        });
         self.push(p, ready);
     }
 
@@ -314,14 +475,30 @@ impl Controller {
         let state = &self.partitions[&p];
         for b in &state.replicas {
             if self.brokers.contains_key(b) {
-                ready.sends.push(Envelope::To { node: NodeId::Broker(*b), request: Request::LeaderAndIsr { partitions: vec![state.clone()] } });
+                ready.sends.push(Envelope::To {
+                    node: NodeId::Broker(*b),
+                    request: Request::LeaderAndIsr {
+                        partitions: vec![state.clone()],
+                    },
+                });
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn alter_partition(&mut self, leader: BrokerId, broker_epoch: i64, p: PartitionId, leader_epoch: Epoch, partition_epoch: Epoch, new_isr: Vec<(BrokerId, i64)>, ready: &mut Ready) -> Result<PartitionState, ErrorCode> {
-        let Some(state) = self.partitions.get(&p) else { return Err(ErrorCode::UnknownTopicOrPartition) };
+    fn alter_partition(
+        &mut self,
+        leader: BrokerId,
+        broker_epoch: i64,
+        p: PartitionId,
+        leader_epoch: Epoch,
+        partition_epoch: Epoch,
+        new_isr: Vec<(BrokerId, i64)>,
+        ready: &mut Ready,
+    ) -> Result<PartitionState, ErrorCode> {
+        let Some(state) = self.partitions.get(&p) else {
+            return Err(ErrorCode::UnknownTopicOrPartition);
+        };
         if state.leader != Some(leader) || leader_epoch != state.leader_epoch {
             return Err(ErrorCode::FencedLeaderEpoch);
         }
@@ -340,15 +517,28 @@ impl Controller {
             }
             // KIP-903: a replica joins the ISR only if it is unfenced and the broker epoch it
             // fetched with is its current one.
-            let ok = self.brokers.get(b).map(|r| !r.fenced && r.broker_epoch == *epoch).unwrap_or(false);
+            let ok = self
+                .brokers
+                .get(b)
+                .map(|r| !r.fenced && r.broker_epoch == *epoch)
+                .unwrap_or(false);
             if !ok || !state.replicas.contains(b) {
                 return Err(ErrorCode::IneligibleReplica);
             }
         }
         let s = self.partitions.get_mut(&p).expect("partition exists");
-        s.isr = s.replicas.iter().copied().filter(|r| new_isr.iter().any(|(b, _)| b == r)).collect();
+        s.isr = s
+            .replicas
+            .iter()
+            .copied()
+            .filter(|r| new_isr.iter().any(|(b, _)| b == r))
+            .collect();
         s.partition_epoch += 1;
-        ready.notes.push(Note::IsrChanged { partition: p, isr: s.isr.clone(), partition_epoch: s.partition_epoch });
+        ready.notes.push(Note::IsrChanged {
+            partition: p,
+            isr: s.isr.clone(),
+            partition_epoch: s.partition_epoch,
+        });
         let result = s.clone();
         self.push(p, ready);
         Ok(result)

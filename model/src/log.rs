@@ -40,13 +40,21 @@ impl PartitionLog {
     /// Rebuild a log from what survived on disk. As a broker does on recovery, the epoch
     /// cache is cut back to the log end and the HW checkpoint to the LEO: a power loss may have
     /// dropped records that the (separately fsynced) checkpoint files still mention.
-    pub fn recover(records: Vec<Record>, mut epochs: Vec<EpochEntry>, hw_checkpoint: Offset) -> Self {
+    pub fn recover(
+        records: Vec<Record>,
+        mut epochs: Vec<EpochEntry>,
+        hw_checkpoint: Offset,
+    ) -> Self {
         let leo = records.len() as Offset;
         for (i, r) in records.iter().enumerate() {
             assert_eq!(r.offset, i as Offset, "log offsets must be dense from 0");
         }
         epochs.retain(|e| e.start_offset < leo);
-        let mut log = PartitionLog { records, epochs, hw: 0 };
+        let mut log = PartitionLog {
+            records,
+            epochs,
+            hw: 0,
+        };
         log.rebuild_missing_epochs();
         log.hw = hw_checkpoint.clamp(0, leo);
         log
@@ -59,7 +67,10 @@ impl PartitionLog {
         let mut rebuilt: Vec<EpochEntry> = Vec::new();
         for r in &self.records {
             if rebuilt.last().map(|e| e.epoch) != Some(r.leader_epoch) {
-                rebuilt.push(EpochEntry { epoch: r.leader_epoch, start_offset: r.offset });
+                rebuilt.push(EpochEntry {
+                    epoch: r.leader_epoch,
+                    start_offset: r.offset,
+                });
             }
         }
         self.epochs = rebuilt;
@@ -82,7 +93,9 @@ impl PartitionLog {
     }
 
     pub fn get(&self, offset: Offset) -> Option<&Record> {
-        usize::try_from(offset).ok().and_then(|i| self.records.get(i))
+        usize::try_from(offset)
+            .ok()
+            .and_then(|i| self.records.get(i))
     }
 
     /// The epoch of the last record, or of the latest cache entry: what a follower sends as
@@ -98,15 +111,24 @@ impl PartitionLog {
 
     /// Start offset of `epoch` in the cache, if it is there.
     pub fn epoch_start(&self, epoch: Epoch) -> Option<Offset> {
-        self.epochs.iter().find(|e| e.epoch == epoch).map(|e| e.start_offset)
+        self.epochs
+            .iter()
+            .find(|e| e.epoch == epoch)
+            .map(|e| e.start_offset)
     }
 
     /// Record that `epoch` starts at the current LEO (a leader does this when it takes over).
     pub fn assign_epoch_start(&mut self, epoch: Epoch) {
         let last = self.latest_cached_epoch();
-        assert!(epoch >= last, "leader epoch went backwards: {epoch} < {last}");
+        assert!(
+            epoch >= last,
+            "leader epoch went backwards: {epoch} < {last}"
+        );
         if epoch > last {
-            self.epochs.push(EpochEntry { epoch, start_offset: self.leo() });
+            self.epochs.push(EpochEntry {
+                epoch,
+                start_offset: self.leo(),
+            });
         }
     }
 
@@ -116,9 +138,16 @@ impl PartitionLog {
         for r in records {
             assert_eq!(r.offset, self.leo(), "append must continue at the LEO");
             let last = self.latest_cached_epoch();
-            assert!(r.leader_epoch >= last, "record epoch {} below cached epoch {last}", r.leader_epoch);
+            assert!(
+                r.leader_epoch >= last,
+                "record epoch {} below cached epoch {last}",
+                r.leader_epoch
+            );
             if r.leader_epoch > last {
-                self.epochs.push(EpochEntry { epoch: r.leader_epoch, start_offset: r.offset });
+                self.epochs.push(EpochEntry {
+                    epoch: r.leader_epoch,
+                    start_offset: r.offset,
+                });
             }
             self.records.push(r.clone());
         }
@@ -144,7 +173,11 @@ impl PartitionLog {
     /// `None` when every cached epoch is larger: the requester must truncate to 0.
     pub fn end_offset_for_epoch(&self, epoch: Epoch) -> Option<(Epoch, Offset)> {
         let idx = self.epochs.iter().rposition(|e| e.epoch <= epoch)?;
-        let end = self.epochs.get(idx + 1).map(|e| e.start_offset).unwrap_or(self.leo());
+        let end = self
+            .epochs
+            .get(idx + 1)
+            .map(|e| e.start_offset)
+            .unwrap_or(self.leo());
         Some((self.epochs[idx].epoch, end))
     }
 
@@ -186,10 +219,25 @@ mod tests {
 
     #[test]
     fn recovery_clamps_checkpoints_to_surviving_log() {
-        let epochs = vec![EpochEntry { epoch: 0, start_offset: 0 }, EpochEntry { epoch: 3, start_offset: 5 }];
+        let epochs = vec![
+            EpochEntry {
+                epoch: 0,
+                start_offset: 0,
+            },
+            EpochEntry {
+                epoch: 3,
+                start_offset: 5,
+            },
+        ];
         let log = PartitionLog::recover(vec![rec(0, 0), rec(1, 0)], epochs, 4);
         assert_eq!(log.leo(), 2);
         assert_eq!(log.hw(), 2);
-        assert_eq!(log.epochs(), &[EpochEntry { epoch: 0, start_offset: 0 }]);
+        assert_eq!(
+            log.epochs(),
+            &[EpochEntry {
+                epoch: 0,
+                start_offset: 0
+            }]
+        );
     }
 }

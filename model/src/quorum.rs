@@ -59,7 +59,12 @@ pub struct QuorumConfig {
 impl QuorumConfig {
     /// The defaults: election timeout 1000 ms (KRaft's), heartbeat 500 ms, no flaw.
     pub fn new(voters: Vec<NodeIndex>) -> Self {
-        QuorumConfig { voters, election_timeout_ms: 1_000, heartbeat_interval_ms: 500, flaw: QuorumFlaw::None }
+        QuorumConfig {
+            voters,
+            election_timeout_ms: 1_000,
+            heartbeat_interval_ms: 500,
+            flaw: QuorumFlaw::None,
+        }
     }
 
     /// How many voters make a majority.
@@ -71,10 +76,19 @@ impl QuorumConfig {
         assert!(!self.voters.is_empty(), "a quorum needs at least one voter");
         let distinct: BTreeSet<NodeIndex> = self.voters.iter().copied().collect();
         assert_eq!(distinct.len(), self.voters.len(), "voters are distinct");
-        assert!(self.election_timeout_ms > 0, "the election timeout must be positive");
-        assert!(self.heartbeat_interval_ms > 0, "the heartbeat interval must be positive");
+        assert!(
+            self.election_timeout_ms > 0,
+            "the election timeout must be positive"
+        );
+        assert!(
+            self.heartbeat_interval_ms > 0,
+            "the heartbeat interval must be positive"
+        );
         // A follower must hear a heartbeat before its shortest possible timeout fires.
-        assert!(self.heartbeat_interval_ms < self.election_timeout_ms, "heartbeats must be faster than elections");
+        assert!(
+            self.heartbeat_interval_ms < self.election_timeout_ms,
+            "heartbeats must be faster than elections"
+        );
     }
 }
 
@@ -96,7 +110,11 @@ pub struct Persistent<E> {
 
 impl<E> Default for Persistent<E> {
     fn default() -> Self {
-        Persistent { term: 0, voted_for: None, log: Vec::new() }
+        Persistent {
+            term: 0,
+            voted_for: None,
+            log: Vec::new(),
+        }
     }
 }
 
@@ -111,13 +129,20 @@ impl<E: Clone> Persistent<E> {
             }
             PersistOp::Append(entries) => {
                 for e in entries {
-                    assert_eq!(e.index, self.log.len() as u64 + 1, "a persisted append continues the log");
+                    assert_eq!(
+                        e.index,
+                        self.log.len() as u64 + 1,
+                        "a persisted append continues the log"
+                    );
                     self.log.push(e.clone());
                 }
             }
             PersistOp::TruncateFrom(index) => {
                 assert!(*index >= 1, "index 0 is before the log");
-                assert!(*index <= self.log.len() as u64, "truncation point inside the log");
+                assert!(
+                    *index <= self.log.len() as u64,
+                    "truncation point inside the log"
+                );
                 self.log.truncate(*index as usize - 1);
             }
         }
@@ -127,7 +152,10 @@ impl<E: Clone> Persistent<E> {
 /// A write to stable storage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PersistOp<E> {
-    SetTermVote { term: Term, voted_for: Option<NodeIndex> },
+    SetTermVote {
+        term: Term,
+        voted_for: Option<NodeIndex>,
+    },
     /// Append these entries (contiguous, continuing the log).
     Append(Vec<Entry<E>>),
     /// Remove the entry at this index and everything after it.
@@ -137,12 +165,31 @@ pub enum PersistOp<E> {
 /// Raft's four messages. A `Vote` or `AppendResult` goes back to whoever sent the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RaftMessage<E> {
-    RequestVote { term: Term, candidate: NodeIndex, last_log_index: u64, last_log_term: Term },
-    Vote { term: Term, granted: bool },
-    Append { term: Term, leader: NodeIndex, prev_index: u64, prev_term: Term, entries: Vec<Entry<E>>, leader_commit: u64 },
+    RequestVote {
+        term: Term,
+        candidate: NodeIndex,
+        last_log_index: u64,
+        last_log_term: Term,
+    },
+    Vote {
+        term: Term,
+        granted: bool,
+    },
+    Append {
+        term: Term,
+        leader: NodeIndex,
+        prev_index: u64,
+        prev_term: Term,
+        entries: Vec<Entry<E>>,
+        leader_commit: u64,
+    },
     /// On success `match_index` is the last index known to match the leader's log; on failure
     /// it is a hint: the follower may match up to there at most.
-    AppendResult { term: Term, success: bool, match_index: u64 },
+    AppendResult {
+        term: Term,
+        success: bool,
+        match_index: u64,
+    },
 }
 
 impl<E> RaftMessage<E> {
@@ -171,7 +218,10 @@ impl<E> RaftMessage<E> {
 pub enum QuorumInput<E> {
     /// Time passed: the node checks its election or heartbeat deadline.
     Tick,
-    Message { from: NodeIndex, msg: RaftMessage<E> },
+    Message {
+        from: NodeIndex,
+        msg: RaftMessage<E>,
+    },
     /// Append a payload to the replicated log (leader only).
     Propose(E),
 }
@@ -194,7 +244,13 @@ pub struct QuorumReady<E> {
 
 impl<E> Default for QuorumReady<E> {
     fn default() -> Self {
-        QuorumReady { persist: Vec::new(), sends: Vec::new(), committed: Vec::new(), proposed: None, became_leader: None }
+        QuorumReady {
+            persist: Vec::new(),
+            sends: Vec::new(),
+            committed: Vec::new(),
+            proposed: None,
+            became_leader: None,
+        }
     }
 }
 
@@ -239,12 +295,22 @@ pub struct QuorumNode<E> {
 impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     /// Start (or restart) a voter from what it persisted. Volatile state starts fresh: a
     /// follower with no known leader and commit index 0.
-    pub fn new<R: Rng + ?Sized>(id: NodeIndex, cfg: QuorumConfig, persisted: Persistent<E>, now_ms: u64, rng: &mut R) -> Self {
+    pub fn new<R: Rng + ?Sized>(
+        id: NodeIndex,
+        cfg: QuorumConfig,
+        persisted: Persistent<E>,
+        now_ms: u64,
+        rng: &mut R,
+    ) -> Self {
         cfg.validate();
         assert!(cfg.voters.contains(&id), "node {id} is not a voter");
         check_persisted_log(&persisted);
         // The flaw: the vote was never written, so the restarted node has forgotten it.
-        let voted_for = if cfg.flaw == QuorumFlaw::ForgetVoteOnRestart { None } else { persisted.voted_for };
+        let voted_for = if cfg.flaw == QuorumFlaw::ForgetVoteOnRestart {
+            None
+        } else {
+            persisted.voted_for
+        };
         let mut node = QuorumNode {
             id,
             incarnation: rng.gen(),
@@ -264,11 +330,18 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         node
     }
 
-    pub fn step<R: Rng + ?Sized>(&mut self, now_ms: u64, input: QuorumInput<E>, rng: &mut R) -> QuorumReady<E> {
+    pub fn step<R: Rng + ?Sized>(
+        &mut self,
+        now_ms: u64,
+        input: QuorumInput<E>,
+        rng: &mut R,
+    ) -> QuorumReady<E> {
         let mut ready = QuorumReady::default();
         match input {
             QuorumInput::Tick => self.on_tick(now_ms, rng, &mut ready),
-            QuorumInput::Message { from, msg } => self.on_message(now_ms, from, msg, rng, &mut ready),
+            QuorumInput::Message { from, msg } => {
+                self.on_message(now_ms, from, msg, rng, &mut ready)
+            }
             QuorumInput::Propose(payload) => self.on_propose(now_ms, payload, &mut ready),
         }
         self.check_invariants();
@@ -347,8 +420,16 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
 
     // ------------------------------------------------------------------ elections
 
-    fn start_election<R: Rng + ?Sized>(&mut self, now_ms: u64, rng: &mut R, ready: &mut QuorumReady<E>) {
-        assert!(self.role != Role::Leader, "a leader does not stand for election");
+    fn start_election<R: Rng + ?Sized>(
+        &mut self,
+        now_ms: u64,
+        rng: &mut R,
+        ready: &mut QuorumReady<E>,
+    ) {
+        assert!(
+            self.role != Role::Leader,
+            "a leader does not stand for election"
+        );
         let term = self.term + 1;
         // The self-vote is persisted like any other: a restart must not vote again in this term.
         self.set_term_vote(term, Some(self.id), ready);
@@ -365,15 +446,32 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     }
 
     fn request_votes(&self, ask: impl Fn(NodeIndex) -> bool, ready: &mut QuorumReady<E>) {
-        assert_eq!(self.role, Role::Candidate, "only a candidate asks for votes");
+        assert_eq!(
+            self.role,
+            Role::Candidate,
+            "only a candidate asks for votes"
+        );
         let (last_log_index, last_log_term) = (self.last_index(), self.last_term());
         for peer in self.peers().filter(|p| ask(*p)) {
-            let msg = RaftMessage::RequestVote { term: self.term, candidate: self.id, last_log_index, last_log_term };
+            let msg = RaftMessage::RequestVote {
+                term: self.term,
+                candidate: self.id,
+                last_log_index,
+                last_log_term,
+            };
             ready.sends.push((peer, msg));
         }
     }
 
-    fn on_request_vote<R: Rng + ?Sized>(&mut self, now_ms: u64, from: NodeIndex, term: Term, last: (u64, Term), rng: &mut R, ready: &mut QuorumReady<E>) {
+    fn on_request_vote<R: Rng + ?Sized>(
+        &mut self,
+        now_ms: u64,
+        from: NodeIndex,
+        term: Term,
+        last: (u64, Term),
+        rng: &mut R,
+        ready: &mut QuorumReady<E>,
+    ) {
         let (last_log_index, last_log_term) = last;
         // §5.4.1: vote only for a log at least as up-to-date as ours (last term, then length).
         let up_to_date = (last_log_term, last_log_index) >= (self.last_term(), self.last_index());
@@ -383,7 +481,13 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             // Granting a vote defers our own candidacy, as Raft prescribes.
             self.reset_election_deadline(now_ms, rng);
         }
-        ready.sends.push((from, RaftMessage::Vote { term: self.term, granted }));
+        ready.sends.push((
+            from,
+            RaftMessage::Vote {
+                term: self.term,
+                granted,
+            },
+        ));
     }
 
     fn may_vote_for(&self, candidate: NodeIndex) -> bool {
@@ -393,7 +497,14 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         self.voted_for.is_none() || self.voted_for == Some(candidate)
     }
 
-    fn on_vote(&mut self, now_ms: u64, from: NodeIndex, term: Term, granted: bool, ready: &mut QuorumReady<E>) {
+    fn on_vote(
+        &mut self,
+        now_ms: u64,
+        from: NodeIndex,
+        term: Term,
+        granted: bool,
+        ready: &mut QuorumReady<E>,
+    ) {
         // A vote from an earlier election, or one that came after we already won or lost.
         if self.role != Role::Candidate || term != self.term || !granted {
             return;
@@ -405,11 +516,29 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     }
 
     fn become_leader(&mut self, now_ms: u64, ready: &mut QuorumReady<E>) {
-        assert_eq!(self.role, Role::Candidate, "only a candidate wins an election");
-        assert!(self.votes.len() >= self.cfg.majority(), "a leader holds a majority of votes");
+        assert_eq!(
+            self.role,
+            Role::Candidate,
+            "only a candidate wins an election"
+        );
+        assert!(
+            self.votes.len() >= self.cfg.majority(),
+            "a leader holds a majority of votes"
+        );
         self.role = Role::Leader;
         let next_index = self.last_index() + 1;
-        self.progress = self.peers().map(|p| (p, Progress { next_index, match_index: 0 })).collect();
+        self.progress = self
+            .peers()
+            .map(|p| {
+                (
+                    p,
+                    Progress {
+                        next_index,
+                        match_index: 0,
+                    },
+                )
+            })
+            .collect();
         ready.became_leader = Some(self.term);
         // Announce the leadership at once, so the other candidates step down.
         self.broadcast_append(ready);
@@ -417,7 +546,13 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     }
 
     /// Adopt a higher term seen in a message: forget the vote and leadership of the old term.
-    fn step_down<R: Rng + ?Sized>(&mut self, now_ms: u64, term: Term, rng: &mut R, ready: &mut QuorumReady<E>) {
+    fn step_down<R: Rng + ?Sized>(
+        &mut self,
+        now_ms: u64,
+        term: Term,
+        rng: &mut R,
+        ready: &mut QuorumReady<E>,
+    ) {
         assert!(term > self.term, "stepping down needs a higher term");
         let was_leader = self.role == Role::Leader;
         self.set_term_vote(term, None, ready);
@@ -431,46 +566,104 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     }
 
     /// Change the persistent term and vote, and queue the write.
-    fn set_term_vote(&mut self, term: Term, voted_for: Option<NodeIndex>, ready: &mut QuorumReady<E>) {
+    fn set_term_vote(
+        &mut self,
+        term: Term,
+        voted_for: Option<NodeIndex>,
+        ready: &mut QuorumReady<E>,
+    ) {
         assert!(term >= self.term, "the term never goes back");
         if term == self.term && voted_for == self.voted_for {
             return;
         }
         if term == self.term && self.cfg.flaw != QuorumFlaw::DoubleVote {
             // Within a term a vote is cast once: from none to someone, never changed.
-            assert!(self.voted_for.is_none(), "node {} votes twice in term {term}", self.id);
-            assert!(voted_for.is_some(), "a vote is never withdrawn within a term");
+            assert!(
+                self.voted_for.is_none(),
+                "node {} votes twice in term {term}",
+                self.id
+            );
+            assert!(
+                voted_for.is_some(),
+                "a vote is never withdrawn within a term"
+            );
         }
         self.term = term;
         self.voted_for = voted_for;
-        let persisted_vote = if self.cfg.flaw == QuorumFlaw::ForgetVoteOnRestart { None } else { voted_for };
+        let persisted_vote = if self.cfg.flaw == QuorumFlaw::ForgetVoteOnRestart {
+            None
+        } else {
+            voted_for
+        };
         // Two term/vote writes in one step: only the last matters, and nothing sits between.
         if let Some(PersistOp::SetTermVote { .. }) = ready.persist.last() {
             ready.persist.pop();
         }
-        ready.persist.push(PersistOp::SetTermVote { term, voted_for: persisted_vote });
+        ready.persist.push(PersistOp::SetTermVote {
+            term,
+            voted_for: persisted_vote,
+        });
     }
 
     // ------------------------------------------------------------------ messages
 
-    fn on_message<R: Rng + ?Sized>(&mut self, now_ms: u64, from: NodeIndex, msg: RaftMessage<E>, rng: &mut R, ready: &mut QuorumReady<E>) {
+    fn on_message<R: Rng + ?Sized>(
+        &mut self,
+        now_ms: u64,
+        from: NodeIndex,
+        msg: RaftMessage<E>,
+        rng: &mut R,
+        ready: &mut QuorumReady<E>,
+    ) {
         assert_ne!(from, self.id, "a node never messages itself");
-        assert!(self.cfg.voters.contains(&from), "message from {from}, who is not a voter");
+        assert!(
+            self.cfg.voters.contains(&from),
+            "message from {from}, who is not a voter"
+        );
         if msg.term() > self.term {
             self.step_down(now_ms, msg.term(), rng, ready);
         }
         match msg {
-            RaftMessage::RequestVote { term, candidate, last_log_index, last_log_term } => {
+            RaftMessage::RequestVote {
+                term,
+                candidate,
+                last_log_index,
+                last_log_term,
+            } => {
                 assert_eq!(candidate, from, "a candidate asks for itself");
-                self.on_request_vote(now_ms, from, term, (last_log_index, last_log_term), rng, ready);
+                self.on_request_vote(
+                    now_ms,
+                    from,
+                    term,
+                    (last_log_index, last_log_term),
+                    rng,
+                    ready,
+                );
             }
             RaftMessage::Vote { term, granted } => self.on_vote(now_ms, from, term, granted, ready),
-            RaftMessage::Append { term, leader, prev_index, prev_term, entries, leader_commit } => {
+            RaftMessage::Append {
+                term,
+                leader,
+                prev_index,
+                prev_term,
+                entries,
+                leader_commit,
+            } => {
                 assert_eq!(leader, from, "Append comes from its leader");
-                let append = AppendArgs { term, prev_index, prev_term, entries, leader_commit };
+                let append = AppendArgs {
+                    term,
+                    prev_index,
+                    prev_term,
+                    entries,
+                    leader_commit,
+                };
                 self.on_append(now_ms, from, append, rng, ready);
             }
-            RaftMessage::AppendResult { term, success, match_index } => {
+            RaftMessage::AppendResult {
+                term,
+                success,
+                match_index,
+            } => {
                 self.on_append_result(from, term, success, match_index, ready);
             }
         }
@@ -478,35 +671,84 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
 
     // ------------------------------------------------------------------ follower side
 
-    fn on_append<R: Rng + ?Sized>(&mut self, now_ms: u64, leader: NodeIndex, a: AppendArgs<E>, rng: &mut R, ready: &mut QuorumReady<E>) {
+    fn on_append<R: Rng + ?Sized>(
+        &mut self,
+        now_ms: u64,
+        leader: NodeIndex,
+        a: AppendArgs<E>,
+        rng: &mut R,
+        ready: &mut QuorumReady<E>,
+    ) {
         if a.term < self.term {
             // A deposed leader: our term in the answer makes it step down.
-            ready.sends.push((leader, RaftMessage::AppendResult { term: self.term, success: false, match_index: 0 }));
+            ready.sends.push((
+                leader,
+                RaftMessage::AppendResult {
+                    term: self.term,
+                    success: false,
+                    match_index: 0,
+                },
+            ));
             return;
         }
         if self.role == Role::Leader {
             // Two leaders in one term: Election Safety makes this impossible in Raft.
-            assert!(self.cfg.flaw != QuorumFlaw::None, "nodes {} and {leader} both lead term {}", self.id, self.term);
-            ready.sends.push((leader, RaftMessage::AppendResult { term: self.term, success: false, match_index: 0 }));
+            assert!(
+                self.cfg.flaw != QuorumFlaw::None,
+                "nodes {} and {leader} both lead term {}",
+                self.id,
+                self.term
+            );
+            ready.sends.push((
+                leader,
+                RaftMessage::AppendResult {
+                    term: self.term,
+                    success: false,
+                    match_index: 0,
+                },
+            ));
             return;
         }
-        if let Role::Follower { leader: Some(known) } = self.role {
+        if let Role::Follower {
+            leader: Some(known),
+        } = self.role
+        {
             // Election Safety again: a term's leader, once known, never changes.
-            assert!(self.cfg.flaw != QuorumFlaw::None || known == leader, "term {} led by {known} and {leader}", self.term);
+            assert!(
+                self.cfg.flaw != QuorumFlaw::None || known == leader,
+                "term {} led by {known} and {leader}",
+                self.term
+            );
         }
-        self.role = Role::Follower { leader: Some(leader) };
+        self.role = Role::Follower {
+            leader: Some(leader),
+        };
         self.votes.clear();
         self.reset_election_deadline(now_ms, rng);
         if !self.log_matches(a.prev_index, a.prev_term) {
             // We may match at most up to our end, or up to just before the mismatch.
             let hint = self.last_index().min(a.prev_index.saturating_sub(1));
-            ready.sends.push((leader, RaftMessage::AppendResult { term: self.term, success: false, match_index: hint }));
+            ready.sends.push((
+                leader,
+                RaftMessage::AppendResult {
+                    term: self.term,
+                    success: false,
+                    match_index: hint,
+                },
+            ));
             return;
         }
         let last_new = self.merge_entries(a.term, a.prev_index, a.entries, ready);
         // Entries past `last_new` may be stale; only what the leader just vouched for commits.
         self.commit_to(a.leader_commit.min(last_new), ready);
-        ready.sends.push((leader, RaftMessage::AppendResult { term: self.term, success: true, match_index: last_new }));
+        ready.sends.push((
+            leader,
+            RaftMessage::AppendResult {
+                term: self.term,
+                success: true,
+                match_index: last_new,
+            },
+        ));
     }
 
     fn log_matches(&self, prev_index: u64, prev_term: Term) -> bool {
@@ -514,20 +756,38 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             assert_eq!(prev_term, 0, "nothing precedes index 1");
             return true;
         }
-        self.entry(prev_index).map(|e| e.term == prev_term).unwrap_or(false)
+        self.entry(prev_index)
+            .map(|e| e.term == prev_term)
+            .unwrap_or(false)
     }
 
     /// Merge the leader's entries after `prev_index` (which matches): skip what we already
     /// have, cut our log at the first conflict, append the rest. Returns the last index the
     /// leader vouched for.
-    fn merge_entries(&mut self, term: Term, prev_index: u64, entries: Vec<Entry<E>>, ready: &mut QuorumReady<E>) -> u64 {
+    fn merge_entries(
+        &mut self,
+        term: Term,
+        prev_index: u64,
+        entries: Vec<Entry<E>>,
+        ready: &mut QuorumReady<E>,
+    ) -> u64 {
         let mut expected = prev_index + 1;
-        let mut prev_term = if prev_index == 0 { 0 } else { self.term_at(prev_index) };
+        let mut prev_term = if prev_index == 0 {
+            0
+        } else {
+            self.term_at(prev_index)
+        };
         let mut fresh = Vec::new();
         for e in entries {
-            assert_eq!(e.index, expected, "Append entries are contiguous after prev_index");
+            assert_eq!(
+                e.index, expected,
+                "Append entries are contiguous after prev_index"
+            );
             assert!(e.term >= prev_term, "terms never decrease along a log");
-            assert!(e.term <= term, "a leader's log holds no entry of a later term");
+            assert!(
+                e.term <= term,
+                "a leader's log holds no entry of a later term"
+            );
             expected += 1;
             prev_term = e.term;
             match self.entry(e.index).map(|mine| mine.term) {
@@ -536,7 +796,10 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
                 Some(_) => self.truncate_from(e.index, ready),
                 None => {}
             }
-            assert!(self.entry(e.index).is_none(), "after a conflict our log ends before the new entries");
+            assert!(
+                self.entry(e.index).is_none(),
+                "after a conflict our log ends before the new entries"
+            );
             fresh.push(e);
         }
         self.append(fresh, ready);
@@ -545,10 +808,17 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
 
     fn truncate_from(&mut self, index: u64, ready: &mut QuorumReady<E>) {
         assert!(index >= 1, "index 0 is before the log");
-        assert!(index <= self.last_index(), "truncation point inside the log");
+        assert!(
+            index <= self.last_index(),
+            "truncation point inside the log"
+        );
         if index <= self.commit_index {
             // Leader Completeness: no leader lacks a committed entry, so none overwrites one.
-            assert!(self.cfg.flaw != QuorumFlaw::None, "node {} truncates committed index {index}", self.id);
+            assert!(
+                self.cfg.flaw != QuorumFlaw::None,
+                "node {} truncates committed index {index}",
+                self.id
+            );
             self.commit_index = index - 1;
         }
         self.log.truncate(index as usize - 1);
@@ -561,8 +831,14 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         }
         for e in &entries {
             assert_eq!(e.index, self.last_index() + 1, "appends continue the log");
-            assert!(e.term >= self.last_term(), "terms never decrease along a log");
-            assert!(e.term <= self.term, "no entry from a term we have not reached");
+            assert!(
+                e.term >= self.last_term(),
+                "terms never decrease along a log"
+            );
+            assert!(
+                e.term <= self.term,
+                "no entry from a term we have not reached"
+            );
             self.log.push(e.clone());
         }
         ready.persist.push(PersistOp::Append(entries));
@@ -573,9 +849,14 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         if index <= self.commit_index {
             return;
         }
-        assert!(index <= self.last_index(), "only entries we hold can commit");
+        assert!(
+            index <= self.last_index(),
+            "only entries we hold can commit"
+        );
         let from = self.commit_index as usize;
-        ready.committed.extend(self.log[from..index as usize].iter().cloned());
+        ready
+            .committed
+            .extend(self.log[from..index as usize].iter().cloned());
         self.commit_index = index;
     }
 
@@ -587,7 +868,14 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             return;
         }
         let index = self.last_index() + 1;
-        self.append(vec![Entry { term: self.term, index, payload }], ready);
+        self.append(
+            vec![Entry {
+                term: self.term,
+                index,
+                payload,
+            }],
+            ready,
+        );
         ready.proposed = Some(Ok(index));
         self.broadcast_append(ready);
         // The Append just sent doubles as the heartbeat.
@@ -596,16 +884,29 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         self.advance_commit(ready);
     }
 
-    fn on_append_result(&mut self, from: NodeIndex, term: Term, success: bool, match_index: u64, ready: &mut QuorumReady<E>) {
+    fn on_append_result(
+        &mut self,
+        from: NodeIndex,
+        term: Term,
+        success: bool,
+        match_index: u64,
+        ready: &mut QuorumReady<E>,
+    ) {
         // An answer to an earlier term's Append, or we are no longer the leader.
         if self.role != Role::Leader || term != self.term {
             return;
         }
         let last = self.last_index();
-        let p = self.progress.get_mut(&from).expect("a leader tracks every peer");
+        let p = self
+            .progress
+            .get_mut(&from)
+            .expect("a leader tracks every peer");
         if success {
             // A follower matches only what we sent it, and a leader's log only grows.
-            assert!(match_index <= last, "follower {from} matches {match_index}, beyond our end {last}");
+            assert!(
+                match_index <= last,
+                "follower {from} matches {match_index}, beyond our end {last}"
+            );
             // Answers may arrive out of order: keep the highest.
             p.match_index = p.match_index.max(match_index);
             p.next_index = p.match_index + 1;
@@ -617,7 +918,9 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             return;
         }
         // Back off towards the follower's hint, never below what it already matches.
-        let next = (p.next_index - 1).min(match_index + 1).max(p.match_index + 1);
+        let next = (p.next_index - 1)
+            .min(match_index + 1)
+            .max(p.match_index + 1);
         if next < p.next_index {
             p.next_index = next;
             self.send_append(from, ready);
@@ -626,7 +929,11 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
 
     /// Commit up to the highest index a majority holds, if that entry is of our own term.
     fn advance_commit(&mut self, ready: &mut QuorumReady<E>) {
-        assert_eq!(self.role, Role::Leader, "only the leader decides commitment");
+        assert_eq!(
+            self.role,
+            Role::Leader,
+            "only the leader decides commitment"
+        );
         let target = match self.cfg.flaw {
             QuorumFlaw::CommitWithoutMajority => self.last_index(),
             _ => self.majority_match(),
@@ -643,7 +950,11 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     fn majority_match(&self) -> u64 {
         let mut matches: Vec<u64> = self.progress.values().map(|p| p.match_index).collect();
         matches.push(self.last_index());
-        assert_eq!(matches.len(), self.cfg.voters.len(), "one match index per voter");
+        assert_eq!(
+            matches.len(),
+            self.cfg.voters.len(),
+            "one match index per voter"
+        );
         matches.sort_unstable_by(|a, b| b.cmp(a));
         matches[self.cfg.majority() - 1]
     }
@@ -659,7 +970,10 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     fn send_append(&self, peer: NodeIndex, ready: &mut QuorumReady<E>) {
         let p = self.progress[&peer];
         assert!(p.next_index >= 1, "indexes start at 1");
-        assert!(p.next_index <= self.last_index() + 1, "next index at most one past our end");
+        assert!(
+            p.next_index <= self.last_index() + 1,
+            "next index at most one past our end"
+        );
         let prev_index = p.next_index - 1;
         let end = (self.last_index()).min(prev_index + MAX_APPEND_ENTRIES as u64);
         let entries = self.log[prev_index as usize..end as usize].to_vec();
@@ -677,7 +991,11 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     // ------------------------------------------------------------------ helpers
 
     fn peers(&self) -> impl Iterator<Item = NodeIndex> + '_ {
-        self.cfg.voters.iter().copied().filter(move |v| *v != self.id)
+        self.cfg
+            .voters
+            .iter()
+            .copied()
+            .filter(move |v| *v != self.id)
     }
 
     fn entry(&self, index: u64) -> Option<&Entry<E>> {
@@ -697,7 +1015,10 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
 
     /// Cheap invariants, after every step.
     fn check_invariants(&self) {
-        assert!(self.commit_index <= self.last_index(), "commit index beyond the log");
+        assert!(
+            self.commit_index <= self.last_index(),
+            "commit index beyond the log"
+        );
         if let Some(last) = self.log.last() {
             assert_eq!(last.index, self.last_index(), "entry indexes are positions");
             assert!(last.term <= self.term, "no entry from a future term");
@@ -706,17 +1027,36 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         let votes_once = self.cfg.flaw != QuorumFlaw::DoubleVote;
         match self.role {
             Role::Leader => {
-                assert_eq!(self.progress.len(), self.cfg.voters.len() - 1, "a leader tracks every peer");
+                assert_eq!(
+                    self.progress.len(),
+                    self.cfg.voters.len() - 1,
+                    "a leader tracks every peer"
+                );
                 for p in self.progress.values() {
-                    assert!(p.match_index < p.next_index, "next index beyond match index");
-                    assert!(p.next_index <= self.last_index() + 1, "next index at most one past our end");
+                    assert!(
+                        p.match_index < p.next_index,
+                        "next index beyond match index"
+                    );
+                    assert!(
+                        p.next_index <= self.last_index() + 1,
+                        "next index at most one past our end"
+                    );
                 }
-                assert!(!votes_once || self.voted_for == Some(self.id), "a leader voted for itself");
+                assert!(
+                    !votes_once || self.voted_for == Some(self.id),
+                    "a leader voted for itself"
+                );
             }
             Role::Candidate => {
-                assert!(self.votes.contains(&self.id), "a candidate votes for itself");
+                assert!(
+                    self.votes.contains(&self.id),
+                    "a candidate votes for itself"
+                );
                 assert!(self.progress.is_empty(), "only a leader tracks progress");
-                assert!(!votes_once || self.voted_for == Some(self.id), "a candidate voted for itself");
+                assert!(
+                    !votes_once || self.voted_for == Some(self.id),
+                    "a candidate voted for itself"
+                );
             }
             Role::Follower { leader } => {
                 assert_ne!(leader, Some(self.id), "a follower does not follow itself");
@@ -738,7 +1078,11 @@ struct AppendArgs<E> {
 fn check_persisted_log<E>(p: &Persistent<E>) {
     let mut prev_term = 0;
     for (i, e) in p.log.iter().enumerate() {
-        assert_eq!(e.index, i as u64 + 1, "persisted entry indexes are positions");
+        assert_eq!(
+            e.index,
+            i as u64 + 1,
+            "persisted entry indexes are positions"
+        );
         assert!(e.term >= prev_term, "persisted terms never decrease");
         prev_term = e.term;
     }
@@ -835,7 +1179,11 @@ impl<E: Clone + PartialEq + Debug> QuorumObserver<E> {
         if self.voters.is_empty() {
             self.voters = node.config().voters.clone();
         }
-        assert_eq!(self.voters, node.config().voters, "all nodes share one voter set");
+        assert_eq!(
+            self.voters,
+            node.config().voters,
+            "all nodes share one voter set"
+        );
     }
 
     fn check_leader(&mut self, node: &QuorumNode<E>, found: &mut Vec<String>) {
@@ -845,7 +1193,11 @@ impl<E: Clone + PartialEq + Debug> QuorumObserver<E> {
         self.checks += 1;
         let first = *self.leaders.entry(node.term()).or_insert(node.id());
         if first != node.id() {
-            found.push(format!("SingleLeader: nodes {first} and {} both led term {}", node.id(), node.term()));
+            found.push(format!(
+                "SingleLeader: nodes {first} and {} both led term {}",
+                node.id(),
+                node.term()
+            ));
         }
     }
 
@@ -853,7 +1205,12 @@ impl<E: Clone + PartialEq + Debug> QuorumObserver<E> {
         self.checks += 1;
         let seen = self.terms.entry(node.id()).or_insert(node.term());
         if node.term() < *seen {
-            found.push(format!("MonotonicEpoch: node {}'s term went from {} back to {}", node.id(), seen, node.term()));
+            found.push(format!(
+                "MonotonicEpoch: node {}'s term went from {} back to {}",
+                node.id(),
+                seen,
+                node.term()
+            ));
         }
         *seen = (*seen).max(node.term());
     }
@@ -920,7 +1277,12 @@ impl<E: Clone + PartialEq + Debug> QuorumObserver<E> {
                 .voters
                 .iter()
                 .copied()
-                .filter(|v| self.views.get(v).and_then(|view| view.log.get(index as usize - 1)) == Some(entry))
+                .filter(|v| {
+                    self.views
+                        .get(v)
+                        .and_then(|view| view.log.get(index as usize - 1))
+                        == Some(entry)
+                })
                 .collect();
             if holders.len() < majority {
                 found.push(format!(

@@ -181,9 +181,15 @@ pub enum Request {
         current_leader_epoch: Epoch,
     },
     /// BrokerRegistration when `broker_epoch` is -1, BrokerHeartbeat otherwise.
-    BrokerHeartbeat { broker: BrokerId, broker_epoch: i64, incarnation: u64 },
+    BrokerHeartbeat {
+        broker: BrokerId,
+        broker_epoch: i64,
+        incarnation: u64,
+    },
     /// The controller pushes partition state to a replica (no response).
-    LeaderAndIsr { partitions: Vec<PartitionState> },
+    LeaderAndIsr {
+        partitions: Vec<PartitionState>,
+    },
     AlterPartition {
         leader: BrokerId,
         broker_epoch: i64,
@@ -193,9 +199,14 @@ pub enum Request {
         /// Proposed ISR with each member's broker epoch (KIP-903).
         new_isr: Vec<(BrokerId, i64)>,
     },
-    Metadata { correlation_id: u64 },
+    Metadata {
+        correlation_id: u64,
+    },
     /// Raft traffic between controllers (one-way messages; answers are messages too).
-    Raft { from: u32, msg: crate::quorum::RaftMessage<crate::controller::Command> },
+    Raft {
+        from: u32,
+        msg: crate::quorum::RaftMessage<crate::controller::Command>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -302,7 +313,11 @@ impl Message {
 #[derive(Clone, Debug)]
 pub enum Input {
     /// A request arrived on connection `conn`, opened by `from`.
-    Request { conn: ConnId, from: NodeId, request: Request },
+    Request {
+        conn: ConnId,
+        from: NodeId,
+        request: Request,
+    },
     /// A response to a request this node sent to `from`.
     Response { from: NodeId, response: Response },
     /// The connection to `peer` broke; requests in flight on it have an unknown outcome.
@@ -325,30 +340,58 @@ pub enum Envelope {
 #[derive(Clone, Debug)]
 pub enum DiskOp {
     /// Append to the page cache.
-    Append { partition: PartitionId, records: Vec<Record> },
+    Append {
+        partition: PartitionId,
+        records: Vec<Record>,
+    },
     /// Cut the log file at `offset` (a metadata operation the harness treats as durable).
-    Truncate { partition: PartitionId, offset: Offset },
+    Truncate {
+        partition: PartitionId,
+        offset: Offset,
+    },
     /// fsync the partition's log (`log.flush.interval.*`).
     Flush { partition: PartitionId },
     /// Write the replication-offset-checkpoint file (fsynced, as Kafka does).
     CheckpointHw { partition: PartitionId, hw: Offset },
     /// Write the leader-epoch-checkpoint file (fsynced).
-    CheckpointEpochs { partition: PartitionId, epochs: Vec<crate::log::EpochEntry> },
+    CheckpointEpochs {
+        partition: PartitionId,
+        epochs: Vec<crate::log::EpochEntry>,
+    },
 }
 
 /// What the god's-eye observer is told after a step, beyond the replica snapshots.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
     /// The controller elected `leader` for `partition` in `leader_epoch`.
-    Elected { partition: PartitionId, leader: Option<BrokerId>, leader_epoch: Epoch, unclean: bool, isr: Vec<BrokerId> },
+    Elected {
+        partition: PartitionId,
+        leader: Option<BrokerId>,
+        leader_epoch: Epoch,
+        unclean: bool,
+        isr: Vec<BrokerId>,
+    },
     /// The controller fenced a broker whose session expired.
     BrokerFenced { broker: BrokerId },
     /// The controller changed an ISR (AlterPartition or fencing).
-    IsrChanged { partition: PartitionId, isr: Vec<BrokerId>, partition_epoch: Epoch },
+    IsrChanged {
+        partition: PartitionId,
+        isr: Vec<BrokerId>,
+        partition_epoch: Epoch,
+    },
     /// A broker truncated its log (leader-epoch truncation).
-    Truncated { broker: BrokerId, partition: PartitionId, from_leo: Offset, to: Offset },
+    Truncated {
+        broker: BrokerId,
+        partition: PartitionId,
+        from_leo: Offset,
+        to: Offset,
+    },
     /// A broker started acting as leader of `partition` in `leader_epoch`.
-    BecameLeader { broker: BrokerId, partition: PartitionId, leader_epoch: Epoch },
+    BecameLeader {
+        broker: BrokerId,
+        partition: PartitionId,
+        leader_epoch: Epoch,
+    },
 }
 
 /// The output of one step.

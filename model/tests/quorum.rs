@@ -91,16 +91,30 @@ impl Net {
     }
 
     fn live(&self) -> Vec<NodeIndex> {
-        self.nodes.iter().filter(|(_, n)| n.is_some()).map(|(id, _)| *id).collect()
+        self.nodes
+            .iter()
+            .filter(|(_, n)| n.is_some())
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// The live leader of the highest term, if any.
     fn leader(&self) -> Option<NodeIndex> {
-        self.nodes.values().flatten().filter(|n| n.role() == Role::Leader).max_by_key(|n| n.term()).map(|n| n.id())
+        self.nodes
+            .values()
+            .flatten()
+            .filter(|n| n.role() == Role::Leader)
+            .max_by_key(|n| n.term())
+            .map(|n| n.id())
     }
 
     fn leaders(&self) -> Vec<NodeIndex> {
-        self.nodes.values().flatten().filter(|n| n.role() == Role::Leader).map(|n| n.id()).collect()
+        self.nodes
+            .values()
+            .flatten()
+            .filter(|n| n.role() == Role::Leader)
+            .map(|n| n.id())
+            .collect()
     }
 
     fn crash(&mut self, id: NodeIndex) {
@@ -114,7 +128,13 @@ impl Net {
         if self.cfg.flaw == QuorumFlaw::ForgetVoteOnRestart {
             persisted.voted_for = None;
         }
-        let node = QuorumNode::new(id, self.cfg.clone(), persisted, self.now_ms, &mut self.node_rng);
+        let node = QuorumNode::new(
+            id,
+            self.cfg.clone(),
+            persisted,
+            self.now_ms,
+            &mut self.node_rng,
+        );
         self.nodes.insert(id, Some(node));
         self.applied.insert(id, Vec::new());
         self.observe();
@@ -138,7 +158,11 @@ impl Net {
 
     /// Step `id` (which must be up) and carry out its `Ready`.
     fn step(&mut self, id: NodeIndex, input: QuorumInput<Cmd>) -> QuorumReady<Cmd> {
-        let node = self.nodes.get_mut(&id).and_then(|n| n.as_mut()).expect("stepping a live node");
+        let node = self
+            .nodes
+            .get_mut(&id)
+            .and_then(|n| n.as_mut())
+            .expect("stepping a live node");
         let ready = node.step(self.now_ms, input, &mut self.node_rng);
         self.persist(id, &ready);
         self.apply(id, &ready);
@@ -147,10 +171,17 @@ impl Net {
         if ready.became_leader.is_some() {
             // The integrator's duty: a no-op of the new term, so earlier entries commit.
             let noop = self.step(id, QuorumInput::Propose(Cmd::NoOp));
-            assert!(matches!(noop.proposed, Some(Ok(_))), "a fresh leader accepts a proposal");
+            assert!(
+                matches!(noop.proposed, Some(Ok(_))),
+                "a fresh leader accepts a proposal"
+            );
         }
-        let voted = ready.sends.iter().any(|(_, m)| matches!(m, RaftMessage::Vote { granted: true, .. }));
-        if voted && self.restart_after_vote > 0.0 && self.net_rng.gen_bool(self.restart_after_vote) {
+        let voted = ready
+            .sends
+            .iter()
+            .any(|(_, m)| matches!(m, RaftMessage::Vote { granted: true, .. }));
+        if voted && self.restart_after_vote > 0.0 && self.net_rng.gen_bool(self.restart_after_vote)
+        {
             self.crash(id);
             self.restart(id);
         }
@@ -163,20 +194,36 @@ impl Net {
             disk.apply(op);
         }
         let node = self.nodes[&id].as_ref().expect("live");
-        assert_eq!(node.log(), disk.log.as_slice(), "node {id}'s log equals its disk after the step");
+        assert_eq!(
+            node.log(),
+            disk.log.as_slice(),
+            "node {id}'s log equals its disk after the step"
+        );
         assert_eq!(node.term(), disk.term, "node {id}'s term equals its disk");
         if self.cfg.flaw != QuorumFlaw::ForgetVoteOnRestart {
-            assert_eq!(node.voted_for(), disk.voted_for, "node {id}'s vote equals its disk");
+            assert_eq!(
+                node.voted_for(),
+                disk.voted_for,
+                "node {id}'s vote equals its disk"
+            );
         }
     }
 
     fn apply(&mut self, id: NodeIndex, ready: &QuorumReady<Cmd>) {
         let applied = self.applied.get_mut(&id).expect("live");
         for e in &ready.committed {
-            assert_eq!(e.index, applied.len() as u64 + 1, "committed entries arrive in order, once");
+            assert_eq!(
+                e.index,
+                applied.len() as u64 + 1,
+                "committed entries arrive in order, once"
+            );
             applied.push(e.clone());
         }
-        assert_eq!(applied.len() as u64, self.nodes[&id].as_ref().expect("live").commit_index(), "applied = commit index");
+        assert_eq!(
+            applied.len() as u64,
+            self.nodes[&id].as_ref().expect("live").commit_index(),
+            "applied = commit index"
+        );
     }
 
     fn send(&mut self, from: NodeIndex, ready: &QuorumReady<Cmd>) {
@@ -199,7 +246,11 @@ impl Net {
     /// Run the network (messages and ticks) until `until_ms`.
     fn run_until(&mut self, until_ms: u64) {
         loop {
-            let next_msg = self.queue.first_key_value().map(|(k, _)| k.0).unwrap_or(u64::MAX);
+            let next_msg = self
+                .queue
+                .first_key_value()
+                .map(|(k, _)| k.0)
+                .unwrap_or(u64::MAX);
             let t = next_msg.min(self.next_tick_ms);
             if t > until_ms {
                 break;
@@ -230,22 +281,40 @@ impl Net {
         let leader = self.leader()?;
         let value = self.next_put;
         self.next_put += 1;
-        match self.step(leader, QuorumInput::Propose(Cmd::Put(value))).proposed {
+        match self
+            .step(leader, QuorumInput::Propose(Cmd::Put(value)))
+            .proposed
+        {
             Some(Ok(index)) => Some((value, index)),
             other => panic!("the leader refused a proposal: {other:?}"),
         }
     }
 
     fn applied_values(&self, id: NodeIndex) -> Vec<u64> {
-        self.applied[&id].iter().filter_map(|e| if let Cmd::Put(v) = e.payload { Some(v) } else { None }).collect()
+        self.applied[&id]
+            .iter()
+            .filter_map(|e| {
+                if let Cmd::Put(v) = e.payload {
+                    Some(v)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     fn has_applied(&self, id: NodeIndex, value: u64) -> bool {
-        self.applied[&id].iter().any(|e| e.payload == Cmd::Put(value))
+        self.applied[&id]
+            .iter()
+            .any(|e| e.payload == Cmd::Put(value))
     }
 
     fn assert_clean(&self) {
-        assert!(self.violations.is_empty(), "violations: {:#?}", self.violations);
+        assert!(
+            self.violations.is_empty(),
+            "violations: {:#?}",
+            self.violations
+        );
         assert!(self.observer.checks() > 0, "the observer checked nothing");
     }
 
@@ -254,8 +323,16 @@ impl Net {
         let committed = self.observer.committed();
         for id in self.live() {
             let applied = &self.applied[&id];
-            assert_eq!(applied.as_slice(), &committed[..applied.len()], "node {id} applied the committed prefix");
-            assert_eq!(applied.len(), committed.len(), "node {id} applied everything committed");
+            assert_eq!(
+                applied.as_slice(),
+                &committed[..applied.len()],
+                "node {id} applied the committed prefix"
+            );
+            assert_eq!(
+                applied.len(),
+                committed.len(),
+                "node {id} applied everything committed"
+            );
         }
     }
 }
@@ -266,16 +343,34 @@ impl Net {
 fn three_voters_elect_one_leader_and_commit() {
     let mut net = Net::three(1);
     net.run_for(3_000);
-    assert_eq!(net.leaders().len(), 1, "exactly one leader after the first election");
+    assert_eq!(
+        net.leaders().len(),
+        1,
+        "exactly one leader after the first election"
+    );
     let leader = net.leader().expect("a leader");
     for id in [1, 2, 3] {
-        assert_eq!(net.node(id).leader(), Some(leader), "node {id} follows the leader");
-        assert_eq!(net.node(id).term(), net.node(leader).term(), "one term everywhere");
+        assert_eq!(
+            net.node(id).leader(),
+            Some(leader),
+            "node {id} follows the leader"
+        );
+        assert_eq!(
+            net.node(id).term(),
+            net.node(leader).term(),
+            "one term everywhere"
+        );
     }
-    let proposed: Vec<u64> = (0..10).map(|_| net.propose().expect("accepted").0).collect();
+    let proposed: Vec<u64> = (0..10)
+        .map(|_| net.propose().expect("accepted").0)
+        .collect();
     net.run_for(2_000);
     for id in [1, 2, 3] {
-        assert_eq!(net.applied_values(id), proposed, "node {id} applied the proposals in order");
+        assert_eq!(
+            net.applied_values(id),
+            proposed,
+            "node {id} applied the proposals in order"
+        );
     }
     net.assert_converged();
     net.assert_clean();
@@ -286,10 +381,20 @@ fn a_follower_refuses_a_proposal_and_names_the_leader() {
     let mut net = Net::three(2);
     net.run_for(3_000);
     let leader = net.leader().expect("a leader");
-    let follower = [1, 2, 3].into_iter().find(|id| *id != leader).expect("a follower");
+    let follower = [1, 2, 3]
+        .into_iter()
+        .find(|id| *id != leader)
+        .expect("a follower");
     let ready = net.step(follower, QuorumInput::Propose(Cmd::Put(99)));
-    assert_eq!(ready.proposed, Some(Err(Some(leader))), "the follower points at the leader");
-    assert!(ready.persist.is_empty(), "a refused proposal writes nothing");
+    assert_eq!(
+        ready.proposed,
+        Some(Err(Some(leader))),
+        "the follower points at the leader"
+    );
+    assert!(
+        ready.persist.is_empty(),
+        "a refused proposal writes nothing"
+    );
 }
 
 #[test]
@@ -305,15 +410,25 @@ fn leader_crash_elects_a_new_leader_that_keeps_committed_entries() {
     net.run_for(5_000);
     let new = net.leader().expect("a new leader");
     assert_ne!(new, old, "the crashed node does not lead");
-    assert!(net.node(new).term() > old_term, "the new leader has a higher term");
-    assert!(net.node(new).log().starts_with(&committed_before), "Leader Completeness: the new leader holds every committed entry");
+    assert!(
+        net.node(new).term() > old_term,
+        "the new leader has a higher term"
+    );
+    assert!(
+        net.node(new).log().starts_with(&committed_before),
+        "Leader Completeness: the new leader holds every committed entry"
+    );
     let after: Vec<u64> = (0..5).map(|_| net.propose().expect("accepted").0).collect();
     net.run_for(1_000);
     net.restart(old);
     net.run_for(3_000);
     let all: Vec<u64> = before.iter().chain(&after).copied().collect();
     for id in [1, 2, 3] {
-        assert_eq!(net.applied_values(id), all, "node {id} applied everything, in order");
+        assert_eq!(
+            net.applied_values(id),
+            all,
+            "node {id} applied everything, in order"
+        );
     }
     net.assert_converged();
     net.assert_clean();
@@ -324,23 +439,42 @@ fn minority_partition_cannot_commit() {
     let mut net = Net::new(4, QuorumConfig::new(vec![1, 2, 3, 4, 5]));
     net.run_for(3_000);
     let old = net.leader().expect("a leader");
-    let buddy = [1, 2, 3, 4, 5].into_iter().find(|id| *id != old).expect("another voter");
+    let buddy = [1, 2, 3, 4, 5]
+        .into_iter()
+        .find(|id| *id != old)
+        .expect("another voter");
     net.isolate(&[old, buddy]);
     let (stranded, _) = net.propose().expect("the old leader still accepts");
     let commit_before = net.node(old).commit_index();
     net.run_for(5_000);
-    assert_eq!(net.node(old).commit_index(), commit_before, "a minority leader commits nothing");
-    assert!(!net.has_applied(old, stranded), "the stranded value is not applied");
+    assert_eq!(
+        net.node(old).commit_index(),
+        commit_before,
+        "a minority leader commits nothing"
+    );
+    assert!(
+        !net.has_applied(old, stranded),
+        "the stranded value is not applied"
+    );
     let new = net.leader().expect("the majority elected a leader");
-    assert_ne!(new, old, "the leader of the highest term is on the majority side");
-    assert_ne!(new, buddy, "the leader of the highest term is on the majority side");
+    assert_ne!(
+        new, old,
+        "the leader of the highest term is on the majority side"
+    );
+    assert_ne!(
+        new, buddy,
+        "the leader of the highest term is on the majority side"
+    );
     let (value, _) = net.propose().expect("accepted");
     net.run_for(1_000);
     assert!(net.has_applied(new, value), "the majority commits");
     net.heal();
     net.run_for(3_000);
     for id in [1, 2, 3, 4, 5] {
-        assert!(!net.has_applied(id, stranded), "node {id}: the minority's entry never commits");
+        assert!(
+            !net.has_applied(id, stranded),
+            "node {id}: the minority's entry never commits"
+        );
         assert!(net.has_applied(id, value), "node {id} caught up");
     }
     assert_eq!(net.leaders().len(), 1, "the old leader stepped down");
@@ -352,19 +486,37 @@ fn minority_partition_cannot_commit() {
 fn single_voter_commits_alone() {
     let mut net = Net::new(5, QuorumConfig::new(vec![7]));
     net.run_for(2_100);
-    assert_eq!(net.node(7).role(), Role::Leader, "a single voter elects itself");
+    assert_eq!(
+        net.node(7).role(),
+        Role::Leader,
+        "a single voter elects itself"
+    );
     let ready = net.step(7, QuorumInput::Propose(Cmd::Put(42)));
-    let Some(Ok(index)) = ready.proposed else { panic!("accepted: {:?}", ready.proposed) };
-    assert_eq!(ready.committed.last().map(|e| e.index), Some(index), "committed in the same step");
+    let Some(Ok(index)) = ready.proposed else {
+        panic!("accepted: {:?}", ready.proposed)
+    };
+    assert_eq!(
+        ready.committed.last().map(|e| e.index),
+        Some(index),
+        "committed in the same step"
+    );
     assert!(ready.sends.is_empty(), "nobody to tell");
     let term = net.node(7).term();
     net.crash(7);
     net.restart(7);
-    assert_eq!(net.node(7).commit_index(), 0, "the commit index is volatile");
+    assert_eq!(
+        net.node(7).commit_index(),
+        0,
+        "the commit index is volatile"
+    );
     net.run_for(2_100);
     assert_eq!(net.node(7).role(), Role::Leader, "it elects itself again");
     assert!(net.node(7).term() > term, "in a new term");
-    assert_eq!(net.applied_values(7), vec![42], "its new no-op committed the old entry again");
+    assert_eq!(
+        net.applied_values(7),
+        vec![42],
+        "its new no-op committed the old entry again"
+    );
     net.assert_clean();
 }
 
@@ -373,7 +525,10 @@ fn five_voters_survive_two_crashes() {
     let mut net = Net::new(6, QuorumConfig::new(vec![1, 2, 3, 4, 5]));
     net.run_for(3_000);
     let old = net.leader().expect("a leader");
-    let other = [1, 2, 3, 4, 5].into_iter().find(|id| *id != old).expect("another voter");
+    let other = [1, 2, 3, 4, 5]
+        .into_iter()
+        .find(|id| *id != old)
+        .expect("another voter");
     let before: Vec<u64> = (0..3).map(|_| net.propose().expect("accepted").0).collect();
     net.run_for(500);
     net.crash(old);
@@ -387,7 +542,11 @@ fn five_voters_survive_two_crashes() {
     net.run_for(3_000);
     let all: Vec<u64> = before.iter().chain(&after).copied().collect();
     for id in [1, 2, 3, 4, 5] {
-        assert_eq!(net.applied_values(id), all, "node {id} applied everything, in order");
+        assert_eq!(
+            net.applied_values(id),
+            all,
+            "node {id} applied everything, in order"
+        );
     }
     net.assert_converged();
     net.assert_clean();
@@ -396,32 +555,106 @@ fn five_voters_survive_two_crashes() {
 #[test]
 fn a_vote_is_persisted_in_the_ready_that_sends_it() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let mut node: QuorumNode<Cmd> = QuorumNode::new(1, QuorumConfig::new(vec![1, 2, 3]), Persistent::default(), 0, &mut rng);
+    let mut node: QuorumNode<Cmd> = QuorumNode::new(
+        1,
+        QuorumConfig::new(vec![1, 2, 3]),
+        Persistent::default(),
+        0,
+        &mut rng,
+    );
     let ask = |candidate| QuorumInput::Message {
         from: candidate,
-        msg: RaftMessage::RequestVote { term: 5, candidate, last_log_index: 0, last_log_term: 0 },
+        msg: RaftMessage::RequestVote {
+            term: 5,
+            candidate,
+            last_log_index: 0,
+            last_log_term: 0,
+        },
     };
     let ready = node.step(10, ask(2), &mut rng);
-    assert_eq!(ready.persist, vec![PersistOp::SetTermVote { term: 5, voted_for: Some(2) }], "term and vote in one write");
-    assert_eq!(ready.sends, vec![(2, RaftMessage::Vote { term: 5, granted: true })], "the vote leaves with it");
+    assert_eq!(
+        ready.persist,
+        vec![PersistOp::SetTermVote {
+            term: 5,
+            voted_for: Some(2)
+        }],
+        "term and vote in one write"
+    );
+    assert_eq!(
+        ready.sends,
+        vec![(
+            2,
+            RaftMessage::Vote {
+                term: 5,
+                granted: true
+            }
+        )],
+        "the vote leaves with it"
+    );
     // A restart from that write remembers the vote: no second vote in term 5.
-    let persisted = Persistent { term: 5, voted_for: Some(2), log: Vec::new() };
-    let mut restarted: QuorumNode<Cmd> = QuorumNode::new(1, QuorumConfig::new(vec![1, 2, 3]), persisted, 20, &mut rng);
+    let persisted = Persistent {
+        term: 5,
+        voted_for: Some(2),
+        log: Vec::new(),
+    };
+    let mut restarted: QuorumNode<Cmd> =
+        QuorumNode::new(1, QuorumConfig::new(vec![1, 2, 3]), persisted, 20, &mut rng);
     let ready = restarted.step(30, ask(3), &mut rng);
-    assert_eq!(ready.sends, vec![(3, RaftMessage::Vote { term: 5, granted: false })], "one vote per term, across restarts");
+    assert_eq!(
+        ready.sends,
+        vec![(
+            3,
+            RaftMessage::Vote {
+                term: 5,
+                granted: false
+            }
+        )],
+        "one vote per term, across restarts"
+    );
     assert!(ready.persist.is_empty(), "nothing changed");
 }
 
 #[test]
 fn a_stale_candidate_with_a_shorter_log_gets_no_vote() {
     let mut rng = ChaCha8Rng::seed_from_u64(8);
-    let log = vec![Entry { term: 2, index: 1, payload: Cmd::NoOp }];
-    let persisted = Persistent { term: 2, voted_for: None, log };
-    let mut node: QuorumNode<Cmd> = QuorumNode::new(1, QuorumConfig::new(vec![1, 2, 3]), persisted, 0, &mut rng);
-    let msg = RaftMessage::RequestVote { term: 3, candidate: 2, last_log_index: 5, last_log_term: 1 };
+    let log = vec![Entry {
+        term: 2,
+        index: 1,
+        payload: Cmd::NoOp,
+    }];
+    let persisted = Persistent {
+        term: 2,
+        voted_for: None,
+        log,
+    };
+    let mut node: QuorumNode<Cmd> =
+        QuorumNode::new(1, QuorumConfig::new(vec![1, 2, 3]), persisted, 0, &mut rng);
+    let msg = RaftMessage::RequestVote {
+        term: 3,
+        candidate: 2,
+        last_log_index: 5,
+        last_log_term: 1,
+    };
     let ready = node.step(10, QuorumInput::Message { from: 2, msg }, &mut rng);
-    assert_eq!(ready.sends, vec![(2, RaftMessage::Vote { term: 3, granted: false })], "last term 1 < 2: not up to date");
-    assert_eq!(ready.persist, vec![PersistOp::SetTermVote { term: 3, voted_for: None }], "the higher term is adopted");
+    assert_eq!(
+        ready.sends,
+        vec![(
+            2,
+            RaftMessage::Vote {
+                term: 3,
+                granted: false
+            }
+        )],
+        "last term 1 < 2: not up to date"
+    );
+    assert_eq!(
+        ready.persist,
+        vec![PersistOp::SetTermVote {
+            term: 3,
+            voted_for: None
+        }],
+        "the higher term is adopted"
+    );
 }
 
 // ------------------------------------------------------------------------------ random faults
@@ -447,7 +680,10 @@ fn run_with_faults(net: &mut Net, crashes: &[Crash]) -> Option<u64> {
     let mut restarts: Vec<(u64, NodeIndex)> = Vec::new();
     while net.now_ms < FAULT_PHASE_MS {
         let now = net.now_ms;
-        for c in crashes.iter().filter(|c| c.at_ms >= now && c.at_ms < now + STEP_MS) {
+        for c in crashes
+            .iter()
+            .filter(|c| c.at_ms >= now && c.at_ms < now + STEP_MS)
+        {
             let id = net.cfg.voters[(c.node % n) as usize];
             if net.nodes[&id].is_some() {
                 net.crash(id);
@@ -488,7 +724,10 @@ fn heal_and_wait_for_commit(net: &mut Net) -> Option<u64> {
             });
         }
         let voters = net.cfg.voters.clone();
-        if markers.values().any(|v| voters.iter().all(|id| net.has_applied(*id, *v))) {
+        if markers
+            .values()
+            .any(|v| voters.iter().all(|id| net.has_applied(*id, *v)))
+        {
             return Some(net.now_ms - healed_ms);
         }
     }
@@ -496,7 +735,12 @@ fn heal_and_wait_for_commit(net: &mut Net) -> Option<u64> {
 }
 
 fn crash_strategy() -> impl Strategy<Value = Vec<Crash>> {
-    let crash = (0..5u32, 0..FAULT_PHASE_MS, 50..5_000u64).prop_map(|(node, at_ms, down_ms)| Crash { node, at_ms, down_ms });
+    let crash =
+        (0..5u32, 0..FAULT_PHASE_MS, 50..5_000u64).prop_map(|(node, at_ms, down_ms)| Crash {
+            node,
+            at_ms,
+            down_ms,
+        });
     prop::collection::vec(crash, 0..8)
 }
 
@@ -529,7 +773,10 @@ proptest! {
 /// short downtimes, a quick restart after a third of the granted votes, proposals every
 /// 100 ms. Stops at the first violation.
 fn stormy_run(seed: u64, flaw: QuorumFlaw) -> Vec<String> {
-    let cfg = QuorumConfig { flaw, ..QuorumConfig::new(vec![1, 2, 3]) };
+    let cfg = QuorumConfig {
+        flaw,
+        ..QuorumConfig::new(vec![1, 2, 3])
+    };
     let mut net = Net::new(seed, cfg);
     net.drop_rate = 0.05;
     net.delay_ms = (1, 150);
@@ -561,7 +808,10 @@ fn stormy_run(seed: u64, flaw: QuorumFlaw) -> Vec<String> {
 /// Search seeds 1..=`seeds` for a run where the observer reports `invariant`; the first seed.
 fn find_violation(flaw: QuorumFlaw, invariant: &str, seeds: u64) -> Option<(u64, String)> {
     for seed in 1..=seeds {
-        if let Some(v) = stormy_run(seed, flaw).into_iter().find(|v| v.starts_with(invariant)) {
+        if let Some(v) = stormy_run(seed, flaw)
+            .into_iter()
+            .find(|v| v.starts_with(invariant))
+        {
             println!("{flaw:?}: seed {seed}: {v}");
             return Some((seed, v));
         }
@@ -572,19 +822,28 @@ fn find_violation(flaw: QuorumFlaw, invariant: &str, seeds: u64) -> Option<(u64,
 #[test]
 fn double_vote_is_caught_as_two_leaders_in_one_term() {
     let found = find_violation(QuorumFlaw::DoubleVote, "SingleLeader", 300);
-    assert!(found.is_some(), "no seed in 1..=300 showed two leaders in one term");
+    assert!(
+        found.is_some(),
+        "no seed in 1..=300 showed two leaders in one term"
+    );
 }
 
 #[test]
 fn commit_without_majority_is_caught() {
     let found = find_violation(QuorumFlaw::CommitWithoutMajority, "MajorityCommitted", 300);
-    assert!(found.is_some(), "no seed in 1..=300 showed an entry committed without a majority");
+    assert!(
+        found.is_some(),
+        "no seed in 1..=300 showed an entry committed without a majority"
+    );
 }
 
 #[test]
 fn forgetting_the_vote_on_restart_is_caught_as_two_leaders_in_one_term() {
     let found = find_violation(QuorumFlaw::ForgetVoteOnRestart, "SingleLeader", 300);
-    assert!(found.is_some(), "no seed in 1..=300 showed two leaders in one term");
+    assert!(
+        found.is_some(),
+        "no seed in 1..=300 showed two leaders in one term"
+    );
 }
 
 #[test]
@@ -598,13 +857,24 @@ fn the_flawless_protocol_survives_the_same_storms() {
 // ------------------------------------------------------------------------------ the observer alone
 
 fn follower(id: NodeIndex, log: Vec<Entry<Cmd>>, rng: &mut ChaCha8Rng) -> QuorumNode<Cmd> {
-    let persisted = Persistent { term: 1, voted_for: None, log };
+    let persisted = Persistent {
+        term: 1,
+        voted_for: None,
+        log,
+    };
     QuorumNode::new(id, QuorumConfig::new(vec![1, 2, 3]), persisted, 0, rng)
 }
 
 /// Node 2, leader of term 1, tells `node` that index 1 is committed.
 fn commit_first(node: &mut QuorumNode<Cmd>, rng: &mut ChaCha8Rng) {
-    let msg = RaftMessage::Append { term: 1, leader: 2, prev_index: 1, prev_term: 1, entries: Vec::new(), leader_commit: 1 };
+    let msg = RaftMessage::Append {
+        term: 1,
+        leader: 2,
+        prev_index: 1,
+        prev_term: 1,
+        entries: Vec::new(),
+        leader_commit: 1,
+    };
     let ready = node.step(10, QuorumInput::Message { from: 2, msg }, rng);
     assert_eq!(ready.committed.len(), 1, "index 1 committed");
 }
@@ -612,41 +882,108 @@ fn commit_first(node: &mut QuorumNode<Cmd>, rng: &mut ChaCha8Rng) {
 #[test]
 fn observer_reports_two_different_entries_committed_at_one_index() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    let mut a = follower(1, vec![Entry { term: 1, index: 1, payload: Cmd::Put(1) }], &mut rng);
-    let mut b = follower(3, vec![Entry { term: 1, index: 1, payload: Cmd::Put(2) }], &mut rng);
+    let mut a = follower(
+        1,
+        vec![Entry {
+            term: 1,
+            index: 1,
+            payload: Cmd::Put(1),
+        }],
+        &mut rng,
+    );
+    let mut b = follower(
+        3,
+        vec![Entry {
+            term: 1,
+            index: 1,
+            payload: Cmd::Put(2),
+        }],
+        &mut rng,
+    );
     let mut observer = QuorumObserver::new();
     commit_first(&mut a, &mut rng);
     commit_first(&mut b, &mut rng);
     let found = observer.observe(&[&a, &b]);
-    assert!(found.iter().any(|v| v.starts_with("ConsistentCommittedData")), "{found:#?}");
-    assert!(found.iter().any(|v| v.starts_with("MajorityCommitted")), "one holder each: {found:#?}");
-    assert!(observer.observe(&[&a, &b]).is_empty(), "each violation is reported once");
+    assert!(
+        found
+            .iter()
+            .any(|v| v.starts_with("ConsistentCommittedData")),
+        "{found:#?}"
+    );
+    assert!(
+        found.iter().any(|v| v.starts_with("MajorityCommitted")),
+        "one holder each: {found:#?}"
+    );
+    assert!(
+        observer.observe(&[&a, &b]).is_empty(),
+        "each violation is reported once"
+    );
 }
 
 #[test]
 fn observer_reports_a_commit_index_going_back_within_an_incarnation() {
     let mut rng = ChaCha8Rng::seed_from_u64(10);
-    let mut a = follower(1, vec![Entry { term: 1, index: 1, payload: Cmd::Put(1) }], &mut rng);
+    let mut a = follower(
+        1,
+        vec![Entry {
+            term: 1,
+            index: 1,
+            payload: Cmd::Put(1),
+        }],
+        &mut rng,
+    );
     let before = a.clone();
     commit_first(&mut a, &mut rng);
     let mut observer = QuorumObserver::new();
     observer.observe(&[&a]);
     let found = observer.observe(&[&before]);
-    assert!(found.iter().any(|v| v.starts_with("MonotonicHighWatermark")), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|v| v.starts_with("MonotonicHighWatermark")),
+        "{found:#?}"
+    );
     // A restart (new incarnation) legitimately starts from commit index 0.
     let restarted = follower(1, a.log().to_vec(), &mut rng);
     let mut observer = QuorumObserver::new();
     observer.observe(&[&a]);
-    assert!(observer.observe(&[&restarted]).iter().all(|v| !v.starts_with("MonotonicHighWatermark")), "a restart is no regression");
+    assert!(
+        observer
+            .observe(&[&restarted])
+            .iter()
+            .all(|v| !v.starts_with("MonotonicHighWatermark")),
+        "a restart is no regression"
+    );
 }
 
 #[test]
 fn observer_reports_a_term_going_back() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let newer: QuorumNode<Cmd> = QuorumNode::new(1, QuorumConfig::new(vec![1, 2, 3]), Persistent { term: 5, ..Persistent::default() }, 0, &mut rng);
-    let older: QuorumNode<Cmd> = QuorumNode::new(1, QuorumConfig::new(vec![1, 2, 3]), Persistent { term: 3, ..Persistent::default() }, 0, &mut rng);
+    let newer: QuorumNode<Cmd> = QuorumNode::new(
+        1,
+        QuorumConfig::new(vec![1, 2, 3]),
+        Persistent {
+            term: 5,
+            ..Persistent::default()
+        },
+        0,
+        &mut rng,
+    );
+    let older: QuorumNode<Cmd> = QuorumNode::new(
+        1,
+        QuorumConfig::new(vec![1, 2, 3]),
+        Persistent {
+            term: 3,
+            ..Persistent::default()
+        },
+        0,
+        &mut rng,
+    );
     let mut observer = QuorumObserver::new();
     assert!(observer.observe(&[&newer]).is_empty(), "nothing wrong yet");
     let found = observer.observe(&[&older]);
-    assert_eq!(found, vec!["MonotonicEpoch: node 1's term went from 5 back to 3".to_string()]);
+    assert_eq!(
+        found,
+        vec!["MonotonicEpoch: node 1's term went from 5 back to 3".to_string()]
+    );
 }

@@ -17,7 +17,13 @@ use crate::scenario::Scenario;
 pub fn memory() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
-        status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()).map(|kb| kb * 1024).unwrap_or(0)
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .unwrap_or(0)
     };
     (field("VmHWM:"), field("VmRSS:"))
 }
@@ -30,13 +36,25 @@ pub fn floor(round_trips: u64) -> (u64, Duration) {
         let rt = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
         rt.block_on(async move {
             let handle = madsim::runtime::Handle::current();
-            let servers: Vec<std::net::SocketAddr> = (1..=3).map(|i| format!("10.9.0.{i}:1").parse().expect("addr")).collect();
+            let servers: Vec<std::net::SocketAddr> = (1..=3)
+                .map(|i| format!("10.9.0.{i}:1").parse().expect("addr"))
+                .collect();
             for addr in &servers {
                 let addr = *addr;
-                handle.create_node().ip(addr.ip()).init(move || echo_server(addr)).build();
+                handle
+                    .create_node()
+                    .ip(addr.ip())
+                    .init(move || echo_server(addr))
+                    .build();
             }
-            let client = handle.create_node().ip("10.9.1.1".parse().expect("ip")).build();
-            client.spawn(async move { echo_client(servers, round_trips).await }).await.expect("client task");
+            let client = handle
+                .create_node()
+                .ip("10.9.1.1".parse().expect("ip"))
+                .build();
+            client
+                .spawn(async move { echo_client(servers, round_trips).await })
+                .await
+                .expect("client task");
         })
     })
     .join()
@@ -97,7 +115,13 @@ impl Measure {
 
 pub fn measure(sc: &Scenario, seeds: u64, jobs: usize) -> Measure {
     let started = Instant::now();
-    let mut m = Measure { seeds, wall: Duration::ZERO, messages: 0, simulated_ms: 0, records: 0 };
+    let mut m = Measure {
+        seeds,
+        wall: Duration::ZERO,
+        messages: 0,
+        simulated_ms: 0,
+        records: 0,
+    };
     let all: Vec<u64> = (1..=seeds).collect();
     for chunk in all.chunks(jobs.max(1)) {
         let results: Vec<(u64, u64, u64)> = std::thread::scope(|s| {
@@ -112,7 +136,9 @@ pub fn measure(sc: &Scenario, seeds: u64, jobs: usize) -> Measure {
                     })
                 })
                 .collect();
-            hs.into_iter().map(|h| h.join().expect("bench run")).collect()
+            hs.into_iter()
+                .map(|h| h.join().expect("bench run"))
+                .collect()
         });
         for (msgs, sim, acked) in results {
             m.messages += msgs;
@@ -131,9 +157,22 @@ fn mb(bytes: u64) -> f64 {
 /// The whole benchmark as a printed table.
 pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
     let mut s = String::new();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())).unwrap_or_else(|| "unknown".into());
-    let _ = writeln!(s, "machine    {cpu}, {cores} cores; ksim {}", crate::output::VERSION);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let _ = writeln!(
+        s,
+        "machine    {cpu}, {cores} cores; ksim {}",
+        crate::output::VERSION
+    );
     let trips = if quick { 30_000 } else { 300_000 };
     let (msgs, wall) = floor(trips);
     let floor_ns = wall.as_nanos() as f64 / msgs as f64;
@@ -153,11 +192,22 @@ pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
     );
     let _ = writeln!(s, "ratio      ksim cost per simulated message / madsim floor = {per_msg:.0} / {floor_ns:.0} ns = {:.2}x (target <= 2x)", per_msg / floor_ns);
     let (peak, _) = memory();
-    let _ = writeln!(s, "memory     peak RSS after the default runs {:.1} MB", mb(peak));
+    let _ = writeln!(
+        s,
+        "memory     peak RSS after the default runs {:.1} MB",
+        mb(peak)
+    );
     let sizes: &[(u64, i32, i32)] = if quick {
         &[(2_000, 3, 1), (20_000, 3, 1), (2_000, 9, 1), (2_000, 3, 10)]
     } else {
-        &[(10_000, 3, 1), (100_000, 3, 1), (1_000_000, 3, 1), (10_000, 9, 1), (10_000, 27, 1), (10_000, 3, 100)]
+        &[
+            (10_000, 3, 1),
+            (100_000, 3, 1),
+            (1_000_000, 3, 1),
+            (10_000, 9, 1),
+            (10_000, 27, 1),
+            (10_000, 3, 100),
+        ]
     };
     let _ = writeln!(s, "scaling    (no faults, RF 3, acks=all, 100-byte values; peak RSS grows with the largest case so far)");
     let mut first_cost: Option<f64> = None;

@@ -94,10 +94,26 @@ pub fn check(out: &RunOutput) -> Report {
     let sc = &ctx.sc;
     let mut violations = obs.violations.clone();
     let mut coverage = vec![
-        Coverage { checker: "one-leader-per-epoch", compared: obs.leader_claims, unit: "leadership claims" },
-        Coverage { checker: "leader-hw-monotonic", compared: obs.hw_observations, unit: "leader HW observations" },
-        Coverage { checker: "quorum", compared: obs.quorum_checker.checks(), unit: "controller quorum observations" },
-        Coverage { checker: "leader-in-isr", compared: obs.isr_checks, unit: "elections and ISR changes" },
+        Coverage {
+            checker: "one-leader-per-epoch",
+            compared: obs.leader_claims,
+            unit: "leadership claims",
+        },
+        Coverage {
+            checker: "leader-hw-monotonic",
+            compared: obs.hw_observations,
+            unit: "leader HW observations",
+        },
+        Coverage {
+            checker: "quorum",
+            compared: obs.quorum_checker.checks(),
+            unit: "controller quorum observations",
+        },
+        Coverage {
+            checker: "leader-in-isr",
+            compared: obs.isr_checks,
+            unit: "elections and ISR changes",
+        },
     ];
     let mut counts = Counts::default();
     for op in &obs.history {
@@ -109,7 +125,14 @@ pub fn check(out: &RunOutput) -> Report {
         }
     }
     if let Some(panic) = &out.panic {
-        violations.push(Violation { checker: "panic", time_ms: out.outcome.end_ms, message: format!("the simulation stopped: {panic}; last known state: {}", describe_state(&obs)) });
+        violations.push(Violation {
+            checker: "panic",
+            time_ms: out.outcome.end_ms,
+            message: format!(
+                "the simulation stopped: {panic}; last known state: {}",
+                describe_state(&obs)
+            ),
+        });
     } else if !out.outcome.settled {
         violations.push(Violation {
             checker: "liveness",
@@ -120,12 +143,20 @@ pub fn check(out: &RunOutput) -> Report {
     // Final logs: the committed log of each partition is its leader's log below the HW.
     let finals = final_logs(out, &obs);
     let (lost_allowed, lost_violations, compared) = durability(out, &obs, &finals);
-    coverage.push(Coverage { checker: "acked-durability", compared, unit: "acknowledged writes" });
+    coverage.push(Coverage {
+        checker: "acked-durability",
+        compared,
+        unit: "acknowledged writes",
+    });
     counts.lost_allowed = lost_allowed.len() as u64;
     counts.lost_violating = lost_violations.len() as u64;
     violations.extend(lost_violations);
     let (matching, offsets) = log_matching(out, &obs);
-    coverage.push(Coverage { checker: "log-matching", compared: offsets, unit: "offsets below both HWs" });
+    coverage.push(Coverage {
+        checker: "log-matching",
+        compared: offsets,
+        unit: "offsets below both HWs",
+    });
     violations.extend(matching);
     counts.leader_changes = obs.elections;
     counts.controller_elections = obs.quorum_elections;
@@ -139,8 +170,16 @@ pub fn check(out: &RunOutput) -> Report {
     counts.flushes = lock(&ctx.disks).flushes;
     let stats = lock(&ctx.stats);
     counts.messages = stats.total();
-    let messages_by_kind = stats.messages.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    let errors = stats.errors.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let messages_by_kind = stats
+        .messages
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    let errors = stats
+        .errors
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
     let mut vacuous = Vec::new();
     if counts.acked == 0 {
         vacuous.push("no write was acknowledged".to_string());
@@ -159,7 +198,16 @@ pub fn check(out: &RunOutput) -> Report {
     } else {
         Verdict::Valid
     };
-    Report { verdict, counts, coverage, violations, allowed_losses: lost_allowed, vacuous, messages_by_kind, errors }
+    Report {
+        verdict,
+        counts,
+        coverage,
+        violations,
+        allowed_losses: lost_allowed,
+        vacuous,
+        messages_by_kind,
+        errors,
+    }
 }
 
 /// Partition -> (value -> offset) over the final committed log (the controller's leader's
@@ -184,14 +232,21 @@ fn final_logs(out: &RunOutput, obs: &Observer) -> BTreeMap<PartitionId, BTreeMap
 
 /// Every acknowledged write must be in the final committed log at the offset it was
 /// acknowledged with, unless the configuration allows its loss.
-fn durability(out: &RunOutput, obs: &Observer, finals: &BTreeMap<PartitionId, BTreeMap<u64, Offset>>) -> (Vec<AllowedLoss>, Vec<Violation>, u64) {
+fn durability(
+    out: &RunOutput,
+    obs: &Observer,
+    finals: &BTreeMap<PartitionId, BTreeMap<u64, Offset>>,
+) -> (Vec<AllowedLoss>, Vec<Violation>, u64) {
     let acks = out.ctx.sc.producer.acks;
     let mut allowed = Vec::new();
     let mut violations = Vec::new();
     let mut compared = 0;
     for op in obs.history.iter().filter(|op| op.kind == OpType::Ok) {
         compared += 1;
-        let found = finals.get(&op.partition).and_then(|m| m.get(&op.value)).copied();
+        let found = finals
+            .get(&op.partition)
+            .and_then(|m| m.get(&op.value))
+            .copied();
         match (found, op.offset) {
             (Some(at), Some(acked)) if at != acked => violations.push(Violation {
                 checker: "acked-durability",
@@ -248,7 +303,10 @@ fn list(set: &std::collections::BTreeSet<BrokerId>) -> String {
     if set.is_empty() {
         return "none".into();
     }
-    set.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ")
+    set.iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Log matching: two replicas never hold different records (epoch or value) at an offset
@@ -257,12 +315,25 @@ fn log_matching(out: &RunOutput, obs: &Observer) -> (Vec<Violation>, u64) {
     let mut violations = Vec::new();
     let mut compared = 0u64;
     for p in 0..out.ctx.sc.partitions {
-        let replicas: Vec<BrokerId> = obs.views.keys().filter(|(_, part)| *part == p).map(|(b, _)| *b).collect();
+        let replicas: Vec<BrokerId> = obs
+            .views
+            .keys()
+            .filter(|(_, part)| *part == p)
+            .map(|(b, _)| *b)
+            .collect();
         for (i, a) in replicas.iter().enumerate() {
             for b in &replicas[i + 1..] {
                 let hw = obs.views[&(*a, p)].hw.min(obs.views[&(*b, p)].hw).max(0) as usize;
-                let la = obs.mirrors.get(&(*a, p)).map(|m| m.as_slice()).unwrap_or(&[]);
-                let lb = obs.mirrors.get(&(*b, p)).map(|m| m.as_slice()).unwrap_or(&[]);
+                let la = obs
+                    .mirrors
+                    .get(&(*a, p))
+                    .map(|m| m.as_slice())
+                    .unwrap_or(&[]);
+                let lb = obs
+                    .mirrors
+                    .get(&(*b, p))
+                    .map(|m| m.as_slice())
+                    .unwrap_or(&[]);
                 let n = hw.min(la.len()).min(lb.len());
                 compared += n as u64;
                 if let Some(off) = (0..n).find(|o| la[*o] != lb[*o]) {
@@ -285,13 +356,27 @@ fn log_matching(out: &RunOutput, obs: &Observer) -> (Vec<Violation>, u64) {
 pub fn describe_state(obs: &Observer) -> String {
     let mut parts = Vec::new();
     for ((b, p), v) in &obs.views {
-        parts.push(format!("broker {b} p{p}: {:?} LEO {} HW {}{}", v.role, v.leo, v.hw, if v.alive { "" } else { " (down)" }));
+        parts.push(format!(
+            "broker {b} p{p}: {:?} LEO {} HW {}{}",
+            v.role,
+            v.leo,
+            v.hw,
+            if v.alive { "" } else { " (down)" }
+        ));
     }
     for (p, (l, e, isr)) in &obs.controller {
-        parts.push(format!("controllers' view of p{p}: leader {l:?} epoch {e} ISR {isr:?}"));
+        parts.push(format!(
+            "controllers' view of p{p}: leader {l:?} epoch {e} ISR {isr:?}"
+        ));
     }
     for (c, n) in &obs.quorum {
-        parts.push(format!("controller {c}: {:?} term {} commit index {} log length {}", n.role(), n.term(), n.commit_index(), n.last_index()));
+        parts.push(format!(
+            "controller {c}: {:?} term {} commit index {} log length {}",
+            n.role(),
+            n.term(),
+            n.commit_index(),
+            n.last_index()
+        ));
     }
     parts.join("; ")
 }

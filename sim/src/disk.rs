@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use ksim_model::quorum::{PersistOp, Persistent};
-use ksim_model::{BrokerId, Command, DiskOp, EpochEntry, Offset, PartitionId, PartitionLog, Record};
+use ksim_model::{
+    BrokerId, Command, DiskOp, EpochEntry, Offset, PartitionId, PartitionLog, Record,
+};
 
 #[derive(Clone, Debug, Default)]
 struct PartitionDisk {
@@ -42,7 +44,11 @@ impl Disks {
             match op {
                 DiskOp::Append { partition, records } => {
                     let d = disk.entry(*partition).or_default();
-                    assert_eq!(records.first().map(|r| r.offset), Some(d.records.len() as Offset), "disk append must continue the log");
+                    assert_eq!(
+                        records.first().map(|r| r.offset),
+                        Some(d.records.len() as Offset),
+                        "disk append must continue the log"
+                    );
                     d.records.extend(records.iter().cloned());
                 }
                 DiskOp::Truncate { partition, offset } => {
@@ -56,8 +62,12 @@ impl Disks {
                     d.flushed = d.records.len();
                     self.flushes += 1;
                 }
-                DiskOp::CheckpointHw { partition, hw } => disk.entry(*partition).or_default().hw_checkpoint = *hw,
-                DiskOp::CheckpointEpochs { partition, epochs } => disk.entry(*partition).or_default().epochs = epochs.clone(),
+                DiskOp::CheckpointHw { partition, hw } => {
+                    disk.entry(*partition).or_default().hw_checkpoint = *hw
+                }
+                DiskOp::CheckpointEpochs { partition, epochs } => {
+                    disk.entry(*partition).or_default().epochs = epochs.clone()
+                }
             }
         }
     }
@@ -71,7 +81,10 @@ impl Disks {
 
     /// What a restarting controller reads back.
     pub fn recover_controller(&self, controller: u32) -> Persistent<Command> {
-        self.controllers.get(&controller).cloned().unwrap_or_default()
+        self.controllers
+            .get(&controller)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Drop every unflushed record of `broker` and say what was lost.
@@ -80,7 +93,11 @@ impl Disks {
         for (p, d) in self.brokers.entry(broker).or_default().iter_mut() {
             if d.flushed < d.records.len() {
                 let records = d.records.split_off(d.flushed);
-                lost.push(LostSuffix { partition: *p, from_offset: d.flushed as Offset, records });
+                lost.push(LostSuffix {
+                    partition: *p,
+                    from_offset: d.flushed as Offset,
+                    records,
+                });
             }
         }
         lost
@@ -88,12 +105,24 @@ impl Disks {
 
     /// What a restarting broker reads back: its logs, epoch caches and HW checkpoints.
     pub fn recover(&self, broker: BrokerId) -> BTreeMap<PartitionId, PartitionLog> {
-        let Some(disk) = self.brokers.get(&broker) else { return BTreeMap::new() };
-        disk.iter().map(|(p, d)| (*p, PartitionLog::recover(d.records.clone(), d.epochs.clone(), d.hw_checkpoint))).collect()
+        let Some(disk) = self.brokers.get(&broker) else {
+            return BTreeMap::new();
+        };
+        disk.iter()
+            .map(|(p, d)| {
+                (
+                    *p,
+                    PartitionLog::recover(d.records.clone(), d.epochs.clone(), d.hw_checkpoint),
+                )
+            })
+            .collect()
     }
 
     /// Records on the page cache only, over all partitions of `broker`.
     pub fn unflushed(&self, broker: BrokerId) -> usize {
-        self.brokers.get(&broker).map(|d| d.values().map(|p| p.records.len() - p.flushed).sum()).unwrap_or(0)
+        self.brokers
+            .get(&broker)
+            .map(|d| d.values().map(|p| p.records.len() - p.flushed).sum())
+            .unwrap_or(0)
     }
 }

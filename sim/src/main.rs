@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use ksim::checker::check;
 use ksim::output;
+use ksim::properties::{apply_properties_file, PropertiesKind};
 use ksim::run::{lock, run};
 use ksim::scenario::Scenario;
-use ksim::properties::{apply_properties_file, PropertiesKind};
 use ksim::scenario_parse::{apply_set, gallery, load, validate, InputError};
 
 #[derive(Parser)]
@@ -112,23 +112,49 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run { scenario, seed, check_determinism, json, history } => {
-            match prepare(&scenario) {
-                Ok(sc) => run_one(&sc, seed, check_determinism, json, history),
-                Err(e) => bad_input(e),
-            }
-        }
+        Command::Run {
+            scenario,
+            seed,
+            check_determinism,
+            json,
+            history,
+        } => match prepare(&scenario) {
+            Ok(sc) => run_one(&sc, seed, check_determinism, json, history),
+            Err(e) => bad_input(e),
+        },
         Command::Scenarios => {
             for (name, line) in gallery() {
                 println!("{name:<28} {line}");
             }
             0
         }
-        Command::Sweep { scenario, seeds, from, jobs, shard, out, resume, determinism_sample, seed_timeout } => match prepare(&scenario) {
+        Command::Sweep {
+            scenario,
+            seeds,
+            from,
+            jobs,
+            shard,
+            out,
+            resume,
+            determinism_sample,
+            seed_timeout,
+        } => match prepare(&scenario) {
             Ok(sc) => {
-                let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-                let seed_timeout = (seed_timeout > 0).then(|| std::time::Duration::from_secs(seed_timeout));
-                let opts = ksim::sweep::Options { from, seeds, jobs, shard, out, resume, determinism_sample, seed_timeout };
+                let jobs = jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                    .max(1);
+                let seed_timeout =
+                    (seed_timeout > 0).then(|| std::time::Duration::from_secs(seed_timeout));
+                let opts = ksim::sweep::Options {
+                    from,
+                    seeds,
+                    jobs,
+                    shard,
+                    out,
+                    resume,
+                    determinism_sample,
+                    seed_timeout,
+                };
                 ksim::sweep::sweep(&sc, &opts)
             }
             Err(e) => bad_input(e),
@@ -166,7 +192,13 @@ fn prepare(args: &ScenarioArgs) -> Result<Scenario, InputError> {
     Ok(sc)
 }
 
-fn run_one(sc: &Scenario, seed: Option<u64>, check_determinism: bool, json: bool, history: Option<std::path::PathBuf>) -> i32 {
+fn run_one(
+    sc: &Scenario,
+    seed: Option<u64>,
+    check_determinism: bool,
+    json: bool,
+    history: Option<std::path::PathBuf>,
+) -> i32 {
     // A seed drawn outside any simulation; printed in the banner and the reproduce line.
     let seed = seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     if !json {
@@ -179,7 +211,10 @@ fn run_one(sc: &Scenario, seed: Option<u64>, check_determinism: bool, json: bool
     let mut determinism = None;
     if check_determinism {
         let again = run(seed, sc);
-        let (a, b) = (lock(&out.ctx.observer).trace_hash(), lock(&again.ctx.observer).trace_hash());
+        let (a, b) = (
+            lock(&out.ctx.observer).trace_hash(),
+            lock(&again.ctx.observer).trace_hash(),
+        );
         determinism = Some(a == b);
         if a != b {
             code = 1;

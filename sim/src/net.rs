@@ -32,7 +32,9 @@ pub fn addr_of(node: NodeId) -> SocketAddr {
 
 /// The node behind an address (the inverse of `addr_of`).
 pub fn node_of(addr: SocketAddr) -> Option<NodeId> {
-    let IpAddr::V4(ip) = addr.ip() else { return None };
+    let IpAddr::V4(ip) = addr.ip() else {
+        return None;
+    };
     let [a, b, c, d] = ip.octets();
     match (a, b, c) {
         (10, 0, 0) => Some(NodeId::Controller(d as u32)),
@@ -45,11 +47,22 @@ pub fn node_of(addr: SocketAddr) -> Option<NodeId> {
 /// What a node's network hands it.
 #[derive(Debug)]
 pub enum Inbound {
-    Request { conn: ConnId, from: NodeId, request: Request },
-    Response { from: NodeId, response: Response },
+    Request {
+        conn: ConnId,
+        from: NodeId,
+        request: Request,
+    },
+    Response {
+        from: NodeId,
+        response: Response,
+    },
     /// The connection (generation `generation`) to `peer` broke or timed out. `refused`: it
     /// never opened, so nothing queued on it was sent.
-    Disconnected { peer: NodeId, generation: u64, refused: bool },
+    Disconnected {
+        peer: NodeId,
+        generation: u64,
+        refused: bool,
+    },
 }
 
 struct Outgoing {
@@ -72,19 +85,49 @@ pub struct NodeNet {
 impl NodeNet {
     /// Bind this node's address and start accepting connections.
     /// `shutdown` ends the accept loop at the end of a run (see `run::Ctx::shutdown`).
-    pub async fn bind(me: NodeId, request_timeout: Duration, stats: Arc<Mutex<Stats>>, shutdown: watch::Receiver<bool>) -> NodeNet {
-        let ep = Arc::new(Endpoint::bind(addr_of(me)).await.expect("bind node address"));
+    pub async fn bind(
+        me: NodeId,
+        request_timeout: Duration,
+        stats: Arc<Mutex<Stats>>,
+        shutdown: watch::Receiver<bool>,
+    ) -> NodeNet {
+        let ep = Arc::new(
+            Endpoint::bind(addr_of(me))
+                .await
+                .expect("bind node address"),
+        );
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
         let accepted: Arc<Mutex<BTreeMap<ConnId, Sender>>> = Arc::default();
-        madsim::task::spawn(accept_loop(ep.clone(), inbox_tx.clone(), accepted.clone(), shutdown));
-        NodeNet { ep, inbox_tx, inbox, accepted, outgoing: BTreeMap::new(), next_generation: 1, request_timeout, stats }
+        madsim::task::spawn(accept_loop(
+            ep.clone(),
+            inbox_tx.clone(),
+            accepted.clone(),
+            shutdown,
+        ));
+        NodeNet {
+            ep,
+            inbox_tx,
+            inbox,
+            accepted,
+            outgoing: BTreeMap::new(),
+            next_generation: 1,
+            request_timeout,
+            stats,
+        }
     }
 
     /// The next inbound event; `None` never happens while the node lives (we hold a sender).
     pub async fn recv(&mut self) -> Inbound {
         loop {
-            let msg = self.inbox.recv().await.expect("inbox sender held by the node itself");
-            if let Inbound::Disconnected { peer, generation, .. } = &msg {
+            let msg = self
+                .inbox
+                .recv()
+                .await
+                .expect("inbox sender held by the node itself");
+            if let Inbound::Disconnected {
+                peer, generation, ..
+            } = &msg
+            {
                 // Only the current connection's failure matters; an older one was replaced.
                 match self.outgoing.get(peer) {
                     Some(o) if o.generation == *generation => {
@@ -112,7 +155,14 @@ impl NodeNet {
         self.next_generation += 1;
         let (tx, rx) = mpsc::unbounded_channel();
         tx.send(request).expect("fresh channel");
-        madsim::task::spawn(outgoing_loop(self.ep.clone(), node, generation, rx, self.inbox_tx.clone(), self.request_timeout));
+        madsim::task::spawn(outgoing_loop(
+            self.ep.clone(),
+            node,
+            generation,
+            rx,
+            self.inbox_tx.clone(),
+            self.request_timeout,
+        ));
         self.outgoing.insert(node, Outgoing { generation, tx });
     }
 
@@ -129,7 +179,10 @@ impl NodeNet {
         let sender = self.accepted.lock().expect("accepted lock").remove(&conn);
         if let Some(tx) = sender {
             if tx.send(Box::new(msg)).await.is_ok() {
-                self.accepted.lock().expect("accepted lock").insert(conn, tx);
+                self.accepted
+                    .lock()
+                    .expect("accepted lock")
+                    .insert(conn, tx);
             }
         }
     }
@@ -140,7 +193,12 @@ impl NodeNet {
     }
 }
 
-async fn accept_loop(ep: Arc<Endpoint>, inbox: mpsc::UnboundedSender<Inbound>, accepted: Arc<Mutex<BTreeMap<ConnId, Sender>>>, mut shutdown: watch::Receiver<bool>) {
+async fn accept_loop(
+    ep: Arc<Endpoint>,
+    inbox: mpsc::UnboundedSender<Inbound>,
+    accepted: Arc<Mutex<BTreeMap<ConnId, Sender>>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut next_conn: ConnId = 1;
     loop {
         let accepted_conn = tokio::select! {
@@ -148,7 +206,9 @@ async fn accept_loop(ep: Arc<Endpoint>, inbox: mpsc::UnboundedSender<Inbound>, a
             _ = shutdown.changed() => return,
             a = ep.accept1() => a,
         };
-        let Ok((tx, mut rx, addr)) = accepted_conn else { return };
+        let Ok((tx, mut rx, addr)) = accepted_conn else {
+            return;
+        };
         let conn = next_conn;
         next_conn += 1;
         let Some(from) = node_of(addr) else { continue };
@@ -157,9 +217,18 @@ async fn accept_loop(ep: Arc<Endpoint>, inbox: mpsc::UnboundedSender<Inbound>, a
         let accepted = accepted.clone();
         madsim::task::spawn(async move {
             while let Ok(payload) = rx.recv().await {
-                let Ok(msg) = payload.downcast::<Message>() else { continue };
+                let Ok(msg) = payload.downcast::<Message>() else {
+                    continue;
+                };
                 if let Message::Request(request) = *msg {
-                    if inbox.send(Inbound::Request { conn, from, request }).is_err() {
+                    if inbox
+                        .send(Inbound::Request {
+                            conn,
+                            from,
+                            request,
+                        })
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -178,7 +247,14 @@ fn expects_response(request: &Request) -> bool {
     }
 }
 
-async fn outgoing_loop(ep: Arc<Endpoint>, peer: NodeId, generation: u64, mut requests: mpsc::UnboundedReceiver<Request>, inbox: mpsc::UnboundedSender<Inbound>, timeout: Duration) {
+async fn outgoing_loop(
+    ep: Arc<Endpoint>,
+    peer: NodeId,
+    generation: u64,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+    inbox: mpsc::UnboundedSender<Inbound>,
+    timeout: Duration,
+) {
     let connected = ep.connect1(addr_of(peer)).await;
     let refused = connected.is_err();
     if let Ok((tx, mut rx)) = connected {
@@ -213,5 +289,9 @@ async fn outgoing_loop(ep: Arc<Endpoint>, peer: NodeId, generation: u64, mut req
             }
         }
     }
-    let _ = inbox.send(Inbound::Disconnected { peer, generation, refused });
+    let _ = inbox.send(Inbound::Disconnected {
+        peer,
+        generation,
+        refused,
+    });
 }

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use ksim_model::quorum::{QuorumNode, QuorumObserver};
-use ksim_model::{Broker, BrokerId, Command, DiskOp, Epoch, Note, Offset, PartitionId, Ready, Role};
+use ksim_model::{
+    Broker, BrokerId, Command, DiskOp, Epoch, Note, Offset, PartitionId, Ready, Role,
+};
 use serde::Serialize;
 
 use crate::disk::LostSuffix;
@@ -162,18 +164,44 @@ impl Observer {
     }
 
     pub fn record(&mut self, op: Op) {
-        self.trace((op.time_ms, op.process, op.kind as u8, op.value, op.offset, &op.error));
+        self.trace((
+            op.time_ms,
+            op.process,
+            op.kind as u8,
+            op.value,
+            op.offset,
+            &op.error,
+        ));
         self.history.push(op);
     }
 
     fn violate(&mut self, checker: &'static str, now: u64, message: String) {
-        self.violations.push(Violation { checker, time_ms: now, message });
+        self.violations.push(Violation {
+            checker,
+            time_ms: now,
+            message,
+        });
     }
 
     /// After a controller's step: its Raft state, checked with the quorum invariants.
-    pub fn after_quorum_step(&mut self, now: u64, node: &QuorumNode<Command>, input: &'static str, sends: usize, became_leader: bool) {
+    pub fn after_quorum_step(
+        &mut self,
+        now: u64,
+        node: &QuorumNode<Command>,
+        input: &'static str,
+        sends: usize,
+        became_leader: bool,
+    ) {
         self.now_ms = now;
-        self.trace((now, "controller", node.id(), input, sends, node.term(), node.commit_index()));
+        self.trace((
+            now,
+            "controller",
+            node.id(),
+            input,
+            sends,
+            node.term(),
+            node.commit_index(),
+        ));
         if became_leader {
             self.quorum_elections += 1;
         }
@@ -195,7 +223,11 @@ impl Observer {
     /// A leader exists and a majority of voters is up, so metadata changes can commit.
     fn quorum_available(&self) -> Option<u32> {
         let leader = self.quorum_leader()?;
-        let majority = self.quorum.get(&leader).map(|n| n.config().majority()).unwrap_or(usize::MAX);
+        let majority = self
+            .quorum
+            .get(&leader)
+            .map(|n| n.config().majority())
+            .unwrap_or(usize::MAX);
         (self.quorum.len() >= majority).then_some(leader)
     }
 
@@ -212,12 +244,20 @@ impl Observer {
 
     /// Unavailability up to `end`, including a leaderless stretch still open.
     pub fn controller_unavailable_until(&self, end: u64) -> u64 {
-        self.controller_unavailable_ms + self.leaderless_since.map(|s| end.saturating_sub(s)).unwrap_or(0)
+        self.controller_unavailable_ms
+            + self
+                .leaderless_since
+                .map(|s| end.saturating_sub(s))
+                .unwrap_or(0)
     }
 
     /// The active controller, as the controllers themselves claim it (highest term).
     pub fn quorum_leader(&self) -> Option<u32> {
-        self.quorum.values().filter(|n| n.role() == ksim_model::quorum::Role::Leader).max_by_key(|n| n.term()).map(|n| n.id())
+        self.quorum
+            .values()
+            .filter(|n| n.role() == ksim_model::quorum::Role::Leader)
+            .max_by_key(|n| n.term())
+            .map(|n| n.id())
     }
 
     /// Notes of the metadata command at `index`; recorded only the first time any controller
@@ -235,13 +275,23 @@ impl Observer {
         self.trace((now, "controller", input, ready.sends.len()));
         for note in &ready.notes {
             match note {
-                Note::Elected { partition, leader, leader_epoch, unclean, isr } => {
+                Note::Elected {
+                    partition,
+                    leader,
+                    leader_epoch,
+                    unclean,
+                    isr,
+                } => {
                     self.elections += 1;
                     self.check_leader_in_isr(now, *partition, *leader, isr);
                     if *unclean {
-                        self.unclean_elections.entry(*partition).or_default().push(now);
+                        self.unclean_elections
+                            .entry(*partition)
+                            .or_default()
+                            .push(now);
                     }
-                    self.controller.insert(*partition, (*leader, *leader_epoch, isr.clone()));
+                    self.controller
+                        .insert(*partition, (*leader, *leader_epoch, isr.clone()));
                     self.trace((now, "elected", partition, leader, leader_epoch, unclean));
                 }
                 Note::IsrChanged { partition, isr, .. } => {
@@ -256,7 +306,13 @@ impl Observer {
         }
     }
 
-    pub fn after_broker_step(&mut self, now: u64, broker: &Broker, input: &'static str, ready: &Ready) {
+    pub fn after_broker_step(
+        &mut self,
+        now: u64,
+        broker: &Broker,
+        input: &'static str,
+        ready: &Ready,
+    ) {
         let b = broker.id;
         self.now_ms = now;
         self.trace((now, b, input, ready.disk.len(), ready.sends.len()));
@@ -265,14 +321,26 @@ impl Observer {
         }
         for note in &ready.notes {
             match note {
-                Note::BecameLeader { broker, partition, leader_epoch } => self.claim_leadership(now, *broker, *partition, *leader_epoch),
+                Note::BecameLeader {
+                    broker,
+                    partition,
+                    leader_epoch,
+                } => self.claim_leadership(now, *broker, *partition, *leader_epoch),
                 Note::Truncated { .. } => self.truncations += 1,
                 _ => {}
             }
         }
         for r in broker.replicas() {
             let key = (b, r.partition);
-            self.views.insert(key, ReplicaView { role: r.role, leo: r.log.leo(), hw: r.log.hw(), alive: true });
+            self.views.insert(
+                key,
+                ReplicaView {
+                    role: r.role,
+                    leo: r.log.leo(),
+                    hw: r.log.hw(),
+                    alive: true,
+                },
+            );
             if let Role::Leader { leader_epoch } = r.role {
                 self.check_leader_hw(now, b, r.partition, leader_epoch, r.log.hw());
                 let t = self.true_hw.entry(r.partition).or_insert((leader_epoch, 0));
@@ -295,7 +363,9 @@ impl Observer {
                 }
             }
             DiskOp::Truncate { partition, offset } => self.cut_mirror(b, *partition, *offset),
-            DiskOp::Flush { .. } | DiskOp::CheckpointHw { .. } | DiskOp::CheckpointEpochs { .. } => {}
+            DiskOp::Flush { .. }
+            | DiskOp::CheckpointHw { .. }
+            | DiskOp::CheckpointEpochs { .. } => {}
         }
     }
 
@@ -308,7 +378,13 @@ impl Observer {
 
     /// The partition leader the controllers chose is a member of the ISR: only an ISR member is
     /// known to hold everything committed.
-    fn check_leader_in_isr(&mut self, now: u64, p: PartitionId, leader: Option<BrokerId>, isr: &[BrokerId]) {
+    fn check_leader_in_isr(
+        &mut self,
+        now: u64,
+        p: PartitionId,
+        leader: Option<BrokerId>,
+        isr: &[BrokerId],
+    ) {
         self.isr_checks += 1;
         if let Some(l) = leader {
             if !isr.contains(&l) {
@@ -381,7 +457,10 @@ impl Observer {
         }
         for suffix in lost {
             for r in &suffix.records {
-                self.power_lost_by.entry(value_id(&r.value)).or_default().insert(b);
+                self.power_lost_by
+                    .entry(value_id(&r.value))
+                    .or_default()
+                    .insert(b);
             }
             self.cut_mirror(b, suffix.partition, suffix.from_offset);
         }

@@ -27,7 +27,11 @@ fn never(v: Option<u64>) -> String {
 
 /// Quote a word for a POSIX shell when it needs it.
 fn sh(word: &str) -> String {
-    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c)) {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
+    {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
@@ -36,7 +40,10 @@ fn sh(word: &str) -> String {
 
 /// The one command that replays this run.
 pub fn reproduce_line(sc: &Scenario, seed: u64) -> String {
-    let mut line = format!("cargo run --release -- run {} --seed {seed}", sh(&sc.origin));
+    let mut line = format!(
+        "cargo run --release -- run {} --seed {seed}",
+        sh(&sc.origin)
+    );
     for (k, v) in &sc.overrides {
         let _ = write!(line, " --set {}", sh(&format!("{k}={v}")));
     }
@@ -67,18 +74,50 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         b.broker_heartbeat_interval_ms,
     );
     let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries=0 enable.idempotence=false", acks(sc.producer.acks), sc.producer.request_timeout_ms, sc.producer.max_in_flight);
-    let _ = writeln!(s, "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}", sc.workload.producers, sc.workload.rate_per_sec, sc.workload.duration_ms, sc.workload.value_bytes, sc.run.settle_ms);
+    let _ = writeln!(
+        s,
+        "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}",
+        sc.workload.producers,
+        sc.workload.rate_per_sec,
+        sc.workload.duration_ms,
+        sc.workload.value_bytes,
+        sc.run.settle_ms
+    );
     for f in &sc.faults.script {
-        let restart = f.restart_after_ms.map(|r| format!(", restart after {r} ms")).unwrap_or_default()
-            + &f.heal_after_ms.map(|r| format!(", heal after {r} ms")).unwrap_or_default();
-        let _ = writeln!(s, "fault      at {} ms: {} {}{restart}", f.at_ms, f.action.name(), f.target);
+        let restart = f
+            .restart_after_ms
+            .map(|r| format!(", restart after {r} ms"))
+            .unwrap_or_default()
+            + &f.heal_after_ms
+                .map(|r| format!(", heal after {r} ms"))
+                .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "fault      at {} ms: {} {}{restart}",
+            f.at_ms,
+            f.action.name(),
+            f.target
+        );
     }
     if let Some(r) = &sc.faults.random {
         let kinds: Vec<&str> = r.kinds.iter().map(|k| k.name()).collect();
-        let _ = writeln!(s, "faults     random kinds={} interval_ms={}..{} down_ms={}..{} max_down={}", kinds.join(","), r.interval_ms.0, r.interval_ms.1, r.down_ms.0, r.down_ms.1, r.max_down);
+        let _ = writeln!(
+            s,
+            "faults     random kinds={} interval_ms={}..{} down_ms={}..{} max_down={}",
+            kinds.join(","),
+            r.interval_ms.0,
+            r.interval_ms.1,
+            r.down_ms.0,
+            r.down_ms.1,
+            r.max_down
+        );
     }
     if sc.broker.flaw != Flaw::None {
-        let _ = writeln!(s, "selftest   flaw={:?} (a deliberately broken protocol: a violation is expected)", sc.broker.flaw);
+        let _ = writeln!(
+            s,
+            "selftest   flaw={:?} (a deliberately broken protocol: a violation is expected)",
+            sc.broker.flaw
+        );
     }
     if sc.quorum_flaw != Default::default() {
         let _ = writeln!(s, "selftest   quorum_flaw={:?} (a deliberately broken controller quorum: a violation is expected)", sc.quorum_flaw);
@@ -97,25 +136,68 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
     let c = &report.counts;
     let obs = lock(&out.ctx.observer);
     let mut s = String::new();
-    let _ = writeln!(s, "faults     {}", if obs.faults.is_empty() { "none injected".to_string() } else { String::new() });
+    let _ = writeln!(
+        s,
+        "faults     {}",
+        if obs.faults.is_empty() {
+            "none injected".to_string()
+        } else {
+            String::new()
+        }
+    );
     for (t, f) in &obs.faults {
         let _ = writeln!(s, "  {t:>8} ms  {f}");
     }
-    let _ = writeln!(s, "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={}", c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating);
+    let _ = writeln!(
+        s,
+        "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={}",
+        c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating
+    );
     let _ = writeln!(
         s,
         "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} truncations={} flushes={}",
         c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.crashes, c.power_losses, c.restarts, c.partitions, c.truncations, c.flushes
     );
-    let true_hw: Vec<String> = obs.true_hw.iter().map(|(p, (e, hw))| format!("p{p}={hw} (leader epoch {e})")).collect();
+    let true_hw: Vec<String> = obs
+        .true_hw
+        .iter()
+        .map(|(p, (e, hw))| format!("p{p}={hw} (leader epoch {e})"))
+        .collect();
     let _ = writeln!(s, "true HW    {}", true_hw.join(" "));
-    let kinds: Vec<String> = report.messages_by_kind.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let kinds: Vec<String> = report
+        .messages_by_kind
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     let _ = writeln!(s, "messages   total={} {}", c.messages, kinds.join(" "));
-    let errors: Vec<String> = report.errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let _ = writeln!(s, "errors     {}", if errors.is_empty() { "none".to_string() } else { errors.join(" ") });
-    let _ = writeln!(s, "time       simulated={} ms wall={:.3} s events={} trace={:016x}", out.outcome.end_ms, out.wall.as_secs_f64(), obs.events, obs.trace_hash());
+    let errors: Vec<String> = report
+        .errors
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "errors     {}",
+        if errors.is_empty() {
+            "none".to_string()
+        } else {
+            errors.join(" ")
+        }
+    );
+    let _ = writeln!(
+        s,
+        "time       simulated={} ms wall={:.3} s events={} trace={:016x}",
+        out.outcome.end_ms,
+        out.wall.as_secs_f64(),
+        obs.events,
+        obs.trace_hash()
+    );
     for cov in &report.coverage {
-        let _ = writeln!(s, "checked    {:<22} {} {}", cov.checker, cov.compared, cov.unit);
+        let _ = writeln!(
+            s,
+            "checked    {:<22} {} {}",
+            cov.checker, cov.compared, cov.unit
+        );
     }
     if !report.allowed_losses.is_empty() {
         let first = &report.allowed_losses[0];
@@ -137,14 +219,22 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
     };
     let _ = writeln!(s, "verdict    {verdict}");
     if let Some(v) = report.violations.first() {
-        let _ = writeln!(s, "first      [{}] at {} ms: {}", v.checker, v.time_ms, v.message);
+        let _ = writeln!(
+            s,
+            "first      [{}] at {} ms: {}",
+            v.checker, v.time_ms, v.message
+        );
     }
     let _ = writeln!(s, "reproduce: {}", reproduce_line(sc, out.seed));
     s
 }
 
 fn config_words(sc: &Scenario) -> String {
-    format!("acks={} with min.insync.replicas={}", acks(sc.producer.acks), sc.broker.min_insync_replicas)
+    format!(
+        "acks={} with min.insync.replicas={}",
+        acks(sc.producer.acks),
+        sc.broker.min_insync_replicas
+    )
 }
 
 pub fn json(out: &RunOutput, report: &Report, determinism: Option<bool>) -> serde_json::Value {

@@ -64,60 +64,164 @@ const SERVER_MODELLED: &[&str] = &[
 
 /// Server keys that cannot change what replication does in the simulation.
 const SERVER_INERT: &[&str] = &[
-    "broker.id", "node.id", "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
-    "controller.listener.names", "listeners", "advertised.listeners", "inter.broker.listener.name",
-    "listener.security.protocol.map", "security.inter.broker.protocol", "num.network.threads", "num.io.threads",
-    "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "socket.request.max.bytes", "log.dirs", "log.dir",
-    "metadata.log.dir", "num.recovery.threads.per.data.dir", "num.replica.fetchers", "replica.socket.receive.buffer.bytes",
-    "zookeeper.connect", "zookeeper.connection.timeout.ms", "zookeeper.session.timeout.ms", "group.initial.rebalance.delay.ms",
-    "auto.create.topics.enable", "delete.topic.enable", "log.cleaner.enable", "log.cleanup.policy",
-    "log.message.format.version", "inter.broker.protocol.version", "log.retention.check.interval.ms",
+    "broker.id",
+    "node.id",
+    "process.roles",
+    "controller.quorum.voters",
+    "controller.quorum.bootstrap.servers",
+    "controller.listener.names",
+    "listeners",
+    "advertised.listeners",
+    "inter.broker.listener.name",
+    "listener.security.protocol.map",
+    "security.inter.broker.protocol",
+    "num.network.threads",
+    "num.io.threads",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "socket.request.max.bytes",
+    "log.dirs",
+    "log.dir",
+    "metadata.log.dir",
+    "num.recovery.threads.per.data.dir",
+    "num.replica.fetchers",
+    "replica.socket.receive.buffer.bytes",
+    "zookeeper.connect",
+    "zookeeper.connection.timeout.ms",
+    "zookeeper.session.timeout.ms",
+    "group.initial.rebalance.delay.ms",
+    "auto.create.topics.enable",
+    "delete.topic.enable",
+    "log.cleaner.enable",
+    "log.cleanup.policy",
+    "log.message.format.version",
+    "inter.broker.protocol.version",
+    "log.retention.check.interval.ms",
 ];
 
 /// Server keys with an effect the simulation does not model yet.
 const SERVER_NOT_MODELLED: &[&str] = &[
-    "offsets.topic.replication.factor", "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
-    "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr", "log.retention.hours",
-    "log.retention.minutes", "log.retention.ms", "log.retention.bytes", "log.segment.bytes", "log.roll.ms", "log.roll.hours",
-    "compression.type", "message.max.bytes", "replica.fetch.max.bytes", "replica.fetch.min.bytes", "replica.socket.timeout.ms",
-    "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds", "controlled.shutdown.enable",
+    "offsets.topic.replication.factor",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "share.coordinator.state.topic.replication.factor",
+    "share.coordinator.state.topic.min.isr",
+    "log.retention.hours",
+    "log.retention.minutes",
+    "log.retention.ms",
+    "log.retention.bytes",
+    "log.segment.bytes",
+    "log.roll.ms",
+    "log.roll.hours",
+    "compression.type",
+    "message.max.bytes",
+    "replica.fetch.max.bytes",
+    "replica.fetch.min.bytes",
+    "replica.socket.timeout.ms",
+    "auto.leader.rebalance.enable",
+    "leader.imbalance.check.interval.seconds",
+    "controlled.shutdown.enable",
 ];
 
-const PRODUCER_MODELLED: &[&str] = &["acks", "request.timeout.ms", "max.in.flight.requests.per.connection", "enable.idempotence"];
+const PRODUCER_MODELLED: &[&str] = &[
+    "acks",
+    "request.timeout.ms",
+    "max.in.flight.requests.per.connection",
+    "enable.idempotence",
+];
 
 const PRODUCER_INERT: &[&str] = &[
-    "bootstrap.servers", "client.id", "key.serializer", "value.serializer", "security.protocol", "buffer.memory",
-    "max.block.ms", "send.buffer.bytes", "receive.buffer.bytes", "metadata.max.age.ms", "reconnect.backoff.ms",
-    "reconnect.backoff.max.ms", "connections.max.idle.ms",
+    "bootstrap.servers",
+    "client.id",
+    "key.serializer",
+    "value.serializer",
+    "security.protocol",
+    "buffer.memory",
+    "max.block.ms",
+    "send.buffer.bytes",
+    "receive.buffer.bytes",
+    "metadata.max.age.ms",
+    "reconnect.backoff.ms",
+    "reconnect.backoff.max.ms",
+    "connections.max.idle.ms",
 ];
 
 const PRODUCER_NOT_MODELLED: &[&str] = &[
-    "retries", "retry.backoff.ms", "delivery.timeout.ms", "linger.ms", "batch.size", "compression.type", "partitioner.class",
-    "max.request.size", "transactional.id", "transaction.timeout.ms",
+    "retries",
+    "retry.backoff.ms",
+    "delivery.timeout.ms",
+    "linger.ms",
+    "batch.size",
+    "compression.type",
+    "partitioner.class",
+    "max.request.size",
+    "transactional.id",
+    "transaction.timeout.ms",
 ];
 
 /// Read `path` and apply it to `sc`. The applied keys are recorded like `--set` overrides (so
 /// the reproduce line replays them without the file); the others land in `sc.ignored`.
-pub fn apply_properties_file(sc: &mut Scenario, path: &Path, kind: PropertiesKind) -> Result<(), InputError> {
+pub fn apply_properties_file(
+    sc: &mut Scenario,
+    path: &Path,
+    kind: PropertiesKind,
+) -> Result<(), InputError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| InputError { file: file.clone(), line: None, column: None, key: None, message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| InputError {
+        file: file.clone(),
+        line: None,
+        column: None,
+        key: None,
+        message: format!("cannot read: {e}"),
+    })?;
     apply_properties(sc, &text, &file, kind)
 }
 
-pub fn apply_properties(sc: &mut Scenario, text: &str, file: &str, kind: PropertiesKind) -> Result<(), InputError> {
+pub fn apply_properties(
+    sc: &mut Scenario,
+    text: &str,
+    file: &str,
+    kind: PropertiesKind,
+) -> Result<(), InputError> {
     for entry in logical_lines(text) {
-        let Some((key, value, value_col)) = split_entry(&entry.text) else { continue };
-        let at = |column: usize, key: Option<&str>, message: String| InputError { file: file.to_string(), line: Some(entry.line), column: Some(column), key: key.map(String::from), message };
+        let Some((key, value, value_col)) = split_entry(&entry.text) else {
+            continue;
+        };
+        let at = |column: usize, key: Option<&str>, message: String| InputError {
+            file: file.to_string(),
+            line: Some(entry.line),
+            column: Some(column),
+            key: key.map(String::from),
+            message,
+        };
         if kind.modelled().contains(&key.as_str()) {
-            apply_set(sc, &format!("{}.{key}={value}", kind.section())).map_err(|e| at(value_col, Some(&key), e.message))?;
-        } else if kind.inert().contains(&key.as_str()) || key.starts_with("ssl.") || key.starts_with("sasl.") {
-            sc.ignored.push(format!("{key}={value} ({file}: no effect on replication in the simulation)"));
+            apply_set(sc, &format!("{}.{key}={value}", kind.section()))
+                .map_err(|e| at(value_col, Some(&key), e.message))?;
+        } else if kind.inert().contains(&key.as_str())
+            || key.starts_with("ssl.")
+            || key.starts_with("sasl.")
+        {
+            sc.ignored.push(format!(
+                "{key}={value} ({file}: no effect on replication in the simulation)"
+            ));
         } else if kind.not_modelled().contains(&key.as_str()) {
-            sc.ignored.push(format!("{key}={value} ({file}: not modelled yet)"));
+            sc.ignored
+                .push(format!("{key}={value} ({file}: not modelled yet)"));
         } else {
-            let known = kind.modelled().iter().chain(kind.inert()).chain(kind.not_modelled()).copied();
-            let hint = suggest(&key, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-            return Err(at(1, Some(&key), format!("unknown {} key `{key}`{hint}", kind.section())));
+            let known = kind
+                .modelled()
+                .iter()
+                .chain(kind.inert())
+                .chain(kind.not_modelled())
+                .copied();
+            let hint = suggest(&key, known)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(at(
+                1,
+                Some(&key),
+                format!("unknown {} key `{key}`{hint}", kind.section()),
+            ));
         }
     }
     Ok(())
@@ -135,15 +239,28 @@ fn logical_lines(text: &str) -> Vec<LogicalLine> {
     let mut out: Vec<LogicalLine> = Vec::new();
     let mut pending: Option<LogicalLine> = None;
     for (i, raw) in text.lines().enumerate() {
-        let piece = if pending.is_some() { raw.trim_start() } else { raw };
+        let piece = if pending.is_some() {
+            raw.trim_start()
+        } else {
+            raw
+        };
         let trimmed = piece.trim_start();
-        if pending.is_none() && (trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('!')) {
+        if pending.is_none()
+            && (trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('!'))
+        {
             continue;
         }
         let trailing = piece.len() - piece.trim_end_matches('\\').len();
         let continues = trailing % 2 == 1;
-        let body = if continues { &piece[..piece.len() - 1] } else { piece };
-        let entry = pending.get_or_insert_with(|| LogicalLine { line: i + 1, text: String::new() });
+        let body = if continues {
+            &piece[..piece.len() - 1]
+        } else {
+            piece
+        };
+        let entry = pending.get_or_insert_with(|| LogicalLine {
+            line: i + 1,
+            text: String::new(),
+        });
         entry.text.push_str(body);
         if !continues {
             out.extend(pending.take());
@@ -158,16 +275,25 @@ fn logical_lines(text: &str) -> Vec<LogicalLine> {
 fn split_entry(text: &str) -> Option<(String, String, usize)> {
     let lead = text.len() - text.trim_start().len();
     let rest = &text[lead..];
-    let key_end = rest.find(|c: char| c == '=' || c == ':' || c.is_whitespace()).unwrap_or(rest.len());
+    let key_end = rest
+        .find(|c: char| c == '=' || c == ':' || c.is_whitespace())
+        .unwrap_or(rest.len());
     let key = &rest[..key_end];
     if key.is_empty() {
         return None;
     }
     let after = &rest[key_end..];
     let after_blank = after.trim_start();
-    let after_sep = after_blank.strip_prefix(['=', ':']).unwrap_or(after_blank).trim_start();
+    let after_sep = after_blank
+        .strip_prefix(['=', ':'])
+        .unwrap_or(after_blank)
+        .trim_start();
     let value_start = lead + key_end + (after.len() - after_sep.len());
-    Some((key.to_string(), after_sep.trim_end().to_string(), text[..value_start].chars().count() + 1))
+    Some((
+        key.to_string(),
+        after_sep.trim_end().to_string(),
+        text[..value_start].chars().count() + 1,
+    ))
 }
 
 #[cfg(test)]
@@ -187,27 +313,50 @@ mod tests {
         assert!(sc.broker.unclean_leader_election_enable);
         assert_eq!(sc.broker.log_flush_interval_messages, Some(1));
         assert_eq!(sc.ignored.len(), 3, "{:?}", sc.ignored);
-        assert!(sc.ignored.iter().any(|i| i.contains("log.retention.hours=168") && i.contains("not modelled yet")));
-        assert_eq!(sc.overrides[0], ("server.min.insync.replicas".to_string(), "2".to_string()));
+        assert!(sc
+            .ignored
+            .iter()
+            .any(|i| i.contains("log.retention.hours=168") && i.contains("not modelled yet")));
+        assert_eq!(
+            sc.overrides[0],
+            ("server.min.insync.replicas".to_string(), "2".to_string())
+        );
     }
 
     #[test]
     fn continuation_lines_and_comments() {
-        let sc = apply("! comment\nmin.insync.\\\n   replicas=3\n", PropertiesKind::Server).unwrap();
+        let sc = apply(
+            "! comment\nmin.insync.\\\n   replicas=3\n",
+            PropertiesKind::Server,
+        )
+        .unwrap();
         assert_eq!(sc.broker.min_insync_replicas, 3);
     }
 
     #[test]
     fn unknown_key_names_file_line_and_suggests() {
-        let err = apply("broker.id=1\n\nmin.insync.replica=2\n", PropertiesKind::Server).unwrap_err();
-        assert_eq!((err.file.as_str(), err.line, err.key.as_deref()), ("server.properties", Some(3), Some("min.insync.replica")));
-        assert!(err.message.contains("did you mean `min.insync.replicas`"), "{err}");
+        let err = apply(
+            "broker.id=1\n\nmin.insync.replica=2\n",
+            PropertiesKind::Server,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.file.as_str(), err.line, err.key.as_deref()),
+            ("server.properties", Some(3), Some("min.insync.replica"))
+        );
+        assert!(
+            err.message.contains("did you mean `min.insync.replicas`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_value_names_the_value_column() {
         let err = apply("acks=most\n", PropertiesKind::Producer).unwrap_err();
-        assert_eq!((err.line, err.column, err.key.as_deref()), (Some(1), Some(6), Some("acks")));
+        assert_eq!(
+            (err.line, err.column, err.key.as_deref()),
+            (Some(1), Some(6), Some("acks"))
+        );
         let err = apply("min.insync.replicas = zero\n", PropertiesKind::Server).unwrap_err();
         assert_eq!(err.column, Some(23));
     }

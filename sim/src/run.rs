@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ksim_model::quorum::{QuorumConfig, QuorumInput, QuorumNode, QuorumReady, Role as QuorumRole};
-use ksim_model::{Acks, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin, PartitionId, ProduceRecord, Request, Response, Role};
+use ksim_model::{
+    Acks, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin, PartitionId,
+    ProduceRecord, Request, Response, Role,
+};
 use madsim::time::{sleep, sleep_until, Instant, TimeHandle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -152,16 +155,32 @@ pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "non-string panic".into());
-            let at = lock(&PANIC_LOCATIONS).remove(&format!("ksim-seed-{seed}")).map(|l| format!(" (at {l})")).unwrap_or_default();
+            let at = lock(&PANIC_LOCATIONS)
+                .remove(&format!("ksim-seed-{seed}"))
+                .map(|l| format!(" (at {l})"))
+                .unwrap_or_default();
             let end_ms = lock(&ctx.observer).now_ms;
-            (Outcome { end_ms, ..Outcome::default() }, Some(format!("{msg}{at}")))
+            (
+                Outcome {
+                    end_ms,
+                    ..Outcome::default()
+                },
+                Some(format!("{msg}{at}")),
+            )
         }
     };
-    RunOutput { seed, ctx, outcome, panic, wall: started.elapsed() }
+    RunOutput {
+        seed,
+        ctx,
+        outcome,
+        panic,
+        wall: started.elapsed(),
+    }
 }
 
 fn run_in_runtime(ctx: Arc<Ctx>) -> Outcome {
-    let mut rt = madsim::runtime::Runtime::with_seed_and_config(ctx.seed, madsim::Config::default());
+    let mut rt =
+        madsim::runtime::Runtime::with_seed_and_config(ctx.seed, madsim::Config::default());
     let sc = &ctx.sc;
     let limit_ms = sc.workload.duration_ms + sc.run.settle_ms + 60_000;
     rt.set_time_limit(Duration::from_millis(limit_ms));
@@ -173,7 +192,18 @@ fn run_in_runtime(ctx: Arc<Ctx>) -> Outcome {
 
 fn to_input(m: Inbound) -> (Input, &'static str) {
     match m {
-        Inbound::Request { conn, from, request } => (Input::Request { conn, from, request }, "request"),
+        Inbound::Request {
+            conn,
+            from,
+            request,
+        } => (
+            Input::Request {
+                conn,
+                from,
+                request,
+            },
+            "request",
+        ),
         Inbound::Response { from, response } => (Input::Response { from, response }, "response"),
         Inbound::Disconnected { peer, .. } => (Input::Disconnected { peer }, "disconnected"),
     }
@@ -216,7 +246,11 @@ impl ServerLoop {
         let timeout = Duration::from_millis(INTERNAL_REQUEST_TIMEOUT_MS);
         let shutdown = ctx.shutdown.subscribe();
         let net = NodeNet::bind(me, timeout, ctx.stats.clone(), shutdown.clone()).await;
-        ServerLoop { net, shutdown, next_tick: Instant::now() }
+        ServerLoop {
+            net,
+            shutdown,
+            next_tick: Instant::now(),
+        }
     }
 
     /// The next input and its kind (for the trace), or `None` when the run is over.
@@ -249,7 +283,11 @@ fn next_incarnation<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, id: K) -> u64 {
 async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     let sc = ctx.sc.clone();
     let incarnation = next_incarnation(&ctx.controller_incarnations, id);
-    let mut rng = stream_of(ctx.seed, StreamId::Controller, (u64::from(id) << 32) | incarnation);
+    let mut rng = stream_of(
+        ctx.seed,
+        StreamId::Controller,
+        (u64::from(id) << 32) | incarnation,
+    );
     let mut qcfg = QuorumConfig::new((1..=sc.controllers).collect());
     qcfg.election_timeout_ms = sc.broker.controller_quorum_election_timeout_ms;
     qcfg.heartbeat_interval_ms = (qcfg.election_timeout_ms / 2).max(1);
@@ -257,8 +295,18 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     let persisted = lock(&ctx.disks).recover_controller(id);
     let mut raft = QuorumNode::new(id, qcfg, persisted, now_ms(), &mut rng);
     // The state machine is rebuilt from the log as entries are (re)committed.
-    let mut metadata = Controller::new(sc.broker.clone(), sc.brokers, sc.partitions, sc.replication_factor);
-    let mut me = ControllerNode { id, incarnation, pending: BTreeMap::new(), expire_pending: false };
+    let mut metadata = Controller::new(
+        sc.broker.clone(),
+        sc.brokers,
+        sc.partitions,
+        sc.replication_factor,
+    );
+    let mut me = ControllerNode {
+        id,
+        incarnation,
+        pending: BTreeMap::new(),
+        expire_pending: false,
+    };
     let mut node = ServerLoop::bind(&ctx, NodeId::Controller(id)).await;
     while let Some((input, kind)) = node.next().await {
         let net = &mut node.net;
@@ -267,23 +315,40 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
             Input::Tick => {
                 let q = QuorumInput::Tick;
                 let ready = raft.step(now, q, &mut rng);
-                me.handle(&ctx, net, &mut raft, &mut metadata, ready, &mut rng, kind).await;
+                me.handle(&ctx, net, &mut raft, &mut metadata, ready, &mut rng, kind)
+                    .await;
                 // The active controller fences brokers whose session expired.
-                if raft.role() == QuorumRole::Leader && !me.expire_pending && metadata.sessions_expired(now) {
+                if raft.role() == QuorumRole::Leader
+                    && !me.expire_pending
+                    && metadata.sessions_expired(now)
+                {
                     me.expire_pending = true;
                     QuorumInput::Propose(Command::ExpireSessions { now })
                 } else {
                     continue;
                 }
             }
-            Input::Request { request: Request::Raft { from, msg }, .. } => QuorumInput::Message { from, msg },
-            Input::Request { conn, request: Request::Metadata { correlation_id }, .. } => {
+            Input::Request {
+                request: Request::Raft { from, msg },
+                ..
+            } => QuorumInput::Message { from, msg },
+            Input::Request {
+                conn,
+                request: Request::Metadata { correlation_id },
+                ..
+            } => {
                 net.reply(conn, metadata.metadata(correlation_id)).await;
                 continue;
             }
             Input::Request { conn, request, .. } => {
-                let origin = Origin { controller: id, incarnation, conn };
-                let Some(cmd) = Command::for_request(now, origin, &request) else { continue };
+                let origin = Origin {
+                    controller: id,
+                    incarnation,
+                    conn,
+                };
+                let Some(cmd) = Command::for_request(now, origin, &request) else {
+                    continue;
+                };
                 if raft.role() != QuorumRole::Leader {
                     if let Some((conn, response)) = cmd.not_controller() {
                         net.reply(conn, response).await;
@@ -302,7 +367,8 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
         if let (Some(cmd), Some(Ok(index))) = (proposal, ready.proposed) {
             me.pending.insert(index, cmd);
         }
-        me.handle(&ctx, net, &mut raft, &mut metadata, ready, &mut rng, kind).await;
+        me.handle(&ctx, net, &mut raft, &mut metadata, ready, &mut rng, kind)
+            .await;
     }
 }
 
@@ -317,7 +383,16 @@ struct ControllerNode {
 
 impl ControllerNode {
     #[allow(clippy::too_many_arguments)]
-    async fn handle(&mut self, ctx: &Ctx, net: &mut NodeNet, raft: &mut QuorumNode<Command>, metadata: &mut Controller, ready: QuorumReady<Command>, rng: &mut ChaCha8Rng, kind: &'static str) {
+    async fn handle(
+        &mut self,
+        ctx: &Ctx,
+        net: &mut NodeNet,
+        raft: &mut QuorumNode<Command>,
+        metadata: &mut Controller,
+        ready: QuorumReady<Command>,
+        rng: &mut ChaCha8Rng,
+        kind: &'static str,
+    ) {
         let now = now_ms();
         // Raft's persistence rule: term, vote and log are on stable storage before any message
         // that depends on them leaves. Controllers fsync (the harness applies at once).
@@ -327,10 +402,12 @@ impl ControllerNode {
             net.send(NodeId::Controller(to), Request::Raft { from: self.id, msg });
         }
         for entry in ready.committed {
-            self.apply(ctx, net, raft, metadata, entry.index, &entry.payload).await;
+            self.apply(ctx, net, raft, metadata, entry.index, &entry.payload)
+                .await;
         }
         let became_leader = ready.became_leader.is_some();
-        ctx.observe().after_quorum_step(now, raft, kind, sends, became_leader);
+        ctx.observe()
+            .after_quorum_step(now, raft, kind, sends, became_leader);
         if became_leader {
             // A new active controller renews every session (its predecessor's heartbeat times
             // are not its own); committing this entry also commits everything before it.
@@ -349,7 +426,15 @@ impl ControllerNode {
         }
     }
 
-    async fn apply(&mut self, ctx: &Ctx, net: &mut NodeNet, raft: &QuorumNode<Command>, metadata: &mut Controller, index: u64, cmd: &Command) {
+    async fn apply(
+        &mut self,
+        ctx: &Ctx,
+        net: &mut NodeNet,
+        raft: &QuorumNode<Command>,
+        metadata: &mut Controller,
+        index: u64,
+        cmd: &Command,
+    ) {
         let now = now_ms();
         if let Some(mine) = self.pending.remove(&index) {
             if &mine != cmd {
@@ -364,7 +449,10 @@ impl ControllerNode {
         }
         let ready = metadata.apply(cmd);
         ctx.observe().after_apply(now, index, &ready);
-        let mine = cmd.origin().map(|o| o.controller == self.id && o.incarnation == self.incarnation).unwrap_or(false);
+        let mine = cmd
+            .origin()
+            .map(|o| o.controller == self.id && o.incarnation == self.incarnation)
+            .unwrap_or(false);
         let active = raft.role() == QuorumRole::Leader;
         for e in ready.sends {
             match e {
@@ -392,7 +480,13 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     let me = NodeId::Client(idx);
     // The producer applies request.timeout.ms itself, per request.
     let mut shutdown = ctx.shutdown.subscribe();
-    let mut net = NodeNet::bind(me, Duration::from_secs(86_400), ctx.stats.clone(), shutdown.clone()).await;
+    let mut net = NodeNet::bind(
+        me,
+        Duration::from_secs(86_400),
+        ctx.stats.clone(),
+        shutdown.clone(),
+    )
+    .await;
     let interval = Duration::from_micros(1_000_000 / sc.workload.rate_per_sec.max(1) as u64);
     let end_ms = sc.workload.duration_ms;
     let mut leaders: BTreeMap<PartitionId, BrokerId> = BTreeMap::new();
@@ -409,15 +503,35 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     let mut next_send = Instant::now();
     let mut next_partition = idx as i32 % sc.partitions;
     loop {
-        if !metadata_in_flight && (leaders.len() as i32) < sc.partitions && Instant::now() >= next_metadata {
+        if !metadata_in_flight
+            && (leaders.len() as i32) < sc.partitions
+            && Instant::now() >= next_metadata
+        {
             correlation += 1;
-            net.send(NodeId::Controller(metadata_from), Request::Metadata { correlation_id: correlation });
+            net.send(
+                NodeId::Controller(metadata_from),
+                Request::Metadata {
+                    correlation_id: correlation,
+                },
+            );
             metadata_in_flight = true;
             metadata_sent_ms = now_ms();
         }
-        let wake = in_flight.values().map(|f| f.deadline_ms).min().map(|d| Instant::now() + Duration::from_millis(d.saturating_sub(now_ms())));
+        let wake = in_flight
+            .values()
+            .map(|f| f.deadline_ms)
+            .min()
+            .map(|d| Instant::now() + Duration::from_millis(d.saturating_sub(now_ms())));
         let want_metadata = !metadata_in_flight && (leaders.len() as i32) < sc.partitions;
-        let wake = [Some(next_send), wake, want_metadata.then_some(next_metadata)].into_iter().flatten().min().unwrap_or(next_send);
+        let wake = [
+            Some(next_send),
+            wake,
+            want_metadata.then_some(next_metadata),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(next_send);
         tokio::select! {
             biased;
             _ = shutdown.changed() => return,
@@ -460,17 +574,31 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
             }
         }
         let now = now_ms();
-        if metadata_in_flight && now.saturating_sub(metadata_sent_ms) >= sc.producer.request_timeout_ms {
+        if metadata_in_flight
+            && now.saturating_sub(metadata_sent_ms) >= sc.producer.request_timeout_ms
+        {
             net.close(NodeId::Controller(metadata_from));
             metadata_in_flight = false;
             metadata_from = metadata_from % controllers + 1;
         }
         // request.timeout.ms: the request is abandoned with an unknown outcome, and, as Kafka's
         // client does, the connection is closed (failing whatever else was in flight on it).
-        let expired: Vec<BrokerId> = in_flight.values().filter(|f| f.deadline_ms <= now).map(|f| f.broker).collect();
+        let expired: Vec<BrokerId> = in_flight
+            .values()
+            .filter(|f| f.deadline_ms <= now)
+            .map(|f| f.broker)
+            .collect();
         for b in expired {
             net.close(NodeId::Broker(b));
-            fail_all_to(&ctx, idx, &mut in_flight, &mut leaders, NodeId::Broker(b), OpType::Info, "request.timeout.ms expired");
+            fail_all_to(
+                &ctx,
+                idx,
+                &mut in_flight,
+                &mut leaders,
+                NodeId::Broker(b),
+                OpType::Info,
+                "request.timeout.ms expired",
+            );
         }
         if Instant::now() >= next_send {
             next_send += interval;
@@ -489,7 +617,15 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     }
 }
 
-fn send_one(ctx: &Ctx, net: &mut NodeNet, idx: u32, correlation: u64, p: PartitionId, leader: BrokerId, in_flight: &mut BTreeMap<u64, InFlight>) {
+fn send_one(
+    ctx: &Ctx,
+    net: &mut NodeNet,
+    idx: u32,
+    correlation: u64,
+    p: PartitionId,
+    leader: BrokerId,
+    in_flight: &mut BTreeMap<u64, InFlight>,
+) {
     let sc = &ctx.sc;
     let value = {
         let mut v = lock(&ctx.next_value);
@@ -499,16 +635,33 @@ fn send_one(ctx: &Ctx, net: &mut NodeNet, idx: u32, correlation: u64, p: Partiti
     let mut bytes = vec![0u8; sc.workload.value_bytes.max(8)];
     bytes[..8].copy_from_slice(&value.to_be_bytes());
     let now = now_ms();
-    ctx.observe().record(Op { time_ms: now, process: idx, kind: OpType::Invoke, f: "send", value, partition: p, offset: None, error: None });
+    ctx.observe().record(Op {
+        time_ms: now,
+        process: idx,
+        kind: OpType::Invoke,
+        f: "send",
+        value,
+        partition: p,
+        offset: None,
+        error: None,
+    });
     let request = Request::Produce {
         correlation_id: correlation,
         partition: p,
         acks: sc.producer.acks,
         timeout_ms: sc.producer.request_timeout_ms,
-        records: vec![ProduceRecord { key: bytes::Bytes::new(), value: bytes::Bytes::from(bytes) }],
+        records: vec![ProduceRecord {
+            key: bytes::Bytes::new(),
+            value: bytes::Bytes::from(bytes),
+        }],
     };
     net.send(NodeId::Broker(leader), request);
-    let f = InFlight { value, partition: p, broker: leader, deadline_ms: now + sc.producer.request_timeout_ms };
+    let f = InFlight {
+        value,
+        partition: p,
+        broker: leader,
+        deadline_ms: now + sc.producer.request_timeout_ms,
+    };
     if sc.producer.acks == Acks::None {
         // acks=0: the client counts the send as done; no offset is known.
         complete(ctx, idx, &f, OpType::Ok, None, None);
@@ -517,14 +670,42 @@ fn send_one(ctx: &Ctx, net: &mut NodeNet, idx: u32, correlation: u64, p: Partiti
     }
 }
 
-fn complete(ctx: &Ctx, idx: u32, f: &InFlight, kind: OpType, offset: Option<i64>, error: Option<String>) {
-    let op = Op { time_ms: now_ms(), process: idx, kind, f: "send", value: f.value, partition: f.partition, offset, error };
+fn complete(
+    ctx: &Ctx,
+    idx: u32,
+    f: &InFlight,
+    kind: OpType,
+    offset: Option<i64>,
+    error: Option<String>,
+) {
+    let op = Op {
+        time_ms: now_ms(),
+        process: idx,
+        kind,
+        f: "send",
+        value: f.value,
+        partition: f.partition,
+        offset,
+        error,
+    };
     ctx.observe().record(op);
 }
 
-fn fail_all_to(ctx: &Ctx, idx: u32, in_flight: &mut BTreeMap<u64, InFlight>, leaders: &mut BTreeMap<PartitionId, BrokerId>, peer: NodeId, kind: OpType, why: &str) {
+fn fail_all_to(
+    ctx: &Ctx,
+    idx: u32,
+    in_flight: &mut BTreeMap<u64, InFlight>,
+    leaders: &mut BTreeMap<PartitionId, BrokerId>,
+    peer: NodeId,
+    kind: OpType,
+    why: &str,
+) {
     let NodeId::Broker(b) = peer else { return };
-    let gone: Vec<u64> = in_flight.iter().filter(|(_, f)| f.broker == b).map(|(c, _)| *c).collect();
+    let gone: Vec<u64> = in_flight
+        .iter()
+        .filter(|(_, f)| f.broker == b)
+        .map(|(c, _)| *c)
+        .collect();
     for c in gone {
         let f = in_flight.remove(&c).expect("listed above");
         complete(ctx, idx, &f, kind, None, Some(why.to_string()));
@@ -554,17 +735,29 @@ impl Cluster {
     }
 
     fn controllers(&self) -> Vec<madsim::task::NodeId> {
-        self.nodes.iter().filter(|(n, _)| matches!(n, NodeId::Controller(_))).map(|(_, id)| *id).collect()
+        self.nodes
+            .iter()
+            .filter(|(n, _)| matches!(n, NodeId::Controller(_)))
+            .map(|(_, id)| *id)
+            .collect()
     }
 
     /// Every node of the cluster except `v`.
     fn others(&self, v: NodeId) -> Vec<madsim::task::NodeId> {
-        let nodes = self.nodes.iter().filter(|(n, _)| **n != v).map(|(_, id)| *id);
+        let nodes = self
+            .nodes
+            .iter()
+            .filter(|(n, _)| **n != v)
+            .map(|(_, id)| *id);
         nodes.chain(self.clients.iter().copied()).collect()
     }
 
     fn down_list(&self, brokers_only: bool) -> Vec<NodeId> {
-        self.down.iter().filter(|(n, d)| **d && (!brokers_only || matches!(n, NodeId::Broker(_)))).map(|(n, _)| *n).collect()
+        self.down
+            .iter()
+            .filter(|(n, d)| **d && (!brokers_only || matches!(n, NodeId::Broker(_))))
+            .map(|(n, _)| *n)
+            .collect()
     }
 }
 
@@ -579,30 +772,56 @@ fn describe(v: NodeId) -> String {
 async fn supervise(ctx: Arc<Ctx>) -> Outcome {
     let handle = madsim::runtime::Handle::current();
     let sc = ctx.sc.clone();
-    let mut cluster = Cluster { nodes: BTreeMap::new(), down: BTreeMap::new(), clients: Vec::new(), cut: Default::default() };
+    let mut cluster = Cluster {
+        nodes: BTreeMap::new(),
+        down: BTreeMap::new(),
+        clients: Vec::new(),
+        cut: Default::default(),
+    };
     {
         let mut obs = ctx.observe();
-        let initial = Controller::new(sc.broker.clone(), sc.brokers, sc.partitions, sc.replication_factor);
+        let initial = Controller::new(
+            sc.broker.clone(),
+            sc.brokers,
+            sc.partitions,
+            sc.replication_factor,
+        );
         for p in initial.partitions() {
-            obs.controller.insert(p.partition, (p.leader, p.leader_epoch, p.isr.clone()));
+            obs.controller
+                .insert(p.partition, (p.leader, p.leader_epoch, p.isr.clone()));
         }
     }
     // Node closures hold the context weakly: madsim keeps them as long as its runtime lives.
     for c in 1..=sc.controllers {
         let w = Arc::downgrade(&ctx);
-        let node = handle.create_node().name(format!("controller-{c}")).ip(addr_of(NodeId::Controller(c)).ip()).init(move || controller_node(w.upgrade().expect("run context"), c)).build();
+        let node = handle
+            .create_node()
+            .name(format!("controller-{c}"))
+            .ip(addr_of(NodeId::Controller(c)).ip())
+            .init(move || controller_node(w.upgrade().expect("run context"), c))
+            .build();
         cluster.nodes.insert(NodeId::Controller(c), node.id());
         cluster.down.insert(NodeId::Controller(c), false);
     }
     for b in 1..=sc.brokers {
         let w = Arc::downgrade(&ctx);
-        let node = handle.create_node().name(format!("broker-{b}")).ip(addr_of(NodeId::Broker(b)).ip()).init(move || broker_node(w.upgrade().expect("run context"), b)).build();
+        let node = handle
+            .create_node()
+            .name(format!("broker-{b}"))
+            .ip(addr_of(NodeId::Broker(b)).ip())
+            .init(move || broker_node(w.upgrade().expect("run context"), b))
+            .build();
         cluster.nodes.insert(NodeId::Broker(b), node.id());
         cluster.down.insert(NodeId::Broker(b), false);
     }
     for i in 1..=sc.workload.producers {
         let w = Arc::downgrade(&ctx);
-        let client = handle.create_node().name(format!("producer-{i}")).ip(addr_of(NodeId::Client(i)).ip()).init(move || producer_node(w.upgrade().expect("run context"), i)).build();
+        let client = handle
+            .create_node()
+            .name(format!("producer-{i}"))
+            .ip(addr_of(NodeId::Client(i)).ip())
+            .init(move || producer_node(w.upgrade().expect("run context"), i))
+            .build();
         cluster.clients.push(client.id());
     }
     let mut outcome = Outcome::default();
@@ -634,7 +853,12 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
 
 /// Scripted faults at their times, random faults drawn from the fault stream, and the
 /// restarts they schedule, until the workload ends.
-async fn fault_phase(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: &mut Cluster, outcome: &mut Outcome) {
+async fn fault_phase(
+    ctx: &Arc<Ctx>,
+    handle: &madsim::runtime::Handle,
+    cluster: &mut Cluster,
+    outcome: &mut Outcome,
+) {
     let sc = ctx.sc.clone();
     let mut rng = stream(ctx.seed, StreamId::Faults);
     let mut script: Vec<ScriptedFault> = sc.faults.script.clone();
@@ -642,23 +866,38 @@ async fn fault_phase(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: 
     let mut script = script.into_iter().peekable();
     let mut restarts: Vec<(u64, NodeId)> = Vec::new();
     let mut heals: Vec<(u64, Vec<Link>)> = Vec::new();
-    let mut next_random = sc.faults.random.as_ref().map(|r| rng.gen_range(r.interval_ms.0..=r.interval_ms.1));
+    let mut next_random = sc
+        .faults
+        .random
+        .as_ref()
+        .map(|r| rng.gen_range(r.interval_ms.0..=r.interval_ms.1));
     loop {
         let next_script = script.peek().map(|f| f.at_ms);
         let next_restart = restarts.iter().map(|(t, _)| *t).min();
         let next_heal = heals.iter().map(|(t, _)| *t).min();
-        let next = [next_script, next_restart, next_heal, next_random].into_iter().flatten().min();
+        let next = [next_script, next_restart, next_heal, next_random]
+            .into_iter()
+            .flatten()
+            .min();
         let Some(at) = next.filter(|t| *t < sc.workload.duration_ms) else {
             sleep_until_ms(sc.workload.duration_ms).await;
             return;
         };
         sleep_until_ms(at).await;
         if next_heal == Some(at) {
-            let due: Vec<Link> = heals.iter().filter(|(t, _)| *t == at).flat_map(|(_, links)| links.clone()).collect();
+            let due: Vec<Link> = heals
+                .iter()
+                .filter(|(t, _)| *t == at)
+                .flat_map(|(_, links)| links.clone())
+                .collect();
             heals.retain(|(t, _)| *t != at);
             heal(ctx, cluster, Some(&due));
         } else if next_restart == Some(at) {
-            let due: Vec<NodeId> = restarts.iter().filter(|(t, _)| *t == at).map(|(_, v)| *v).collect();
+            let due: Vec<NodeId> = restarts
+                .iter()
+                .filter(|(t, _)| *t == at)
+                .map(|(_, v)| *v)
+                .collect();
             restarts.retain(|(t, _)| *t != at);
             for v in due {
                 restart(ctx, handle, cluster, v);
@@ -671,7 +910,12 @@ async fn fault_phase(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: 
             }
             let targets = resolve(ctx, cluster, &f.action, &f.target);
             if targets.is_empty() {
-                outcome.skipped_faults.push(format!("{} {} at {} ms: no such node up", f.action.name(), f.target, f.at_ms));
+                outcome.skipped_faults.push(format!(
+                    "{} {} at {} ms: no such node up",
+                    f.action.name(),
+                    f.target,
+                    f.at_ms
+                ));
             }
             for v in targets {
                 if f.action.is_network() {
@@ -688,7 +932,10 @@ async fn fault_phase(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: 
             }
         } else if let Some(random) = &sc.faults.random {
             next_random = Some(at + rng.gen_range(random.interval_ms.0..=random.interval_ms.1));
-            let up: Vec<BrokerId> = cluster.brokers().filter(|b| cluster.down.get(&NodeId::Broker(*b)) == Some(&false)).collect();
+            let up: Vec<BrokerId> = cluster
+                .brokers()
+                .filter(|b| cluster.down.get(&NodeId::Broker(*b)) == Some(&false))
+                .collect();
             if cluster.down_list(true).len() < random.max_down && !up.is_empty() {
                 let b = up[rng.gen_range(0..up.len())];
                 let action = random.kinds[rng.gen_range(0..random.kinds.len())];
@@ -710,8 +957,13 @@ async fn sleep_until_ms(ms: u64) {
 /// Which nodes a fault hits, decided when it fires: live ones, or down ones for a restart.
 fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) -> Vec<NodeId> {
     let sc = &ctx.sc;
-    let replicas = |p: PartitionId| -> Vec<BrokerId> { (0..sc.replication_factor).map(|i| (p + i) % sc.brokers + 1).collect() };
-    let brokers = |bs: Vec<BrokerId>| -> Vec<NodeId> { bs.into_iter().map(NodeId::Broker).collect() };
+    let replicas = |p: PartitionId| -> Vec<BrokerId> {
+        (0..sc.replication_factor)
+            .map(|i| (p + i) % sc.brokers + 1)
+            .collect()
+    };
+    let brokers =
+        |bs: Vec<BrokerId>| -> Vec<NodeId> { bs.into_iter().map(NodeId::Broker).collect() };
     let candidates: Vec<NodeId> = match target {
         Target::Broker(b) => vec![NodeId::Broker(*b)],
         Target::All => brokers(cluster.brokers().collect()),
@@ -720,14 +972,32 @@ fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) 
         Target::FollowerOf(p) => {
             let obs = ctx.observe();
             let leader = obs.leader_of(*p);
-            let isr = obs.controller.get(p).map(|c| c.2.clone()).unwrap_or_default();
-            brokers(replicas(*p).into_iter().filter(|b| Some(*b) != leader && isr.contains(b)).take(1).collect())
+            let isr = obs
+                .controller
+                .get(p)
+                .map(|c| c.2.clone())
+                .unwrap_or_default();
+            brokers(
+                replicas(*p)
+                    .into_iter()
+                    .filter(|b| Some(*b) != leader && isr.contains(b))
+                    .take(1)
+                    .collect(),
+            )
         }
         Target::Controller(c) => vec![NodeId::Controller(*c)],
-        Target::ControllerLeader => ctx.observe().quorum_leader().map(NodeId::Controller).into_iter().collect(),
+        Target::ControllerLeader => ctx
+            .observe()
+            .quorum_leader()
+            .map(NodeId::Controller)
+            .into_iter()
+            .collect(),
     };
     let want_down = *action == FaultAction::Restart;
-    candidates.into_iter().filter(|v| cluster.down.get(v).copied() == Some(want_down)).collect()
+    candidates
+        .into_iter()
+        .filter(|v| cluster.down.get(v).copied() == Some(want_down))
+        .collect()
 }
 
 /// Cut the links an isolation action names, both directions; returns them (for a timed heal).
@@ -735,22 +1005,43 @@ fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, v: NodeId) -> 
     let sc = &ctx.sc;
     let me = cluster.nodes[&v];
     let (peers, what): (Vec<madsim::task::NodeId>, String) = match (action, v) {
-        (FaultAction::Isolate, _) => (cluster.others(v), format!("isolate {} from every other node", describe(v))),
-        (FaultAction::IsolateFromController, _) => (cluster.controllers().into_iter().filter(|c| *c != me).collect(), format!("isolate {} from the controller quorum", describe(v))),
+        (FaultAction::Isolate, _) => (
+            cluster.others(v),
+            format!("isolate {} from every other node", describe(v)),
+        ),
+        (FaultAction::IsolateFromController, _) => (
+            cluster
+                .controllers()
+                .into_iter()
+                .filter(|c| *c != me)
+                .collect(),
+            format!("isolate {} from the controller quorum", describe(v)),
+        ),
         (_, NodeId::Broker(b)) => {
             // The other replicas of every partition this broker hosts.
             let mut peers = std::collections::BTreeSet::new();
             for p in 0..sc.partitions {
-                let replicas: Vec<BrokerId> = (0..sc.replication_factor).map(|i| (p + i) % sc.brokers + 1).collect();
+                let replicas: Vec<BrokerId> = (0..sc.replication_factor)
+                    .map(|i| (p + i) % sc.brokers + 1)
+                    .collect();
                 if replicas.contains(&b) {
                     peers.extend(replicas.into_iter().filter(|r| *r != b));
                 }
             }
             let names: Vec<String> = peers.iter().map(|r| r.to_string()).collect();
-            let nodes = peers.iter().map(|r| cluster.nodes[&NodeId::Broker(*r)]).collect();
+            let nodes = peers
+                .iter()
+                .map(|r| cluster.nodes[&NodeId::Broker(*r)])
+                .collect();
             (nodes, format!("isolate broker {b} from the other replicas ({}); it still reaches the controllers and clients", names.join(", ")))
         }
-        (_, other) => (Vec::new(), format!("isolate-from-replicas does not apply to {}", describe(other))),
+        (_, other) => (
+            Vec::new(),
+            format!(
+                "isolate-from-replicas does not apply to {}",
+                describe(other)
+            ),
+        ),
     };
     let net = madsim::net::NetSim::current();
     let mut links = Vec::new();
@@ -770,7 +1061,11 @@ fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, v: NodeId) -> 
 /// Restore cut links: the given ones, or all of them.
 fn heal(ctx: &Ctx, cluster: &mut Cluster, links: Option<&[Link]>) {
     let todo: Vec<Link> = match links {
-        Some(l) => l.iter().copied().filter(|x| cluster.cut.contains(x)).collect(),
+        Some(l) => l
+            .iter()
+            .copied()
+            .filter(|x| cluster.cut.contains(x))
+            .collect(),
         None => cluster.cut.iter().copied().collect(),
     };
     if todo.is_empty() {
@@ -781,16 +1076,26 @@ fn heal(ctx: &Ctx, cluster: &mut Cluster, links: Option<&[Link]>) {
         net.unclog_link(link.0, link.1);
         cluster.cut.remove(link);
     }
-    ctx.observe().fault(now_ms(), format!("heal {} cut link(s)", todo.len() / 2));
+    ctx.observe()
+        .fault(now_ms(), format!("heal {} cut link(s)", todo.len() / 2));
 }
 
-fn strike(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, action: FaultAction, v: NodeId) {
+fn strike(
+    ctx: &Ctx,
+    handle: &madsim::runtime::Handle,
+    cluster: &mut Cluster,
+    action: FaultAction,
+    v: NodeId,
+) {
     let now = now_ms();
     if action == FaultAction::Restart {
         restart(ctx, handle, cluster, v);
         return;
     }
-    assert!(matches!(action, FaultAction::Crash | FaultAction::PowerLoss), "network faults go through isolate() and heal()");
+    assert!(
+        matches!(action, FaultAction::Crash | FaultAction::PowerLoss),
+        "network faults go through isolate() and heal()"
+    );
     handle.kill(cluster.nodes[&v]);
     cluster.down.insert(v, true);
     let power = action == FaultAction::PowerLoss;
@@ -800,12 +1105,18 @@ fn strike(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, ac
             let n: usize = lost.iter().map(|l| l.records.len()).sum();
             let mut obs = ctx.observe();
             obs.power_lost(b, &lost);
-            obs.fault(now, format!("power loss on broker {b} ({n} unflushed records dropped)"));
+            obs.fault(
+                now,
+                format!("power loss on broker {b} ({n} unflushed records dropped)"),
+            );
         }
         NodeId::Broker(b) => {
             let mut obs = ctx.observe();
             obs.crashed(b);
-            obs.fault(now, format!("crash broker {b} (process killed; page cache kept)"));
+            obs.fault(
+                now,
+                format!("crash broker {b} (process killed; page cache kept)"),
+            );
         }
         NodeId::Controller(c) => {
             let mut obs = ctx.observe();
@@ -816,7 +1127,10 @@ fn strike(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, ac
                 obs.crashes += 1;
             }
             let how = if power { "power loss on" } else { "crash" };
-            obs.fault(now, format!("{how} controller {c} (its metadata log is fsynced: nothing lost)"));
+            obs.fault(
+                now,
+                format!("{how} controller {c} (its metadata log is fsynced: nothing lost)"),
+            );
         }
         NodeId::Client(_) => unreachable!("faults do not target clients"),
     }
@@ -842,9 +1156,19 @@ fn settled(ctx: &Ctx) -> bool {
         return false;
     }
     for p in 0..sc.partitions {
-        let Some((Some(leader), epoch, _)) = obs.controller.get(&p).cloned() else { return false };
-        let Some(lv) = obs.views.get(&(leader, p)) else { return false };
-        if !lv.alive || lv.role != (Role::Leader { leader_epoch: epoch }) || lv.hw != lv.leo {
+        let Some((Some(leader), epoch, _)) = obs.controller.get(&p).cloned() else {
+            return false;
+        };
+        let Some(lv) = obs.views.get(&(leader, p)) else {
+            return false;
+        };
+        if !lv.alive
+            || lv.role
+                != (Role::Leader {
+                    leader_epoch: epoch,
+                })
+            || lv.hw != lv.leo
+        {
             return false;
         }
         for i in 0..sc.replication_factor {

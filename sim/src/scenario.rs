@@ -113,7 +113,13 @@ impl FaultAction {
 
     /// A network fault (as opposed to a process or power fault).
     pub fn is_network(self) -> bool {
-        matches!(self, FaultAction::Isolate | FaultAction::IsolateFromReplicas | FaultAction::IsolateFromController | FaultAction::Heal)
+        matches!(
+            self,
+            FaultAction::Isolate
+                | FaultAction::IsolateFromReplicas
+                | FaultAction::IsolateFromController
+                | FaultAction::Heal
+        )
     }
 }
 
@@ -181,9 +187,21 @@ impl Default for Scenario {
             controllers: 3,
             partitions: 1,
             replication_factor: 3,
-            broker: BrokerConfig { min_insync_replicas: 1, ..BrokerConfig::default() },
-            producer: ProducerConfig { acks: Acks::All, request_timeout_ms: 30_000, max_in_flight: 5 },
-            workload: Workload { producers: 1, rate_per_sec: 100, duration_ms: 20_000, value_bytes: 16 },
+            broker: BrokerConfig {
+                min_insync_replicas: 1,
+                ..BrokerConfig::default()
+            },
+            producer: ProducerConfig {
+                acks: Acks::All,
+                request_timeout_ms: 30_000,
+                max_in_flight: 5,
+            },
+            workload: Workload {
+                producers: 1,
+                rate_per_sec: 100,
+                duration_ms: 20_000,
+                value_bytes: 16,
+            },
             faults: Faults::default(),
             run: RunLimits { settle_ms: 30_000 },
             overrides: Vec::new(),

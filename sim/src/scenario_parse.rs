@@ -51,9 +51,16 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let bytes = text.as_bytes();
     let prefix = &bytes[..offset.min(bytes.len())];
     let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = prefix.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_start = prefix
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     // Count UTF-8 lead bytes only, so a column is a character count.
-    let column = prefix[line_start..].iter().filter(|&&b| b & 0xC0 != 0x80).count() + 1;
+    let column = prefix[line_start..]
+        .iter()
+        .filter(|&&b| b & 0xC0 != 0x80)
+        .count()
+        + 1;
     (line, column)
 }
 
@@ -65,7 +72,13 @@ fn error_at(file: &str, text: &str, key: Option<&str>, at: &Span, message: Strin
         }
         None => (None, None),
     };
-    InputError { file: file.to_string(), line, column, key: key.map(String::from), message }
+    InputError {
+        file: file.to_string(),
+        line,
+        column,
+        key: key.map(String::from),
+        message,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,7 +147,11 @@ static KEYS: &[KeySpec] = &[
     key!("producer", "acks", |sc, v| sc.producer.acks => acks(v)?),
     key!("producer", "request.timeout.ms", |sc, v| sc.producer.request_timeout_ms => int_in(v, 1, MAX)?),
     key!("producer", "max.in.flight.requests.per.connection", |sc, v| sc.producer.max_in_flight => int_in(v, 1, 1000)?),
-    KeySpec { section: "producer", key: "enable.idempotence", apply: |_, v| idempotence(v) },
+    KeySpec {
+        section: "producer",
+        key: "enable.idempotence",
+        apply: |_, v| idempotence(v),
+    },
     key!("workload", "producers", |sc, v| sc.workload.producers => int_in(v, 1, 64)?),
     key!("workload", "rate_per_sec", |sc, v| sc.workload.rate_per_sec => int_in(v, 1, 100_000)?),
     key!("workload", "duration_ms", |sc, v| sc.workload.duration_ms => int_in(v, 1, 86_400_000)?),
@@ -195,18 +212,23 @@ const QUORUM_FLAWS: &[(&str, QuorumFlaw)] = &[
     ("forget-vote-on-restart", QuorumFlaw::ForgetVoteOnRestart),
 ];
 
-const RANDOM_KINDS: &[(&str, FaultAction)] = &[("crash", FaultAction::Crash), ("power-loss", FaultAction::PowerLoss)];
+const RANDOM_KINDS: &[(&str, FaultAction)] = &[
+    ("crash", FaultAction::Crash),
+    ("power-loss", FaultAction::PowerLoss),
+];
 
-const SCRIPT_ACTIONS: &[(&str, FaultAction)] =
-    &[
-        ("crash", FaultAction::Crash),
-        ("power-loss", FaultAction::PowerLoss),
-        ("restart", FaultAction::Restart),
-        ("isolate", FaultAction::Isolate),
-        ("isolate-from-replicas", FaultAction::IsolateFromReplicas),
-        ("isolate-from-controller", FaultAction::IsolateFromController),
-        ("heal", FaultAction::Heal),
-    ];
+const SCRIPT_ACTIONS: &[(&str, FaultAction)] = &[
+    ("crash", FaultAction::Crash),
+    ("power-loss", FaultAction::PowerLoss),
+    ("restart", FaultAction::Restart),
+    ("isolate", FaultAction::Isolate),
+    ("isolate-from-replicas", FaultAction::IsolateFromReplicas),
+    (
+        "isolate-from-controller",
+        FaultAction::IsolateFromController,
+    ),
+    ("heal", FaultAction::Heal),
+];
 
 // ---------------------------------------------------------------------------------------------
 // Value readers: each checks one value's type and range and says what was wrong.
@@ -250,7 +272,9 @@ fn int_in<T: TryFrom<i64>>(v: &Value, lo: i64, hi: i64) -> Result<T, String> {
         return Err(format!("invalid value {n}: value must be at least {lo}"));
     }
     if n > hi {
-        return Err(format!("invalid value {n}: value must be no more than {hi}"));
+        return Err(format!(
+            "invalid value {n}: value must be no more than {hi}"
+        ));
     }
     T::try_from(n).map_err(|_| format!("invalid value {n}: too large"))
 }
@@ -262,7 +286,8 @@ fn at_least_1_or_never(v: &Value) -> Result<Option<u64>, String> {
 }
 
 fn boolean(v: &Value) -> Result<bool, String> {
-    v.as_bool().ok_or_else(|| expected("a boolean (true or false)", v))
+    v.as_bool()
+        .ok_or_else(|| expected("a boolean (true or false)", v))
 }
 
 fn string(v: &Value) -> Result<&str, String> {
@@ -302,7 +327,9 @@ fn acks(v: &Value) -> Result<Acks, String> {
         "0" => Ok(Acks::None),
         "1" => Ok(Acks::Leader),
         all if all.eq_ignore_ascii_case("all") => Ok(Acks::All),
-        other => Err(format!("invalid value `{other}`: must be one of: all, -1, 0, 1")),
+        other => Err(format!(
+            "invalid value `{other}`: must be one of: all, -1, 0, 1"
+        )),
     }
 }
 
@@ -310,14 +337,18 @@ fn acks(v: &Value) -> Result<Acks, String> {
 fn idempotence(v: &Value) -> Result<(), String> {
     match boolean(v)? {
         false => Ok(()),
-        true => Err("enable.idempotence=true is not modelled yet (Kafka's default since 3.0 is \
+        true => Err(
+            "enable.idempotence=true is not modelled yet (Kafka's default since 3.0 is \
                      true; the simulated producer is the non-idempotent one: set it to false)"
-            .into()),
+                .into(),
+        ),
     }
 }
 
 fn fault_kinds(v: &Value) -> Result<Vec<FaultAction>, String> {
-    let array = v.as_array().ok_or_else(|| expected("an array of strings", v))?;
+    let array = v
+        .as_array()
+        .ok_or_else(|| expected("an array of strings", v))?;
     let mut kinds = Vec::new();
     for item in array.iter() {
         let kind = choice(item, RANDOM_KINDS)?;
@@ -333,10 +364,15 @@ fn fault_kinds(v: &Value) -> Result<Vec<FaultAction>, String> {
 
 /// `[min, max]` with `lo <= min <= max`.
 fn min_max(v: &Value, lo: i64) -> Result<(u64, u64), String> {
-    let array = v.as_array().ok_or_else(|| expected("an array [min, max]", v))?;
+    let array = v
+        .as_array()
+        .ok_or_else(|| expected("an array [min, max]", v))?;
     let items: Vec<&Value> = array.iter().collect();
     let [min, max] = items.as_slice() else {
-        return Err(format!("expected an array of two integers [min, max], found {} elements", items.len()));
+        return Err(format!(
+            "expected an array of two integers [min, max], found {} elements",
+            items.len()
+        ));
     };
     let min: u64 = int_in(min, lo, MAX).map_err(|e| format!("min: {e}"))?;
     let max: u64 = int_in(max, lo, MAX).map_err(|e| format!("max: {e}"))?;
@@ -348,8 +384,9 @@ fn min_max(v: &Value, lo: i64) -> Result<(u64, u64), String> {
 
 fn target(v: &Value) -> Result<Target, String> {
     let s = string(v)?;
-    parse_target(s.trim())
-        .ok_or_else(|| format!("invalid target `{s}`: expected broker:N, leader:P, follower:P, replicas:P or all"))
+    parse_target(s.trim()).ok_or_else(|| {
+        format!("invalid target `{s}`: expected broker:N, leader:P, follower:P, replicas:P or all")
+    })
 }
 
 fn parse_target(s: &str) -> Option<Target> {
@@ -402,7 +439,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 const MAX_SUGGEST_LEN: usize = 64;
 
 /// The candidate closest to `word`, if it is close enough to be a plausible typo.
-pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let word = word.to_lowercase();
     let length = word.chars().count();
     if length > MAX_SUGGEST_LEN {
@@ -434,10 +474,17 @@ fn unknown_key_message(section: &str, key: &str) -> String {
             "" => "at the top level, before any [section]".to_string(),
             other => format!("in [{other}]"),
         };
-        return format!("unknown key `{key}` {}; it belongs {home}", where_is(section));
+        return format!(
+            "unknown key `{key}` {}; it belongs {home}",
+            where_is(section)
+        );
     }
     let mut msg = format!("unknown key `{key}` {}", where_is(section));
-    let here: Vec<&str> = KEYS.iter().filter(|s| s.section == section).map(|s| s.key).collect();
+    let here: Vec<&str> = KEYS
+        .iter()
+        .filter(|s| s.section == section)
+        .map(|s| s.key)
+        .collect();
     let all: Vec<String> = KEYS.iter().map(KeySpec::qualified).collect();
     if let Some(best) = suggest(key, here.iter().copied()) {
         msg.push_str(&format!("; did you mean `{best}`?"));
@@ -497,7 +544,10 @@ fn dotted_key_start(text: &str, start: usize) -> usize {
         match p.checked_sub(1).map(|i| bytes[i]) {
             Some(quote @ (b'"' | b'\'')) => {
                 // A quoted part: its opening quote, on the same line.
-                match bytes[..p - 1].iter().rposition(|&b| b == quote || b == b'\n') {
+                match bytes[..p - 1]
+                    .iter()
+                    .rposition(|&b| b == quote || b == b'\n')
+                {
                     Some(i) if bytes[i] == quote => p = i,
                     _ => return pos,
                 }
@@ -514,13 +564,26 @@ fn dotted_key_start(text: &str, start: usize) -> usize {
 }
 
 /// Collect the leaves of `table`, each located where its key starts in `text`.
-fn flatten<'d>(table: &'d dyn TableLike, text: &str, prefix: &str, depth: usize, out: &mut Vec<Leaf<'d>>) {
+fn flatten<'d>(
+    table: &'d dyn TableLike,
+    text: &str,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<Leaf<'d>>,
+) {
     for (k, item) in table.iter() {
-        let key = if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match item.as_table_like() {
             Some(sub) if depth < MAX_DEPTH => flatten(sub, text, &key, depth + 1, out),
             _ => {
-                let at = table.key(k).and_then(Key::span).map(|r| dotted_key_start(text, r.start)..r.end);
+                let at = table
+                    .key(k)
+                    .and_then(Key::span)
+                    .map(|r| dotted_key_start(text, r.start)..r.end);
                 out.push(Leaf { key, item, at });
             }
         }
@@ -639,7 +702,11 @@ impl<'t> Reader<'t> {
                     let msg = format!("expected a table ([{k}]), found {}", item_type_name(item));
                     return Err(self.error(k, &at, msg));
                 }
-                top.push(Leaf { key: k.to_string(), item, at });
+                top.push(Leaf {
+                    key: k.to_string(),
+                    item,
+                    at,
+                });
                 continue;
             };
             if k == "faults" {
@@ -670,14 +737,21 @@ impl<'t> Reader<'t> {
                     sections.push((name, leaves_of(t, self.text)));
                 }
                 ("random", None) => {
-                    let msg = format!("expected a table ([faults.random]), found {}", item_type_name(item));
+                    let msg = format!(
+                        "expected a table ([faults.random]), found {}",
+                        item_type_name(item)
+                    );
                     return Err(self.error(&name, &at, msg));
                 }
                 (_, Some(_)) => return Err(self.error(&name, &at, unknown_section_message(&name))),
                 // A plain key directly under [faults]: reported as unknown when applied.
                 (_, None) => {
                     let at = at.map(|r| dotted_key_start(self.text, r.start)..r.end);
-                    stray.push(Leaf { key: k.to_string(), item, at });
+                    stray.push(Leaf {
+                        key: k.to_string(),
+                        item,
+                        at,
+                    });
                 }
             }
         }
@@ -686,15 +760,23 @@ impl<'t> Reader<'t> {
     }
 
     /// `[[faults.script]]` tables, or the inline form `script = [{ ... }, ...]`.
-    fn script_entries<'d>(&self, item: &'d Item, at: &Span) -> Result<Vec<ScriptEntry<'d>>, InputError> {
+    fn script_entries<'d>(
+        &self,
+        item: &'d Item,
+        at: &Span,
+    ) -> Result<Vec<ScriptEntry<'d>>, InputError> {
         if let Some(tables) = item.as_array_of_tables() {
             return Ok(tables
                 .iter()
-                .map(|t| ScriptEntry { at: t.span().or_else(|| at.clone()), leaves: leaves_of(t, self.text) })
+                .map(|t| ScriptEntry {
+                    at: t.span().or_else(|| at.clone()),
+                    leaves: leaves_of(t, self.text),
+                })
                 .collect());
         }
         let wrong = |found: &str, at: &Span| {
-            let msg = format!("expected [[faults.script]] entries (an array of tables), found {found}");
+            let msg =
+                format!("expected [[faults.script]] entries (an array of tables), found {found}");
             self.error(SCRIPT_SECTION, at, msg)
         };
         let Some(array) = item.as_array() else {
@@ -703,17 +785,30 @@ impl<'t> Reader<'t> {
         let mut entries = Vec::new();
         for v in array.iter() {
             let Some(t) = v.as_inline_table() else {
-                return Err(wrong(&format!("an array holding {}", type_name(v)), &v.span().or_else(|| at.clone())));
+                return Err(wrong(
+                    &format!("an array holding {}", type_name(v)),
+                    &v.span().or_else(|| at.clone()),
+                ));
             };
-            entries.push(ScriptEntry { at: v.span().or_else(|| at.clone()), leaves: leaves_of(t, self.text) });
+            entries.push(ScriptEntry {
+                at: v.span().or_else(|| at.clone()),
+                leaves: leaves_of(t, self.text),
+            });
         }
         Ok(entries)
     }
 
     fn apply_leaf(&mut self, section: &str, leaf: &Leaf<'_>) -> Result<(), InputError> {
         let qualified = qualify(section, &leaf.key);
-        let Some(spec) = KEYS.iter().find(|s| s.section == section && s.key == leaf.key) else {
-            return Err(self.error(&qualified, &leaf.at, unknown_key_message(section, &leaf.key)));
+        let Some(spec) = KEYS
+            .iter()
+            .find(|s| s.section == section && s.key == leaf.key)
+        else {
+            return Err(self.error(
+                &qualified,
+                &leaf.at,
+                unknown_key_message(section, &leaf.key),
+            ));
         };
         if let Some(first) = self.spans.get(&qualified) {
             return Err(self.error(&qualified, &leaf.at, self.twice(first)));
@@ -726,14 +821,21 @@ impl<'t> Reader<'t> {
     }
 
     fn value_of<'d>(&self, key: &str, leaf: &Leaf<'d>) -> Result<&'d Value, InputError> {
-        leaf.item
-            .as_value()
-            .ok_or_else(|| self.error(key, &leaf.at, format!("expected a value, found {}", item_type_name(leaf.item))))
+        leaf.item.as_value().ok_or_else(|| {
+            self.error(
+                key,
+                &leaf.at,
+                format!("expected a value, found {}", item_type_name(leaf.item)),
+            )
+        })
     }
 
     fn twice(&self, first: &Span) -> String {
         match first {
-            Some(r) => format!("key given twice (first at line {})", line_col(self.text, r.start).0),
+            Some(r) => format!(
+                "key given twice (first at line {})",
+                line_col(self.text, r.start).0
+            ),
             None => "key given twice".into(),
         }
     }
@@ -747,14 +849,19 @@ impl<'t> Reader<'t> {
         read.sort_by_key(|(fault, _)| fault.at_ms);
         for (i, (fault, spans)) in read.into_iter().enumerate() {
             for (key, span) in spans {
-                self.spans.insert(format!("{SCRIPT_SECTION}[{i}].{key}"), span);
+                self.spans
+                    .insert(format!("{SCRIPT_SECTION}[{i}].{key}"), span);
             }
             self.sc.faults.script.push(fault);
         }
         Ok(())
     }
 
-    fn read_script_entry(&self, i: usize, entry: &ScriptEntry<'_>) -> Result<(ScriptedFault, ScriptSpans), InputError> {
+    fn read_script_entry(
+        &self,
+        i: usize,
+        entry: &ScriptEntry<'_>,
+    ) -> Result<(ScriptedFault, ScriptSpans), InputError> {
         let mut draft = ScriptDraft::default();
         let mut spans: ScriptSpans = Vec::new();
         for leaf in &entry.leaves {
@@ -766,7 +873,8 @@ impl<'t> Reader<'t> {
                 return Err(self.error(&key, &leaf.at, self.twice(first)));
             }
             let value = self.value_of(&key, leaf)?;
-            apply(&mut draft, value).map_err(|m| self.error(&key, &value.span().or_else(|| leaf.at.clone()), m))?;
+            apply(&mut draft, value)
+                .map_err(|m| self.error(&key, &value.span().or_else(|| leaf.at.clone()), m))?;
             spans.push((name, leaf.at.clone()));
         }
         let fault = draft.finish().map_err(|missing| {
@@ -782,27 +890,50 @@ fn unknown_script_key(key: &str) -> String {
     let mut msg = format!("unknown key `{key}` in [[faults.script]]");
     match suggest(key, names.clone()) {
         Some(best) => msg.push_str(&format!("; did you mean `{best}`?")),
-        None => msg.push_str(&format!("; the keys are: {}", names.collect::<Vec<_>>().join(", "))),
+        None => msg.push_str(&format!(
+            "; the keys are: {}",
+            names.collect::<Vec<_>>().join(", ")
+        )),
     }
     msg
 }
 
 /// Parse without the cross-key checks; also returns where each key was written.
-fn parse_unvalidated(text: &str, origin: &str) -> Result<(Scenario, BTreeMap<String, Span>), InputError> {
+fn parse_unvalidated(
+    text: &str,
+    origin: &str,
+) -> Result<(Scenario, BTreeMap<String, Span>), InputError> {
     let doc = ImDocument::parse(text).map_err(|e| {
         // toml_edit's messages span lines ("invalid string\nexpected `\"`"); keep ours on one.
-        let parts: Vec<&str> = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let parts: Vec<&str> = e
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         let message = match parts.as_slice() {
             [] => "invalid TOML".to_string(),
             parts => format!("invalid TOML: {}", parts.join("; ")),
         };
         error_at(origin, text, None, &e.span(), message)
     })?;
-    let mut sc = Scenario { origin: origin.to_string(), ..Scenario::default() };
-    if let Some(stem) = Path::new(origin).file_stem().and_then(|s| s.to_str()).filter(|s| !s.is_empty()) {
+    let mut sc = Scenario {
+        origin: origin.to_string(),
+        ..Scenario::default()
+    };
+    if let Some(stem) = Path::new(origin)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty())
+    {
         sc.name = stem.to_string();
     }
-    let mut reader = Reader { text, file: origin, sc, spans: BTreeMap::new() };
+    let mut reader = Reader {
+        text,
+        file: origin,
+        sc,
+        spans: BTreeMap::new(),
+    };
     reader.read(doc.as_table())?;
     Ok((reader.sc, reader.spans))
 }
@@ -832,7 +963,10 @@ fn resolve<'a>(table: &'a [KeySpec], key: &str) -> Result<&'a KeySpec, String> {
         || key.starts_with("faults.script[")
         || SCRIPT_KEYS.iter().any(|(n, _)| *n == key);
     if is_script {
-        return Err("[[faults.script]] entries cannot be set with --set; write them in the scenario file".into());
+        return Err(
+            "[[faults.script]] entries cannot be set with --set; write them in the scenario file"
+                .into(),
+        );
     }
     if let Some(spec) = table.iter().find(|s| s.qualified() == key) {
         return Ok(spec);
@@ -842,15 +976,24 @@ fn resolve<'a>(table: &'a [KeySpec], key: &str) -> Result<&'a KeySpec, String> {
         [one] => Ok(one),
         [] => Err(unknown_set_key(table, key)),
         many => {
-            let names: Vec<String> = many.iter().map(|s| format!("`{}`", s.qualified())).collect();
-            Err(format!("ambiguous key `{key}`: write one of {}", names.join(", ")))
+            let names: Vec<String> = many
+                .iter()
+                .map(|s| format!("`{}`", s.qualified()))
+                .collect();
+            Err(format!(
+                "ambiguous key `{key}`: write one of {}",
+                names.join(", ")
+            ))
         }
     }
 }
 
 fn unknown_set_key(table: &[KeySpec], key: &str) -> String {
     let qualified: Vec<String> = table.iter().map(KeySpec::qualified).collect();
-    let names = qualified.iter().map(String::as_str).chain(table.iter().map(|s| s.key));
+    let names = qualified
+        .iter()
+        .map(String::as_str)
+        .chain(table.iter().map(|s| s.key));
     match suggest(key, names) {
         Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
         None => format!("unknown key `{key}` (keys are written `section.key`, e.g. `server.min.insync.replicas`, or bare, e.g. `acks`)"),
@@ -862,7 +1005,9 @@ fn unknown_set_key(table: &[KeySpec], key: &str) -> String {
 fn apply_text(spec: &KeySpec, sc: &mut Scenario, text: &str) -> Result<(), String> {
     let plain = Value::from(text);
     match text.parse::<Value>() {
-        Ok(v) if !v.is_str() => (spec.apply)(sc, &v).or_else(|e| (spec.apply)(sc, &plain).map_err(|_| e)),
+        Ok(v) if !v.is_str() => {
+            (spec.apply)(sc, &v).or_else(|e| (spec.apply)(sc, &plain).map_err(|_| e))
+        }
         Ok(v) => (spec.apply)(sc, &v),
         Err(_) => (spec.apply)(sc, &plain),
     }
@@ -879,11 +1024,17 @@ pub fn apply_set(sc: &mut Scenario, assignment: &str) -> Result<(), InputError> 
         message,
     };
     let Some((key, value)) = assignment.split_once('=') else {
-        return Err(fail(None, format!("expected KEY=VALUE, found `{assignment}`")));
+        return Err(fail(
+            None,
+            format!("expected KEY=VALUE, found `{assignment}`"),
+        ));
     };
     let (key, value) = (key.trim(), value.trim());
     if key.is_empty() {
-        return Err(fail(None, format!("missing the key before '=' in `{assignment}`")));
+        return Err(fail(
+            None,
+            format!("missing the key before '=' in `{assignment}`"),
+        ));
     }
     let spec = resolve(KEYS, key).map_err(|m| fail(Some(key), m))?;
     apply_text(spec, sc, value).map_err(|m| fail(Some(key), m))?;
@@ -904,9 +1055,13 @@ pub fn validate(sc: &Scenario, file: &str) -> Result<(), InputError> {
         .or_else(|| check_script(sc));
     match problem {
         None => Ok(()),
-        Some((key, message)) => {
-            Err(InputError { file: file.to_string(), line: None, column: None, key: Some(key), message })
-        }
+        Some((key, message)) => Err(InputError {
+            file: file.to_string(),
+            line: None,
+            column: None,
+            key: Some(key),
+            message,
+        }),
     }
 }
 
@@ -956,12 +1111,22 @@ fn check_random(sc: &Scenario) -> Option<Problem> {
     if r.max_down < 1 {
         return bad("max_down", "max_down must be at least 1".into());
     }
-    if r.kinds.is_empty() || r.kinds.iter().any(|k| !matches!(k, FaultAction::Crash | FaultAction::PowerLoss)) {
-        return bad("kinds", "must name at least one of crash, power-loss, and nothing else".into());
+    if r.kinds.is_empty()
+        || r.kinds
+            .iter()
+            .any(|k| !matches!(k, FaultAction::Crash | FaultAction::PowerLoss))
+    {
+        return bad(
+            "kinds",
+            "must name at least one of crash, power-loss, and nothing else".into(),
+        );
     }
     let (lo, hi) = r.interval_ms;
     if lo < 1 || lo > hi {
-        return bad("interval_ms", format!("[{lo}, {hi}] must satisfy 1 <= min <= max"));
+        return bad(
+            "interval_ms",
+            format!("[{lo}, {hi}] must satisfy 1 <= min <= max"),
+        );
     }
     let (lo, hi) = r.down_ms;
     if lo > hi {
@@ -1017,7 +1182,11 @@ fn candidate_dirs() -> Vec<PathBuf> {
         dirs.push(PathBuf::from(dir));
     }
     dirs.push(PathBuf::from("scenarios"));
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("scenarios"));
+    dirs.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("scenarios"),
+    );
     dirs
 }
 
@@ -1025,7 +1194,9 @@ fn candidate_dirs() -> Vec<PathBuf> {
 fn available_in(dirs: &[PathBuf]) -> BTreeMap<String, PathBuf> {
     let mut found = BTreeMap::new();
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
         for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
             let stem = path.file_stem().and_then(|s| s.to_str()).map(String::from);
             if let (Some(stem), true) = (stem, path.extension().is_some_and(|x| x == "toml")) {
@@ -1053,8 +1224,13 @@ fn load_from(name_or_path: &str, dirs: &[PathBuf]) -> Result<Scenario, InputErro
     if path.is_file() {
         return load_file(path);
     }
-    let fail =
-        |message: String| InputError { file: name_or_path.to_string(), line: None, column: None, key: None, message };
+    let fail = |message: String| InputError {
+        file: name_or_path.to_string(),
+        line: None,
+        column: None,
+        key: None,
+        message,
+    };
     // Something that looks like a path is never taken as a name.
     if name_or_path.contains(['/', '\\']) || name_or_path.ends_with(".toml") {
         return Err(fail("no such scenario file".into()));
@@ -1063,13 +1239,24 @@ fn load_from(name_or_path: &str, dirs: &[PathBuf]) -> Result<Scenario, InputErro
     if let Some(path) = available.get(name_or_path) {
         return load_file(path);
     }
-    Err(fail(unknown_scenario_message(name_or_path, &available, dirs)))
+    Err(fail(unknown_scenario_message(
+        name_or_path,
+        &available,
+        dirs,
+    )))
 }
 
-fn unknown_scenario_message(name: &str, available: &BTreeMap<String, PathBuf>, dirs: &[PathBuf]) -> String {
+fn unknown_scenario_message(
+    name: &str,
+    available: &BTreeMap<String, PathBuf>,
+    dirs: &[PathBuf],
+) -> String {
     if available.is_empty() {
         let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-        return format!("unknown scenario `{name}`: no scenario files found (looked in {})", looked.join(", "));
+        return format!(
+            "unknown scenario `{name}`: no scenario files found (looked in {})",
+            looked.join(", ")
+        );
     }
     let names: Vec<&str> = available.keys().map(String::as_str).collect();
     let mut msg = format!("unknown scenario `{name}`; available: {}", names.join(", "));
@@ -1089,7 +1276,13 @@ fn gallery_from(dirs: &[PathBuf]) -> Vec<(String, String)> {
         .into_iter()
         .map(|(name, path)| {
             let summary = match load_file(&path) {
-                Ok(sc) => sc.description.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string(),
+                Ok(sc) => sc
+                    .description
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .unwrap_or("")
+                    .to_string(),
                 Err(e) => format!("(invalid: {e})"),
             };
             (name, summary)
@@ -1190,7 +1383,10 @@ flaw = "hw-regress"
         assert_eq!(sc.name, "acks-1-leader-crash");
         assert_eq!(sc.description, "Leader crashes with acks=1.\nSecond line.");
         assert_eq!(sc.origin, "scenarios/x.toml");
-        assert_eq!((sc.brokers, sc.partitions, sc.replication_factor), (5, 2, 3));
+        assert_eq!(
+            (sc.brokers, sc.partitions, sc.replication_factor),
+            (5, 2, 3)
+        );
         let b = &sc.broker;
         assert_eq!(b.min_insync_replicas, 2);
         assert!(b.unclean_leader_election_enable);
@@ -1198,14 +1394,26 @@ flaw = "hw-regress"
         assert_eq!(b.log_flush_interval_messages, Some(1));
         assert_eq!(b.log_flush_interval_ms, None);
         assert_eq!(b.replica_high_watermark_checkpoint_interval_ms, 4_000);
-        assert_eq!((b.broker_heartbeat_interval_ms, b.broker_session_timeout_ms), (1_000, 6_000));
-        assert_eq!((b.replica_fetch_wait_max_ms, b.replica_fetch_backoff_ms), (0, 200));
+        assert_eq!(
+            (b.broker_heartbeat_interval_ms, b.broker_session_timeout_ms),
+            (1_000, 6_000)
+        );
+        assert_eq!(
+            (b.replica_fetch_wait_max_ms, b.replica_fetch_backoff_ms),
+            (0, 200)
+        );
         assert_eq!(b.flaw, Flaw::HwRegress);
         assert_eq!(sc.flaw(), Flaw::HwRegress);
         assert_eq!(sc.producer.acks, Acks::Leader);
-        assert_eq!((sc.producer.request_timeout_ms, sc.producer.max_in_flight), (15_000, 1));
+        assert_eq!(
+            (sc.producer.request_timeout_ms, sc.producer.max_in_flight),
+            (15_000, 1)
+        );
         let w = &sc.workload;
-        assert_eq!((w.producers, w.rate_per_sec, w.duration_ms, w.value_bytes), (2, 50, 10_000, 32));
+        assert_eq!(
+            (w.producers, w.rate_per_sec, w.duration_ms, w.value_bytes),
+            (2, 50, 10_000, 32)
+        );
         let random = RandomFaults {
             kinds: vec![FaultAction::PowerLoss],
             interval_ms: (100, 200),
@@ -1220,8 +1428,12 @@ flaw = "hw-regress"
     #[test]
     fn script_entries_are_sorted_by_time_keeping_file_order_for_ties() {
         let sc = parse(FULL, "x.toml").unwrap();
-        let got: Vec<(u64, FaultAction, Target, Option<u64>)> =
-            sc.faults.script.iter().map(|f| (f.at_ms, f.action, f.target.clone(), f.restart_after_ms)).collect();
+        let got: Vec<(u64, FaultAction, Target, Option<u64>)> = sc
+            .faults
+            .script
+            .iter()
+            .map(|f| (f.at_ms, f.action, f.target.clone(), f.restart_after_ms))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -1237,7 +1449,10 @@ flaw = "hw-regress"
         let sc = parse("", "dir/quiet-run.toml").unwrap();
         let d = Scenario::default();
         assert_eq!(sc.name, "quiet-run");
-        assert_eq!((sc.brokers, sc.partitions, sc.replication_factor), (d.brokers, d.partitions, d.replication_factor));
+        assert_eq!(
+            (sc.brokers, sc.partitions, sc.replication_factor),
+            (d.brokers, d.partitions, d.replication_factor)
+        );
         assert_eq!(sc.broker.min_insync_replicas, 1);
         assert_eq!(sc.producer.acks, Acks::All);
         assert!(sc.faults.random.is_none() && sc.faults.script.is_empty());
@@ -1251,7 +1466,10 @@ flaw = "hw-regress"
         assert_eq!(sc.broker.min_insync_replicas, 2);
         assert_eq!(sc.producer.acks, Acks::All);
         assert_eq!(sc.faults.random.as_ref().map(|r| r.max_down), Some(1));
-        assert_eq!(sc.faults.script.first().map(|f| f.target.clone()), Some(Target::FollowerOf(0)));
+        assert_eq!(
+            sc.faults.script.first().map(|f| f.target.clone()),
+            Some(Target::FollowerOf(0))
+        );
         let sc = parse("server.num.partitions = 4\n", "x.toml").unwrap();
         assert_eq!(sc.partitions, 4);
     }
@@ -1260,7 +1478,10 @@ flaw = "hw-regress"
     fn empty_random_section_turns_random_faults_on_with_defaults() {
         let sc = parse("[faults.random]\n", "x.toml").unwrap();
         let r = sc.faults.random.unwrap();
-        assert_eq!((r.kinds.len(), r.interval_ms, r.down_ms, r.max_down), (2, (2_000, 8_000), (1_000, 15_000), 1));
+        assert_eq!(
+            (r.kinds.len(), r.interval_ms, r.down_ms, r.max_down),
+            (2, (2_000, 8_000), (1_000, 15_000), 1)
+        );
     }
 
     #[test]
@@ -1284,13 +1505,25 @@ flaw = "hw-regress"
         let e = parse_err("[producer]\nacks = 2\n");
         assert_err(&e, 2, 8, "producer.acks", "must be one of: all, -1, 0, 1");
         let e = parse_err("[producer]\nacks = true\n");
-        assert_err(&e, 2, 8, "producer.acks", "expected a string or an integer, found a boolean");
+        assert_err(
+            &e,
+            2,
+            8,
+            "producer.acks",
+            "expected a string or an integer, found a boolean",
+        );
     }
 
     #[test]
     fn unknown_key_suggests_the_close_one() {
         let e = parse_err("[cluster]\nbrokers = 3\n[server]\nmin.insync.replica = 2\n");
-        assert_err(&e, 4, 1, "server.min.insync.replica", "did you mean `min.insync.replicas`?");
+        assert_err(
+            &e,
+            4,
+            1,
+            "server.min.insync.replica",
+            "did you mean `min.insync.replicas`?",
+        );
         let e = parse_err("[workload]\nduration = 5\n");
         assert_err(&e, 2, 1, "workload.duration", "did you mean `duration_ms`?");
     }
@@ -1314,15 +1547,33 @@ flaw = "hw-regress"
         let e = parse_err("[faults.randm]\nmax_down = 1\n");
         assert_err(&e, 1, 9, "faults.randm", "did you mean [faults.random]?");
         let e = parse_err("cluster = 3\n");
-        assert_err(&e, 1, 1, "cluster", "expected a table ([cluster]), found an integer");
+        assert_err(
+            &e,
+            1,
+            1,
+            "cluster",
+            "expected a table ([cluster]), found an integer",
+        );
     }
 
     #[test]
     fn wrong_type() {
         let e = parse_err("[cluster]\nbrokers = \"3\"\n");
-        assert_err(&e, 2, 11, "cluster.brokers", "expected an integer, found a string (write 3 without quotes)");
+        assert_err(
+            &e,
+            2,
+            11,
+            "cluster.brokers",
+            "expected an integer, found a string (write 3 without quotes)",
+        );
         let e = parse_err("[server]\nunclean.leader.election.enable = 1\n");
-        assert_err(&e, 2, 34, "server.unclean.leader.election.enable", "expected a boolean");
+        assert_err(
+            &e,
+            2,
+            34,
+            "server.unclean.leader.election.enable",
+            "expected a boolean",
+        );
         let e = parse_err("[workload]\nrate_per_sec = 1.5\n");
         assert_err(&e, 2, 16, "workload.rate_per_sec", "found a float");
     }
@@ -1330,24 +1581,51 @@ flaw = "hw-regress"
     #[test]
     fn out_of_range() {
         let e = parse_err("[cluster]\nbrokers = 65\n");
-        assert_err(&e, 2, 11, "cluster.brokers", "invalid value 65: value must be no more than 64");
+        assert_err(
+            &e,
+            2,
+            11,
+            "cluster.brokers",
+            "invalid value 65: value must be no more than 64",
+        );
         let e = parse_err("[server]\nmin.insync.replicas = 0\n");
-        assert_err(&e, 2, 23, "server.min.insync.replicas", "value must be at least 1");
+        assert_err(
+            &e,
+            2,
+            23,
+            "server.min.insync.replicas",
+            "value must be at least 1",
+        );
         let e = parse_err("[faults.random]\ninterval_ms = [5, 3]\n");
-        assert_err(&e, 2, 15, "faults.random.interval_ms", "min (5) is larger than max (3)");
+        assert_err(
+            &e,
+            2,
+            15,
+            "faults.random.interval_ms",
+            "min (5) is larger than max (3)",
+        );
         let e = parse_err("[faults.random]\ndown_ms = [1]\n");
         assert_err(&e, 2, 11, "faults.random.down_ms", "two integers");
         let e = parse_err("[faults.random]\nkinds = []\n");
         assert_err(&e, 2, 9, "faults.random.kinds", "at least one");
         let e = parse_err("[faults.random]\nkinds = [\"restart\"]\n");
-        assert_err(&e, 2, 9, "faults.random.kinds", "must be one of: crash, power-loss");
+        assert_err(
+            &e,
+            2,
+            9,
+            "faults.random.kinds",
+            "must be one of: crash, power-loss",
+        );
     }
 
     #[test]
     fn syntax_error_has_a_position() {
         let e = parse_err("[cluster]\nbrokers = = 3\n");
         assert_eq!((e.line, e.key.as_deref()), (Some(2), None), "{e}");
-        assert!(e.column.is_some() && e.message.starts_with("invalid TOML"), "{e}");
+        assert!(
+            e.column.is_some() && e.message.starts_with("invalid TOML"),
+            "{e}"
+        );
         assert!(!e.message.contains('\n'), "{e}");
         // toml_edit itself rejects a key written twice in the same form.
         let e = parse_err("[producer]\nacks = 1\nacks = 0\n");
@@ -1357,8 +1635,16 @@ flaw = "hw-regress"
     #[test]
     fn duplicate_key_in_dotted_and_quoted_form() {
         let e = parse_err("[server]\nmin.insync.replicas = 2\n\"min.insync.replicas\" = 2\n");
-        assert_err(&e, 3, 1, "server.min.insync.replicas", "key given twice (first at line 2)");
-        let e = parse_err("[[faults.script]]\nat_ms = 1\naction = \"crash\"\ntarget = \"all\"\n\"at_ms\" = 2\n");
+        assert_err(
+            &e,
+            3,
+            1,
+            "server.min.insync.replicas",
+            "key given twice (first at line 2)",
+        );
+        let e = parse_err(
+            "[[faults.script]]\nat_ms = 1\naction = \"crash\"\ntarget = \"all\"\n\"at_ms\" = 2\n",
+        );
         // The TOML parser itself catches this one (same key, same table).
         assert_eq!(e.line, Some(5), "{e}");
     }
@@ -1375,26 +1661,51 @@ flaw = "hw-regress"
         );
         // When the file does not write the key there is no line to point at.
         let e = parse_err("[cluster]\nbrokers = 2\n");
-        assert_eq!((e.line, e.key.as_deref()), (None, Some("server.default.replication.factor")));
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (None, Some("server.default.replication.factor"))
+        );
     }
 
     #[test]
     fn min_insync_larger_than_replication_factor() {
         let e = parse_err("[server]\nmin.insync.replicas = 4\n");
-        assert_err(&e, 2, 1, "server.min.insync.replicas", "NOT_ENOUGH_REPLICAS");
+        assert_err(
+            &e,
+            2,
+            1,
+            "server.min.insync.replicas",
+            "NOT_ENOUGH_REPLICAS",
+        );
     }
 
     #[test]
     fn fetch_wait_longer_than_lag_time_uses_kafkas_words() {
-        let e = parse_err("[server]\nreplica.lag.time.max.ms = 100\nreplica.fetch.wait.max.ms = 500\n");
-        assert_err(&e, 3, 1, "server.replica.fetch.wait.max.ms", "to prevent frequent changes in ISR");
+        let e =
+            parse_err("[server]\nreplica.lag.time.max.ms = 100\nreplica.fetch.wait.max.ms = 500\n");
+        assert_err(
+            &e,
+            3,
+            1,
+            "server.replica.fetch.wait.max.ms",
+            "to prevent frequent changes in ISR",
+        );
     }
 
     #[test]
     fn dotted_keys_sharing_a_prefix_point_at_their_own_line() {
-        let e = parse_err("[server]\nreplica.lag.time.max.ms = 100\n  replica . \"fetch\".wait.max.ms = 500\n");
-        assert_err(&e, 3, 3, "server.replica.fetch.wait.max.ms", "to prevent frequent changes in ISR");
-        let e = parse_err("[server]\nreplica.lag.time.max.ms = 100\nreplica.lag.time.max.ms2 = 1\n");
+        let e = parse_err(
+            "[server]\nreplica.lag.time.max.ms = 100\n  replica . \"fetch\".wait.max.ms = 500\n",
+        );
+        assert_err(
+            &e,
+            3,
+            3,
+            "server.replica.fetch.wait.max.ms",
+            "to prevent frequent changes in ISR",
+        );
+        let e =
+            parse_err("[server]\nreplica.lag.time.max.ms = 100\nreplica.lag.time.max.ms2 = 1\n");
         assert_err(&e, 3, 1, "server.replica.lag.time.max.ms2", "unknown key");
     }
 
@@ -1410,8 +1721,17 @@ flaw = "hw-regress"
 
     #[test]
     fn bad_target_strings() {
-        for bad in ["leder:0", "broker:", "broker:x", "broker:+1", "leader", "all:1", ""] {
-            let text = format!("[[faults.script]]\nat_ms = 1\naction = \"crash\"\ntarget = \"{bad}\"\n");
+        for bad in [
+            "leder:0",
+            "broker:",
+            "broker:x",
+            "broker:+1",
+            "leader",
+            "all:1",
+            "",
+        ] {
+            let text =
+                format!("[[faults.script]]\nat_ms = 1\naction = \"crash\"\ntarget = \"{bad}\"\n");
             let e = parse_err(&text);
             assert_err(&e, 4, 10, "faults.script[0].target", "invalid target");
         }
@@ -1419,7 +1739,9 @@ flaw = "hw-regress"
 
     #[test]
     fn targets_outside_the_cluster() {
-        let script = |t: &str| format!("[[faults.script]]\nat_ms = 1\naction = \"crash\"\ntarget = \"{t}\"\n");
+        let script = |t: &str| {
+            format!("[[faults.script]]\nat_ms = 1\naction = \"crash\"\ntarget = \"{t}\"\n")
+        };
         let e = parse_err(&script("leader:1"));
         assert_err(&e, 4, 1, "faults.script[0].target", "num.partitions is 1");
         let e = parse_err(&script("broker:4"));
@@ -1433,11 +1755,29 @@ flaw = "hw-regress"
     fn script_entry_problems() {
         let e =
             parse_err("[[faults.script]]\nat_ms = 1\naction = \"restart\"\ntarget = \"all\"\nrestart_after_ms = 5\n");
-        assert_err(&e, 5, 1, "faults.script[0].restart_after_ms", "not allowed with action = \"restart\"");
+        assert_err(
+            &e,
+            5,
+            1,
+            "faults.script[0].restart_after_ms",
+            "not allowed with action = \"restart\"",
+        );
         let e = parse_err("\n[[faults.script]]\nat_ms = 1\ntarget = \"all\"\n");
-        assert_err(&e, 2, 1, "faults.script[0].action", "missing required key `action`");
+        assert_err(
+            &e,
+            2,
+            1,
+            "faults.script[0].action",
+            "missing required key `action`",
+        );
         let e = parse_err("[[faults.script]]\nat_ms = 1\naction = \"explode\"\ntarget = \"all\"\n");
-        assert_err(&e, 3, 10, "faults.script[0].action", "must be one of: crash, power-loss, restart");
+        assert_err(
+            &e,
+            3,
+            10,
+            "faults.script[0].action",
+            "must be one of: crash, power-loss, restart",
+        );
         let e = parse_err("[[faults.script]]\nat = 1\n");
         assert_err(&e, 2, 1, "faults.script[0].at", "did you mean `at_ms`?");
         let e = parse_err("[faults.script]\nat_ms = 1\n");
@@ -1447,7 +1787,13 @@ flaw = "hw-regress"
     #[test]
     fn idempotence_is_not_modelled() {
         let e = parse_err("[producer]\nenable.idempotence = true\n");
-        assert_err(&e, 2, 22, "producer.enable.idempotence", "enable.idempotence=true is not modelled yet");
+        assert_err(
+            &e,
+            2,
+            22,
+            "producer.enable.idempotence",
+            "enable.idempotence=true is not modelled yet",
+        );
     }
 
     #[test]
@@ -1475,7 +1821,10 @@ flaw = "hw-regress"
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("replcias", "replicas"), 1);
         assert_eq!(edit_distance("é", "e"), 1);
-        assert_eq!(suggest("min.insync.replcias", ["min.insync.replicas", "acks"]), Some("min.insync.replicas"));
+        assert_eq!(
+            suggest("min.insync.replcias", ["min.insync.replicas", "acks"]),
+            Some("min.insync.replicas")
+        );
         assert_eq!(suggest("zzz", ["acks"]), None);
         assert_eq!(suggest(&"a".repeat(1000), ["acks"]), None);
     }
@@ -1498,7 +1847,13 @@ flaw = "hw-regress"
             message: "bad".into(),
         };
         assert_eq!(e.to_string(), "--set: key `acks`: bad");
-        let e = InputError { file: "f.toml".into(), line: Some(1), column: None, key: None, message: "bad".into() };
+        let e = InputError {
+            file: "f.toml".into(),
+            line: Some(1),
+            column: None,
+            key: None,
+            message: "bad".into(),
+        };
         assert_eq!(e.to_string(), "f.toml:1: bad");
     }
 
@@ -1533,7 +1888,10 @@ flaw = "hw-regress"
         assert_eq!(sc.broker.log_flush_interval_ms, None);
         assert!(sc.broker.unclean_leader_election_enable);
         assert_eq!(sc.overrides.len(), 12);
-        assert_eq!(sc.overrides[1], ("producer.acks".to_string(), "0".to_string()));
+        assert_eq!(
+            sc.overrides[1],
+            ("producer.acks".to_string(), "0".to_string())
+        );
         validate(&sc, "--set").unwrap();
     }
 
@@ -1553,9 +1911,15 @@ flaw = "hw-regress"
         assert!(e.message.contains("missing the key"), "{e}");
         let e = set_err("min.insync.replica=2");
         assert_eq!(e.key.as_deref(), Some("min.insync.replica"));
-        assert!(e.message.contains("did you mean `min.insync.replicas`?"), "{e}");
+        assert!(
+            e.message.contains("did you mean `min.insync.replicas`?"),
+            "{e}"
+        );
         let e = set_err("brokers=abc");
-        assert!(e.message.contains("expected an integer, found a string"), "{e}");
+        assert!(
+            e.message.contains("expected an integer, found a string"),
+            "{e}"
+        );
         let e = set_err("cluster.brokers=0");
         assert!(e.message.contains("at least 1"), "{e}");
         let e = set_err("acks=2");
@@ -1579,15 +1943,30 @@ flaw = "hw-regress"
     fn ambiguous_bare_key() {
         // No key of the real table is ambiguous today; check the rule on a table that has one.
         let table = [
-            KeySpec { section: "a", key: "x", apply: |_, _| Ok(()) },
-            KeySpec { section: "b", key: "x", apply: |_, _| Ok(()) },
+            KeySpec {
+                section: "a",
+                key: "x",
+                apply: |_, _| Ok(()),
+            },
+            KeySpec {
+                section: "b",
+                key: "x",
+                apply: |_, _| Ok(()),
+            },
         ];
         let e = resolve(&table, "x").err().unwrap();
-        assert!(e.contains("ambiguous") && e.contains("`a.x`") && e.contains("`b.x`"), "{e}");
+        assert!(
+            e.contains("ambiguous") && e.contains("`a.x`") && e.contains("`b.x`"),
+            "{e}"
+        );
         assert!(resolve(&table, "b.x").is_ok());
         let bare: Vec<&str> = KEYS.iter().map(|s| s.key).collect();
         for k in &bare {
-            assert_eq!(bare.iter().filter(|b| *b == k).count(), 1, "{k} is ambiguous");
+            assert_eq!(
+                bare.iter().filter(|b| *b == k).count(),
+                1,
+                "{k} is ambiguous"
+            );
         }
     }
 
@@ -1595,10 +1974,17 @@ flaw = "hw-regress"
     fn validate_on_built_scenarios() {
         let mut sc = Scenario::default();
         validate(&sc, "x").unwrap();
-        sc.faults.random =
-            Some(RandomFaults { kinds: vec![FaultAction::Crash], interval_ms: (1, 2), down_ms: (0, 0), max_down: 0 });
+        sc.faults.random = Some(RandomFaults {
+            kinds: vec![FaultAction::Crash],
+            interval_ms: (1, 2),
+            down_ms: (0, 0),
+            max_down: 0,
+        });
         let e = validate(&sc, "x").unwrap_err();
-        assert_eq!((e.key.as_deref(), e.line), (Some("faults.random.max_down"), None));
+        assert_eq!(
+            (e.key.as_deref(), e.line),
+            (Some("faults.random.max_down"), None)
+        );
         sc.faults.random = None;
         sc.brokers = 2;
         let e = validate(&sc, "x").unwrap_err();
@@ -1607,7 +1993,8 @@ flaw = "hw-regress"
 
     /// A scratch directory under the system temp dir, unique per test.
     fn scratch(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ksim-scenario-parse-{}-{tag}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ksim-scenario-parse-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -1617,31 +2004,53 @@ flaw = "hw-regress"
     fn load_by_name_and_path_and_gallery() {
         let first = scratch("first");
         let second = scratch("second");
-        std::fs::write(first.join("alpha.toml"), "description = \"\"\"\n\nAlpha story.\nMore.\"\"\"\n").unwrap();
-        std::fs::write(second.join("alpha.toml"), "[cluster]\nbrokers = 1\n[server]\ndefault.replication.factor = 1\n")
-            .unwrap();
+        std::fs::write(
+            first.join("alpha.toml"),
+            "description = \"\"\"\n\nAlpha story.\nMore.\"\"\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            second.join("alpha.toml"),
+            "[cluster]\nbrokers = 1\n[server]\ndefault.replication.factor = 1\n",
+        )
+        .unwrap();
         std::fs::write(second.join("broken.toml"), "[cluster]\nbrokers = 0\n").unwrap();
         std::fs::write(second.join("notes.txt"), "ignored").unwrap();
         let dirs = vec![first.clone(), second.clone()];
 
         let sc = load_from("alpha", &dirs).unwrap();
-        assert_eq!((sc.name.as_str(), sc.brokers), ("alpha", 3), "the first directory wins");
+        assert_eq!(
+            (sc.name.as_str(), sc.brokers),
+            ("alpha", 3),
+            "the first directory wins"
+        );
         let path = second.join("alpha.toml");
         let sc = load_from(path.to_str().unwrap(), &dirs).unwrap();
         assert_eq!(sc.brokers, 1);
         assert!(sc.origin.ends_with("alpha.toml"));
 
         let e = load_from("alpah", &dirs).unwrap_err();
-        assert!(e.message.contains("available: alpha, broken") && e.message.contains("did you mean `alpha`?"), "{e}");
+        assert!(
+            e.message.contains("available: alpha, broken")
+                && e.message.contains("did you mean `alpha`?"),
+            "{e}"
+        );
         let e = load_from("broken", &dirs).unwrap_err();
-        assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("cluster.brokers")));
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(2), Some("cluster.brokers"))
+        );
         let e = load_from("nowhere/x.toml", &dirs).unwrap_err();
         assert!(e.message.contains("no such scenario file"), "{e}");
 
         let g = gallery_from(&dirs);
         assert_eq!(g.len(), 2);
         assert_eq!(g[0], ("alpha".to_string(), "Alpha story.".to_string()));
-        assert!(g[1].0 == "broken" && g[1].1.starts_with("(invalid: ") && g[1].1.contains(":2:11:"), "{:?}", g[1]);
+        assert!(
+            g[1].0 == "broken" && g[1].1.starts_with("(invalid: ") && g[1].1.contains(":2:11:"),
+            "{:?}",
+            g[1]
+        );
 
         let e = load_from("x", &[first.join("none")]).unwrap_err();
         assert!(e.message.contains("no scenario files found"), "{e}");
@@ -1652,7 +2061,10 @@ flaw = "hw-regress"
     #[test]
     fn shipped_scenarios_are_valid() {
         for (name, summary) in gallery() {
-            assert!(!summary.starts_with("(invalid"), "scenarios/{name}.toml: {summary}");
+            assert!(
+                !summary.starts_with("(invalid"),
+                "scenarios/{name}.toml: {summary}"
+            );
         }
     }
 

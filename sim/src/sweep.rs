@@ -180,8 +180,15 @@ impl Line {
 
     /// Nondeterminism outranks the run's own finding: that finding cannot be trusted to replay.
     fn mark_nondeterministic(&mut self, second: &str) {
-        let before = if self.message.is_empty() { String::new() } else { format!(" (first run: {})", self.message) };
-        self.message = format!("two runs of the seed gave trace {} then {second}{before}", self.trace_hash);
+        let before = if self.message.is_empty() {
+            String::new()
+        } else {
+            format!(" (first run: {})", self.message)
+        };
+        self.message = format!(
+            "two runs of the seed gave trace {} then {second}{before}",
+            self.trace_hash
+        );
         self.finding = Some("nondeterminism".to_string());
         self.verdict = SeedVerdict::Invalid;
         self.exit_code = 1;
@@ -191,7 +198,11 @@ impl Line {
     fn sweep_identity(&self) -> String {
         let seed = format!(" --seed {}", self.seed);
         match self.reproduce.find(&seed) {
-            Some(i) => format!("{} --seed _{}", &self.reproduce[..i], &self.reproduce[i + seed.len()..]),
+            Some(i) => format!(
+                "{} --seed _{}",
+                &self.reproduce[..i],
+                &self.reproduce[i + seed.len()..]
+            ),
             None => self.reproduce.clone(),
         }
     }
@@ -216,27 +227,51 @@ pub fn seed_set(opts: &Options) -> Result<Vec<u64>, String> {
     if opts.seeds == 0 {
         return Err("--seeds must be at least 1".into());
     }
-    let last = opts.from.checked_add(opts.seeds - 1).ok_or("--from + --seeds overflows u64")?;
+    let last = opts
+        .from
+        .checked_add(opts.seeds - 1)
+        .ok_or("--from + --seeds overflows u64")?;
     Ok((opts.from..=last).filter(|s| in_sweep(*s, opts)).collect())
 }
 
 /// Whether `seed` is in the range and in the shard.
 fn in_sweep(seed: u64, opts: &Options) -> bool {
     let in_range = seed >= opts.from && seed - opts.from < opts.seeds;
-    in_range && opts.shard.is_none_or(|sh| (seed - opts.from) % sh.n == sh.k - 1)
+    in_range
+        && opts
+            .shard
+            .is_none_or(|sh| (seed - opts.from) % sh.n == sh.k - 1)
 }
 
 /// `reports/sweeps/<scenario>-<from>-<last>[-shard-K-of-N].jsonl`.
 pub fn default_path(sc: &Scenario, opts: &Options) -> PathBuf {
-    let name: String = sc.name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let name: String = sc
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let last = opts.from.saturating_add(opts.seeds.saturating_sub(1));
-    let shard = opts.shard.map(|s| format!("-shard-{}-of-{}", s.k, s.n)).unwrap_or_default();
-    PathBuf::from("reports").join("sweeps").join(format!("{name}-{}-{last}{shard}.jsonl", opts.from))
+    let shard = opts
+        .shard
+        .map(|s| format!("-shard-{}-of-{}", s.k, s.n))
+        .unwrap_or_default();
+    PathBuf::from("reports")
+        .join("sweeps")
+        .join(format!("{name}-{}-{last}{shard}.jsonl", opts.from))
 }
 
 fn describe_range(opts: &Options) -> String {
     let last = opts.from.saturating_add(opts.seeds.saturating_sub(1));
-    let shard = opts.shard.map(|s| format!(", shard {}/{}", s.k, s.n)).unwrap_or_default();
+    let shard = opts
+        .shard
+        .map(|s| format!(", shard {}/{}", s.k, s.n))
+        .unwrap_or_default();
     format!("seeds {}..={last}{shard}", opts.from)
 }
 
@@ -260,7 +295,10 @@ pub fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Line>, String> {
 pub fn read_whole(path: &Path) -> Result<Vec<Line>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.last().is_some_and(|b| *b != b'\n') {
-        return Err(format!("{}: the last line is torn (no newline): finish that sweep with --resume first", path.display()));
+        return Err(format!(
+            "{}: the last line is torn (no newline): finish that sweep with --resume first",
+            path.display()
+        ));
     }
     parse_lines(path, &bytes)
 }
@@ -269,20 +307,34 @@ pub fn read_whole(path: &Path) -> Result<Vec<Line>, String> {
 /// resumed one reads it, cutting off a torn last line.
 fn open_results(path: &Path, resume: bool) -> Result<(File, Vec<Line>), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let mut options = OpenOptions::new();
     options.read(true).append(true);
-    if resume { options.create(true) } else { options.create_new(true) };
+    if resume {
+        options.create(true)
+    } else {
+        options.create_new(true)
+    };
     let mut file = options.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => format!("{} already exists: use --resume to continue that sweep, or remove the file", path.display()),
+        std::io::ErrorKind::AlreadyExists => format!(
+            "{} already exists: use --resume to continue that sweep, or remove the file",
+            path.display()
+        ),
         _ => format!("cannot open {}: {e}", path.display()),
     })?;
     file.try_lock().map_err(|e| match e {
-        std::fs::TryLockError::WouldBlock => format!("{} is locked: another sweep is writing it", path.display()),
+        std::fs::TryLockError::WouldBlock => {
+            format!("{} is locked: another sweep is writing it", path.display())
+        }
         std::fs::TryLockError::Error(e) => format!("cannot lock {}: {e}", path.display()),
     })?;
-    let lines = if resume { read_for_resume(&mut file, path)? } else { Vec::new() };
+    let lines = if resume {
+        read_for_resume(&mut file, path)?
+    } else {
+        Vec::new()
+    };
     Ok((file, lines))
 }
 
@@ -295,22 +347,38 @@ fn read_for_resume(file: &mut File, path: &Path) -> Result<Vec<Line>, String> {
     if keep < bytes.len() {
         file.set_len(keep as u64).map_err(io)?;
         file.sync_data().map_err(io)?;
-        eprintln!("note: {}: removed a torn last line ({} bytes) left by an interrupted sweep", path.display(), bytes.len() - keep);
+        eprintln!(
+            "note: {}: removed a torn last line ({} bytes) left by an interrupted sweep",
+            path.display(),
+            bytes.len() - keep
+        );
     }
     parse_lines(path, &bytes[..keep])
 }
 
 /// The seeds already done; every line must belong to this sweep and appear once.
-fn check_resumed(path: &Path, lines: &[Line], sc: &Scenario, opts: &Options) -> Result<BTreeSet<u64>, String> {
+fn check_resumed(
+    path: &Path,
+    lines: &[Line],
+    sc: &Scenario,
+    opts: &Options,
+) -> Result<BTreeSet<u64>, String> {
     let mut done = BTreeMap::new();
     for (i, line) in lines.iter().enumerate() {
         let at = format!("{} line {}", path.display(), i + 1);
         if !in_sweep(line.seed, opts) {
-            return Err(format!("{at}: seed {} is not one of this sweep's {}", line.seed, describe_range(opts)));
+            return Err(format!(
+                "{at}: seed {} is not one of this sweep's {}",
+                line.seed,
+                describe_range(opts)
+            ));
         }
         let ours = reproduce_line(sc, line.seed);
         if line.reproduce != ours {
-            return Err(format!("{at}: written by a different sweep: `{}`; this sweep would run `{ours}`", line.reproduce));
+            return Err(format!(
+                "{at}: written by a different sweep: `{}`; this sweep would run `{ours}`",
+                line.reproduce
+            ));
         }
         if let Some(first) = done.insert(line.seed, i + 1) {
             return Err(format!("{at}: seed {} already appears on line {first}; a seed must appear once (`ksim merge --out` dedupes identical copies)", line.seed));
@@ -332,16 +400,23 @@ fn append(file: &mut File, line: &Line) -> std::io::Result<()> {
 /// Write sorted lines to a temporary file beside `path`, sync it, rename it over `path` and
 /// sync the directory, so a reader sees the old file or the whole new one.
 fn write_atomically(path: &Path, lines: &[Line]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let mut text = String::new();
     for line in lines {
         text.push_str(&serde_json::to_string(line)?);
         text.push('\n');
     }
-    let written = File::create(&tmp).and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()));
+    let written = File::create(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()));
     if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
@@ -375,7 +450,9 @@ fn evaluate_guarded(seed: u64, sc: &Arc<Scenario>, opts: &Options) -> Result<Lin
     std::thread::Builder::new()
         .name(format!("ksim-sweep-{seed}"))
         .spawn(move || {
-            let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evaluate(seed, &shared, sample)));
+            let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                evaluate(seed, &shared, sample)
+            }));
             let _ = tx.send(got.map_err(|p| panic_text(&*p)));
         })
         .map_err(|e| format!("cannot start a thread for seed {seed}: {e}"))?;
@@ -385,8 +462,18 @@ fn evaluate_guarded(seed: u64, sc: &Arc<Scenario>, opts: &Options) -> Result<Lin
     };
     Ok(match got {
         Ok(Ok(line)) => line,
-        Ok(Err(p)) => Line::failed(seed, sc, "panic", format!("the sweep's evaluation of the seed panicked: {p}")),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Line::failed(seed, sc, "panic", "the seed's thread died without a result".into()),
+        Ok(Err(p)) => Line::failed(
+            seed,
+            sc,
+            "panic",
+            format!("the sweep's evaluation of the seed panicked: {p}"),
+        ),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Line::failed(
+            seed,
+            sc,
+            "panic",
+            "the seed's thread died without a result".into(),
+        ),
         Err(mpsc::RecvTimeoutError::Timeout) => {
             let secs = opts.seed_timeout.unwrap_or_default().as_secs();
             Line::failed(seed, sc, "hang", format!("no result after {secs} s of wall time (--seed-timeout); the seed's thread was abandoned"))
@@ -395,9 +482,18 @@ fn evaluate_guarded(seed: u64, sc: &Arc<Scenario>, opts: &Options) -> Result<Lin
 }
 
 /// Pull seeds from the shared queue until it is empty or the sweep stops.
-fn worker(todo: &[u64], next: &AtomicUsize, stop: &AtomicBool, sc: &Arc<Scenario>, opts: &Options, tx: mpsc::Sender<Result<Line, String>>) {
+fn worker(
+    todo: &[u64],
+    next: &AtomicUsize,
+    stop: &AtomicBool,
+    sc: &Arc<Scenario>,
+    opts: &Options,
+    tx: mpsc::Sender<Result<Line, String>>,
+) {
     while !stop.load(Ordering::Relaxed) {
-        let Some(&seed) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else { return };
+        let Some(&seed) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
+            return;
+        };
         let got = evaluate_guarded(seed, sc, opts);
         let fatal = got.is_err();
         if tx.send(got).is_err() || fatal {
@@ -409,7 +505,12 @@ fn worker(todo: &[u64], next: &AtomicUsize, stop: &AtomicBool, sc: &Arc<Scenario
 /// Run `todo` on `opts.jobs` workers and hand each line to `sink` on this thread, as it
 /// finishes. The first error (from a worker or from `sink`) stops the queue; seeds in flight
 /// finish, and are not written.
-fn run_workers(todo: &[u64], sc: &Arc<Scenario>, opts: &Options, mut sink: impl FnMut(Line) -> Result<(), String>) -> Result<(), String> {
+fn run_workers(
+    todo: &[u64],
+    sc: &Arc<Scenario>,
+    opts: &Options,
+    mut sink: impl FnMut(Line) -> Result<(), String>,
+) -> Result<(), String> {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel();
@@ -441,8 +542,14 @@ struct Progress {
 
 impl Progress {
     fn new(total: usize, done: &[Line]) -> Progress {
-        let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total as u64) } else { ProgressBar::hidden() };
-        if let Ok(style) = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} seeds  {msg}") {
+        let bar = if std::io::stderr().is_terminal() {
+            ProgressBar::new(total as u64)
+        } else {
+            ProgressBar::hidden()
+        };
+        if let Ok(style) =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} seeds  {msg}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_position(done.len() as u64);
@@ -451,14 +558,20 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(250));
         }
         let findings = done.iter().filter(|l| l.finding.is_some()).count() as u64;
-        let mut p = Progress { bar, started: Instant::now(), ran: 0, findings };
+        let mut p = Progress {
+            bar,
+            started: Instant::now(),
+            ran: 0,
+            findings,
+        };
         p.refresh();
         p
     }
 
     fn refresh(&mut self) {
         let rate = self.ran as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-        self.bar.set_message(format!("{} findings  {rate:.1} seeds/s", self.findings));
+        self.bar
+            .set_message(format!("{} findings  {rate:.1} seeds/s", self.findings));
     }
 
     fn record(&mut self, line: &Line) {
@@ -482,8 +595,14 @@ impl QuietPanics {
     fn install(bar: ProgressBar) -> QuietPanics {
         let previous = Some(std::panic::take_hook());
         std::panic::set_hook(Box::new(move |info| {
-            let thread = std::thread::current().name().unwrap_or("<unnamed>").to_string();
-            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            let thread = std::thread::current()
+                .name()
+                .unwrap_or("<unnamed>")
+                .to_string();
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
             let text = panic_text(info.payload());
             bar.suspend(|| eprintln!("panic in {thread}: {}{at}", one_line(&text)));
         }));
@@ -501,13 +620,22 @@ impl Drop for QuietPanics {
 
 fn print_finding(line: &Line) {
     if let Some(kind) = &line.finding {
-        println!("seed {}: {kind}: {}\n  reproduce: {}", line.seed, one_line(&line.message), line.reproduce);
+        println!(
+            "seed {}: {kind}: {}\n  reproduce: {}",
+            line.seed,
+            one_line(&line.message),
+            line.reproduce
+        );
     }
 }
 
 /// A multi-line message (an `assert_eq!` panic, say) on one line, so each finding stays two lines.
 fn one_line(text: &str) -> String {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 // -------------------------------------------------------------------- summary
@@ -538,7 +666,10 @@ impl Summary {
                 SeedVerdict::Vacuous => s.vacuous += 1,
             }
             if let Some(kind) = &l.finding {
-                let entry = s.findings.entry(kind.clone()).or_insert_with(|| (0, Vec::new(), l.reproduce.clone()));
+                let entry = s
+                    .findings
+                    .entry(kind.clone())
+                    .or_insert_with(|| (0, Vec::new(), l.reproduce.clone()));
                 entry.0 += 1;
                 entry.1.push(l.seed);
             }
@@ -563,7 +694,12 @@ impl Summary {
     pub fn render(&self, title: &str, invocation: Option<String>, results: &str) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "== {title} ==");
-        for (label, n) in [("seeds run", self.seeds), ("valid", self.valid), ("invalid", self.invalid), ("vacuous", self.vacuous)] {
+        for (label, n) in [
+            ("seeds run", self.seeds),
+            ("valid", self.valid),
+            ("invalid", self.invalid),
+            ("vacuous", self.vacuous),
+        ] {
             let _ = writeln!(s, "{label:<20}{n:>8}");
         }
         if self.findings.is_empty() {
@@ -601,8 +737,21 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let path = opts.out.clone().unwrap_or_else(|| default_path(sc, opts));
     let (mut file, old) = open_results(&path, opts.resume)?;
     let done = check_resumed(&path, &old, sc, opts)?;
-    let todo: Vec<u64> = seeds.iter().copied().filter(|s| !done.contains(s)).collect();
-    println!("sweep {} ({}): {}: {} to run, {} already in {}, jobs {}", sc.name, sc.origin, describe_range(opts), todo.len(), done.len(), path.display(), opts.jobs);
+    let todo: Vec<u64> = seeds
+        .iter()
+        .copied()
+        .filter(|s| !done.contains(s))
+        .collect();
+    println!(
+        "sweep {} ({}): {}: {} to run, {} already in {}, jobs {}",
+        sc.name,
+        sc.origin,
+        describe_range(opts),
+        todo.len(),
+        done.len(),
+        path.display(),
+        opts.jobs
+    );
     let started = Instant::now();
     // Memory must stay flat over a long sweep: report RSS before and after.
     let (_, rss_start) = crate::bench::memory();
@@ -614,7 +763,12 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let mut rss_at: Vec<u64> = Vec::new();
     let mut done_now = 0usize;
     let ran = run_workers(&todo, &sc_arc, opts, |line| {
-        append(&mut file, &line).map_err(|e| format!("cannot append to {}: {e}; the sweep stopped, --resume continues it", path.display()))?;
+        append(&mut file, &line).map_err(|e| {
+            format!(
+                "cannot append to {}: {e}; the sweep stopped, --resume continues it",
+                path.display()
+            )
+        })?;
         progress.bar.suspend(|| print_finding(&line));
         progress.record(&line);
         done_now += 1;
@@ -641,7 +795,14 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
         if quarters.is_empty() { "-".to_string() } else { quarters.join(" / ") },
         mb(peak_running)
     );
-    print!("{}", summary.render(&format!("sweep {}: {}", sc.name, describe_range(opts)), Some(invocation), &path.display().to_string()));
+    print!(
+        "{}",
+        summary.render(
+            &format!("sweep {}: {}", sc.name, describe_range(opts)),
+            Some(invocation),
+            &path.display().to_string()
+        )
+    );
     Ok(summary.exit_code())
 }
 
@@ -661,7 +822,16 @@ fn merge_inner(files: &[PathBuf], out: Option<&Path>) -> Result<i32, (i32, Strin
         for line in read_whole(path).map_err(|e| (2, e))? {
             match &identity {
                 Some((id, first)) if *id != line.sweep_identity() => {
-                    return Err((2, format!("{} and {} are results of different sweeps: `{}` vs `{}`", first.display(), path.display(), id, line.sweep_identity())));
+                    return Err((
+                        2,
+                        format!(
+                            "{} and {} are results of different sweeps: `{}` vs `{}`",
+                            first.display(),
+                            path.display(),
+                            id,
+                            line.sweep_identity()
+                        ),
+                    ));
                 }
                 _ => identity = Some((line.sweep_identity(), path)),
             }
@@ -671,26 +841,40 @@ fn merge_inner(files: &[PathBuf], out: Option<&Path>) -> Result<i32, (i32, Strin
     let lines: Vec<Line> = by_seed.into_values().map(|(l, _)| l).collect();
     let results = match out {
         Some(p) => {
-            write_atomically(p, &lines).map_err(|e| (2, format!("cannot write {}: {e}", p.display())))?;
+            write_atomically(p, &lines)
+                .map_err(|e| (2, format!("cannot write {}: {e}", p.display())))?;
             p.display().to_string()
         }
         None => "(not written: no --out)".to_string(),
     };
     let summary = Summary::of(&lines);
-    let title = format!("merge of {} file(s): {}", files.len(), lines.first().map(|l| l.scenario.as_str()).unwrap_or("no results"));
+    let title = format!(
+        "merge of {} file(s): {}",
+        files.len(),
+        lines
+            .first()
+            .map(|l| l.scenario.as_str())
+            .unwrap_or("no results")
+    );
     print!("{}", summary.render(&title, None, &results));
     Ok(summary.exit_code())
 }
 
 /// Keep one line per seed: an identical copy (same verdict and trace hash) is dropped, a
 /// different one is a conflict (exit 1): the same seed cannot have two results.
-fn add_unique<'a>(by_seed: &mut BTreeMap<u64, (Line, &'a Path)>, line: Line, path: &'a Path) -> Result<(), (i32, String)> {
+fn add_unique<'a>(
+    by_seed: &mut BTreeMap<u64, (Line, &'a Path)>,
+    line: Line,
+    path: &'a Path,
+) -> Result<(), (i32, String)> {
     match by_seed.get(&line.seed) {
         None => {
             by_seed.insert(line.seed, (line, path));
             Ok(())
         }
-        Some((kept, _)) if kept.verdict == line.verdict && kept.trace_hash == line.trace_hash => Ok(()),
+        Some((kept, _)) if kept.verdict == line.verdict && kept.trace_hash == line.trace_hash => {
+            Ok(())
+        }
         Some((kept, first)) => Err((
             1,
             format!(

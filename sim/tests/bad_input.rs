@@ -36,30 +36,127 @@ restart_after_ms = 1000
 
 /// Insert `line` right after the header of `section`.
 fn in_section(section: &str, line: &str) -> String {
-    BASE.replacen(&format!("[{section}]\n"), &format!("[{section}]\n{line}\n"), 1)
+    BASE.replacen(
+        &format!("[{section}]\n"),
+        &format!("[{section}]\n{line}\n"),
+        1,
+    )
 }
 
 /// Replace the first line starting with `prefix`.
 fn replace_line(prefix: &str, line: &str) -> String {
-    BASE.lines().map(|l| if l.starts_with(prefix) { line.to_string() } else { l.to_string() }).collect::<Vec<_>>().join("\n")
+    BASE.lines()
+        .map(|l| {
+            if l.starts_with(prefix) {
+                line.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// One bad file, and the key its error must name (None for syntax errors).
 fn generate(rng: &mut ChaCha8Rng) -> (String, Option<&'static str>) {
     let n: u32 = rng.gen_range(0..1_000_000);
     match rng.gen_range(0..12) {
-        0 => (in_section("server", &format!("min.insync.replica{} = 2", ["", "z", "_s", "ss"][n as usize % 4])), Some("min.insync.replica")),
-        1 => (in_section("producer", &format!("ack{} = \"all\"", ["", "z", "_"][n as usize % 3])), Some("ack")),
-        2 => (replace_line("brokers", &format!("brokers = \"{n}\"")), Some("brokers")),
-        3 => (replace_line("brokers", &format!("brokers = {}", [0, 65 + n as i64, -(n as i64) - 1][n as usize % 3])), Some("brokers")),
-        4 => (replace_line("min.insync.replicas", &format!("min.insync.replicas = {}", 4 + n % 10)), Some("min.insync.replicas")),
-        5 => (replace_line("default.replication.factor", &format!("default.replication.factor = {}", 4 + n % 60)), Some("default.replication.factor")),
-        6 => (replace_line("acks", &format!("acks = \"{}\"", ["2", "most", "-2", "al"][n as usize % 4])), Some("acks")),
-        7 => (replace_line("action", &format!("action = \"{}\"", ["explode", "crashh", ""][n as usize % 3])), Some("action")),
-        8 => (replace_line("target", &format!("target = \"{}\"", ["leader:x", "broker:9", "leader:7", "nobody"][n as usize % 4])), Some("target")),
-        9 => (BASE.replacen("[workload]", &format!("[workload{}]", ["z", "s", "_x"][n as usize % 3]), 1), Some("workload")),
-        10 => (replace_line("duration_ms", ["duration_ms = ", "duration_ms = [1,", "duration_ms = \"12", "duration_ms 12"][n as usize % 4]), None),
-        _ => (in_section("server", &format!("\"min.insync.replicas\" = {}", 1 + n % 2)), Some("min.insync.replicas")),
+        0 => (
+            in_section(
+                "server",
+                &format!(
+                    "min.insync.replica{} = 2",
+                    ["", "z", "_s", "ss"][n as usize % 4]
+                ),
+            ),
+            Some("min.insync.replica"),
+        ),
+        1 => (
+            in_section(
+                "producer",
+                &format!("ack{} = \"all\"", ["", "z", "_"][n as usize % 3]),
+            ),
+            Some("ack"),
+        ),
+        2 => (
+            replace_line("brokers", &format!("brokers = \"{n}\"")),
+            Some("brokers"),
+        ),
+        3 => (
+            replace_line(
+                "brokers",
+                &format!(
+                    "brokers = {}",
+                    [0, 65 + n as i64, -(n as i64) - 1][n as usize % 3]
+                ),
+            ),
+            Some("brokers"),
+        ),
+        4 => (
+            replace_line(
+                "min.insync.replicas",
+                &format!("min.insync.replicas = {}", 4 + n % 10),
+            ),
+            Some("min.insync.replicas"),
+        ),
+        5 => (
+            replace_line(
+                "default.replication.factor",
+                &format!("default.replication.factor = {}", 4 + n % 60),
+            ),
+            Some("default.replication.factor"),
+        ),
+        6 => (
+            replace_line(
+                "acks",
+                &format!("acks = \"{}\"", ["2", "most", "-2", "al"][n as usize % 4]),
+            ),
+            Some("acks"),
+        ),
+        7 => (
+            replace_line(
+                "action",
+                &format!("action = \"{}\"", ["explode", "crashh", ""][n as usize % 3]),
+            ),
+            Some("action"),
+        ),
+        8 => (
+            replace_line(
+                "target",
+                &format!(
+                    "target = \"{}\"",
+                    ["leader:x", "broker:9", "leader:7", "nobody"][n as usize % 4]
+                ),
+            ),
+            Some("target"),
+        ),
+        9 => (
+            BASE.replacen(
+                "[workload]",
+                &format!("[workload{}]", ["z", "s", "_x"][n as usize % 3]),
+                1,
+            ),
+            Some("workload"),
+        ),
+        10 => (
+            replace_line(
+                "duration_ms",
+                [
+                    "duration_ms = ",
+                    "duration_ms = [1,",
+                    "duration_ms = \"12",
+                    "duration_ms 12",
+                ][n as usize % 4],
+            ),
+            None,
+        ),
+        _ => (
+            in_section(
+                "server",
+                &format!("\"min.insync.replicas\" = {}", 1 + n % 2),
+            ),
+            Some("min.insync.replicas"),
+        ),
     }
 }
 
@@ -80,7 +177,10 @@ fn ten_thousand_bad_scenarios_are_rejected_with_a_location_and_never_panic() {
         assert!(!err.message.is_empty());
         if let Some(k) = key {
             let named = err.key.clone().unwrap_or_default();
-            assert!(named.contains(k), "input {i}: expected key `{k}` in `{err}`:\n{text}");
+            assert!(
+                named.contains(k),
+                "input {i}: expected key `{k}` in `{err}`:\n{text}"
+            );
         }
         *by_kind.entry(key.unwrap_or("syntax")).or_insert(0u32) += 1;
     }
@@ -96,7 +196,10 @@ fn the_binary_exits_2_with_the_location_for_a_sample_of_bad_files() {
         let (text, _) = generate(&mut rng);
         let path = dir.join(format!("gen-{i}.toml"));
         std::fs::write(&path, text).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ksim")).args(["run", path.to_str().unwrap(), "--seed", "1"]).output().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ksim"))
+            .args(["run", path.to_str().unwrap(), "--seed", "1"])
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(&format!("gen-{i}.toml:")), "{err}");

@@ -4,8 +4,16 @@
 use std::process::Command;
 
 fn ksim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ksim")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run ksim");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_ksim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run ksim");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn temp_scenario(name: &str, text: &str) -> String {
@@ -24,20 +32,37 @@ fn acks_1_run_reports_allowed_loss_and_how_to_reproduce() {
     assert!(out.contains("lost-but-allowed="), "{out}");
     assert!(!out.contains("lost-but-allowed=0 "), "{out}");
     assert!(out.contains("verdict    VALID"), "{out}");
-    assert!(out.contains("reproduce: cargo run --release -- run acks-1-leader-crash --seed 1"), "{out}");
+    assert!(
+        out.contains("reproduce: cargo run --release -- run acks-1-leader-crash --seed 1"),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_violation_exits_1_and_json_carries_the_verdict() {
-    let (code, out, _) = ksim(&["run", "acks-all-leader-crash", "--seed", "1", "--set", "flaw=ack-before-replication", "--json"]);
+    let (code, out, _) = ksim(&[
+        "run",
+        "acks-all-leader-crash",
+        "--seed",
+        "1",
+        "--set",
+        "flaw=ack-before-replication",
+        "--json",
+    ]);
     assert_eq!(code, 1, "{out}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
     assert_eq!(v["verdict"], "invalid");
     assert_eq!(v["seed"], 1);
     assert!(v["trace_hash"].as_str().unwrap().len() == 16);
     assert!(v["counts"]["acked"].as_u64().unwrap() > 0);
-    assert!(v["violations"][0]["message"].as_str().unwrap().contains("acknowledged write lost"));
-    assert!(v["reproduce"].as_str().unwrap().contains("--set flaw=ack-before-replication"));
+    assert!(v["violations"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("acknowledged write lost"));
+    assert!(v["reproduce"]
+        .as_str()
+        .unwrap()
+        .contains("--set flaw=ack-before-replication"));
 }
 
 #[test]
@@ -51,21 +76,39 @@ fn check_determinism_runs_twice_and_agrees() {
 fn a_run_without_a_seed_draws_one_and_prints_it() {
     let (code, out, _) = ksim(&["run", "default", "--set", "duration_ms=4000"]);
     assert!(code == 0 || code == 3, "{out}");
-    let seed_line = out.lines().find(|l| l.starts_with("seed ")).expect("a seed line");
-    let seed: u64 = seed_line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let seed_line = out
+        .lines()
+        .find(|l| l.starts_with("seed "))
+        .expect("a seed line");
+    let seed: u64 = seed_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(out.contains(&format!("--seed {seed}")), "{out}");
 }
 
 #[test]
 fn a_vacuous_run_exits_3() {
-    let (code, out, _) = ksim(&["run", "acks-all-leader-crash", "--seed", "1", "--set", "duration_ms=3000"]);
+    let (code, out, _) = ksim(&[
+        "run",
+        "acks-all-leader-crash",
+        "--seed",
+        "1",
+        "--set",
+        "duration_ms=3000",
+    ]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("VACUOUS"), "{out}");
 }
 
 #[test]
 fn malformed_scenario_file_exits_2_naming_file_and_line() {
-    let path = temp_scenario("broken.toml", "[server]\nmin.insync.replicas = 2\nacks = [\n");
+    let path = temp_scenario(
+        "broken.toml",
+        "[server]\nmin.insync.replicas = 2\nacks = [\n",
+    );
     let (code, _, err) = ksim(&["run", &path, "--seed", "1"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&path), "{err}");
@@ -74,7 +117,10 @@ fn malformed_scenario_file_exits_2_naming_file_and_line() {
 
 #[test]
 fn unknown_key_exits_2_naming_file_line_and_key_with_a_suggestion() {
-    let path = temp_scenario("typo.toml", "[cluster]\nbrokers = 3\n\n[server]\nmin.insync.replica = 2\n");
+    let path = temp_scenario(
+        "typo.toml",
+        "[cluster]\nbrokers = 3\n\n[server]\nmin.insync.replica = 2\n",
+    );
     let (code, _, err) = ksim(&["run", &path, "--seed", "1"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&format!("{path}:5:")), "{err}");
@@ -98,24 +144,60 @@ fn impossible_cluster_and_bad_set_exit_2() {
 fn scenarios_lists_the_gallery() {
     let (code, out, _) = ksim(&["scenarios"]);
     assert_eq!(code, 0);
-    for name in ["default", "acks-1-leader-crash", "acks-all-leader-crash", "power-loss-all"] {
+    for name in [
+        "default",
+        "acks-1-leader-crash",
+        "acks-all-leader-crash",
+        "power-loss-all",
+    ] {
         assert!(out.contains(name), "{out}");
     }
 }
 
 #[test]
 fn server_and_producer_properties_apply_with_located_errors() {
-    let server = temp_scenario("server.properties", "broker.id=1\nlog.dirs=/var/kafka\nmin.insync.replicas=2\nacks=all\n");
-    let (code, _, err) = ksim(&["run", "acks-1-leader-crash", "--seed", "1", "--server-properties", &server]);
+    let server = temp_scenario(
+        "server.properties",
+        "broker.id=1\nlog.dirs=/var/kafka\nmin.insync.replicas=2\nacks=all\n",
+    );
+    let (code, _, err) = ksim(&[
+        "run",
+        "acks-1-leader-crash",
+        "--seed",
+        "1",
+        "--server-properties",
+        &server,
+    ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains(&format!("{server}:4:")) && err.contains("`acks`"), "{err}");
+    assert!(
+        err.contains(&format!("{server}:4:")) && err.contains("`acks`"),
+        "{err}"
+    );
     let server = temp_scenario("server2.properties", "broker.id=1\nmin.insync.replicas=2\n");
-    let producer = temp_scenario("producer.properties", "bootstrap.servers=localhost:9092\nacks=1\nlinger.ms=5\n");
-    let (code, out, err) = ksim(&["run", "acks-1-leader-crash", "--seed", "1", "--server-properties", &server, "--producer-properties", &producer]);
+    let producer = temp_scenario(
+        "producer.properties",
+        "bootstrap.servers=localhost:9092\nacks=1\nlinger.ms=5\n",
+    );
+    let (code, out, err) = ksim(&[
+        "run",
+        "acks-1-leader-crash",
+        "--seed",
+        "1",
+        "--server-properties",
+        &server,
+        "--producer-properties",
+        &producer,
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("min.insync.replicas=2 "), "{out}");
-    assert!(out.contains("ignored    linger.ms=5") && out.contains("not modelled yet"), "{out}");
-    assert!(out.contains("--set server.min.insync.replicas=2 --set producer.acks=1"), "{out}");
+    assert!(
+        out.contains("ignored    linger.ms=5") && out.contains("not modelled yet"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--set server.min.insync.replicas=2 --set producer.acks=1"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -123,7 +205,10 @@ fn heal_after_only_goes_with_isolation_and_restart_after_only_with_a_stop() {
     let path = temp_scenario("mixed.toml", "[[faults.script]]\nat_ms = 1000\naction = \"crash\"\ntarget = \"broker:1\"\nheal_after_ms = 5\n");
     let (code, _, err) = ksim(&["run", &path, "--seed", "1"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("heal_after_ms") && err.contains(":5:"), "{err}");
+    assert!(
+        err.contains("heal_after_ms") && err.contains(":5:"),
+        "{err}"
+    );
     let path = temp_scenario("mixed2.toml", "[[faults.script]]\nat_ms = 1000\naction = \"isolate\"\ntarget = \"leader:0\"\nrestart_after_ms = 5\n");
     let (code, _, err) = ksim(&["run", &path, "--seed", "1"]);
     assert_eq!(code, 2, "{err}");
@@ -132,8 +217,14 @@ fn heal_after_only_goes_with_isolation_and_restart_after_only_with_a_stop() {
 
 /// Run what a reproduce line says (minus the `cargo run --release --` prefix).
 fn replay(reproduce: &str) -> (i32, String, String) {
-    let args = reproduce.trim().strip_prefix("cargo run --release -- ").expect("a cargo run line");
-    let words: Vec<String> = args.split_whitespace().map(|w| w.trim_matches('\'').to_string()).collect();
+    let args = reproduce
+        .trim()
+        .strip_prefix("cargo run --release -- ")
+        .expect("a cargo run line");
+    let words: Vec<String> = args
+        .split_whitespace()
+        .map(|w| w.trim_matches('\'').to_string())
+        .collect();
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
     ksim(&refs)
 }
@@ -141,17 +232,56 @@ fn replay(reproduce: &str) -> (i32, String, String) {
 #[test]
 fn a_planted_panic_and_a_planted_livelock_are_findings_whose_reproduce_lines_replay_them() {
     for (args, checker) in [
-        (vec!["run", "acks-all-leader-crash", "--seed", "4", "--set", "flaw=panic-on-restart"], "[panic]"),
-        (vec!["run", "default", "--seed", "2", "--set", "flaw=followers-never-fetch", "--set", "duration_ms=6000", "--set", "settle_ms=3000"], "[liveness]"),
+        (
+            vec![
+                "run",
+                "acks-all-leader-crash",
+                "--seed",
+                "4",
+                "--set",
+                "flaw=panic-on-restart",
+            ],
+            "[panic]",
+        ),
+        (
+            vec![
+                "run",
+                "default",
+                "--seed",
+                "2",
+                "--set",
+                "flaw=followers-never-fetch",
+                "--set",
+                "duration_ms=6000",
+                "--set",
+                "settle_ms=3000",
+            ],
+            "[liveness]",
+        ),
     ] {
         let (code, out, _) = ksim(&args);
         assert_eq!(code, 1, "{out}");
         assert!(out.contains(&format!("first      {checker}")), "{out}");
-        let line = out.lines().find_map(|l| l.strip_prefix("reproduce: ")).expect("a reproduce line");
-        let trace = |o: &str| o.lines().find(|l| l.starts_with("time ")).and_then(|l| l.split("trace=").nth(1)).map(str::to_string);
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix("reproduce: "))
+            .expect("a reproduce line");
+        let trace = |o: &str| {
+            o.lines()
+                .find(|l| l.starts_with("time "))
+                .and_then(|l| l.split("trace=").nth(1))
+                .map(str::to_string)
+        };
         let (again, replayed, _) = replay(line);
         assert_eq!(again, 1, "{replayed}");
-        assert!(replayed.contains(&format!("first      {checker}")), "{replayed}");
-        assert_eq!(trace(&out), trace(&replayed), "the replay must be the same run");
+        assert!(
+            replayed.contains(&format!("first      {checker}")),
+            "{replayed}"
+        );
+        assert_eq!(
+            trace(&out),
+            trace(&replayed),
+            "the replay must be the same run"
+        );
     }
 }

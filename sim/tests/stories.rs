@@ -13,8 +13,18 @@ use ksim::scenario_parse::gallery;
 fn acks_1_leader_crash_loses_unreplicated_write() {
     let report = run_check(&scenario("acks-1-leader-crash", &[]), 1);
     assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.violations);
-    assert!(report.counts.lost_allowed > 0, "the crashed leader's unreplicated acks must be lost");
-    assert!(report.allowed_losses.iter().all(|l| l.reason.starts_with("acks=1")), "{:?}", report.allowed_losses);
+    assert!(
+        report.counts.lost_allowed > 0,
+        "the crashed leader's unreplicated acks must be lost"
+    );
+    assert!(
+        report
+            .allowed_losses
+            .iter()
+            .all(|l| l.reason.starts_with("acks=1")),
+        "{:?}",
+        report.allowed_losses
+    );
     assert!(report.counts.acked > 1000);
 }
 
@@ -23,9 +33,17 @@ fn acks_all_leader_crash_loses_nothing_acknowledged() {
     let sc = scenario("acks-all-leader-crash", &[]);
     for seed in 1..=12 {
         let report = run_check(&sc, seed);
-        assert_eq!(report.verdict, Verdict::Valid, "seed {seed}: {:?}", report.violations);
+        assert_eq!(
+            report.verdict,
+            Verdict::Valid,
+            "seed {seed}: {:?}",
+            report.violations
+        );
         assert_eq!(report.counts.lost_allowed, 0, "seed {seed}");
-        assert_eq!(report.counts.crashes, 2, "seed {seed}: both scripted crashes must happen");
+        assert_eq!(
+            report.counts.crashes, 2,
+            "seed {seed}: both scripted crashes must happen"
+        );
         assert!(report.counts.leader_changes >= 2, "seed {seed}");
     }
 }
@@ -35,12 +53,18 @@ fn power_loss_of_every_replica_loses_unflushed_acks_and_says_why() {
     let report = run_check(&scenario("power-loss-all", &[]), 1);
     assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.violations);
     assert!(report.counts.lost_allowed > 100);
-    assert!(report.allowed_losses.iter().all(|l| l.reason.contains("power loss")));
+    assert!(report
+        .allowed_losses
+        .iter()
+        .all(|l| l.reason.contains("power loss")));
 }
 
 #[test]
 fn flushing_every_message_survives_the_same_power_loss() {
-    let report = run_check(&scenario("power-loss-all", &["log.flush.interval.messages=1"]), 1);
+    let report = run_check(
+        &scenario("power-loss-all", &["log.flush.interval.messages=1"]),
+        1,
+    );
     assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.violations);
     assert_eq!(report.counts.lost_allowed, 0);
     assert!(report.counts.flushes > 1000);
@@ -55,10 +79,20 @@ fn the_same_seed_gives_the_same_trace_for_every_scenario() {
         let a = run(7, &sc);
         let b = run(7, &sc);
         let c = run(8, &sc);
-        let (ha, hb, hc) = (lock(&a.ctx.observer).trace_hash(), lock(&b.ctx.observer).trace_hash(), lock(&c.ctx.observer).trace_hash());
+        let (ha, hb, hc) = (
+            lock(&a.ctx.observer).trace_hash(),
+            lock(&b.ctx.observer).trace_hash(),
+            lock(&c.ctx.observer).trace_hash(),
+        );
         assert_eq!(ha, hb, "{name}: seed 7 twice gave different traces");
-        assert_ne!(ha, hc, "{name}: seeds 7 and 8 gave the same trace: the hash compares nothing");
-        assert_eq!(lock(&a.ctx.observer).history.len(), lock(&b.ctx.observer).history.len());
+        assert_ne!(
+            ha, hc,
+            "{name}: seeds 7 and 8 gave the same trace: the hash compares nothing"
+        );
+        assert_eq!(
+            lock(&a.ctx.observer).history.len(),
+            lock(&b.ctx.observer).history.len()
+        );
     }
 }
 
@@ -67,12 +101,20 @@ fn the_same_seed_gives_the_same_trace_for_every_scenario() {
 fn flagged_by(name: &str, flaw: &str, checker: &str) {
     let report = run_check(&scenario(name, &[&format!("flaw={flaw}")]), 1);
     assert_eq!(report.verdict, Verdict::Invalid, "{flaw} went unnoticed");
-    assert!(report.violations.iter().any(|v| v.checker == checker), "{flaw}: expected a {checker} violation, got {:?}", report.violations.first());
+    assert!(
+        report.violations.iter().any(|v| v.checker == checker),
+        "{flaw}: expected a {checker} violation, got {:?}",
+        report.violations.first()
+    );
 }
 
 #[test]
 fn durability_checker_flags_a_leader_that_acks_before_replication() {
-    flagged_by("acks-all-leader-crash", "ack-before-replication", "acked-durability");
+    flagged_by(
+        "acks-all-leader-crash",
+        "ack-before-replication",
+        "acked-durability",
+    );
 }
 
 #[test]
@@ -82,7 +124,11 @@ fn hw_checker_flags_a_leader_whose_hw_goes_backwards() {
 
 #[test]
 fn leader_checker_flags_an_election_without_an_epoch_bump() {
-    flagged_by("acks-all-leader-crash", "elect-without-epoch-bump", "one-leader-per-epoch");
+    flagged_by(
+        "acks-all-leader-crash",
+        "elect-without-epoch-bump",
+        "one-leader-per-epoch",
+    );
 }
 
 #[test]
@@ -95,14 +141,32 @@ fn a_run_without_its_faults_is_vacuous() {
     // The scripted crash at 5 s never fires when the workload stops at 3 s.
     let report = run_check(&scenario("acks-all-leader-crash", &["duration_ms=3000"]), 1);
     assert_eq!(report.verdict, Verdict::Vacuous);
-    assert!(report.vacuous.iter().any(|v| v.contains("faults")), "{:?}", report.vacuous);
+    assert!(
+        report.vacuous.iter().any(|v| v.contains("faults")),
+        "{:?}",
+        report.vacuous
+    );
 }
 
 #[test]
 fn liveness_check_reports_a_planted_livelock_as_a_stall_with_each_replica_state() {
-    let report = run_check(&scenario("default", &["flaw=followers-never-fetch", "duration_ms=6000", "settle_ms=5000"]), 1);
+    let report = run_check(
+        &scenario(
+            "default",
+            &[
+                "flaw=followers-never-fetch",
+                "duration_ms=6000",
+                "settle_ms=5000",
+            ],
+        ),
+        1,
+    );
     assert_eq!(report.verdict, Verdict::Invalid);
-    let stall = report.violations.iter().find(|v| v.checker == "liveness").expect("a stall finding");
+    let stall = report
+        .violations
+        .iter()
+        .find(|v| v.checker == "liveness")
+        .expect("a stall finding");
     assert!(stall.message.contains("broker 2 p0"), "{}", stall.message);
 }
 
@@ -124,15 +188,29 @@ fn jepsen_2013_unclean_election_loses_writes_the_isolated_leader_acknowledged_al
     assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.violations);
     assert_eq!(report.counts.unclean_elections, 1);
     assert!(report.counts.lost_allowed > 100, "{:?}", report.counts);
-    assert!(report.allowed_losses.iter().all(|l| l.reason.contains("unclean leader election")));
+    assert!(report
+        .allowed_losses
+        .iter()
+        .all(|l| l.reason.contains("unclean leader election")));
 }
 
 #[test]
 fn jepsen_2013_with_min_insync_2_and_clean_election_loses_nothing() {
-    let sc = scenario("jepsen-2013", &["min.insync.replicas=2", "unclean.leader.election.enable=false"]);
+    let sc = scenario(
+        "jepsen-2013",
+        &[
+            "min.insync.replicas=2",
+            "unclean.leader.election.enable=false",
+        ],
+    );
     for seed in 1..=3 {
         let report = run_check(&sc, seed);
-        assert_eq!(report.verdict, Verdict::Valid, "seed {seed}: {:?}", report.violations);
+        assert_eq!(
+            report.verdict,
+            Verdict::Valid,
+            "seed {seed}: {:?}",
+            report.violations
+        );
         assert_eq!(report.counts.lost_allowed, 0, "seed {seed}");
         assert_eq!(report.counts.unclean_elections, 0, "seed {seed}");
         assert_eq!(report.counts.partitions, 2, "seed {seed}");

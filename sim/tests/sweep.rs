@@ -12,11 +12,25 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// A scenario short enough for dozens of seeds per test: acks=1, the leader crashes at 5 s.
-const QUICK: [&str; 5] = ["acks-1-leader-crash", "--set", "duration_ms=6000", "--set", "settle_ms=20000"];
+const QUICK: [&str; 5] = [
+    "acks-1-leader-crash",
+    "--set",
+    "duration_ms=6000",
+    "--set",
+    "settle_ms=20000",
+];
 
 fn ksim(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ksim")).args(args).current_dir(dir).output().expect("run ksim");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_ksim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run ksim");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// A fresh, empty directory for one test.
@@ -39,8 +53,14 @@ fn sweep_args<'a>(out: &'a Path, seeds: &'a str, extra: &[&'a str]) -> Vec<&'a s
 /// Every line of a results file as JSON; panics on a torn or unparsable line.
 fn lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.is_empty() || text.ends_with('\n'), "torn last line in {}", path.display());
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("unparsable line {l:?}: {e}"))).collect()
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "torn last line in {}",
+        path.display()
+    );
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("unparsable line {l:?}: {e}")))
+        .collect()
 }
 
 /// Seed -> the line without its wall time (the one field allowed to differ between sweeps).
@@ -58,7 +78,16 @@ fn by_seed(lines: &[Value]) -> BTreeMap<u64, Value> {
 
 /// (seed, verdict, trace_hash), sorted by seed.
 fn results(lines: &[Value]) -> Vec<(u64, String, String)> {
-    let mut r: Vec<_> = lines.iter().map(|l| (l["seed"].as_u64().unwrap(), l["verdict"].as_str().unwrap().to_string(), l["trace_hash"].as_str().unwrap().to_string())).collect();
+    let mut r: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["seed"].as_u64().unwrap(),
+                l["verdict"].as_str().unwrap().to_string(),
+                l["trace_hash"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
     r.sort();
     r
 }
@@ -66,8 +95,14 @@ fn results(lines: &[Value]) -> Vec<(u64, String, String)> {
 /// The summary table without this invocation's own lines (wall time, the file's path).
 fn summary(stdout: &str) -> String {
     let table = stdout.lines().skip_while(|l| !l.starts_with("== ")).skip(1);
-    assert!(stdout.lines().any(|l| l.starts_with("== ")), "no summary in {stdout}");
-    table.filter(|l| !l.starts_with("this invocation") && !l.starts_with("results file")).collect::<Vec<_>>().join("\n")
+    assert!(
+        stdout.lines().any(|l| l.starts_with("== ")),
+        "no summary in {stdout}"
+    );
+    table
+        .filter(|l| !l.starts_with("this invocation") && !l.starts_with("results file"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A deterministic stream of kill delays (Knuth's MMIX LCG).
@@ -75,17 +110,25 @@ struct Lcg(u64);
 
 impl Lcg {
     fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         lo + (self.0 >> 33) % (hi - lo + 1)
     }
 }
 
 /// The complete lines of a possibly torn file parse, and no seed appears twice.
 fn assert_prefix_sound(path: &Path) {
-    let Ok(bytes) = std::fs::read(path) else { return };
+    let Ok(bytes) = std::fs::read(path) else {
+        return;
+    };
     let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let text = std::str::from_utf8(&bytes[..keep]).unwrap();
-    let parsed: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let parsed: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     by_seed(&parsed);
 }
 
@@ -94,29 +137,60 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
     let started = Instant::now();
     let dir = temp_dir("kill");
     let reference = dir.join("reference.jsonl");
-    let (code, ref_out, err) = ksim(&dir, &sweep_args(&reference, "60", &["--jobs", "2", "--determinism-sample", "10"]));
+    let (code, ref_out, err) = ksim(
+        &dir,
+        &sweep_args(
+            &reference,
+            "60",
+            &["--jobs", "2", "--determinism-sample", "10"],
+        ),
+    );
     assert_eq!(code, 0, "{ref_out}{err}");
     let killed = dir.join("killed.jsonl");
-    let args = sweep_args(&killed, "60", &["--jobs", "2", "--determinism-sample", "10", "--resume"]);
+    let args = sweep_args(
+        &killed,
+        "60",
+        &["--jobs", "2", "--determinism-sample", "10", "--resume"],
+    );
     let mut delays = Lcg(0x6b73_696d);
     let mut interrupted = 0;
     for _ in 0..24 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ksim")).args(&args).current_dir(&dir).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ksim"))
+            .args(&args)
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(delays.between(20, 400)));
         interrupted += u32::from(child.try_wait().unwrap().is_none());
         child.kill().unwrap();
         child.wait().unwrap();
         assert_prefix_sound(&killed);
     }
-    assert!(interrupted >= 20, "only {interrupted} kills hit a running sweep");
-    let before_last = std::fs::read(&killed).unwrap().iter().filter(|b| **b == b'\n').count();
+    assert!(
+        interrupted >= 20,
+        "only {interrupted} kills hit a running sweep"
+    );
+    let before_last = std::fs::read(&killed)
+        .unwrap()
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
     let (code, out, err) = ksim(&dir, &args);
     assert_eq!(code, 0, "{out}{err}");
     let (got, want) = (lines(&killed), lines(&reference));
     assert_eq!(got.len(), 60, "{out}");
     assert_eq!(by_seed(&got), by_seed(&want));
     assert_eq!(summary(&out), summary(&ref_out));
-    assert!(by_seed(&got).values().filter(|l| l["determinism"] == true).count() == 6, "seeds 10, 20, ..., 60 re-run");
+    assert!(
+        by_seed(&got)
+            .values()
+            .filter(|l| l["determinism"] == true)
+            .count()
+            == 6,
+        "seeds 10, 20, ..., 60 re-run"
+    );
     eprintln!("{interrupted} kills interrupted the sweep, {before_last} seeds were done before the last resume; {:.1} s", started.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -125,21 +199,55 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
 fn jobs_1_jobs_2_and_shards_agree() {
     let dir = temp_dir("agree");
     let file = |n: &str| dir.join(n);
-    let (one, two, s1, s2, merged) = (file("one.jsonl"), file("two.jsonl"), file("s1.jsonl"), file("s2.jsonl"), file("merged.jsonl"));
-    let (code, out_one, err) = ksim(&dir, &sweep_args(&one, "12", &["--from", "100", "--jobs", "1"]));
+    let (one, two, s1, s2, merged) = (
+        file("one.jsonl"),
+        file("two.jsonl"),
+        file("s1.jsonl"),
+        file("s2.jsonl"),
+        file("merged.jsonl"),
+    );
+    let (code, out_one, err) = ksim(
+        &dir,
+        &sweep_args(&one, "12", &["--from", "100", "--jobs", "1"]),
+    );
     assert_eq!(code, 0, "{out_one}{err}");
-    for (path, extra) in [(&two, ["--jobs", "2"]), (&s1, ["--shard", "1/2"]), (&s2, ["--shard", "2/2"])] {
-        let (code, out, err) = ksim(&dir, &sweep_args(path, "12", &[&["--from", "100"][..], &extra[..]].concat()));
+    for (path, extra) in [
+        (&two, ["--jobs", "2"]),
+        (&s1, ["--shard", "1/2"]),
+        (&s2, ["--shard", "2/2"]),
+    ] {
+        let (code, out, err) = ksim(
+            &dir,
+            &sweep_args(path, "12", &[&["--from", "100"][..], &extra[..]].concat()),
+        );
         assert_eq!(code, 0, "{out}{err}");
     }
-    let seeds = |p: &Path| results(&lines(p)).into_iter().map(|r| r.0).collect::<Vec<_>>();
+    let seeds = |p: &Path| {
+        results(&lines(p))
+            .into_iter()
+            .map(|r| r.0)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(seeds(&s1), vec![100, 102, 104, 106, 108, 110]);
     assert_eq!(seeds(&s2), vec![101, 103, 105, 107, 109, 111]);
-    let (code, out_merged, err) = ksim(&dir, &["merge", s2.to_str().unwrap(), s1.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    let (code, out_merged, err) = ksim(
+        &dir,
+        &[
+            "merge",
+            s2.to_str().unwrap(),
+            s1.to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{out_merged}{err}");
     assert_eq!(results(&lines(&one)), results(&lines(&two)));
     assert_eq!(results(&lines(&one)), results(&lines(&merged)));
-    assert_eq!(seeds(&merged), (100..112).collect::<Vec<_>>(), "merged file sorted by seed");
+    assert_eq!(
+        seeds(&merged),
+        (100..112).collect::<Vec<_>>(),
+        "merged file sorted by seed"
+    );
     assert_eq!(summary(&out_merged), summary(&out_one));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -148,25 +256,69 @@ fn jobs_1_jobs_2_and_shards_agree() {
 fn merge_dedupes_identical_copies_and_rejects_conflicting_results() {
     let dir = temp_dir("merge");
     let line = |seed: u64, verdict: &str, trace: &str| {
-        let finding = if verdict == "valid" { Value::Null } else { "liveness".into() };
+        let finding = if verdict == "valid" {
+            Value::Null
+        } else {
+            "liveness".into()
+        };
         serde_json::json!({"seed": seed, "scenario": "s", "verdict": verdict, "exit_code": 0, "finding": finding, "message": "", "trace_hash": trace,
             "acked": 5, "lost_allowed": 0, "lost_violating": 0, "simulated_ms": 1, "wall_ms": seed, "determinism": null,
             "reproduce": format!("cargo run --release -- run s --seed {seed}")})
         .to_string()
             + "\n"
     };
-    let (a, b, c, out) = (dir.join("a.jsonl"), dir.join("b.jsonl"), dir.join("c.jsonl"), dir.join("out.jsonl"));
-    std::fs::write(&a, line(3, "valid", "00000000000000aa") + &line(1, "valid", "00000000000000bb")).unwrap();
-    std::fs::write(&b, line(1, "valid", "00000000000000bb") + &line(2, "invalid", "00000000000000cc")).unwrap();
+    let (a, b, c, out) = (
+        dir.join("a.jsonl"),
+        dir.join("b.jsonl"),
+        dir.join("c.jsonl"),
+        dir.join("out.jsonl"),
+    );
+    std::fs::write(
+        &a,
+        line(3, "valid", "00000000000000aa") + &line(1, "valid", "00000000000000bb"),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        line(1, "valid", "00000000000000bb") + &line(2, "invalid", "00000000000000cc"),
+    )
+    .unwrap();
     std::fs::write(&c, line(2, "valid", "00000000000000cc")).unwrap();
-    let (code, stdout, err) = ksim(&dir, &["merge", a.to_str().unwrap(), b.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let (code, stdout, err) = ksim(
+        &dir,
+        &[
+            "merge",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 1, "seed 2 is invalid: {stdout}{err}");
-    assert_eq!(results(&lines(&out)).iter().map(|r| r.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        results(&lines(&out))
+            .iter()
+            .map(|r| r.0)
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     assert!(stdout.contains("seeds run                  3"), "{stdout}");
-    let (code, _, err) = ksim(&dir, &["merge", b.to_str().unwrap(), c.to_str().unwrap(), "--out", dir.join("x.jsonl").to_str().unwrap()]);
+    let (code, _, err) = ksim(
+        &dir,
+        &[
+            "merge",
+            b.to_str().unwrap(),
+            c.to_str().unwrap(),
+            "--out",
+            dir.join("x.jsonl").to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("seed 2"), "{err}");
-    assert!(!dir.join("x.jsonl").exists(), "nothing written on a conflict");
+    assert!(
+        !dir.join("x.jsonl").exists(),
+        "nothing written on a conflict"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -184,7 +336,15 @@ fn resume_repairs_a_torn_tail_and_refuses_damaged_or_foreign_files() {
     let (code, out, err) = ksim(&dir, &sweep_args(&path, "4", &["--resume"]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains("torn last line"), "{err}");
-    assert_eq!(by_seed(&lines(&path)), by_seed(&whole.lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<_>>()));
+    assert_eq!(
+        by_seed(&lines(&path)),
+        by_seed(
+            &whole
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<_>>()
+        )
+    );
 
     let (code, _, err) = ksim(&dir, &sweep_args(&path, "4", &[]));
     assert_eq!(code, 2, "an existing file without --resume: {err}");
@@ -192,7 +352,18 @@ fn resume_repairs_a_torn_tail_and_refuses_damaged_or_foreign_files() {
     let (code, _, err) = ksim(&dir, &sweep_args(&path, "4", &["--resume", "--from", "2"]));
     assert_eq!(code, 2, "seed 1 is not in 2..=5: {err}");
     assert!(err.contains("seed 1 is not one of"), "{err}");
-    let (code, _, err) = ksim(&dir, &["sweep", "acks-1-leader-crash", "--out", p, "--seeds", "4", "--resume"]);
+    let (code, _, err) = ksim(
+        &dir,
+        &[
+            "sweep",
+            "acks-1-leader-crash",
+            "--out",
+            p,
+            "--seeds",
+            "4",
+            "--resume",
+        ],
+    );
     assert_eq!(code, 2, "other overrides are another sweep: {err}");
     assert!(err.contains("different sweep"), "{err}");
 
@@ -204,7 +375,10 @@ fn resume_repairs_a_torn_tail_and_refuses_damaged_or_foreign_files() {
     assert!(err.contains(&format!("{p} line 2")), "{err}");
 
     for bad in ["0/2", "3/2", "1/0", "x", "1-2", "1/2/3", "/2"] {
-        let (code, _, err) = ksim(&dir, &sweep_args(&dir.join("s.jsonl"), "4", &["--shard", bad]));
+        let (code, _, err) = ksim(
+            &dir,
+            &sweep_args(&dir.join("s.jsonl"), "4", &["--shard", bad]),
+        );
         assert_eq!(code, 2, "--shard {bad}: {err}");
         assert!(err.contains("K/N"), "{err}");
     }
@@ -219,19 +393,51 @@ fn every_seed_fails(test: &str, flaw: &str, settle_ms: &str, kind: &str) -> Stri
     let dir = temp_dir(test);
     let path = dir.join("f.jsonl");
     let (flaw, settle) = (format!("flaw={flaw}"), format!("settle_ms={settle_ms}"));
-    let args = ["sweep", "acks-1-leader-crash", "--set", &flaw, "--set", "duration_ms=6000", "--set", &settle, "--seeds", "6", "--jobs", "2", "--out", path.to_str().unwrap()];
+    let args = [
+        "sweep",
+        "acks-1-leader-crash",
+        "--set",
+        &flaw,
+        "--set",
+        "duration_ms=6000",
+        "--set",
+        &settle,
+        "--seeds",
+        "6",
+        "--jobs",
+        "2",
+        "--out",
+        path.to_str().unwrap(),
+    ];
     let (code, out, err) = ksim(&dir, &args);
     assert_eq!(code, 1, "{out}{err}");
     let got = lines(&path);
-    assert_eq!(by_seed(&got).keys().copied().collect::<Vec<_>>(), (1..=6).collect::<Vec<_>>());
+    assert_eq!(
+        by_seed(&got).keys().copied().collect::<Vec<_>>(),
+        (1..=6).collect::<Vec<_>>()
+    );
     for l in &got {
-        assert_eq!((l["verdict"].as_str(), l["finding"].as_str(), l["exit_code"].as_i64()), (Some("invalid"), Some(kind), Some(1)), "{l}");
+        assert_eq!(
+            (
+                l["verdict"].as_str(),
+                l["finding"].as_str(),
+                l["exit_code"].as_i64()
+            ),
+            (Some("invalid"), Some(kind), Some(1)),
+            "{l}"
+        );
         let seed = l["seed"].as_u64().unwrap();
         assert!(out.contains(&format!("seed {seed}: {kind}: ")), "{out}");
         assert!(out.contains(&format!("  reproduce: cargo run --release -- run acks-1-leader-crash --seed {seed} --set {flaw}")), "{out}");
     }
-    assert!(out.contains(&format!("  {kind:<18}       6  1, 2, 3")), "{out}");
-    assert!(!err.contains('\u{1b}'), "no progress bar when stderr is not a terminal: {err:?}");
+    assert!(
+        out.contains(&format!("  {kind:<18}       6  1, 2, 3")),
+        "{out}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no progress bar when stderr is not a terminal: {err:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     err
 }
@@ -244,6 +450,13 @@ fn a_stalled_seed_is_a_finding_and_the_sweep_goes_on() {
 #[test]
 fn a_panicking_seed_is_a_finding_and_the_sweep_goes_on() {
     let err = every_seed_fails("panic", "panic-on-restart", "20000", "panic");
-    assert_eq!(err.matches("panic in ksim-seed-").count(), 6, "one line per panic: {err}");
-    assert!(!err.contains("RUST_BACKTRACE") && !err.contains("stack backtrace"), "{err}");
+    assert_eq!(
+        err.matches("panic in ksim-seed-").count(),
+        6,
+        "one line per panic: {err}"
+    );
+    assert!(
+        !err.contains("RUST_BACKTRACE") && !err.contains("stack backtrace"),
+        "{err}"
+    );
 }
