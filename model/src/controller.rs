@@ -125,6 +125,14 @@ struct Registration {
     fenced: bool,
 }
 
+/// The replicas of partition `p`, in assignment order: round-robin over brokers `1..=brokers`,
+/// as Kafka's default assignor places them. Clean election prefers the first.
+pub fn assignment(p: PartitionId, brokers: i32, replication_factor: i32) -> Vec<BrokerId> {
+    (0..replication_factor)
+        .map(|i| (p + i) % brokers + 1)
+        .collect()
+}
+
 /// The controller's state machine.
 #[derive(Debug)]
 pub struct Controller {
@@ -148,9 +156,7 @@ impl Controller {
         );
         let mut parts = BTreeMap::new();
         for p in 0..partitions {
-            let replicas: Vec<BrokerId> = (0..replication_factor)
-                .map(|i| (p + i) % brokers + 1)
-                .collect();
+            let replicas = assignment(p, brokers, replication_factor);
             let state = PartitionState {
                 partition: p,
                 leader: Some(replicas[0]),

@@ -10,6 +10,6 @@ pub mod quorum;
 pub mod types;
 
 pub use broker::{Broker, Replica, Role};
-pub use controller::{Command, Controller, Origin};
+pub use controller::{assignment, Command, Controller, Origin};
 pub use log::{EpochEntry, PartitionLog, Record};
 pub use types::*;

@@ -35,6 +35,17 @@ pub enum Acks {
     All,
 }
 
+impl Acks {
+    /// The value as written in producer.properties.
+    pub fn name(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
 /// A deliberately broken protocol variant, used only to show that each checker catches the
 /// violation it exists for. `None` in every real run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -260,7 +260,7 @@ fn durability(
                 let committed = obs.committed.contains(&op.value);
                 let unclean_after = obs.unclean_elections.get(&op.partition).is_some_and(|v| v.iter().any(|t| *t >= op.time_ms));
                 let reason = if !committed && acks != Acks::All {
-                    Some(format!("acks={}: acknowledged by the leader alone and never committed (never below a leader's HW) before the leader failed over", acks_name(acks)))
+                    Some(format!("acks={}: acknowledged by the leader alone and never committed (never below a leader's HW) before the leader failed over", acks.name()))
                 } else if !holders.is_empty() && holders.iter().all(|b| power_lost.contains(b)) {
                     Some(format!("every replica that held it ({}) lost it in a power loss before flushing it", list(&holders)))
                 } else if unclean_after {
@@ -278,7 +278,7 @@ fn durability(
                             op.value,
                             op.partition,
                             op.offset.map(|o| o.to_string()).unwrap_or_else(|| "?".into()),
-                            acks_name(acks),
+                            acks.name(),
                             if committed { "and was committed" } else { "but never committed" },
                             list(&holders),
                             if power_lost.is_empty() { "none".to_string() } else { list(&power_lost) },
@@ -289,14 +289,6 @@ fn durability(
         }
     }
     (allowed, violations, compared)
-}
-
-fn acks_name(acks: Acks) -> &'static str {
-    match acks {
-        Acks::None => "0",
-        Acks::Leader => "1",
-        Acks::All => "all",
-    }
 }
 
 fn list(set: &std::collections::BTreeSet<BrokerId>) -> String {

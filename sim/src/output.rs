@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use ksim_model::{Acks, Flaw};
+use ksim_model::Flaw;
 use serde_json::json;
 
 use crate::checker::{Report, Verdict};
@@ -12,14 +12,6 @@ use crate::run::{lock, RunOutput};
 use crate::scenario::Scenario;
 
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KSIM_GIT"), ")");
-
-fn acks(a: Acks) -> &'static str {
-    match a {
-        Acks::None => "0",
-        Acks::Leader => "1",
-        Acks::All => "all",
-    }
-}
 
 fn never(v: Option<u64>) -> String {
     v.map(|n| n.to_string()).unwrap_or_else(|| "never".into())
@@ -73,7 +65,7 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         b.broker_session_timeout_ms,
         b.broker_heartbeat_interval_ms,
     );
-    let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries=0 enable.idempotence=false", acks(sc.producer.acks), sc.producer.request_timeout_ms, sc.producer.max_in_flight);
+    let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries=0 enable.idempotence=false", sc.producer.acks.name(), sc.producer.request_timeout_ms, sc.producer.max_in_flight);
     let _ = writeln!(
         s,
         "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}",
@@ -232,7 +224,7 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
 fn config_words(sc: &Scenario) -> String {
     format!(
         "acks={} with min.insync.replicas={}",
-        acks(sc.producer.acks),
+        sc.producer.acks.name(),
         sc.broker.min_insync_replicas
     )
 }

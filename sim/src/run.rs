@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use ksim_model::quorum::{QuorumConfig, QuorumInput, QuorumNode, QuorumReady, Role as QuorumRole};
 use ksim_model::{
-    Acks, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin, PartitionId,
-    ProduceRecord, Request, Response, Role,
+    assignment, Acks, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin,
+    PartitionId, ProduceRecord, Request, Response, Role,
 };
 use madsim::time::{sleep, sleep_until, Instant, TimeHandle};
 use rand::{Rng, SeedableRng};
@@ -957,11 +957,7 @@ async fn sleep_until_ms(ms: u64) {
 /// Which nodes a fault hits, decided when it fires: live ones, or down ones for a restart.
 fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) -> Vec<NodeId> {
     let sc = &ctx.sc;
-    let replicas = |p: PartitionId| -> Vec<BrokerId> {
-        (0..sc.replication_factor)
-            .map(|i| (p + i) % sc.brokers + 1)
-            .collect()
-    };
+    let replicas = |p: PartitionId| assignment(p, sc.brokers, sc.replication_factor);
     let brokers =
         |bs: Vec<BrokerId>| -> Vec<NodeId> { bs.into_iter().map(NodeId::Broker).collect() };
     let candidates: Vec<NodeId> = match target {
@@ -1021,9 +1017,7 @@ fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, v: NodeId) -> 
             // The other replicas of every partition this broker hosts.
             let mut peers = std::collections::BTreeSet::new();
             for p in 0..sc.partitions {
-                let replicas: Vec<BrokerId> = (0..sc.replication_factor)
-                    .map(|i| (p + i) % sc.brokers + 1)
-                    .collect();
+                let replicas = assignment(p, sc.brokers, sc.replication_factor);
                 if replicas.contains(&b) {
                     peers.extend(replicas.into_iter().filter(|r| *r != b));
                 }
@@ -1171,8 +1165,7 @@ fn settled(ctx: &Ctx) -> bool {
         {
             return false;
         }
-        for i in 0..sc.replication_factor {
-            let r = (p + i) % sc.brokers + 1;
+        for r in assignment(p, sc.brokers, sc.replication_factor) {
             match obs.views.get(&(r, p)) {
                 Some(v) if v.alive && v.leo == lv.leo && v.hw == lv.hw => {}
                 _ => return false,
