@@ -79,6 +79,12 @@ pub struct Replica {
     unflushed: u64,
     last_flush_ms: TimeMs,
     checkpointed_hw: Offset,
+    /// A follower that learned of a new leader epoch and has not yet checked where its log
+    /// stops matching the leader's (only without KIP-320, which checks on every fetch).
+    needs_epoch_check: bool,
+    /// Followers' LEOs as last reported to this broker while it led, kept across leader
+    /// epochs (only with `hw_requires_current_epoch = false`, the rule that uses them).
+    remembered_leos: BTreeMap<BrokerId, Offset>,
 }
 
 impl Replica {
@@ -100,6 +106,8 @@ impl Replica {
             unflushed: 0,
             last_flush_ms: now,
             checkpointed_hw,
+            needs_epoch_check: false,
+            remembered_leos: BTreeMap::new(),
         }
     }
 
@@ -180,7 +188,7 @@ impl Broker {
         match input {
             Input::Tick => self.on_tick(now, &mut ready),
             Input::Request { conn, request, .. } => self.on_request(now, conn, request, &mut ready),
-            Input::Response { response, .. } => self.on_response(now, response, &mut ready),
+            Input::Response { from, response } => self.on_response(now, from, response, &mut ready),
             Input::Disconnected { peer } => self.on_disconnected(now, peer),
         }
         ready
@@ -444,9 +452,13 @@ impl Broker {
             return;
         };
         let my_epoch = r.leader_epoch();
+        let proto = self.cfg.protocol;
         // Epoch fencing (KIP-320): a stale requester is fenced, a newer one means this broker
-        // has not heard of the new epoch yet.
-        let error = if f.current_leader_epoch < my_epoch {
+        // has not heard of the new epoch yet. A fetch without an epoch (-1, as before Kafka 2.1)
+        // is served by whoever believes it leads.
+        let error = if f.current_leader_epoch < 0 {
+            (!matches!(r.role, Role::Leader { .. })).then_some(ErrorCode::NotLeaderOrFollower)
+        } else if f.current_leader_epoch < my_epoch {
             Some(ErrorCode::FencedLeaderEpoch)
         } else if f.current_leader_epoch > my_epoch {
             Some(ErrorCode::UnknownLeaderEpoch)
@@ -464,13 +476,23 @@ impl Broker {
         // Flaw::SkipTruncation drops the check, so a diverged follower never truncates.
         let diverging = match self.cfg.flaw {
             Flaw::SkipTruncation => None,
-            _ => divergence(&r.log, f.fetch_offset, f.last_fetched_epoch),
+            _ => check_follower_log(
+                &r.log,
+                proto.truncation,
+                f.fetch_offset,
+                f.last_fetched_epoch,
+            ),
         };
         if let Some(diverging) = diverging {
+            let (diverging_epoch, truncate_to) = match diverging {
+                Divergence::Epoch(epoch, end) => (Some((epoch, end)), None),
+                Divergence::TruncateTo(offset, why) => (None, Some((offset, why))),
+            };
             let data = FetchData {
                 high_watermark: r.log.hw(),
                 log_end_offset: r.log.leo(),
-                diverging_epoch: Some(diverging),
+                diverging_epoch,
+                truncate_to,
                 records: Vec::new(),
             };
             ready.sends.push(fetch_reply(f.conn, p, my_epoch, Ok(data)));
@@ -496,6 +518,9 @@ impl Broker {
         fs.leo = f.fetch_offset;
         fs.broker_epoch = f.broker_epoch;
         fs.fetched_in_epoch = true;
+        if !proto.hw_requires_current_epoch {
+            r.remembered_leos.insert(f.replica, f.fetch_offset);
+        }
         fs.last_fetch_ms = now;
         fs.leader_leo_at_last_fetch = leo;
         r.pending_fetch.retain(|pf| pf.replica != f.replica);
@@ -547,6 +572,7 @@ impl Broker {
                 high_watermark: hw,
                 log_end_offset: leo,
                 diverging_epoch: None,
+                truncate_to: None,
                 records,
             };
             ready
@@ -558,22 +584,36 @@ impl Broker {
 
     /// Leader HW: the smallest LEO over the maximal ISR (ISR plus replicas being added,
     /// KIP-497); only followers that fetched in this epoch count, and it does not move while
-    /// the ISR is smaller than `min.insync.replicas`.
+    /// the ISR is smaller than `min.insync.replicas` (KIP-966). Each of the three is a
+    /// protocol switch.
     fn maybe_advance_hw(&mut self, now: TimeMs, p: PartitionId, ready: &mut Ready) {
         let min_isr = self.cfg.min_insync_replicas;
+        let proto = self.cfg.protocol;
         let me = self.id;
         let r = self.replicas.get_mut(&p).expect("replica exists");
-        if !matches!(r.role, Role::Leader { .. }) || r.isr.len() < min_isr {
+        if !matches!(r.role, Role::Leader { .. }) {
+            return;
+        }
+        // strict_min_isr = false: before KIP-966 the HW advanced over whatever ISR was left.
+        if proto.strict_min_isr && r.isr.len() < min_isr {
             return;
         }
         let mut maximal: Vec<BrokerId> = r.isr.clone();
-        if let Some(pending) = &r.pending_isr {
-            maximal.extend(pending.iter().filter(|b| !r.isr.contains(b)));
+        // hw_over_maximal_isr = false: before KIP-497 a replica being added did not hold the
+        // HW back, so it could join the ISR already behind it.
+        if proto.hw_over_maximal_isr {
+            if let Some(pending) = &r.pending_isr {
+                maximal.extend(pending.iter().filter(|b| !r.isr.contains(b)));
+            }
         }
         let mut candidate = r.log.leo();
         for b in maximal.iter().filter(|b| **b != me) {
             match r.followers.get(b) {
-                Some(fs) if fs.fetched_in_epoch => candidate = candidate.min(fs.leo),
+                // hw_requires_current_epoch = false: a LEO remembered from an earlier epoch
+                // counts as well.
+                Some(fs) if fs.fetched_in_epoch || !proto.hw_requires_current_epoch => {
+                    candidate = candidate.min(fs.leo)
+                }
                 _ => return,
             }
         }
@@ -661,7 +701,13 @@ impl Broker {
             return;
         }
         let fs = &r.followers[&follower];
-        let epoch_start = r.log.epoch_start(leader_epoch).unwrap_or(0);
+        // isr_expand_requires_epoch_start = false: before KAFKA-7128, LEO >= HW was enough;
+        // a new leader's HW may still lag what the previous leader committed.
+        let epoch_start = if self.cfg.protocol.isr_expand_requires_epoch_start {
+            r.log.epoch_start(leader_epoch).unwrap_or(0)
+        } else {
+            0
+        };
         if fs.leo >= r.log.hw() && fs.leo >= epoch_start {
             let mut new_isr = r.isr.clone();
             new_isr.push(follower);
@@ -713,14 +759,14 @@ impl Broker {
 
     // ---------------------------------------------------------------- responses
 
-    fn on_response(&mut self, now: TimeMs, response: Response, ready: &mut Ready) {
+    fn on_response(&mut self, now: TimeMs, from: NodeId, response: Response, ready: &mut Ready) {
         match response {
             Response::BrokerHeartbeat { result } => self.on_heartbeat_response(now, result, ready),
             Response::Fetch {
                 partition,
                 leader_epoch,
                 result,
-            } => self.on_fetch_response(now, partition, leader_epoch, result, ready),
+            } => self.on_fetch_response(now, from, partition, leader_epoch, result, ready),
             Response::AlterPartition { partition, result } => {
                 if result.as_ref().err() == Some(&ErrorCode::NotController) {
                     self.next_controller(now);
@@ -774,21 +820,34 @@ impl Broker {
     fn on_fetch_response(
         &mut self,
         now: TimeMs,
+        from: NodeId,
         p: PartitionId,
         epoch: Epoch,
         result: Result<FetchData, ErrorCode>,
         ready: &mut Ready,
     ) {
         let backoff = self.cfg.replica_fetch_backoff_ms;
+        let fencing = self.cfg.protocol.fetch_epoch_fencing;
         let me = self.id;
         let Some(r) = self.replicas.get_mut(&p) else {
             return;
         };
-        let Role::Follower { leader_epoch, .. } = r.role else {
+        let Role::Follower {
+            leader,
+            leader_epoch,
+        } = r.role
+        else {
             return;
         };
-        if epoch != leader_epoch {
-            return; // an answer from an older role
+        // An answer from an older role is dropped; without epochs on fetches, any answer from
+        // the broker this replica follows is taken.
+        let current = if fencing {
+            epoch == leader_epoch
+        } else {
+            from == NodeId::Broker(leader)
+        };
+        if !current {
+            return;
         }
         r.fetch_in_flight = false;
         let data = match result {
@@ -798,6 +857,15 @@ impl Broker {
                 return;
             }
         };
+        if let Some((offset, why)) = data.truncate_to {
+            // The older rules: cut where the leader said, once (KIP-101 asks only one round).
+            let target = offset.min(r.log.leo());
+            truncate(r, me, target, why, ready);
+            r.needs_epoch_check = false;
+            r.next_fetch_ms = now;
+            self.maybe_fetch(now, p, ready);
+            return;
+        }
         if let Some((div_epoch, leader_end)) = data.diverging_epoch {
             // KIP-279: truncate to the smaller of where that epoch ends here and on the
             // leader, then fetch again; the leader checks again until the logs match.
@@ -809,11 +877,19 @@ impl Broker {
                     .unwrap_or(0),
                 None => 0,
             };
-            truncate(r, me, own_end.min(leader_end), ready);
+            truncate(
+                r,
+                me,
+                own_end.min(leader_end),
+                TruncateReason::DivergingEpoch,
+                ready,
+            );
             r.next_fetch_ms = now;
             self.maybe_fetch(now, p, ready);
             return;
         }
+        // The leader found no divergence: the logs match as far as it can tell.
+        r.needs_epoch_check = false;
         if let Some(first) = data.records.first() {
             if first.offset != r.log.leo() {
                 r.next_fetch_ms = now;
@@ -900,6 +976,15 @@ impl Broker {
                 };
                 r.fetch_in_flight = false;
                 r.next_fetch_ms = now;
+                match self.cfg.protocol.truncation {
+                    // Before KIP-101: cut to the own HW, which may lag the leader's, so a
+                    // committed record this replica held can go.
+                    Truncation::HighWatermark => {
+                        let hw = r.log.hw();
+                        truncate(r, me, hw, TruncateReason::HighWatermark, ready);
+                    }
+                    Truncation::Kip101 | Truncation::LeaderEpoch => r.needs_epoch_check = true,
+                }
                 self.maybe_fetch(now, p, ready);
             }
             None => {
@@ -918,13 +1003,18 @@ impl Broker {
             leader_epoch: state.leader_epoch,
         };
         r.isr = state.isr.clone();
+        r.needs_epoch_check = false;
         r.log.assign_epoch_start(state.leader_epoch);
         ready.disk.push(DiskOp::CheckpointEpochs {
             partition: p,
             epochs: r.log.epochs().to_vec(),
         });
         // Followers in the ISR get a full lag window from now, as Kafka resets
-        // lastCaughtUpTimeMs when a replica becomes leader.
+        // lastCaughtUpTimeMs when a replica becomes leader. Their LEOs are unknown until they
+        // fetch in this epoch, unless the old rule remembers them from an earlier one.
+        let remembered = (!self.cfg.protocol.hw_requires_current_epoch)
+            .then(|| r.remembered_leos.clone())
+            .unwrap_or_default();
         r.followers = state
             .replicas
             .iter()
@@ -934,7 +1024,7 @@ impl Broker {
                 (
                     *b,
                     FollowerState {
-                        leo: -1,
+                        leo: remembered.get(b).copied().unwrap_or(-1),
                         broker_epoch: -1,
                         fetched_in_epoch: false,
                         last_caught_up_ms: caught_up,
@@ -967,9 +1057,24 @@ impl Broker {
             return;
         }
         r.fetch_in_flight = true;
+        let proto = self.cfg.protocol;
+        // KIP-320 puts the epochs on every fetch. Without it the follower asks about its epoch
+        // only after it learned of a new leader epoch (KIP-101's OffsetForLeaderEpoch,
+        // modelled as that first fetch), and before KIP-101 never.
+        let validate = proto.truncation != Truncation::HighWatermark
+            && (proto.fetch_epoch_fencing || r.needs_epoch_check);
         // Kafka sends the latest epoch of the leader-epoch cache, which may be newer than the
         // last record's (an epoch this replica led without writing).
-        let last_fetched_epoch = r.log.latest_cached_epoch();
+        let last_fetched_epoch = if validate {
+            r.log.latest_cached_epoch()
+        } else {
+            -1
+        };
+        let current_leader_epoch = if proto.fetch_epoch_fencing {
+            leader_epoch
+        } else {
+            -1
+        };
         ready.sends.push(Envelope::To {
             node: NodeId::Broker(leader),
             request: Request::Fetch {
@@ -978,7 +1083,7 @@ impl Broker {
                 partition: p,
                 fetch_offset: r.log.leo(),
                 last_fetched_epoch,
-                current_leader_epoch: leader_epoch,
+                current_leader_epoch,
             },
         });
     }
@@ -1010,6 +1115,52 @@ fn divergence(
         }
         Some(_) => None,
     }
+}
+
+/// What a leader tells a follower whose log may not match its own.
+enum Divergence {
+    /// KIP-279/KIP-320: the largest epoch <= the follower's and where it ends here.
+    Epoch(Option<Epoch>, Offset),
+    /// The older answers: an offset to truncate to.
+    TruncateTo(Offset, TruncateReason),
+}
+
+/// The leader's check of a fetch under the configured truncation rule. A fetch without an
+/// epoch (`last_fetched_epoch` -1: before KIP-101, or a plain fetch without KIP-320) can only
+/// be caught fetching beyond the LEO.
+fn check_follower_log(
+    log: &PartitionLog,
+    truncation: Truncation,
+    fetch_offset: Offset,
+    last_fetched_epoch: Epoch,
+) -> Option<Divergence> {
+    if last_fetched_epoch < 0 || truncation == Truncation::HighWatermark {
+        return (fetch_offset > log.leo())
+            .then(|| Divergence::TruncateTo(log.leo(), TruncateReason::OffsetOutOfRange));
+    }
+    match truncation {
+        Truncation::Kip101 => {
+            let end = kip101_end_offset(log, last_fetched_epoch);
+            (end < fetch_offset).then_some(Divergence::TruncateTo(end, TruncateReason::Kip101))
+        }
+        _ => divergence(log, fetch_offset, last_fetched_epoch)
+            .map(|(epoch, end)| Divergence::Epoch(epoch, end)),
+    }
+}
+
+/// KIP-101's OffsetForLeaderEpoch answer (Kafka 0.11): the LEO if the follower's epoch is the
+/// leader's latest, else the start offset of the first epoch above it. It does not say which
+/// epoch the answer belongs to, so a follower whose log diverged inside an older epoch keeps
+/// the divergent records (the cases KIP-279 fixed).
+fn kip101_end_offset(log: &PartitionLog, requested: Epoch) -> Offset {
+    if requested == log.latest_cached_epoch() {
+        return log.leo();
+    }
+    log.epochs()
+        .iter()
+        .find(|e| e.epoch > requested)
+        .map(|e| e.start_offset)
+        .unwrap_or_else(|| log.leo())
 }
 
 fn append(
@@ -1050,7 +1201,13 @@ fn flush(r: &mut Replica, now: TimeMs, ready: &mut Ready) {
 /// Truncate to `target`. Even at the LEO this may cut epoch-cache entries that have no
 /// records (an epoch this replica led without writing), as Kafka's `truncateTo` does; without
 /// that the follower would keep announcing an epoch the leader does not know.
-fn truncate(r: &mut Replica, me: BrokerId, target: Offset, ready: &mut Ready) {
+fn truncate(
+    r: &mut Replica,
+    me: BrokerId,
+    target: Offset,
+    reason: TruncateReason,
+    ready: &mut Ready,
+) {
     let from_leo = r.log.leo();
     let epochs_before = r.log.epochs().len();
     r.log.truncate_to(target);
@@ -1064,6 +1221,7 @@ fn truncate(r: &mut Replica, me: BrokerId, target: Offset, ready: &mut Ready) {
             partition: r.partition,
             from_leo,
             to: target,
+            reason,
         });
     }
     if target < from_leo || r.log.epochs().len() != epochs_before {

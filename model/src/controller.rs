@@ -163,6 +163,7 @@ impl Controller {
                 leader_epoch: 0,
                 partition_epoch: 0,
                 isr: replicas.clone(),
+                elr: Vec::new(),
                 replicas,
             };
             parts.insert(p, state);
@@ -323,6 +324,7 @@ impl Controller {
                     self.fence(broker, ready);
                 }
             }
+            let restarted = self.brokers.contains_key(&broker);
             let epoch = self.next_broker_epoch;
             self.next_broker_epoch += 1;
             self.brokers.insert(
@@ -334,6 +336,11 @@ impl Controller {
                     fenced: true,
                 },
             );
+            // Every restart here is an unclean shutdown (ksim has no controlled shutdown): the
+            // broker cannot tell whether its page cache survived.
+            if restarted && self.cfg.protocol.strict_min_isr {
+                self.unclean_shutdown(broker, ready);
+            }
             return Ok(self.heartbeat_data(broker));
         }
         let Some(reg) = self.brokers.get_mut(&broker) else {
@@ -347,6 +354,7 @@ impl Controller {
             // Unfence on the first heartbeat after registration (KRaft waits for the broker
             // to catch up with the metadata log; here metadata arrives with the response).
             reg.fenced = false;
+            ready.notes.push(Note::BrokerUnfenced { broker });
             self.elect_leaderless(ready);
         }
         Ok(self.heartbeat_data(broker))
@@ -381,14 +389,18 @@ impl Controller {
         }
     }
 
-    /// Fence a broker: it leaves every ISR (but the last member stays, so that it can be
-    /// re-elected cleanly when it returns) and loses its leaderships.
+    /// Fence a broker: it leaves every ISR and loses its leaderships. Before KIP-966 the last
+    /// member stays, so that it can be re-elected cleanly when it returns; with
+    /// `strict_min_isr` the ISR may empty, and members that leave an ISR below
+    /// `min.insync.replicas` become eligible leader replicas.
     fn fence(&mut self, broker: BrokerId, ready: &mut Ready) {
         self.brokers
             .get_mut(&broker)
             .expect("fencing an unregistered broker")
             .fenced = true;
         ready.notes.push(Note::BrokerFenced { broker });
+        let strict = self.cfg.protocol.strict_min_isr;
+        let min_isr = self.cfg.min_insync_replicas;
         let ids: Vec<PartitionId> = self.partitions.keys().copied().collect();
         for p in ids {
             let state = self.partitions.get_mut(&p).expect("partition exists");
@@ -396,8 +408,10 @@ impl Controller {
                 continue;
             }
             let mut changed = false;
-            if state.isr.contains(&broker) && state.isr.len() > 1 {
-                state.isr.retain(|b| *b != broker);
+            if state.isr.contains(&broker) && (strict || state.isr.len() > 1) {
+                let new_isr: Vec<BrokerId> =
+                    state.isr.iter().copied().filter(|b| *b != broker).collect();
+                set_isr(state, new_isr, strict, min_isr);
                 changed = true;
             }
             if state.leader == Some(broker) {
@@ -431,8 +445,39 @@ impl Controller {
         self.brokers.get(&b).map(|r| !r.fenced).unwrap_or(false)
     }
 
+    /// A broker that registered after an unclean shutdown may have lost any suffix of its
+    /// logs, committed records included: KIP-966 takes it out of every ISR and ELR, so that
+    /// a replica that kept the data is elected instead. It stays only where it is the last one
+    /// left, as the last replica standing (KIP-966 would then need an unclean recovery).
+    fn unclean_shutdown(&mut self, broker: BrokerId, ready: &mut Ready) {
+        let mut noted = false;
+        let ids: Vec<PartitionId> = self.partitions.keys().copied().collect();
+        for p in ids {
+            let state = self.partitions.get_mut(&p).expect("partition exists");
+            let member = state.isr.contains(&broker) || state.elr.contains(&broker);
+            let others = state.isr.iter().chain(&state.elr).any(|b| *b != broker);
+            if !member || !others {
+                continue;
+            }
+            state.isr.retain(|b| *b != broker);
+            state.elr.retain(|b| *b != broker);
+            state.partition_epoch += 1;
+            if !noted {
+                ready.notes.push(Note::UncleanShutdown { broker });
+                noted = true;
+            }
+            ready.notes.push(Note::IsrChanged {
+                partition: p,
+                isr: state.isr.clone(),
+                partition_epoch: state.partition_epoch,
+            });
+            self.push(p, ready);
+        }
+    }
+
     /// Elect a leader for `p`: the first live ISR member in assignment order; failing that,
-    /// any live replica if unclean election is enabled (ISR := {it}); failing that, none.
+    /// the first live eligible leader replica (KIP-966, ISR := {it}); failing that, any live
+    /// replica if unclean election is enabled (ISR := {it}); failing that, none.
     fn elect(&mut self, p: PartitionId, ready: &mut Ready) {
         let state = self.partitions[&p].clone();
         let outside_isr = self.cfg.flaw == Flaw::ElectOutsideIsr;
@@ -441,8 +486,16 @@ impl Controller {
             .iter()
             .copied()
             .find(|b| (outside_isr || state.isr.contains(b)) && self.eligible(*b));
+        let from_elr = || {
+            state
+                .replicas
+                .iter()
+                .copied()
+                .find(|b| state.elr.contains(b) && self.eligible(*b))
+        };
         let (leader, unclean) = match clean {
             Some(b) => (Some(b), false),
+            None if from_elr().is_some() => (from_elr(), false),
             None if self.cfg.unclean_leader_election_enable => (
                 state.replicas.iter().copied().find(|b| self.eligible(*b)),
                 true,
@@ -461,8 +514,14 @@ impl Controller {
             s.leader_epoch += 1;
         }
         s.partition_epoch += 1;
-        if let (Some(b), true) = (leader, unclean) {
-            s.isr = vec![b];
+        if let Some(b) = leader {
+            if unclean || !s.isr.contains(&b) {
+                s.isr = vec![b];
+                s.elr.retain(|x| *x != b);
+            }
+            if unclean {
+                s.elr.clear();
+            }
         }
         self.elections += 1;
         ready.notes.push(Note::Elected {
@@ -517,28 +576,32 @@ impl Controller {
         if !new_isr.iter().any(|(b, _)| *b == leader) {
             return Err(ErrorCode::InvalidUpdateVersion);
         }
+        let check_epoch = self.cfg.protocol.isr_add_checks_broker_epoch;
         for (b, epoch) in &new_isr {
             if state.isr.contains(b) {
                 continue;
             }
             // KIP-903: a replica joins the ISR only if it is unfenced and the broker epoch it
-            // fetched with is its current one.
+            // fetched with is its current one (off: a fetch from before a restart counts).
             let ok = self
                 .brokers
                 .get(b)
-                .map(|r| !r.fenced && r.broker_epoch == *epoch)
+                .map(|r| !r.fenced && (!check_epoch || r.broker_epoch == *epoch))
                 .unwrap_or(false);
             if !ok || !state.replicas.contains(b) {
                 return Err(ErrorCode::IneligibleReplica);
             }
         }
+        let strict = self.cfg.protocol.strict_min_isr;
+        let min_isr = self.cfg.min_insync_replicas;
         let s = self.partitions.get_mut(&p).expect("partition exists");
-        s.isr = s
+        let isr = s
             .replicas
             .iter()
             .copied()
             .filter(|r| new_isr.iter().any(|(b, _)| b == r))
             .collect();
+        set_isr(s, isr, strict, min_isr);
         s.partition_epoch += 1;
         ready.notes.push(Note::IsrChanged {
             partition: p,
@@ -549,4 +612,24 @@ impl Controller {
         self.push(p, ready);
         Ok(result)
     }
+}
+
+/// Change an ISR, keeping KIP-966's eligible leader replicas: a member that leaves while the
+/// ISR is below `min.insync.replicas` stays eligible (the HW has not moved since, so it holds
+/// everything committed); a member that rejoins leaves the ELR; once the ISR is back at the
+/// minimum the ELR is no longer needed.
+fn set_isr(state: &mut PartitionState, isr: Vec<BrokerId>, strict: bool, min_isr: usize) {
+    if strict {
+        if isr.len() < min_isr {
+            for b in state.isr.iter().filter(|b| !isr.contains(b)) {
+                if !state.elr.contains(b) {
+                    state.elr.push(*b);
+                }
+            }
+            state.elr.retain(|b| !isr.contains(b));
+        } else {
+            state.elr.clear();
+        }
+    }
+    state.isr = isr;
 }

@@ -70,6 +70,140 @@ pub enum Flaw {
     PanicOnRestart,
 }
 
+/// How a replica finds where its log stops matching the leader's, when it follows a new
+/// leader epoch (or restarts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Truncation {
+    /// Before KIP-101 (Kafka < 0.11): truncate to the replica's own HW, then fetch from there.
+    /// A follower that has not yet heard the HW that acknowledged a record cuts that record.
+    HighWatermark,
+    /// KIP-101 (Kafka 0.11): one OffsetForLeaderEpoch round; the leader answers the start of
+    /// the first epoch above the follower's latest (its LEO for its own epoch), and the
+    /// follower truncates there once. Logs that diverge over several epochs stay diverged
+    /// (the cases KIP-279 lists).
+    Kip101,
+    /// KIP-279 (Kafka 2.0), folded into fetch by KIP-320 (2.1): the leader answers the
+    /// largest epoch <= the follower's and where it ends; the follower truncates and asks again
+    /// until the logs match.
+    #[default]
+    LeaderEpoch,
+}
+
+impl Truncation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Truncation::HighWatermark => "high-watermark",
+            Truncation::Kip101 => "kip-101",
+            Truncation::LeaderEpoch => "leader-epoch",
+        }
+    }
+}
+
+/// Kafka's replication protocol is a series of fixes; each switch turns one fix off to show
+/// what it prevents. Every field defaults to the modern rule (`Protocol::default()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Protocol {
+    pub truncation: Truncation,
+    /// KIP-320 (2.1): fetches carry `current_leader_epoch` (a stale or newer one is fenced) and
+    /// `last_fetched_epoch` (the leader checks divergence on every fetch). Off: a follower
+    /// fetches from whoever it believes leads, and divergence is looked for only when it
+    /// learns of a new epoch.
+    pub fetch_epoch_fencing: bool,
+    /// Only a follower that fetched in the leader's current epoch counts towards the HW. Off:
+    /// a re-elected leader counts the LEOs its followers reported when it led before.
+    pub hw_requires_current_epoch: bool,
+    /// KAFKA-7128 (2.1): a follower joins the ISR only once its LEO reaches the start offset of
+    /// the leader's epoch as well as the HW. Off: LEO >= HW is enough, so a replica can join
+    /// while the new leader's HW still lags what the previous leader committed.
+    pub isr_expand_requires_epoch_start: bool,
+    /// KIP-497 (2.7): the HW is computed over the maximal ISR, the current ISR plus replicas
+    /// the leader has asked to add. Off: over the committed ISR only, so the HW can pass a
+    /// replica that is about to become a member.
+    pub hw_over_maximal_isr: bool,
+    /// KIP-966 (4.0): the HW waits while the ISR is below `min.insync.replicas`, members that
+    /// leave then become eligible leader replicas (ELR), and a broker that restarts after an
+    /// unclean shutdown leaves the ISR and ELR. Off: the HW advances over whatever ISR is left,
+    /// and the last ISR member is re-elected even after losing data in a power loss.
+    pub strict_min_isr: bool,
+    /// KIP-903 (3.5): AlterPartition adds a replica only if the broker epoch it fetched with is
+    /// its current one. Off: a fetch from before a restart (which lost data) can re-add it.
+    pub isr_add_checks_broker_epoch: bool,
+}
+
+impl Default for Protocol {
+    fn default() -> Self {
+        Protocol {
+            truncation: Truncation::LeaderEpoch,
+            fetch_epoch_fencing: true,
+            hw_requires_current_epoch: true,
+            isr_expand_requires_epoch_start: true,
+            hw_over_maximal_isr: true,
+            strict_min_isr: true,
+            isr_add_checks_broker_epoch: true,
+        }
+    }
+}
+
+impl Protocol {
+    /// Every historical rule at once, as in Kafka 0.8 (which also had no
+    /// `min.insync.replicas` and always allowed unclean election; the scenario preset sets
+    /// those).
+    pub fn kafka_0_8() -> Self {
+        Protocol {
+            truncation: Truncation::HighWatermark,
+            fetch_epoch_fencing: false,
+            hw_requires_current_epoch: false,
+            isr_expand_requires_epoch_start: false,
+            hw_over_maximal_isr: false,
+            strict_min_isr: false,
+            isr_add_checks_broker_epoch: false,
+        }
+    }
+
+    /// The switches that differ from the modern rule, as `key=value` (for banners).
+    pub fn old_rules(&self) -> Vec<String> {
+        let m = Protocol::default();
+        let mut out = Vec::new();
+        if self.truncation != m.truncation {
+            out.push(format!("truncation={}", self.truncation.name()));
+        }
+        let flags = [
+            (
+                "fetch_epoch_fencing",
+                self.fetch_epoch_fencing,
+                m.fetch_epoch_fencing,
+            ),
+            (
+                "hw_requires_current_epoch",
+                self.hw_requires_current_epoch,
+                m.hw_requires_current_epoch,
+            ),
+            (
+                "isr_expand_requires_epoch_start",
+                self.isr_expand_requires_epoch_start,
+                m.isr_expand_requires_epoch_start,
+            ),
+            (
+                "hw_over_maximal_isr",
+                self.hw_over_maximal_isr,
+                m.hw_over_maximal_isr,
+            ),
+            ("strict_min_isr", self.strict_min_isr, m.strict_min_isr),
+            (
+                "isr_add_checks_broker_epoch",
+                self.isr_add_checks_broker_epoch,
+                m.isr_add_checks_broker_epoch,
+            ),
+        ];
+        for (name, v, modern) in flags {
+            if v != modern {
+                out.push(format!("{name}={v}"));
+            }
+        }
+        out
+    }
+}
+
 /// Broker-side configuration, with Kafka's names and defaults.
 #[derive(Clone, Debug)]
 pub struct BrokerConfig {
@@ -92,6 +226,8 @@ pub struct BrokerConfig {
     pub controller_quorum_voters: Vec<u32>,
     /// `controller.quorum.election.timeout.ms`
     pub controller_quorum_election_timeout_ms: TimeMs,
+    /// The historical switches (`[protocol]`); modern rules by default.
+    pub protocol: Protocol,
     pub flaw: Flaw,
 }
 
@@ -111,6 +247,7 @@ impl Default for BrokerConfig {
             replica_fetch_max_records: 500,
             controller_quorum_voters: vec![1],
             controller_quorum_election_timeout_ms: 1_000,
+            protocol: Protocol::default(),
             flaw: Flaw::None,
         }
     }
@@ -164,6 +301,10 @@ pub struct PartitionState {
     pub leader_epoch: Epoch,
     pub partition_epoch: Epoch,
     pub isr: Vec<BrokerId>,
+    /// Eligible leader replicas (KIP-966): members that left the ISR while it was below
+    /// `min.insync.replicas`. The HW has not moved since, so they hold everything committed
+    /// and may be elected cleanly. Always empty with `strict_min_isr = false`.
+    pub elr: Vec<BrokerId>,
 }
 
 /// A record a producer sends (the broker assigns offset and epoch).
@@ -254,7 +395,43 @@ pub struct FetchData {
     /// Set when the follower's log diverges: the largest epoch <= its `last_fetched_epoch` and
     /// where that epoch ends on the leader (KIP-320). `None` as the epoch means "below all".
     pub diverging_epoch: Option<(Option<Epoch>, Offset)>,
+    /// Set by the older rules: truncate to this offset (or keep the LEO if shorter). The KIP-101
+    /// OffsetForLeaderEpoch answer, or the leader's LEO when the fetch offset was beyond it
+    /// (OFFSET_OUT_OF_RANGE).
+    pub truncate_to: Option<(Offset, TruncateReason)>,
     pub records: Vec<Record>,
+}
+
+/// Why a replica cut its log, in the words of the rule that made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TruncateReason {
+    /// It became a follower and cut its log to its own HW (`truncation = high-watermark`).
+    HighWatermark,
+    /// The leader's one-round OffsetForLeaderEpoch answer (`truncation = kip-101`).
+    Kip101,
+    /// The leader reported a diverging epoch and where it ends (KIP-279 / KIP-320).
+    DivergingEpoch,
+    /// It fetched beyond the leader's LEO (OFFSET_OUT_OF_RANGE) and reset to that LEO.
+    OffsetOutOfRange,
+}
+
+impl TruncateReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            TruncateReason::HighWatermark => {
+                "it became a follower and truncated to its own HW (truncation=high-watermark, the rule before KIP-101)"
+            }
+            TruncateReason::Kip101 => {
+                "the leader's OffsetForLeaderEpoch answer, one round only (truncation=kip-101)"
+            }
+            TruncateReason::DivergingEpoch => {
+                "the leader reported a diverging epoch (KIP-279/KIP-320)"
+            }
+            TruncateReason::OffsetOutOfRange => {
+                "it fetched beyond the leader's LEO and reset to it (OFFSET_OUT_OF_RANGE)"
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -384,18 +561,24 @@ pub enum Note {
     },
     /// The controller fenced a broker whose session expired.
     BrokerFenced { broker: BrokerId },
+    /// The controller unfenced a registered broker: it may lead and join ISRs again.
+    BrokerUnfenced { broker: BrokerId },
+    /// A broker registered after an unclean shutdown, so it left every ISR and ELR it was in
+    /// (KIP-966; `strict_min_isr` only).
+    UncleanShutdown { broker: BrokerId },
     /// The controller changed an ISR (AlterPartition or fencing).
     IsrChanged {
         partition: PartitionId,
         isr: Vec<BrokerId>,
         partition_epoch: Epoch,
     },
-    /// A broker truncated its log (leader-epoch truncation).
+    /// A broker truncated its log.
     Truncated {
         broker: BrokerId,
         partition: PartitionId,
         from_leo: Offset,
         to: Offset,
+        reason: TruncateReason,
     },
     /// A broker started acting as leader of `partition` in `leader_epoch`.
     BecameLeader {

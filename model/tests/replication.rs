@@ -1019,7 +1019,8 @@ fn follower_with_a_divergent_suffix_from_an_old_epoch_truncates_to_the_epoch_end
             broker: 1,
             partition: P,
             from_leo: 4,
-            to: 2
+            to: 2,
+            reason: TruncateReason::DivergingEpoch,
         }]
     );
     let told = c.trace.iter().any(|(_, fr, to, m)| {
@@ -1231,8 +1232,14 @@ fn controller_fences_a_silent_broker_after_the_session_timeout_and_elects_the_fi
 fn controller_with_no_live_isr_member_leaves_the_partition_leaderless_unless_unclean_election_is_enabled(
 ) {
     for unclean in [false, true] {
+        // The rules before KIP-966 (the last ISR member stays in the ISR); the eligible leader
+        // replicas have their own tests.
         let cfg = BrokerConfig {
             unclean_leader_election_enable: unclean,
+            protocol: Protocol {
+                strict_min_isr: false,
+                ..Protocol::default()
+            },
             ..Default::default()
         };
         let mut ctl = Controller::new(cfg, 3, 1, 3);
