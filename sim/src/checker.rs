@@ -114,6 +114,16 @@ pub fn check(out: &RunOutput) -> Report {
             compared: obs.isr_checks,
             unit: "elections and ISR changes",
         },
+        Coverage {
+            checker: "leader-completeness",
+            compared: obs.completeness_checks,
+            unit: "new leaders against the committed log",
+        },
+        Coverage {
+            checker: "strong-isr",
+            compared: obs.strong_isr_checks,
+            unit: "ISR members against the committed log",
+        },
     ];
     let mut counts = Counts::default();
     for op in &obs.history {

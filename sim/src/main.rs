@@ -35,6 +35,10 @@ struct ScenarioArgs {
     /// Apply a Kafka producer.properties file (before the `--set` overrides).
     #[arg(long, value_name = "FILE")]
     producer_properties: Option<std::path::PathBuf>,
+    /// For a gallery story: apply its `fix` (the rule Kafka adopted), before the `--set`
+    /// overrides.
+    #[arg(long)]
+    fixed: bool,
 }
 
 #[derive(Subcommand)]
@@ -184,6 +188,22 @@ fn prepare(args: &ScenarioArgs) -> Result<Scenario, InputError> {
     }
     if let Some(path) = &args.producer_properties {
         apply_properties_file(&mut sc, path, PropertiesKind::Producer)?;
+    }
+    if args.fixed {
+        if sc.fix.is_empty() {
+            return Err(InputError {
+                file: sc.origin.clone(),
+                line: None,
+                column: None,
+                key: Some("fix".into()),
+                message:
+                    "--fixed needs a scenario with a `fix` (a gallery story); this one has none"
+                        .into(),
+            });
+        }
+        for a in sc.fix.clone() {
+            apply_set(&mut sc, &a)?;
+        }
     }
     for s in &args.sets {
         apply_set(&mut sc, s)?;

@@ -11,6 +11,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use ksim_model::quorum::{QuorumNode, QuorumObserver};
 use ksim_model::{
     Broker, BrokerId, Command, DiskOp, Epoch, Note, Offset, PartitionId, Ready, Role,
+    TruncateReason,
 };
 use serde::Serialize;
 
@@ -80,6 +81,22 @@ pub struct Violation {
     pub message: String,
 }
 
+/// Why a replica's log got shorter.
+#[derive(Clone, Copy, Debug)]
+pub enum Cut {
+    Truncated(TruncateReason),
+    PowerLoss,
+}
+
+impl Cut {
+    fn describe(self) -> &'static str {
+        match self {
+            Cut::Truncated(r) => r.describe(),
+            Cut::PowerLoss => "it lost power before flushing them (its page cache was gone)",
+        }
+    }
+}
+
 /// What the observer believes about one replica.
 #[derive(Clone, Debug)]
 pub struct ReplicaView {
@@ -137,8 +154,35 @@ pub struct Observer {
     pub quorum_elections: u64,
     /// Leader-in-ISR checks made (every election and ISR change).
     pub isr_checks: u64,
+    /// Strong-ISR gaps already reported, as (broker, partition, offset).
+    strong_isr_reported: BTreeSet<(BrokerId, PartitionId, usize)>,
     /// Since when no controller has been the quorum leader (None while one is).
     leaderless_since: Option<u64>,
+    /// The committed log of each partition, as (leader epoch, value) with the time each offset
+    /// was committed: what the highest HW of a leader in the latest epoch covered (the true
+    /// HW of the TLA+ models). It only grows, except where a new leader lacked part of it (a
+    /// loss, reported as allowed or as a violation).
+    pub committed_log: BTreeMap<PartitionId, Vec<(Epoch, u64, u64)>>,
+    /// For each replica, how long a prefix of its log is known to equal the committed log.
+    matched: BTreeMap<(BrokerId, PartitionId), usize>,
+    /// Each replica's log cuts: (time, LEO before, cut to, why).
+    cuts: BTreeMap<(BrokerId, PartitionId), Vec<(u64, Offset, Offset, Cut)>>,
+    /// The newest leader epoch any broker claimed, per partition.
+    latest_epoch: BTreeMap<PartitionId, Epoch>,
+    /// (partition, leader epoch) of unclean elections.
+    unclean_epochs: BTreeSet<(PartitionId, Epoch)>,
+    /// Brokers the controllers currently count as unfenced.
+    unfenced: BTreeSet<BrokerId>,
+    /// Leader-completeness checks made (every new leader against the committed log).
+    pub completeness_checks: u64,
+    /// Strong-ISR checks made (an ISR member against the committed log).
+    pub strong_isr_checks: u64,
+    /// Committed records a new leader lacked where the loss was allowed (all holders lost
+    /// power, or an unclean election).
+    pub committed_lost_allowed: u64,
+    /// The significant steps of the run, in order, for the story a run tells: faults,
+    /// elections, ISR changes, fencing, truncations, committed records lost.
+    pub steps: Vec<(u64, String)>,
     /// Simulated time without an active controller, summed (unavailability of metadata).
     pub controller_unavailable_ms: u64,
 }
@@ -160,7 +204,12 @@ impl Observer {
 
     pub fn fault(&mut self, now: u64, what: String) {
         self.trace((now, "fault", &what));
+        self.steps.push((now, format!("fault: {what}")));
         self.faults.push((now, what));
+    }
+
+    fn step_note(&mut self, now: u64, what: String) {
+        self.steps.push((now, what));
     }
 
     pub fn record(&mut self, op: Op) {
@@ -289,10 +338,23 @@ impl Observer {
                             .entry(*partition)
                             .or_default()
                             .push(now);
+                        self.unclean_epochs.insert((*partition, *leader_epoch));
                     }
                     self.controller
                         .insert(*partition, (*leader, *leader_epoch, isr.clone()));
                     self.trace((now, "elected", partition, leader, leader_epoch, unclean));
+                    let who = match leader {
+                        Some(l) => format!("broker {l}"),
+                        None => "no leader (no eligible replica is live)".to_string(),
+                    };
+                    self.step_note(
+                        now,
+                        format!(
+                            "controller: partition {partition} leader epoch {leader_epoch}: {who}{}, ISR {isr:?}",
+                            if *unclean { ", UNCLEAN election" } else { "" }
+                        ),
+                    );
+                    self.check_strong_isr(now, *partition);
                 }
                 Note::IsrChanged { partition, isr, .. } => {
                     if let Some(entry) = self.controller.get_mut(partition) {
@@ -300,7 +362,24 @@ impl Observer {
                     }
                     let leader = self.controller.get(partition).and_then(|c| c.0);
                     self.check_leader_in_isr(now, *partition, leader, isr);
+                    self.step_note(now, format!("controller: partition {partition} ISR {isr:?}"));
+                    self.check_strong_isr(now, *partition);
                 }
+                Note::BrokerFenced { broker } => {
+                    self.unfenced.remove(broker);
+                    self.step_note(now, format!("controller: broker {broker} fenced (its session expired)"));
+                }
+                Note::BrokerUnfenced { broker } => {
+                    self.unfenced.insert(*broker);
+                    let parts: Vec<PartitionId> = self.controller.keys().copied().collect();
+                    for p in parts {
+                        self.check_strong_isr(now, p);
+                    }
+                }
+                Note::UncleanShutdown { broker } => self.step_note(
+                    now,
+                    format!("controller: broker {broker} registered after an unclean shutdown and leaves every ISR and ELR (KIP-966)"),
+                ),
                 _ => {}
             }
         }
@@ -316,6 +395,7 @@ impl Observer {
         let b = broker.id;
         self.now_ms = now;
         self.trace((now, b, input, ready.disk.len(), ready.sends.len()));
+        let mut cut_below_committed = Vec::new();
         for op in &ready.disk {
             self.apply_disk_op(b, op);
         }
@@ -325,11 +405,34 @@ impl Observer {
                     broker,
                     partition,
                     leader_epoch,
-                } => self.claim_leadership(now, *broker, *partition, *leader_epoch),
-                Note::Truncated { .. } => self.truncations += 1,
+                } => {
+                    self.claim_leadership(now, *broker, *partition, *leader_epoch);
+                    self.check_leader_completeness(now, *broker, *partition, *leader_epoch);
+                }
+                Note::Truncated {
+                    broker,
+                    partition,
+                    from_leo,
+                    to,
+                    reason,
+                } => {
+                    self.truncations += 1;
+                    self.cuts.entry((*broker, *partition)).or_default().push((
+                        now,
+                        *from_leo,
+                        *to,
+                        Cut::Truncated(*reason),
+                    ));
+                    let committed = self.committed_log.get(partition).map_or(0, |c| c.len());
+                    if (*to as usize) < committed {
+                        self.step_note(now, format!("broker {broker}: truncated partition {partition} from LEO {from_leo} to {to}, below the committed offset {committed}: {}", reason.describe()));
+                        cut_below_committed.push(*partition);
+                    }
+                }
                 _ => {}
             }
         }
+        let mut advanced = cut_below_committed;
         for r in broker.replicas() {
             let key = (b, r.partition);
             self.views.insert(
@@ -348,7 +451,186 @@ impl Observer {
                     *t = (leader_epoch, r.log.hw());
                 }
                 self.mark_committed(b, r.partition, r.log.hw());
+                if self.extend_committed(now, b, r.partition, leader_epoch, r.log.hw()) {
+                    advanced.push(r.partition);
+                }
             }
+        }
+        for p in advanced {
+            self.check_strong_isr(now, p);
+        }
+    }
+
+    /// A leader of the latest epoch moved its HW past the committed log's end: what lies
+    /// below is committed now. Returns whether the committed log grew.
+    fn extend_committed(
+        &mut self,
+        now: u64,
+        b: BrokerId,
+        p: PartitionId,
+        epoch: Epoch,
+        hw: Offset,
+    ) -> bool {
+        if self.latest_epoch.get(&p).is_some_and(|e| epoch < *e) {
+            return false; // a deposed leader that has not heard yet: its HW commits nothing
+        }
+        let committed = self.committed_log.entry(p).or_default();
+        let hw = hw.max(0) as usize;
+        if hw <= committed.len() {
+            return false;
+        }
+        let Some(mirror) = self.mirrors.get(&(b, p)) else {
+            return false;
+        };
+        let from = committed.len();
+        for (e, v) in mirror.iter().take(hw).skip(from) {
+            committed.push((*e, *v, now));
+        }
+        committed.len() > from
+    }
+
+    /// How long a prefix of `b`'s log equals the committed log (cached per replica, so each
+    /// committed entry is compared about once per replica).
+    fn matching_prefix(&mut self, b: BrokerId, p: PartitionId) -> usize {
+        let committed = self.committed_log.get(&p).map(Vec::as_slice).unwrap_or(&[]);
+        let mirror = self.mirrors.get(&(b, p)).map(Vec::as_slice).unwrap_or(&[]);
+        let m = self.matched.entry((b, p)).or_default();
+        *m = (*m).min(committed.len()).min(mirror.len());
+        while *m < committed.len()
+            && *m < mirror.len()
+            && (committed[*m].0, committed[*m].1) == mirror[*m]
+        {
+            *m += 1;
+        }
+        *m
+    }
+
+    /// Why committed values are allowed to be missing: every broker that held each lost it in
+    /// a power loss, or an unclean election chose a replica without them.
+    fn loss_allowed(&self, p: PartitionId, from: usize, unclean: bool) -> Option<String> {
+        let committed = self.committed_log.get(&p)?;
+        // An unclean election since they were committed put a replica without them in the ISR;
+        // whatever follows from it is the price unclean.leader.election.enable names.
+        let committed_at = committed.get(from).map_or(u64::MAX, |c| c.2);
+        let unclean_since = self
+            .unclean_elections
+            .get(&p)
+            .is_some_and(|ts| ts.iter().any(|t| *t >= committed_at));
+        if unclean || unclean_since {
+            return Some("an unclean election (unclean.leader.election.enable=true) chose a replica without them".into());
+        }
+        let all_lost = committed[from..].iter().all(|(_, v, _)| {
+            let holders = self.held_by.get(v);
+            let lost = self.power_lost_by.get(v);
+            match (holders, lost) {
+                (Some(h), Some(l)) => h.iter().all(|b| l.contains(b)),
+                _ => false,
+            }
+        });
+        all_lost.then(|| "every replica that held them lost them in a power loss (Kafka promises n-1 failures)".into())
+    }
+
+    /// Where `b` lost offset `at`: its latest cut below it, in words.
+    fn why_missing(&self, b: BrokerId, p: PartitionId, at: usize) -> String {
+        let cut = self.cuts.get(&(b, p)).and_then(|cuts| {
+            cuts.iter()
+                .rev()
+                .find(|(_, from, to, _)| (*to as usize) <= at && at < *from as usize)
+        });
+        let cut = match cut {
+            Some((t, from, to, why)) => format!(
+                "at {t} ms it cut its log from LEO {from} to {to} because {}",
+                why.describe()
+            ),
+            None => String::new(),
+        };
+        let held = self.mirrors.get(&(b, p)).and_then(|m| m.get(at));
+        let committed = self.committed_log.get(&p).and_then(|c| c.get(at));
+        match (held, committed) {
+            (Some((he, hv)), Some((ce, cv, _))) => format!(
+                "its log diverges from the committed log at offset {at}: it holds value {hv} (leader epoch {he}) where the committed log holds value {cv} (leader epoch {ce}){}",
+                if cut.is_empty() { String::new() } else { format!("; {cut}") }
+            ),
+            _ if cut.is_empty() => "it never held them".into(),
+            _ => cut,
+        }
+    }
+
+    /// Leader completeness: a new leader holds everything committed. Where it does not, the
+    /// committed log is cut to what it holds (the loss is reported once, as allowed or as a
+    /// violation naming the step that lost it).
+    fn check_leader_completeness(&mut self, now: u64, b: BrokerId, p: PartitionId, epoch: Epoch) {
+        self.completeness_checks += 1;
+        let latest = self.latest_epoch.entry(p).or_insert(epoch);
+        *latest = (*latest).max(epoch);
+        let have = self.matching_prefix(b, p);
+        let committed_len = self.committed_log.get(&p).map_or(0, Vec::len);
+        self.step_note(
+            now,
+            format!(
+                "broker {b}: leads partition {p} in leader epoch {epoch} with LEO {}, committed offsets {committed_len}",
+                self.mirrors.get(&(b, p)).map_or(0, Vec::len)
+            ),
+        );
+        if have >= committed_len {
+            return;
+        }
+        let unclean = self.unclean_epochs.contains(&(p, epoch));
+        let (_, first_value, committed_at) = self.committed_log[&p][have];
+        let what = format!(
+            "offsets {have}..{committed_len} ({} record(s); the first, value {first_value}, committed at {committed_at} ms)",
+            committed_len - have
+        );
+        match self.loss_allowed(p, have, unclean) {
+            Some(reason) => {
+                self.committed_lost_allowed += (committed_len - have) as u64;
+                self.step_note(now, format!("committed records lost, allowed: broker {b} leads partition {p} without {what}: {reason}"));
+            }
+            None => {
+                let why = self.why_missing(b, p, have);
+                let msg = format!("partition {p}: broker {b} became leader in leader epoch {epoch} without the committed {what}: {why}");
+                self.step_note(now, format!("VIOLATION leader-completeness: {msg}"));
+                self.violate("leader-completeness", now, msg);
+            }
+        }
+        self.committed_log
+            .get_mut(&p)
+            .expect("checked")
+            .truncate(have);
+        for ((_, part), m) in self.matched.iter_mut() {
+            if *part == p {
+                *m = (*m).min(have);
+            }
+        }
+    }
+
+    /// Strong ISR: every live, unfenced member of the controllers' ISR holds everything
+    /// committed (so any of them can be elected without a loss). Reported once per member
+    /// and gap.
+    fn check_strong_isr(&mut self, now: u64, p: PartitionId) {
+        let Some((_, epoch, isr)) = self.controller.get(&p).cloned() else {
+            return;
+        };
+        let committed_len = self.committed_log.get(&p).map_or(0, Vec::len);
+        for b in isr {
+            let alive = self.views.get(&(b, p)).is_some_and(|v| v.alive);
+            if !alive || !self.unfenced.contains(&b) {
+                continue;
+            }
+            self.strong_isr_checks += 1;
+            let have = self.matching_prefix(b, p);
+            let unclean = self.unclean_epochs.contains(&(p, epoch));
+            if have >= committed_len || self.loss_allowed(p, have, unclean).is_some() {
+                continue;
+            }
+            if !self.strong_isr_reported.insert((b, p, have)) {
+                continue;
+            }
+            let why = self.why_missing(b, p, have);
+            let (_, v, at) = self.committed_log[&p][have];
+            let msg = format!("partition {p}: broker {b} is in the ISR (leader epoch {epoch}) but lacks committed offsets {have}..{committed_len} (the first, value {v}, committed at {at} ms): {why}");
+            self.step_note(now, format!("VIOLATION strong-isr: {msg}"));
+            self.violate("strong-isr", now, msg);
         }
     }
 
@@ -372,6 +654,8 @@ impl Observer {
     fn cut_mirror(&mut self, b: BrokerId, p: PartitionId, offset: Offset) {
         let mirror = self.mirrors.entry((b, p)).or_default();
         mirror.truncate(offset.max(0) as usize);
+        let m = self.matched.entry((b, p)).or_default();
+        *m = (*m).min(offset.max(0) as usize);
         let marked = self.committed_marked.entry((b, p)).or_default();
         *marked = (*marked).min(offset);
     }
@@ -439,6 +723,12 @@ impl Observer {
         }
     }
 
+    /// A broker process started again: it acts for no partition until the controllers unfence
+    /// its new registration, so until then it is not an ISR member that could serve.
+    pub fn restarted(&mut self, b: BrokerId) {
+        self.unfenced.remove(&b);
+    }
+
     pub fn crashed(&mut self, b: BrokerId) {
         self.crashes += 1;
         for ((broker, _), v) in self.views.iter_mut() {
@@ -461,6 +751,15 @@ impl Observer {
                     .entry(value_id(&r.value))
                     .or_default()
                     .insert(b);
+            }
+            let leo = self.mirrors.get(&(b, suffix.partition)).map_or(0, Vec::len) as Offset;
+            if suffix.from_offset < leo {
+                self.cuts.entry((b, suffix.partition)).or_default().push((
+                    self.now_ms,
+                    leo,
+                    suffix.from_offset,
+                    Cut::PowerLoss,
+                ));
             }
             self.cut_mirror(b, suffix.partition, suffix.from_offset);
         }

@@ -42,11 +42,57 @@ pub fn reproduce_line(sc: &Scenario, seed: u64) -> String {
     line
 }
 
+/// Wrap `text` at `width` columns, each line prefixed with `indent`.
+fn wrap(text: &str, indent: &str, width: usize) -> String {
+    let mut out = String::new();
+    for para in text.split("\n\n") {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            if !line.is_empty() && indent.len() + line.len() + 1 + word.len() > width {
+                let _ = writeln!(out, "{indent}{line}");
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        if !line.is_empty() {
+            let _ = writeln!(out, "{indent}{line}");
+        }
+    }
+    out
+}
+
 pub fn banner(sc: &Scenario, seed: u64) -> String {
     let b = &sc.broker;
     let mut s = String::new();
     let _ = writeln!(s, "ksim {VERSION}");
     let _ = writeln!(s, "scenario   {} ({})", sc.name, sc.origin);
+    if !sc.fix.is_empty() {
+        s.push_str(&wrap(&sc.description, "  | ", 100));
+        let applied = sc
+            .fix
+            .iter()
+            .all(|f| sc.overrides.iter().any(|(k, v)| format!("{k}={v}") == *f));
+        let _ = writeln!(
+            s,
+            "  | fixed in {}; {}",
+            if sc.fixed_in.is_empty() {
+                "a later Kafka"
+            } else {
+                &sc.fixed_in
+            },
+            if applied {
+                "this run has the fix on".to_string()
+            } else {
+                format!(
+                    "run with --fixed (= --set {}) to see it hold",
+                    sc.fix.join(" --set ")
+                )
+            }
+        );
+    }
     let _ = writeln!(s, "seed       {seed}");
     let _ = writeln!(
         s,
@@ -64,6 +110,16 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         b.replica_high_watermark_checkpoint_interval_ms,
         b.broker_session_timeout_ms,
         b.broker_heartbeat_interval_ms,
+    );
+    let old = b.protocol.old_rules();
+    let _ = writeln!(
+        s,
+        "protocol   {}",
+        if old.is_empty() {
+            "modern rules (every fix of Kafka's history on)".to_string()
+        } else {
+            format!("OLD RULES {}", old.join(" "))
+        }
     );
     let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries=0 enable.idempotence=false", sc.producer.acks.name(), sc.producer.request_timeout_ms, sc.producer.max_in_flight);
     let _ = writeln!(
@@ -209,6 +265,27 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
         Verdict::Invalid => format!("INVALID: {} violation(s)", report.violations.len()),
         Verdict::Vacuous => format!("VACUOUS: {}", report.vacuous.join("; ")),
     };
+    // The story: every significant step for a gallery story; for another failing run, the
+    // steps that led to the first violation.
+    let first_bad = report.violations.first().map(|v| v.time_ms);
+    let steps: Vec<&(u64, String)> = if !sc.fix.is_empty() {
+        obs.steps.iter().collect()
+    } else if let Some(t) = first_bad {
+        let upto: Vec<&(u64, String)> = obs.steps.iter().filter(|(at, _)| *at <= t).collect();
+        upto[upto.len().saturating_sub(15)..].to_vec()
+    } else {
+        Vec::new()
+    };
+    if !steps.is_empty() {
+        let _ = writeln!(s, "steps      (simulated ms)");
+        const MAX: usize = 60;
+        for (t, what) in steps.iter().take(MAX) {
+            let _ = writeln!(s, "  {t:>8}  {what}");
+        }
+        if steps.len() > MAX {
+            let _ = writeln!(s, "  ... {} more steps", steps.len() - MAX);
+        }
+    }
     let _ = writeln!(s, "verdict    {verdict}");
     if let Some(v) = report.violations.first() {
         let _ = writeln!(

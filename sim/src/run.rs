@@ -1138,6 +1138,9 @@ fn restart(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, v
     cluster.down.insert(v, false);
     let mut obs = ctx.observe();
     obs.restarts += 1;
+    if let NodeId::Broker(b) = v {
+        obs.restarted(b);
+    }
     obs.fault(now_ms(), format!("restart {}", describe(v)));
 }
 

@@ -33,6 +33,11 @@ pub struct Scenario {
     pub ignored: Vec<String>,
     /// `[selftest] quorum_flaw`: a deliberately broken controller quorum.
     pub quorum_flaw: ksim_model::quorum::QuorumFlaw,
+    /// `fix`: for a gallery story, the `--set` assignments that turn on the rule that fixed it
+    /// (`ksim run NAME --fixed` applies them).
+    pub fix: Vec<String>,
+    /// `fixed_in`: the Kafka release (and KIP) that shipped the fix.
+    pub fixed_in: String,
 }
 
 /// `[producer]`: keys from producer.properties.
@@ -182,6 +187,8 @@ impl Default for Scenario {
         Scenario {
             name: "unnamed".into(),
             description: String::new(),
+            fix: Vec::new(),
+            fixed_in: String::new(),
             origin: String::new(),
             brokers: 3,
             controllers: 3,

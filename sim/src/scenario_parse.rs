@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use ksim_model::quorum::QuorumFlaw;
-use ksim_model::{Acks, Flaw};
+use ksim_model::{Acks, Flaw, Protocol, Truncation};
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
 use crate::scenario::{FaultAction, RandomFaults, Scenario, ScriptedFault, Target};
@@ -129,6 +129,8 @@ macro_rules! key {
 static KEYS: &[KeySpec] = &[
     key!("", "name", |sc, v| sc.name => non_empty_string(v)?),
     key!("", "description", |sc, v| sc.description => string(v)?.to_string()),
+    key!("", "fix", |sc, v| sc.fix => assignments(v)?),
+    key!("", "fixed_in", |sc, v| sc.fixed_in => string(v)?.to_string()),
     key!("cluster", "brokers", |sc, v| sc.brokers => int_in(v, 1, 64)?),
     key!("cluster", "controllers", |sc, v| sc.controllers => int_in(v, 1, 9)?),
     key!("server", "num.partitions", |sc, v| sc.partitions => int_in(v, 1, 1000)?),
@@ -161,6 +163,29 @@ static KEYS: &[KeySpec] = &[
     key!("faults.random", "down_ms", |sc, v| random(sc).down_ms => min_max(v, 0)?),
     key!("faults.random", "max_down", |sc, v| random(sc).max_down => int_in(v, 1, MAX)?),
     key!("run", "settle_ms", |sc, v| sc.run.settle_ms => int_in(v, 1000, 600_000)?),
+    KeySpec {
+        section: "protocol",
+        key: "preset",
+        apply: |sc, v| {
+            match choice(v, PRESETS)? {
+                Preset::Modern => sc.broker.protocol = Protocol::default(),
+                // Kafka 0.8 had no min.insync.replicas and always allowed unclean election.
+                Preset::Kafka08 => {
+                    sc.broker.protocol = Protocol::kafka_0_8();
+                    sc.broker.min_insync_replicas = 1;
+                    sc.broker.unclean_leader_election_enable = true;
+                }
+            }
+            Ok(())
+        },
+    },
+    key!("protocol", "truncation", |sc, v| sc.broker.protocol.truncation => choice(v, TRUNCATIONS)?),
+    key!("protocol", "fetch_epoch_fencing", |sc, v| sc.broker.protocol.fetch_epoch_fencing => boolean(v)?),
+    key!("protocol", "hw_requires_current_epoch", |sc, v| sc.broker.protocol.hw_requires_current_epoch => boolean(v)?),
+    key!("protocol", "isr_expand_requires_epoch_start", |sc, v| sc.broker.protocol.isr_expand_requires_epoch_start => boolean(v)?),
+    key!("protocol", "hw_over_maximal_isr", |sc, v| sc.broker.protocol.hw_over_maximal_isr => boolean(v)?),
+    key!("protocol", "strict_min_isr", |sc, v| sc.broker.protocol.strict_min_isr => boolean(v)?),
+    key!("protocol", "isr_add_checks_broker_epoch", |sc, v| sc.broker.protocol.isr_add_checks_broker_epoch => boolean(v)?),
     key!("selftest", "flaw", |sc, v| sc.broker.flaw => choice(v, FLAWS)?),
     key!("selftest", "quorum_flaw", |sc, v| sc.quorum_flaw => choice(v, QUORUM_FLAWS)?),
 ];
@@ -203,6 +228,20 @@ const FLAWS: &[(&str, Flaw)] = &[
     ("followers-never-fetch", Flaw::FollowersNeverFetch),
     ("panic-on-restart", Flaw::PanicOnRestart),
     ("elect-outside-isr", Flaw::ElectOutsideIsr),
+];
+
+#[derive(Clone, Copy)]
+enum Preset {
+    Modern,
+    Kafka08,
+}
+
+const PRESETS: &[(&str, Preset)] = &[("modern", Preset::Modern), ("kafka-0.8", Preset::Kafka08)];
+
+const TRUNCATIONS: &[(&str, Truncation)] = &[
+    ("high-watermark", Truncation::HighWatermark),
+    ("kip-101", Truncation::Kip101),
+    ("leader-epoch", Truncation::LeaderEpoch),
 ];
 
 const QUORUM_FLAWS: &[(&str, QuorumFlaw)] = &[
@@ -343,6 +382,25 @@ fn idempotence(v: &Value) -> Result<(), String> {
                 .into(),
         ),
     }
+}
+
+/// `fix`: an array of `KEY=VALUE` strings (each checked as a `--set` by `validate`).
+fn assignments(v: &Value) -> Result<Vec<String>, String> {
+    let array = v
+        .as_array()
+        .ok_or_else(|| expected("an array of \"KEY=VALUE\" strings", v))?;
+    array
+        .iter()
+        .map(|item| {
+            let s = item
+                .as_str()
+                .ok_or_else(|| expected("a \"KEY=VALUE\" string", item))?;
+            if !s.contains('=') {
+                return Err(format!("expected KEY=VALUE, found `{s}`"));
+            }
+            Ok(s.to_string())
+        })
+        .collect()
 }
 
 fn fault_kinds(v: &Value) -> Result<Vec<FaultAction>, String> {
@@ -1050,6 +1108,7 @@ type Problem = (String, String);
 /// Check what no single key can: sizes against each other and fault targets against the cluster.
 pub fn validate(sc: &Scenario, file: &str) -> Result<(), InputError> {
     let problem = check_topic(sc)
+        .or_else(|| check_fix(sc))
         .or_else(|| check_replication_timing(sc))
         .or_else(|| check_random(sc))
         .or_else(|| check_script(sc));
@@ -1063,6 +1122,17 @@ pub fn validate(sc: &Scenario, file: &str) -> Result<(), InputError> {
             message,
         }),
     }
+}
+
+/// Every `fix` assignment must be a valid `--set` for this scenario.
+fn check_fix(sc: &Scenario) -> Option<Problem> {
+    let mut fixed = sc.clone();
+    for a in &sc.fix {
+        if let Err(e) = apply_set(&mut fixed, a) {
+            return Some(("fix".into(), format!("`{a}`: {}", e.message)));
+        }
+    }
+    None
 }
 
 fn check_topic(sc: &Scenario) -> Option<Problem> {

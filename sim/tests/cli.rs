@@ -26,14 +26,14 @@ fn temp_scenario(name: &str, text: &str) -> String {
 
 #[test]
 fn acks_1_run_reports_allowed_loss_and_how_to_reproduce() {
-    let (code, out, _) = ksim(&["run", "acks-1-leader-crash", "--seed", "1"]);
+    let (code, out, _) = ksim(&["run", "acks-1-failover", "--seed", "1"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("seed       1"), "{out}");
     assert!(out.contains("lost-but-allowed="), "{out}");
     assert!(!out.contains("lost-but-allowed=0 "), "{out}");
     assert!(out.contains("verdict    VALID"), "{out}");
     assert!(
-        out.contains("reproduce: cargo run --release -- run acks-1-leader-crash --seed 1"),
+        out.contains("reproduce: cargo run --release -- run acks-1-failover --seed 1"),
         "{out}"
     );
 }
@@ -146,9 +146,9 @@ fn scenarios_lists_the_gallery() {
     assert_eq!(code, 0);
     for name in [
         "default",
-        "acks-1-leader-crash",
+        "acks-1-failover",
         "acks-all-leader-crash",
-        "power-loss-all",
+        "power-loss-without-fsync",
     ] {
         assert!(out.contains(name), "{out}");
     }
@@ -162,7 +162,7 @@ fn server_and_producer_properties_apply_with_located_errors() {
     );
     let (code, _, err) = ksim(&[
         "run",
-        "acks-1-leader-crash",
+        "acks-1-failover",
         "--seed",
         "1",
         "--server-properties",
@@ -180,7 +180,7 @@ fn server_and_producer_properties_apply_with_located_errors() {
     );
     let (code, out, err) = ksim(&[
         "run",
-        "acks-1-leader-crash",
+        "acks-1-failover",
         "--seed",
         "1",
         "--server-properties",

@@ -10,8 +10,8 @@ use ksim::run::{lock, run};
 use ksim::scenario_parse::gallery;
 
 #[test]
-fn acks_1_leader_crash_loses_unreplicated_write() {
-    let report = run_check(&scenario("acks-1-leader-crash", &[]), 1);
+fn acks_1_failover_loses_unreplicated_write() {
+    let report = run_check(&scenario("acks-1-failover", &[]), 1);
     assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.violations);
     assert!(
         report.counts.lost_allowed > 0,
@@ -50,7 +50,7 @@ fn acks_all_leader_crash_loses_nothing_acknowledged() {
 
 #[test]
 fn power_loss_of_every_replica_loses_unflushed_acks_and_says_why() {
-    let report = run_check(&scenario("power-loss-all", &[]), 1);
+    let report = run_check(&scenario("power-loss-without-fsync", &[]), 1);
     assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.violations);
     assert!(report.counts.lost_allowed > 100);
     assert!(report
@@ -62,7 +62,10 @@ fn power_loss_of_every_replica_loses_unflushed_acks_and_says_why() {
 #[test]
 fn flushing_every_message_survives_the_same_power_loss() {
     let report = run_check(
-        &scenario("power-loss-all", &["log.flush.interval.messages=1"]),
+        &scenario(
+            "power-loss-without-fsync",
+            &["log.flush.interval.messages=1"],
+        ),
         1,
     );
     assert_eq!(report.verdict, Verdict::Valid, "{:?}", report.violations);
@@ -133,7 +136,7 @@ fn leader_checker_flags_an_election_without_an_epoch_bump() {
 
 #[test]
 fn log_matching_checker_flags_a_follower_that_never_truncates() {
-    flagged_by("acks-1-leader-crash", "skip-truncation", "log-matching");
+    flagged_by("acks-1-failover", "skip-truncation", "log-matching");
 }
 
 #[test]

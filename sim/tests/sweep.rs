@@ -13,7 +13,7 @@ use serde_json::Value;
 
 /// A scenario short enough for dozens of seeds per test: acks=1, the leader crashes at 5 s.
 const QUICK: [&str; 5] = [
-    "acks-1-leader-crash",
+    "acks-1-failover",
     "--set",
     "duration_ms=6000",
     "--set",
@@ -356,7 +356,7 @@ fn resume_repairs_a_torn_tail_and_refuses_damaged_or_foreign_files() {
         &dir,
         &[
             "sweep",
-            "acks-1-leader-crash",
+            "acks-1-failover",
             "--out",
             p,
             "--seeds",
@@ -387,7 +387,7 @@ fn resume_repairs_a_torn_tail_and_refuses_damaged_or_foreign_files() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Sweep 6 seeds of acks-1-leader-crash with a planted flaw that makes every seed fail with
+/// Sweep 6 seeds of acks-1-failover with a planted flaw that makes every seed fail with
 /// `kind`; every seed must be in the file and printed with its reproduce line. Returns stderr.
 fn every_seed_fails(test: &str, flaw: &str, settle_ms: &str, kind: &str) -> String {
     let dir = temp_dir(test);
@@ -395,7 +395,7 @@ fn every_seed_fails(test: &str, flaw: &str, settle_ms: &str, kind: &str) -> Stri
     let (flaw, settle) = (format!("flaw={flaw}"), format!("settle_ms={settle_ms}"));
     let args = [
         "sweep",
-        "acks-1-leader-crash",
+        "acks-1-failover",
         "--set",
         &flaw,
         "--set",
@@ -428,7 +428,7 @@ fn every_seed_fails(test: &str, flaw: &str, settle_ms: &str, kind: &str) -> Stri
         );
         let seed = l["seed"].as_u64().unwrap();
         assert!(out.contains(&format!("seed {seed}: {kind}: ")), "{out}");
-        assert!(out.contains(&format!("  reproduce: cargo run --release -- run acks-1-leader-crash --seed {seed} --set {flaw}")), "{out}");
+        assert!(out.contains(&format!("  reproduce: cargo run --release -- run acks-1-failover --seed {seed} --set {flaw}")), "{out}");
     }
     assert!(
         out.contains(&format!("  {kind:<18}       6  1, 2, 3")),
