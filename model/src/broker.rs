@@ -274,6 +274,11 @@ impl Broker {
                 broker: self.id,
                 broker_epoch: self.broker_epoch,
                 incarnation: self.incarnation,
+                log_ends: self
+                    .replicas
+                    .values()
+                    .map(|r| (r.partition, r.log.last_epoch(), r.log.leo()))
+                    .collect(),
             },
         });
     }
@@ -1012,9 +1017,11 @@ impl Broker {
         // Followers in the ISR get a full lag window from now, as Kafka resets
         // lastCaughtUpTimeMs when a replica becomes leader. Their LEOs are unknown until they
         // fetch in this epoch, unless the old rule remembers them from an earlier one.
-        let remembered = (!self.cfg.protocol.hw_requires_current_epoch)
-            .then(|| r.remembered_leos.clone())
-            .unwrap_or_default();
+        let remembered = if self.cfg.protocol.hw_requires_current_epoch {
+            BTreeMap::new()
+        } else {
+            r.remembered_leos.clone()
+        };
         r.followers = state
             .replicas
             .iter()

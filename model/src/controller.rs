@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::types::*;
 
+/// A replica's log end as it reported it: (broker, last epoch, LEO).
+type LogEnd = (BrokerId, Epoch, Offset);
+
 /// Who asked: the controller (and its incarnation) holding the connection the answer goes
 /// back on. Only that controller sends the answer once the command is applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +33,7 @@ pub enum Command {
         broker: BrokerId,
         broker_epoch: i64,
         incarnation: u64,
+        log_ends: Vec<(PartitionId, Epoch, Offset)>,
     },
     AlterPartition {
         now: TimeMs,
@@ -56,12 +60,14 @@ impl Command {
                 broker,
                 broker_epoch,
                 incarnation,
+                log_ends,
             } => Some(Command::Heartbeat {
                 now,
                 origin,
                 broker: *broker,
                 broker_epoch: *broker_epoch,
                 incarnation: *incarnation,
+                log_ends: log_ends.clone(),
             }),
             Request::AlterPartition {
                 leader,
@@ -141,6 +147,8 @@ pub struct Controller {
     partitions: BTreeMap<PartitionId, PartitionState>,
     next_broker_epoch: i64,
     elections: u64,
+    /// Each replica's last epoch and LEO as of its latest heartbeat.
+    log_ends: BTreeMap<(BrokerId, PartitionId), (Epoch, Offset)>,
 }
 
 impl Controller {
@@ -164,6 +172,7 @@ impl Controller {
                 partition_epoch: 0,
                 isr: replicas.clone(),
                 elr: Vec::new(),
+                last_known_elr: Vec::new(),
                 replicas,
             };
             parts.insert(p, state);
@@ -174,6 +183,7 @@ impl Controller {
             partitions: parts,
             next_broker_epoch: 1,
             elections: 0,
+            log_ends: BTreeMap::new(),
         }
     }
 
@@ -231,7 +241,11 @@ impl Controller {
                 broker,
                 broker_epoch,
                 incarnation,
+                log_ends,
             } => {
+                for (p, epoch, leo) in log_ends {
+                    self.log_ends.insert((*broker, *p), (*epoch, *leo));
+                }
                 let result = self.heartbeat(*now, *broker, *broker_epoch, *incarnation, &mut ready);
                 ready.sends.push(Envelope::Reply {
                     conn: origin.conn,
@@ -446,21 +460,23 @@ impl Controller {
     }
 
     /// A broker that registered after an unclean shutdown may have lost any suffix of its
-    /// logs, committed records included: KIP-966 takes it out of every ISR and ELR, so that
-    /// a replica that kept the data is elected instead. It stays only where it is the last one
-    /// left, as the last replica standing (KIP-966 would then need an unclean recovery).
+    /// logs, committed records included (a killed process and a power loss look alike to
+    /// it): KIP-966 takes it out of every ISR and ELR, so that a replica that kept the data is
+    /// elected instead, and remembers it in the last known ELR for when none is left.
     fn unclean_shutdown(&mut self, broker: BrokerId, ready: &mut Ready) {
         let mut noted = false;
         let ids: Vec<PartitionId> = self.partitions.keys().copied().collect();
         for p in ids {
             let state = self.partitions.get_mut(&p).expect("partition exists");
             let member = state.isr.contains(&broker) || state.elr.contains(&broker);
-            let others = state.isr.iter().chain(&state.elr).any(|b| *b != broker);
-            if !member || !others {
+            if !member {
                 continue;
             }
             state.isr.retain(|b| *b != broker);
             state.elr.retain(|b| *b != broker);
+            if !state.last_known_elr.contains(&broker) {
+                state.last_known_elr.push(broker);
+            }
             state.partition_epoch += 1;
             if !noted {
                 ready.notes.push(Note::UncleanShutdown { broker });
@@ -475,9 +491,44 @@ impl Controller {
         }
     }
 
+    /// KIP-966's recovery: with no ISR or ELR member left, once every last known ELR member
+    /// is registered and unfenced, the live replica with the longest log (last epoch, then
+    /// LEO, as of its latest heartbeat; ties in assignment order), whether in the last known
+    /// ELR or not. Waiting for all of them keeps a replica that lost data in a power loss from
+    /// winning over one that only crashed; looking at every live replica keeps what a replica
+    /// outside the ISR still holds when every ISR member lost power.
+    fn recovery_candidate(&self, state: &PartitionState) -> Option<(BrokerId, Vec<LogEnd>)> {
+        if !self.cfg.protocol.strict_min_isr
+            || !state.isr.is_empty()
+            || !state.elr.is_empty()
+            || state.last_known_elr.is_empty()
+            || !state.last_known_elr.iter().all(|b| self.eligible(*b))
+        {
+            return None;
+        }
+        let p = state.partition;
+        let candidates: Vec<LogEnd> = state
+            .replicas
+            .iter()
+            .filter(|b| state.last_known_elr.contains(b) || self.eligible(**b))
+            .map(|b| {
+                let (e, leo) = self.log_ends.get(&(*b, p)).copied().unwrap_or((-1, 0));
+                (*b, e, leo)
+            })
+            .collect();
+        // `max_by_key` keeps the last maximum: reversed, that is the first in assignment order.
+        let best = candidates
+            .iter()
+            .rev()
+            .max_by_key(|(_, e, leo)| (*e, *leo))
+            .map(|(b, _, _)| *b)?;
+        Some((best, candidates))
+    }
+
     /// Elect a leader for `p`: the first live ISR member in assignment order; failing that,
-    /// the first live eligible leader replica (KIP-966, ISR := {it}); failing that, any live
-    /// replica if unclean election is enabled (ISR := {it}); failing that, none.
+    /// the first live eligible leader replica (KIP-966, ISR := {it}); failing that, KIP-966's
+    /// recovery among the last known ELR; failing that, any live replica if unclean election is
+    /// enabled (ISR := {it}); failing that, none.
     fn elect(&mut self, p: PartitionId, ready: &mut Ready) {
         let state = self.partitions[&p].clone();
         let outside_isr = self.cfg.flaw == Flaw::ElectOutsideIsr;
@@ -486,24 +537,31 @@ impl Controller {
             .iter()
             .copied()
             .find(|b| (outside_isr || state.isr.contains(b)) && self.eligible(*b));
-        let from_elr = || {
-            state
-                .replicas
-                .iter()
-                .copied()
-                .find(|b| state.elr.contains(b) && self.eligible(*b))
-        };
-        let (leader, unclean) = match clean {
-            Some(b) => (Some(b), false),
-            None if from_elr().is_some() => (from_elr(), false),
-            None if self.cfg.unclean_leader_election_enable => (
-                state.replicas.iter().copied().find(|b| self.eligible(*b)),
-                true,
-            ),
-            None => (None, false),
+        let from_elr = state
+            .replicas
+            .iter()
+            .copied()
+            .find(|b| state.elr.contains(b) && self.eligible(*b));
+        let recovery = self.recovery_candidate(&state);
+        let unclean_pick = || state.replicas.iter().copied().find(|b| self.eligible(*b));
+        // Whether the new leader's ISR becomes {it}: on every path but a plain ISR member (and
+        // the planted flaw, which must leave the ISR as it was).
+        let (leader, unclean, reset_isr, recovered) = match (clean, from_elr, &recovery) {
+            (Some(b), _, _) => (Some(b), false, false, false),
+            (None, Some(b), _) => (Some(b), false, true, false),
+            (None, None, Some((b, _))) => (Some(*b), false, true, true),
+            _ if self.cfg.unclean_leader_election_enable => (unclean_pick(), true, true, false),
+            _ => (None, false, false, false),
         };
         if leader == state.leader {
             return;
+        }
+        if let (Some((b, candidates)), true) = (&recovery, recovered) {
+            ready.notes.push(Note::Recovered {
+                partition: p,
+                leader: *b,
+                candidates: candidates.clone(),
+            });
         }
         let flaw = self.cfg.flaw == Flaw::ElectWithoutEpochBump
             && state.leader.is_some()
@@ -514,14 +572,13 @@ impl Controller {
             s.leader_epoch += 1;
         }
         s.partition_epoch += 1;
-        if let Some(b) = leader {
-            if unclean || !s.isr.contains(&b) {
-                s.isr = vec![b];
-                s.elr.retain(|x| *x != b);
-            }
+        if let (Some(b), true) = (leader, reset_isr) {
+            s.isr = vec![b];
+            s.elr.retain(|x| *x != b);
             if unclean {
                 s.elr.clear();
             }
+            s.last_known_elr.clear();
         }
         self.elections += 1;
         ready.notes.push(Note::Elected {
@@ -620,6 +677,9 @@ impl Controller {
 /// minimum the ELR is no longer needed.
 fn set_isr(state: &mut PartitionState, isr: Vec<BrokerId>, strict: bool, min_isr: usize) {
     if strict {
+        if isr.len() >= min_isr {
+            state.last_known_elr.clear();
+        }
         if isr.len() < min_isr {
             for b in state.isr.iter().filter(|b| !isr.contains(b)) {
                 if !state.elr.contains(b) {

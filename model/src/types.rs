@@ -305,6 +305,10 @@ pub struct PartitionState {
     /// `min.insync.replicas`. The HW has not moved since, so they hold everything committed
     /// and may be elected cleanly. Always empty with `strict_min_isr = false`.
     pub elr: Vec<BrokerId>,
+    /// KIP-966's LastKnownElr: members that left the ISR or ELR because they restarted after
+    /// an unclean shutdown while the ISR was below the minimum. When no ISR or ELR member is
+    /// left, the controller waits for all of them and elects the one with the longest log.
+    pub last_known_elr: Vec<BrokerId>,
 }
 
 /// A record a producer sends (the broker assigns offset and epoch).
@@ -337,6 +341,9 @@ pub enum Request {
         broker: BrokerId,
         broker_epoch: i64,
         incarnation: u64,
+        /// Each hosted partition's last epoch and LEO, for KIP-966's recovery (which asks the
+        /// replicas for their log ends when it needs them).
+        log_ends: Vec<(PartitionId, Epoch, Offset)>,
     },
     /// The controller pushes partition state to a replica (no response).
     LeaderAndIsr {
@@ -566,6 +573,13 @@ pub enum Note {
     /// A broker registered after an unclean shutdown, so it left every ISR and ELR it was in
     /// (KIP-966; `strict_min_isr` only).
     UncleanShutdown { broker: BrokerId },
+    /// No ISR or ELR member was left: the controller elected the replica with the longest log
+    /// among the last known ELR, once all of them had registered (KIP-966's recovery).
+    Recovered {
+        partition: PartitionId,
+        leader: BrokerId,
+        candidates: Vec<(BrokerId, Epoch, Offset)>,
+    },
     /// The controller changed an ISR (AlterPartition or fencing).
     IsrChanged {
         partition: PartitionId,

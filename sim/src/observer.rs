@@ -81,6 +81,9 @@ pub struct Violation {
     pub message: String,
 }
 
+/// One cut of a replica's log: (time, LEO before, cut to, why).
+type LogCut = (u64, Offset, Offset, Cut);
+
 /// Why a replica's log got shorter.
 #[derive(Clone, Copy, Debug)]
 pub enum Cut {
@@ -166,7 +169,7 @@ pub struct Observer {
     /// For each replica, how long a prefix of its log is known to equal the committed log.
     matched: BTreeMap<(BrokerId, PartitionId), usize>,
     /// Each replica's log cuts: (time, LEO before, cut to, why).
-    cuts: BTreeMap<(BrokerId, PartitionId), Vec<(u64, Offset, Offset, Cut)>>,
+    cuts: BTreeMap<(BrokerId, PartitionId), Vec<LogCut>>,
     /// The newest leader epoch any broker claimed, per partition.
     latest_epoch: BTreeMap<PartitionId, Epoch>,
     /// (partition, leader epoch) of unclean elections.
