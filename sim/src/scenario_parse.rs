@@ -1346,13 +1346,7 @@ fn gallery_from(dirs: &[PathBuf]) -> Vec<(String, String)> {
         .into_iter()
         .map(|(name, path)| {
             let summary = match load_file(&path) {
-                Ok(sc) => sc
-                    .description
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| !l.is_empty())
-                    .unwrap_or("")
-                    .to_string(),
+                Ok(sc) => first_sentence(&sc.description),
                 Err(e) => format!("(invalid: {e})"),
             };
             (name, summary)
@@ -1360,7 +1354,20 @@ fn gallery_from(dirs: &[PathBuf]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Every named scenario with the first line of its description, sorted by name.
+/// The first sentence of a description (its first line if that is shorter).
+fn first_sentence(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    match line.find(". ") {
+        Some(i) => line[..=i].to_string(),
+        None => line.to_string(),
+    }
+}
+
+/// Every named scenario with the first sentence of its description, sorted by name.
 pub fn gallery() -> Vec<(String, String)> {
     gallery_from(&candidate_dirs())
 }
