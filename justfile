@@ -24,3 +24,9 @@ bench *args="":
 # Run one seed twice and compare the trace hashes.
 determinism scenario="default" seed="1":
     cargo run --release -- run {{scenario}} --seed {{seed}} --check-determinism
+
+# The curated replication tradeoff report in reports/tradeoffs/ (README.md, index.html,
+# cells.json): acks x min.insync.replicas x unclean election x flush, 200 seeds each of the
+# default scenario. sim/tests/tradeoffs.rs checks that the code still gives its numbers.
+tradeoffs:
+    cargo run --release -- tradeoffs default --seeds 200 --out reports/tradeoffs

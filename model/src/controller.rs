@@ -474,14 +474,23 @@ impl Controller {
             }
             state.isr.retain(|b| *b != broker);
             state.elr.retain(|b| *b != broker);
-            if !state.last_known_elr.contains(&broker) {
+            if state.isr.len() < self.cfg.min_insync_replicas
+                && !state.last_known_elr.contains(&broker)
+            {
                 state.last_known_elr.push(broker);
             }
-            state.partition_epoch += 1;
             if !noted {
                 ready.notes.push(Note::UncleanShutdown { broker });
                 noted = true;
             }
+            // A broker that never got to heartbeat after registering can still lead in the
+            // controller's state (the initial assignment): it must not stay leader outside
+            // the ISR.
+            if state.leader == Some(broker) {
+                self.elect(p, ready);
+                continue;
+            }
+            state.partition_epoch += 1;
             ready.notes.push(Note::IsrChanged {
                 partition: p,
                 isr: state.isr.clone(),

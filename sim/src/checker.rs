@@ -66,6 +66,7 @@ pub struct Counts {
     pub controller_unavailable_ms: u64,
     pub unclean_elections: u64,
     pub crashes: u64,
+    pub pauses: u64,
     pub power_losses: u64,
     pub restarts: u64,
     pub partitions: u64,
@@ -173,6 +174,7 @@ pub fn check(out: &RunOutput) -> Report {
     counts.controller_unavailable_ms = obs.controller_unavailable_until(out.outcome.end_ms);
     counts.unclean_elections = obs.unclean_elections.values().map(|v| v.len() as u64).sum();
     counts.crashes = obs.crashes;
+    counts.pauses = obs.pauses;
     counts.power_losses = obs.power_losses;
     counts.restarts = obs.restarts;
     counts.partitions = obs.partitions;
@@ -198,7 +200,7 @@ pub fn check(out: &RunOutput) -> Report {
         vacuous.push(format!("scripted fault never happened: {s}"));
     }
     let asked_for_faults = !sc.faults.script.is_empty() || sc.faults.random.is_some();
-    if asked_for_faults && obs.crashes + obs.power_losses + obs.partitions == 0 {
+    if asked_for_faults && obs.crashes + obs.power_losses + obs.partitions + obs.pauses == 0 {
         vacuous.push("the scenario asked for faults but none was injected".to_string());
     }
     let verdict = if !violations.is_empty() {

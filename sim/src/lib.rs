@@ -18,4 +18,6 @@ pub mod properties;
 pub mod run;
 pub mod scenario;
 pub mod scenario_parse;
+pub mod shrink;
 pub mod sweep;
+pub mod tradeoffs;

@@ -102,6 +102,47 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Shrink a failing seed to a minimal scripted story: its faults replayed as a script,
+    /// then removed one at a time while the same checker still fails, delays and workload
+    /// shortened; written as a scenario file that carries its seed.
+    Shrink {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long)]
+        seed: u64,
+        /// The scenario file to write [default: scenarios/found/<scenario>-seed-<N>.toml].
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// The replication tradeoff matrix: acks x min.insync.replicas x unclean election x flush
+    /// policy, each cell over the same seeds of one fault distribution; writes README.md,
+    /// index.html and cells.json. With properties files, your configuration is one more row.
+    Tradeoffs {
+        /// The fault distribution: a name under scenarios/ or a path to a TOML file.
+        #[arg(default_value = "default")]
+        scenario: String,
+        /// Seeds 1..=N in every cell.
+        #[arg(long, default_value_t = 50)]
+        seeds: u64,
+        /// Replication factors of the grid, e.g. `--rf 2,3` [default: the scenario's].
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        rf: Vec<i32>,
+        /// Override a scenario key in every cell, e.g. `--set faults.random.max_down=2`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Your Kafka server.properties: applied to every cell, and run as its own row.
+        #[arg(long, value_name = "FILE")]
+        server_properties: Option<std::path::PathBuf>,
+        /// Your Kafka producer.properties: applied to every cell, and run as its own row.
+        #[arg(long, value_name = "FILE")]
+        producer_properties: Option<std::path::PathBuf>,
+        /// Runs at once, each on its own thread and runtime [default: available cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Where to write README.md, index.html and cells.json.
+        #[arg(long, value_name = "DIR", default_value = "reports/tradeoffs")]
+        out: std::path::PathBuf,
+    },
     /// Combine results files (e.g. shards): one line per seed, sorted; conflicting results for
     /// a seed exit 1. Prints the sweep summary of the union.
     Merge {
@@ -164,6 +205,41 @@ fn main() -> ExitCode {
             Err(e) => bad_input(e),
         },
         Command::Merge { files, out } => ksim::sweep::merge(&files, out.as_deref()),
+        Command::Tradeoffs {
+            scenario,
+            seeds,
+            rf,
+            sets,
+            server_properties,
+            producer_properties,
+            jobs,
+            out,
+        } => {
+            let path = |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string());
+            let opts = ksim::tradeoffs::Options {
+                params: ksim::tradeoffs::Params {
+                    scenario,
+                    sets,
+                    seeds,
+                    rf,
+                    server_properties: path(server_properties),
+                    producer_properties: path(producer_properties),
+                },
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                    .max(1),
+                out,
+            };
+            ksim::tradeoffs::main(&opts)
+        }
+        Command::Shrink {
+            scenario,
+            seed,
+            out,
+        } => match prepare(&scenario) {
+            Ok(sc) => shrink_one(&sc, seed, out),
+            Err(e) => bad_input(e),
+        },
         Command::Bench { seeds, quick } => match load("default") {
             Ok(sc) => {
                 print!("{}", ksim::bench::report(&sc, seeds, quick));
@@ -212,6 +288,56 @@ fn prepare(args: &ScenarioArgs) -> Result<Scenario, InputError> {
     Ok(sc)
 }
 
+fn shrink_one(sc: &Scenario, seed: u64, out: Option<std::path::PathBuf>) -> i32 {
+    let shrunk = match ksim::shrink::shrink(sc, seed, |line| eprintln!("shrink: {line}")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let default_name = format!("{}-seed-{seed}", sc.name);
+    let path = out.unwrap_or_else(|| {
+        std::path::PathBuf::from(format!("scenarios/found/{default_name}.toml"))
+    });
+    // The file's stem names the story (`--out` may give it a better name than the seed).
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or(default_name);
+    let mut found = shrunk.scenario.clone();
+    found.name = name;
+    let mut how = format!("ksim shrink {} --seed {seed}", sc.origin);
+    for (k, v) in &sc.overrides {
+        how.push_str(&format!(" --set {k}={v}"));
+    }
+    found.description = format!(
+        "Found by `{how}` ({} faults, shrunk to {} in {} runs). The run trips {}: {}",
+        shrunk.faults_before, shrunk.faults_after, shrunk.runs, shrunk.checker, shrunk.message
+    );
+    let text = ksim::shrink::to_toml(&found);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("error: cannot create {}: {e}", dir.display());
+            return 2;
+        }
+    }
+    if let Err(e) = std::fs::write(&path, text) {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return 2;
+    }
+    println!(
+        "wrote {} ({} fault(s), {} ms of workload): {} — {}",
+        path.display(),
+        shrunk.faults_after,
+        found.workload.duration_ms,
+        shrunk.checker,
+        shrunk.message
+    );
+    println!("replay: cargo run --release -- run {}", path.display());
+    0
+}
+
 fn run_one(
     sc: &Scenario,
     seed: Option<u64>,
@@ -219,8 +345,11 @@ fn run_one(
     json: bool,
     history: Option<std::path::PathBuf>,
 ) -> i32 {
-    // A seed drawn outside any simulation; printed in the banner and the reproduce line.
-    let seed = seed.unwrap_or_else(|| rand::random::<u32>() as u64);
+    // The scenario's own seed (a shrunk story carries one), else one drawn outside any
+    // simulation; printed in the banner and the reproduce line.
+    let seed = seed
+        .or(sc.run.seed)
+        .unwrap_or_else(|| rand::random::<u32>() as u64);
     if !json {
         print!("{}", output::banner(sc, seed));
         let _ = std::io::stdout().flush();

@@ -139,6 +139,8 @@ pub struct Observer {
     /// The controller's view: partition -> (leader, leader epoch, ISR).
     pub controller: BTreeMap<PartitionId, (Option<BrokerId>, Epoch, Vec<BrokerId>)>,
     pub crashes: u64,
+    /// Pauses injected (a stopped process that later resumes).
+    pub pauses: u64,
     pub power_losses: u64,
     pub restarts: u64,
     /// Isolation faults injected (network partitions).

@@ -148,16 +148,20 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         );
     }
     if let Some(r) = &sc.faults.random {
+        let r = r.for_seed(seed, sc.brokers);
         let kinds: Vec<&str> = r.kinds.iter().map(|k| k.name()).collect();
         let _ = writeln!(
             s,
-            "faults     random kinds={} interval_ms={}..{} down_ms={}..{} max_down={}",
+            "faults     {} kinds={} interval_ms={}..{} down_ms={}..{} max_down={} aim_percent={} hit_controllers={}",
+            if r.swarm { "swarm (drawn for this seed):" } else { "random" },
             kinds.join(","),
             r.interval_ms.0,
             r.interval_ms.1,
             r.down_ms.0,
             r.down_ms.1,
-            r.max_down
+            r.max_down,
+            r.aim_percent,
+            r.controllers
         );
     }
     if sc.broker.flaw != Flaw::None {

@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::disk::Disks;
 use crate::net::{addr_of, Inbound, NodeNet};
 use crate::observer::{Observer, Op, OpType, Stats};
-use crate::scenario::{FaultAction, Scenario, ScriptedFault, Target};
+use crate::scenario::{FaultAction, RandomFaults, Scenario, ScriptedFault, Target};
 
 /// How often every node's state machine is ticked.
 const TICK_MS: u64 = 50;
@@ -32,13 +32,15 @@ const RETRY_BACKOFF_MS: u64 = 100;
 /// Named random streams derived from the run seed. New streams are appended, never inserted,
 /// so that an old seed keeps its meaning.
 #[derive(Clone, Copy)]
-enum StreamId {
+pub(crate) enum StreamId {
     Faults = 1,
     /// One stream per controller incarnation (election timeouts); `sub` = id << 32 | incarnation.
     Controller = 2,
+    /// The swarm's per-seed fault mix (`RandomFaults::for_seed`).
+    Swarm = 3,
 }
 
-fn stream(seed: u64, id: StreamId) -> ChaCha8Rng {
+pub(crate) fn stream(seed: u64, id: StreamId) -> ChaCha8Rng {
     stream_of(seed, id, 0)
 }
 
@@ -90,6 +92,10 @@ pub struct Outcome {
     pub end_ms: u64,
     /// Scripted faults whose target did not exist when they fired.
     pub skipped_faults: Vec<String>,
+    /// Every fault injected, scripted or random, with its target resolved to one node and its
+    /// restart or heal delay: a script that replays the run's faults without the fault stream
+    /// (what `ksim shrink` starts from).
+    pub injected: Vec<ScriptedFault>,
 }
 
 /// Everything a run produced.
@@ -724,6 +730,8 @@ struct Cluster {
     clients: Vec<madsim::task::NodeId>,
     /// Links cut by isolation faults, one direction each (madsim clogs one direction).
     cut: std::collections::BTreeSet<Link>,
+    /// Nodes paused (also marked down): they resume instead of restarting.
+    paused: std::collections::BTreeSet<NodeId>,
 }
 
 impl Cluster {
@@ -777,6 +785,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         down: BTreeMap::new(),
         clients: Vec::new(),
         cut: Default::default(),
+        paused: Default::default(),
     };
     {
         let mut obs = ctx.observe();
@@ -866,9 +875,12 @@ async fn fault_phase(
     let mut script = script.into_iter().peekable();
     let mut restarts: Vec<(u64, NodeId)> = Vec::new();
     let mut heals: Vec<(u64, Vec<Link>)> = Vec::new();
-    let mut next_random = sc
+    let random = sc
         .faults
         .random
+        .as_ref()
+        .map(|r| r.for_seed(ctx.seed, sc.brokers));
+    let mut next_random = random
         .as_ref()
         .map(|r| rng.gen_range(r.interval_ms.0..=r.interval_ms.1));
     loop {
@@ -906,6 +918,7 @@ async fn fault_phase(
             let f = script.next().expect("peeked");
             if f.action == FaultAction::Heal {
                 heal(ctx, cluster, None);
+                outcome.injected.push(f.clone());
                 continue;
             }
             let targets = resolve(ctx, cluster, &f.action, &f.target);
@@ -918,6 +931,11 @@ async fn fault_phase(
                 ));
             }
             for v in targets {
+                outcome.injected.push(ScriptedFault {
+                    at_ms: at,
+                    target: concrete(v),
+                    ..f.clone()
+                });
                 if f.action.is_network() {
                     let links = isolate(ctx, cluster, f.action, v);
                     if let Some(after) = f.heal_after_ms {
@@ -930,21 +948,91 @@ async fn fault_phase(
                     restarts.push((at + after, v));
                 }
             }
-        } else if let Some(random) = &sc.faults.random {
+        } else if let Some(random) = &random {
             next_random = Some(at + rng.gen_range(random.interval_ms.0..=random.interval_ms.1));
-            let up: Vec<BrokerId> = cluster
-                .brokers()
-                .filter(|b| cluster.down.get(&NodeId::Broker(*b)) == Some(&false))
-                .collect();
-            if cluster.down_list(true).len() < random.max_down && !up.is_empty() {
-                let b = up[rng.gen_range(0..up.len())];
-                let action = random.kinds[rng.gen_range(0..random.kinds.len())];
-                let down_for = rng.gen_range(random.down_ms.0..=random.down_ms.1);
-                strike(ctx, handle, cluster, action, NodeId::Broker(b));
-                restarts.push((at + down_for, NodeId::Broker(b)));
+            // A fixed number of draws per fault, whatever happens, keeps later faults of the
+            // stream where they were when an earlier one is skipped.
+            let action = random.kinds[rng.gen_range(0..random.kinds.len())];
+            let down_for = rng.gen_range(random.down_ms.0..=random.down_ms.1);
+            let aimed = rng.gen_range(0..100) < random.aim_percent;
+            let pick: u64 = rng.gen();
+            let Some(v) = random_target(ctx, cluster, random, action, aimed, pick) else {
+                continue;
+            };
+            let fault = ScriptedFault {
+                at_ms: at,
+                action,
+                target: concrete(v),
+                restart_after_ms: action.stops_a_node().then_some(down_for),
+                heal_after_ms: (!action.stops_a_node()).then_some(down_for),
+            };
+            if action.stops_a_node() {
+                strike(ctx, handle, cluster, action, v);
+                restarts.push((at + down_for, v));
+            } else {
+                let links = isolate(ctx, cluster, action, v);
+                heals.push((at + down_for, links));
             }
+            outcome.injected.push(fault);
         }
     }
+}
+
+/// A node as a script target.
+fn concrete(v: NodeId) -> Target {
+    match v {
+        NodeId::Broker(b) => Target::Broker(b),
+        NodeId::Controller(c) => Target::Controller(c),
+        NodeId::Client(_) => unreachable!("faults do not target clients"),
+    }
+}
+
+/// The node a random fault hits: a role (partition 0's leader or an ISR follower, or the
+/// active controller) when `aimed`, else a live node drawn with `pick`; brokers only for
+/// `isolate-from-replicas`, controllers only when the faults may hit them. Process faults
+/// respect `max_down` (per kind of node); `None` skips this fault.
+fn random_target(
+    ctx: &Ctx,
+    cluster: &Cluster,
+    random: &RandomFaults,
+    action: FaultAction,
+    aimed: bool,
+    pick: u64,
+) -> Option<NodeId> {
+    let up = |v: &NodeId| cluster.down.get(v) == Some(&false);
+    let controllers_ok = random.controllers && action != FaultAction::IsolateFromReplicas;
+    let candidates: Vec<NodeId> = if aimed {
+        let mut roles: Vec<NodeId> = resolve(ctx, cluster, &action, &Target::LeaderOf(0));
+        roles.extend(resolve(ctx, cluster, &action, &Target::FollowerOf(0)));
+        if controllers_ok {
+            roles.extend(resolve(ctx, cluster, &action, &Target::ControllerLeader));
+        }
+        roles
+    } else {
+        cluster
+            .nodes
+            .keys()
+            .copied()
+            .filter(|v| matches!(v, NodeId::Broker(_)) || controllers_ok)
+            .filter(up)
+            .collect()
+    };
+    let candidates: Vec<NodeId> = candidates.into_iter().filter(up).collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let v = candidates[(pick % candidates.len() as u64) as usize];
+    if action.stops_a_node() {
+        let same_kind = cluster
+            .down_list(false)
+            .into_iter()
+            .filter(|d| matches!(d, NodeId::Broker(_)) == matches!(v, NodeId::Broker(_)))
+            .count();
+        if same_kind >= random.max_down {
+            return None;
+        }
+    }
+    Some(v)
 }
 
 async fn sleep_until_ms(ms: u64) {
@@ -1087,9 +1175,24 @@ fn strike(
         return;
     }
     assert!(
-        matches!(action, FaultAction::Crash | FaultAction::PowerLoss),
+        action.stops_a_node(),
         "network faults go through isolate() and heal()"
     );
+    if action == FaultAction::Pause {
+        handle.pause(cluster.nodes[&v]);
+        cluster.down.insert(v, true);
+        cluster.paused.insert(v);
+        let mut obs = ctx.observe();
+        obs.pauses += 1;
+        obs.fault(
+            now,
+            format!(
+                "pause {} (its process stops; timers and messages wait)",
+                describe(v)
+            ),
+        );
+        return;
+    }
     handle.kill(cluster.nodes[&v]);
     cluster.down.insert(v, true);
     let power = action == FaultAction::PowerLoss;
@@ -1134,8 +1237,14 @@ fn restart(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, v
     if cluster.down.get(&v) != Some(&true) {
         return;
     }
-    handle.restart(cluster.nodes[&v]);
     cluster.down.insert(v, false);
+    if cluster.paused.remove(&v) {
+        handle.resume(cluster.nodes[&v]);
+        ctx.observe()
+            .fault(now_ms(), format!("resume {}", describe(v)));
+        return;
+    }
+    handle.restart(cluster.nodes[&v]);
     let mut obs = ctx.observe();
     obs.restarts += 1;
     if let NodeId::Broker(b) = v {

@@ -76,8 +76,8 @@ pub struct ScriptedFault {
     pub at_ms: u64,
     pub action: FaultAction,
     pub target: Target,
-    /// Restart the target this long after a crash or power loss (none: it stays down until
-    /// the heal phase).
+    /// Restart the target this long after a crash or power loss, or resume it this long
+    /// after a pause (none: it stays down until the heal phase).
     pub restart_after_ms: Option<u64>,
     /// Heal the links an isolation cut this long after it (none: they stay cut until the
     /// heal phase).
@@ -101,6 +101,9 @@ pub enum FaultAction {
     IsolateFromController,
     /// Restore every link cut so far.
     Heal,
+    /// Stop the node's process without killing it (a long GC pause, SIGSTOP): it does
+    /// nothing, its timers do not fire, messages to it wait; it resumes where it stopped.
+    Pause,
 }
 
 impl FaultAction {
@@ -113,7 +116,16 @@ impl FaultAction {
             FaultAction::IsolateFromReplicas => "isolate-from-replicas",
             FaultAction::IsolateFromController => "isolate-from-controller",
             FaultAction::Heal => "heal",
+            FaultAction::Pause => "pause",
         }
+    }
+
+    /// A fault that stops a node until a restart (or, for a pause, a resume).
+    pub fn stops_a_node(self) -> bool {
+        matches!(
+            self,
+            FaultAction::Crash | FaultAction::PowerLoss | FaultAction::Pause
+        )
     }
 
     /// A network fault (as opposed to a process or power fault).
@@ -164,19 +176,74 @@ impl std::fmt::Display for Target {
 /// `[faults.random]`: faults drawn from the run's fault stream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RandomFaults {
-    /// Which of crash and power-loss may be drawn.
+    /// Which faults may be drawn: crash, power-loss, pause, isolate, isolate-from-replicas,
+    /// isolate-from-controller.
     pub kinds: Vec<FaultAction>,
     /// Gap between two faults, drawn uniformly from this range.
     pub interval_ms: (u64, u64),
-    /// How long a broker stays down, drawn uniformly from this range.
+    /// How long a node stays down, paused or cut off, drawn uniformly from this range.
     pub down_ms: (u64, u64),
-    /// At most this many brokers down at once.
+    /// At most this many brokers down or paused at once (isolations do not count: a network
+    /// partition costs availability, never acknowledged data).
     pub max_down: usize,
+    /// Percent of faults aimed at a role (partition 0's leader, one of its ISR followers, the
+    /// active controller) rather than at a node drawn at random.
+    pub aim_percent: u32,
+    /// `hit_controllers`: whether faults may hit controllers as well as brokers.
+    pub controllers: bool,
+    /// Swarm testing: each seed draws its own kinds, rates, durations, `max_down`,
+    /// `aim_percent` and `controllers` (printed in the banner), instead of the values above.
+    pub swarm: bool,
+}
+
+impl RandomFaults {
+    /// The faults this seed runs with: these, or with `swarm` the seed's own draw
+    /// (TigerBeetle's swarm testing, FoundationDB's buggify: a fault mix that varies per
+    /// seed finds bugs that one fixed mix hides).
+    pub fn for_seed(&self, seed: u64, brokers: i32) -> RandomFaults {
+        if !self.swarm {
+            return self.clone();
+        }
+        use rand::Rng;
+        let mut rng = crate::run::stream(seed, crate::run::StreamId::Swarm);
+        let all = [
+            FaultAction::Crash,
+            FaultAction::PowerLoss,
+            FaultAction::Pause,
+            FaultAction::Isolate,
+            FaultAction::IsolateFromReplicas,
+            FaultAction::IsolateFromController,
+        ];
+        let mut kinds: Vec<FaultAction> =
+            all.iter().copied().filter(|_| rng.gen_bool(0.5)).collect();
+        if kinds.is_empty() {
+            kinds.push(all[rng.gen_range(0..all.len())]);
+        }
+        let lo = rng.gen_range(200..=5_000);
+        let interval_ms = (lo, lo * rng.gen_range(1..=4));
+        let lo = rng.gen_range(50..=3_000);
+        let down_ms = (lo, lo * rng.gen_range(1..=6));
+        let max_down = rng.gen_range(1..=(brokers.max(2) - 1) as usize);
+        let aim_percent = [0, 30, 70][rng.gen_range(0..3)];
+        let controllers = rng.gen_bool(0.5);
+        RandomFaults {
+            kinds,
+            interval_ms,
+            down_ms,
+            max_down,
+            aim_percent,
+            controllers,
+            swarm: true,
+        }
+    }
 }
 
 /// `[run]`
 #[derive(Clone, Debug)]
 pub struct RunLimits {
+    /// The seed `ksim run` uses when none is given (scenarios written by `ksim shrink` carry
+    /// the seed they were found with).
+    pub seed: Option<u64>,
     /// After the workload and faults stop, every broker is restarted and the cluster gets this
     /// long to elect leaders and bring the HW up to the LEO before the final check.
     pub settle_ms: u64,
@@ -210,7 +277,12 @@ impl Default for Scenario {
                 value_bytes: 16,
             },
             faults: Faults::default(),
-            run: RunLimits { settle_ms: 30_000 },
+            run: RunLimits {
+                seed: None,
+                // Above the 30 s request timeout: a fetch swallowed by a partition is retried
+                // only when it times out, as Kafka's replica.socket.timeout.ms.
+                settle_ms: 60_000,
+            },
             overrides: Vec::new(),
             ignored: Vec::new(),
             quorum_flaw: Default::default(),

@@ -162,7 +162,11 @@ static KEYS: &[KeySpec] = &[
     key!("faults.random", "interval_ms", |sc, v| random(sc).interval_ms => min_max(v, 1)?),
     key!("faults.random", "down_ms", |sc, v| random(sc).down_ms => min_max(v, 0)?),
     key!("faults.random", "max_down", |sc, v| random(sc).max_down => int_in(v, 1, MAX)?),
+    key!("faults.random", "aim_percent", |sc, v| random(sc).aim_percent => int_in(v, 0, 100)?),
+    key!("faults.random", "hit_controllers", |sc, v| random(sc).controllers => boolean(v)?),
+    key!("faults.random", "swarm", |sc, v| random(sc).swarm => boolean(v)?),
     key!("run", "settle_ms", |sc, v| sc.run.settle_ms => int_in(v, 1000, 600_000)?),
+    key!("run", "seed", |sc, v| sc.run.seed => Some(int_in(v, 0, MAX)?)),
     KeySpec {
         section: "protocol",
         key: "preset",
@@ -216,7 +220,26 @@ fn random(sc: &mut Scenario) -> &mut RandomFaults {
         interval_ms: (2_000, 8_000),
         down_ms: (1_000, 15_000),
         max_down: 1,
+        aim_percent: 0,
+        controllers: false,
+        swarm: false,
     })
+}
+
+/// The scenario-file name of a planted flaw.
+pub fn flaw_name(flaw: Flaw) -> &'static str {
+    FLAWS
+        .iter()
+        .find(|(_, f)| *f == flaw)
+        .map_or("none", |(n, _)| n)
+}
+
+/// The scenario-file name of a planted quorum flaw.
+pub fn quorum_flaw_name(flaw: QuorumFlaw) -> &'static str {
+    QUORUM_FLAWS
+        .iter()
+        .find(|(_, f)| *f == flaw)
+        .map_or("none", |(n, _)| n)
 }
 
 const FLAWS: &[(&str, Flaw)] = &[
@@ -254,6 +277,13 @@ const QUORUM_FLAWS: &[(&str, QuorumFlaw)] = &[
 const RANDOM_KINDS: &[(&str, FaultAction)] = &[
     ("crash", FaultAction::Crash),
     ("power-loss", FaultAction::PowerLoss),
+    ("pause", FaultAction::Pause),
+    ("isolate", FaultAction::Isolate),
+    ("isolate-from-replicas", FaultAction::IsolateFromReplicas),
+    (
+        "isolate-from-controller",
+        FaultAction::IsolateFromController,
+    ),
 ];
 
 const SCRIPT_ACTIONS: &[(&str, FaultAction)] = &[
@@ -267,6 +297,7 @@ const SCRIPT_ACTIONS: &[(&str, FaultAction)] = &[
         FaultAction::IsolateFromController,
     ),
     ("heal", FaultAction::Heal),
+    ("pause", FaultAction::Pause),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -415,7 +446,8 @@ fn fault_kinds(v: &Value) -> Result<Vec<FaultAction>, String> {
         }
     }
     if kinds.is_empty() {
-        return Err("must name at least one of: crash, power-loss".into());
+        let names: Vec<&str> = RANDOM_KINDS.iter().map(|(n, _)| *n).collect();
+        return Err(format!("must name at least one of: {}", names.join(", ")));
     }
     Ok(kinds)
 }
@@ -1184,11 +1216,15 @@ fn check_random(sc: &Scenario) -> Option<Problem> {
     if r.kinds.is_empty()
         || r.kinds
             .iter()
-            .any(|k| !matches!(k, FaultAction::Crash | FaultAction::PowerLoss))
+            .any(|k| !RANDOM_KINDS.iter().any(|(_, a)| a == k))
     {
+        let names: Vec<&str> = RANDOM_KINDS.iter().map(|(n, _)| *n).collect();
         return bad(
             "kinds",
-            "must name at least one of crash, power-loss, and nothing else".into(),
+            format!(
+                "must name at least one of {}, and nothing else",
+                names.join(", ")
+            ),
         );
     }
     let (lo, hi) = r.interval_ms;
@@ -1208,9 +1244,8 @@ fn check_random(sc: &Scenario) -> Option<Problem> {
 fn check_script(sc: &Scenario) -> Option<Problem> {
     sc.faults.script.iter().enumerate().find_map(|(i, f)| {
         let key = |k: &str| format!("{SCRIPT_SECTION}[{i}].{k}");
-        let stops_a_broker = matches!(f.action, FaultAction::Crash | FaultAction::PowerLoss);
-        if !stops_a_broker && f.restart_after_ms.is_some() {
-            let msg = format!("restart_after_ms is not allowed with action = \"{}\" (only crash and power-loss stop a broker)", f.action.name());
+        if !f.action.stops_a_node() && f.restart_after_ms.is_some() {
+            let msg = format!("restart_after_ms is not allowed with action = \"{}\" (only crash, power-loss and pause stop a node)", f.action.name());
             return Some((key("restart_after_ms"), msg));
         }
         let cuts_links = f.action.is_network() && f.action != FaultAction::Heal;
@@ -1496,6 +1531,9 @@ flaw = "hw-regress"
             interval_ms: (100, 200),
             down_ms: (0, 50),
             max_down: 2,
+            aim_percent: 0,
+            controllers: false,
+            swarm: false,
         };
         assert_eq!(sc.faults.random, Some(random));
         assert_eq!(sc.run.settle_ms, 1_000);
@@ -2056,6 +2094,9 @@ flaw = "hw-regress"
             interval_ms: (1, 2),
             down_ms: (0, 0),
             max_down: 0,
+            aim_percent: 0,
+            controllers: false,
+            swarm: false,
         });
         let e = validate(&sc, "x").unwrap_err();
         assert_eq!(

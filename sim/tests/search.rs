@@ -1,0 +1,166 @@
+//! Fault search: swarm draws, the replayable record of injected faults, shrinking to a scripted
+//! story, the committed found scenarios as regressions, and a proptest over fault schedules and
+//! configurations of the safe setting (cases: `PROPTEST_CASES`, 16 by default).
+
+mod common;
+
+use common::{run_check, scenario};
+use ksim::checker::Verdict;
+use ksim::run::run;
+use ksim::scenario::{FaultAction, ScriptedFault, Target};
+use ksim::scenario_parse::{load, parse};
+use ksim::shrink::{shrink, to_toml};
+use proptest::prelude::*;
+
+#[test]
+fn swarm_draws_a_different_fault_mix_per_seed_and_the_banner_prints_it() {
+    let sc = scenario("default", &["faults.random.swarm=true"]);
+    let r = sc.faults.random.as_ref().unwrap();
+    let draws: Vec<_> = (1..=20).map(|s| r.for_seed(s, sc.brokers)).collect();
+    assert!(draws
+        .iter()
+        .all(|d| !d.kinds.is_empty() && d.max_down >= 1 && d.max_down <= 2));
+    let distinct: std::collections::BTreeSet<String> =
+        draws.iter().map(|d| format!("{:?}", d.kinds)).collect();
+    assert!(distinct.len() >= 8, "{distinct:?}");
+    assert_eq!(
+        r.for_seed(7, 3),
+        r.for_seed(7, 3),
+        "a draw is a function of the seed"
+    );
+    let banner = ksim::output::banner(&sc, 7);
+    assert!(
+        banner.contains("swarm (drawn for this seed): kinds="),
+        "{banner}"
+    );
+}
+
+#[test]
+fn injected_faults_replayed_as_a_script_give_the_same_run() {
+    let sc = scenario("default", &["faults.random.swarm=true"]);
+    let (seed, out) = (1..=20)
+        .map(|s| (s, run(s, &sc)))
+        .find(|(_, o)| o.outcome.injected.len() >= 3)
+        .expect("a seed with three faults or more");
+    let injected = out.outcome.injected.clone();
+    let mut scripted = sc.clone();
+    scripted.faults.random = None;
+    scripted.faults.script = injected;
+    let again = run(seed, &scripted);
+    let (a, b) = (
+        ksim::run::lock(&out.ctx.observer).faults.clone(),
+        ksim::run::lock(&again.ctx.observer).faults.clone(),
+    );
+    assert_eq!(a, b, "the same faults at the same times");
+}
+
+#[test]
+fn a_shrunk_scenario_is_smaller_still_fails_and_survives_a_round_trip_through_its_file() {
+    let sc = scenario("default", &["hw_over_maximal_isr=false"]);
+    let seed = (1..=60)
+        .find(|s| run_check(&sc, *s).verdict == Verdict::Invalid)
+        .expect("a failing seed among 1..=60");
+    let shrunk = shrink(&sc, seed, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    assert!(shrunk.faults_after <= shrunk.faults_before);
+    assert!(shrunk.faults_after >= 1);
+    let text = to_toml(&shrunk.scenario);
+    let back = parse(&text, "shrunk.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back.run.seed, Some(seed));
+    assert_eq!(back.faults.script, shrunk.scenario.faults.script);
+    let r = run_check(&back, seed);
+    assert!(
+        r.violations.iter().any(|v| v.checker == shrunk.checker),
+        "{:?}",
+        r.violations
+    );
+}
+
+/// Every committed found scenario still trips the checker it was found with, with its seed.
+#[test]
+fn found_scenarios_still_fail() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/found");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        n += 1;
+        let sc = load(path.to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+        let seed = sc.run.seed.expect("a found scenario carries its seed");
+        let checker = sc
+            .description
+            .split("The run trips ")
+            .nth(1)
+            .and_then(|t| t.split(':').next())
+            .expect("the description names the checker")
+            .to_string();
+        let r = run_check(&sc, seed);
+        assert!(
+            r.violations.iter().any(|v| v.checker == checker),
+            "{}: expected {checker}, got {:?}",
+            path.display(),
+            r.violations.first()
+        );
+    }
+    assert!(n >= 1, "no found scenario under {}", dir.display());
+}
+
+fn fault() -> impl Strategy<Value = ScriptedFault> {
+    let actions = prop_oneof![
+        Just(FaultAction::Crash),
+        Just(FaultAction::PowerLoss),
+        Just(FaultAction::Pause),
+        Just(FaultAction::Isolate),
+        Just(FaultAction::IsolateFromReplicas),
+        Just(FaultAction::IsolateFromController),
+    ];
+    (
+        500u64..11_000,
+        actions,
+        1i32..=3,
+        any::<bool>(),
+        100u64..8_000,
+    )
+        .prop_map(|(at_ms, action, n, controller, delay)| {
+            let controller = controller && action != FaultAction::IsolateFromReplicas;
+            ScriptedFault {
+                at_ms,
+                action,
+                target: if controller {
+                    Target::Controller(n as u32)
+                } else {
+                    Target::Broker(n)
+                },
+                restart_after_ms: action.stops_a_node().then_some(delay),
+                heal_after_ms: (!action.stops_a_node()).then_some(delay),
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(16),
+        ..ProptestConfig::default()
+    })]
+
+    /// The safe configuration (RF 3, min.insync.replicas=2, acks=all, clean election) under any
+    /// schedule of up to six faults and either flush policy: no violation, ever. A failure is
+    /// shrunk by proptest over the schedule (not the seed) and kept in
+    /// `search.proptest-regressions`.
+    #[test]
+    fn the_safe_configuration_survives_any_fault_schedule(
+        faults in proptest::collection::vec(fault(), 0..6),
+        flush_every_message in any::<bool>(),
+        seed in 1u64..1_000,
+    ) {
+        let mut sc = scenario("default", &["workload.duration_ms=12000"]);
+        sc.faults.random = None;
+        sc.faults.script = faults;
+        if flush_every_message {
+            sc.broker.log_flush_interval_messages = Some(1);
+        }
+        let r = run_check(&sc, seed);
+        prop_assert_ne!(r.verdict, Verdict::Invalid, "{:?}", r.violations.first());
+    }
+}
