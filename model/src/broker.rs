@@ -69,6 +69,12 @@ pub struct Replica {
     followers: BTreeMap<BrokerId, FollowerState>,
     /// An AlterPartition in flight: the proposed ISR.
     pending_isr: Option<Vec<BrokerId>>,
+    /// The AlterPartition of `pending_isr`, kept to send again to the next controller. Its
+    /// outcome is unknown until an answer or a newer partition state arrives, and until then
+    /// the HW must hold back for it (KIP-497's maximal ISR).
+    pending_alter: Option<Request>,
+    /// `pending_alter` must go out again (its controller stopped answering).
+    resend_alter: bool,
     /// After a rejected AlterPartition, the leader waits this long before proposing again
     /// (the controller's view, e.g. a fenced follower, changes on its own schedule).
     next_alter_ms: TimeMs,
@@ -98,6 +104,8 @@ impl Replica {
             isr: Vec::new(),
             followers: BTreeMap::new(),
             pending_isr: None,
+            pending_alter: None,
+            resend_alter: false,
             next_alter_ms: now,
             pending_produce: Vec::new(),
             pending_fetch: Vec::new(),
@@ -220,8 +228,12 @@ impl Broker {
             self.controller_misses = 0;
         }
         self.next_heartbeat_ms = now + backoff;
+        // An AlterPartition in flight may or may not have been applied: keep it pending (the
+        // HW keeps holding back for it) and send it again to the next controller; a controller
+        // that already applied it answers INVALID_UPDATE_VERSION, and the new state arrives
+        // with the next heartbeat.
         for r in self.replicas.values_mut() {
-            r.pending_isr = None;
+            r.resend_alter = r.pending_alter.is_some();
         }
     }
 
@@ -302,6 +314,14 @@ impl Broker {
             ));
         }
         self.complete_fetches(now, p, true, ready);
+        let r = self.replicas.get_mut(&p).expect("replica exists");
+        if r.resend_alter {
+            if let Some(request) = r.pending_alter.clone() {
+                r.resend_alter = false;
+                let node = self.controller();
+                ready.sends.push(Envelope::To { node, request });
+            }
+        }
         if flaw == Flaw::HwRegress {
             let r = self.replicas.get_mut(&p).expect("replica exists");
             if r.log.hw() > 0 {
@@ -758,6 +778,8 @@ impl Broker {
             new_isr: with_epochs,
         };
         r.pending_isr = Some(new_isr);
+        r.pending_alter = Some(request.clone());
+        r.resend_alter = false;
         let node = self.controller();
         ready.sends.push(Envelope::To { node, request });
     }
@@ -780,10 +802,18 @@ impl Broker {
                 let Some(r) = self.replicas.get_mut(&partition) else {
                     return;
                 };
-                r.pending_isr = None;
                 match result {
-                    Ok(state) => self.apply_state(now, state, ready),
-                    Err(_) => r.next_alter_ms = now + self.cfg.replica_fetch_backoff_ms,
+                    Ok(state) => {
+                        clear_pending_alter(r);
+                        self.apply_state(now, state, ready)
+                    }
+                    // Applied already, or overtaken by another change: the outcome shows in
+                    // the next partition state, until which the request stays pending.
+                    Err(ErrorCode::InvalidUpdateVersion) => {}
+                    Err(_) => {
+                        clear_pending_alter(r);
+                        r.next_alter_ms = now + self.cfg.replica_fetch_backoff_ms;
+                    }
                 }
             }
             Response::Produce { .. } | Response::Metadata { .. } => {}
@@ -949,6 +979,9 @@ impl Broker {
             }
         }
         r.state = Some(state.clone());
+        // A newer partition state settles any AlterPartition in flight: applied (it shows
+        // here) or rejected (its partition epoch is stale now).
+        clear_pending_alter(r);
         match state.leader {
             Some(l) if l == me => {
                 if r.role
@@ -1259,8 +1292,14 @@ fn abandon_leadership(r: &mut Replica, ready: &mut Ready) {
             Err(ErrorCode::NotLeaderOrFollower),
         ));
     }
-    r.pending_isr = None;
+    clear_pending_alter(r);
     r.followers.clear();
+}
+
+fn clear_pending_alter(r: &mut Replica) {
+    r.pending_isr = None;
+    r.pending_alter = None;
+    r.resend_alter = false;
 }
 
 fn produce_reply(
