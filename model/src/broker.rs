@@ -183,6 +183,11 @@ impl Broker {
         }
     }
 
+    /// How many times this broker has started (1 for its first process).
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
     pub fn replicas(&self) -> impl Iterator<Item = &Replica> {
         self.replicas.values()
     }

@@ -368,7 +368,10 @@ impl Controller {
             // Unfence on the first heartbeat after registration (KRaft waits for the broker
             // to catch up with the metadata log; here metadata arrives with the response).
             reg.fenced = false;
-            ready.notes.push(Note::BrokerUnfenced { broker });
+            ready.notes.push(Note::BrokerUnfenced {
+                broker,
+                incarnation: reg.incarnation,
+            });
             self.elect_leaderless(ready);
         }
         Ok(self.heartbeat_data(broker))
@@ -500,18 +503,19 @@ impl Controller {
         }
     }
 
-    /// KIP-966's recovery: with no ISR or ELR member left, once every last known ELR member
-    /// is registered and unfenced, the live replica with the longest log (last epoch, then
-    /// LEO, as of its latest heartbeat; ties in assignment order), whether in the last known
-    /// ELR or not. Waiting for all of them keeps a replica that lost data in a power loss from
-    /// winning over one that only crashed; looking at every live replica keeps what a replica
-    /// outside the ISR still holds when every ISR member lost power.
+    /// KIP-966's recovery: with no ISR or ELR member left after unclean shutdowns (a last
+    /// known ELR exists), once every replica is registered and unfenced, the one with the
+    /// longest log (last epoch, then LEO, as of its latest heartbeat; ties in assignment
+    /// order). Kafka's balanced recovery waits for the last known ELR only; ksim waits for
+    /// every replica, since none is known to hold everything and unclean election is off:
+    /// that keeps a replica that lost data in a power loss from winning over one that was
+    /// only down, at the price of waiting for it.
     fn recovery_candidate(&self, state: &PartitionState) -> Option<(BrokerId, Vec<LogEnd>)> {
         if !self.cfg.protocol.strict_min_isr
             || !state.isr.is_empty()
             || !state.elr.is_empty()
             || state.last_known_elr.is_empty()
-            || !state.last_known_elr.iter().all(|b| self.eligible(*b))
+            || !state.replicas.iter().all(|b| self.eligible(*b))
         {
             return None;
         }
@@ -519,7 +523,6 @@ impl Controller {
         let candidates: Vec<LogEnd> = state
             .replicas
             .iter()
-            .filter(|b| state.last_known_elr.contains(b) || self.eligible(**b))
             .map(|b| {
                 let (e, leo) = self.log_ends.get(&(*b, p)).copied().unwrap_or((-1, 0));
                 (*b, e, leo)

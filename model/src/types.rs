@@ -569,7 +569,7 @@ pub enum Note {
     /// The controller fenced a broker whose session expired.
     BrokerFenced { broker: BrokerId },
     /// The controller unfenced a registered broker: it may lead and join ISRs again.
-    BrokerUnfenced { broker: BrokerId },
+    BrokerUnfenced { broker: BrokerId, incarnation: u64 },
     /// A broker registered after an unclean shutdown, so it left every ISR and ELR it was in
     /// (KIP-966; `strict_min_isr` only).
     UncleanShutdown { broker: BrokerId },

@@ -176,8 +176,12 @@ pub struct Observer {
     latest_epoch: BTreeMap<PartitionId, Epoch>,
     /// (partition, leader epoch) of unclean elections.
     unclean_epochs: BTreeSet<(PartitionId, Epoch)>,
-    /// Brokers the controllers currently count as unfenced.
-    unfenced: BTreeSet<BrokerId>,
+    /// Brokers the controllers currently count as unfenced, with the incarnation they
+    /// registered: a heartbeat of a dead process, delivered late when a partition heals, can
+    /// unfence its old registration while the new process has not registered yet.
+    unfenced: BTreeMap<BrokerId, u64>,
+    /// Each broker's running process (its incarnation), from its latest step.
+    process: BTreeMap<BrokerId, u64>,
     /// Leader-completeness checks made (every new leader against the committed log).
     pub completeness_checks: u64,
     /// Strong-ISR checks made (an ISR member against the committed log).
@@ -374,8 +378,11 @@ impl Observer {
                     self.unfenced.remove(broker);
                     self.step_note(now, format!("controller: broker {broker} fenced (its session expired)"));
                 }
-                Note::BrokerUnfenced { broker } => {
-                    self.unfenced.insert(*broker);
+                Note::BrokerUnfenced {
+                    broker,
+                    incarnation,
+                } => {
+                    self.unfenced.insert(*broker, *incarnation);
                     let parts: Vec<PartitionId> = self.controller.keys().copied().collect();
                     for p in parts {
                         self.check_strong_isr(now, p);
@@ -400,6 +407,7 @@ impl Observer {
         let b = broker.id;
         self.now_ms = now;
         self.trace((now, b, input, ready.disk.len(), ready.sends.len()));
+        self.process.insert(b, broker.incarnation());
         let mut cut_below_committed = Vec::new();
         for op in &ready.disk {
             self.apply_disk_op(b, op);
@@ -565,9 +573,14 @@ impl Observer {
     /// committed log is cut to what it holds (the loss is reported once, as allowed or as a
     /// violation naming the step that lost it).
     fn check_leader_completeness(&mut self, now: u64, b: BrokerId, p: PartitionId, epoch: Epoch) {
-        self.completeness_checks += 1;
         let latest = self.latest_epoch.entry(p).or_insert(epoch);
-        *latest = (*latest).max(epoch);
+        if epoch < *latest {
+            // A deposed leader acting on a stale epoch (it was paused or cut off): fencing
+            // keeps it from committing anything, and completeness is owed by the latest one.
+            return;
+        }
+        *latest = epoch;
+        self.completeness_checks += 1;
         let have = self.matching_prefix(b, p);
         let committed_len = self.committed_log.get(&p).map_or(0, Vec::len);
         self.step_note(
@@ -619,7 +632,11 @@ impl Observer {
         let committed_len = self.committed_log.get(&p).map_or(0, Vec::len);
         for b in isr {
             let alive = self.views.get(&(b, p)).is_some_and(|v| v.alive);
-            if !alive || !self.unfenced.contains(&b) {
+            let serving = self
+                .unfenced
+                .get(&b)
+                .is_some_and(|i| self.process.get(&b) == Some(i));
+            if !alive || !serving {
                 continue;
             }
             self.strong_isr_checks += 1;

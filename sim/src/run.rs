@@ -1093,6 +1093,13 @@ fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, v: NodeId) -> 
             cluster.others(v),
             format!("isolate {} from every other node", describe(v)),
         ),
+        (FaultAction::IsolateOutbound, _) => (
+            cluster.others(v),
+            format!(
+                "cut every link out of {} (one way: it still hears everyone, nobody hears it)",
+                describe(v)
+            ),
+        ),
         (FaultAction::IsolateFromController, _) => (
             cluster
                 .controllers()
@@ -1127,8 +1134,11 @@ fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, v: NodeId) -> 
     };
     let net = madsim::net::NetSim::current();
     let mut links = Vec::new();
+    let one_way = action == FaultAction::IsolateOutbound;
     for peer in peers {
-        for link in [(me, peer), (peer, me)] {
+        let both = [(me, peer), (peer, me)];
+        for link in if one_way { &both[..1] } else { &both[..] } {
+            let link = *link;
             net.clog_link(link.0, link.1);
             cluster.cut.insert(link);
             links.push(link);

@@ -284,6 +284,7 @@ const RANDOM_KINDS: &[(&str, FaultAction)] = &[
         "isolate-from-controller",
         FaultAction::IsolateFromController,
     ),
+    ("isolate-outbound", FaultAction::IsolateOutbound),
 ];
 
 const SCRIPT_ACTIONS: &[(&str, FaultAction)] = &[
@@ -296,6 +297,7 @@ const SCRIPT_ACTIONS: &[(&str, FaultAction)] = &[
         "isolate-from-controller",
         FaultAction::IsolateFromController,
     ),
+    ("isolate-outbound", FaultAction::IsolateOutbound),
     ("heal", FaultAction::Heal),
     ("pause", FaultAction::Pause),
 ];
