@@ -102,6 +102,15 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Narrate one run as the KIPs do: at each significant step, what happened and a table
+    /// of every replica's log (offsets:epoch), LEO, HW and role, with the controllers' ISR;
+    /// the step that breaks an invariant is marked.
+    Explain {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Shrink a failing seed to a minimal scripted story: its faults replayed as a script,
     /// then removed one at a time while the same checker still fails, delays and workload
     /// shortened; written as a scenario file that carries its seed.
@@ -232,6 +241,17 @@ fn main() -> ExitCode {
             };
             ksim::tradeoffs::main(&opts)
         }
+        Command::Explain { scenario, seed } => match prepare(&scenario) {
+            Ok(sc) => {
+                let seed = seed.or(sc.run.seed).unwrap_or(1);
+                print!("{}", output::banner(&sc, seed));
+                let out = ksim::run::run_explained(seed, &sc);
+                let report = check(&out);
+                print!("{}", output::explain(&out, &report));
+                report.verdict.exit_code()
+            }
+            Err(e) => bad_input(e),
+        },
         Command::Shrink {
             scenario,
             seed,

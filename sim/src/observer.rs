@@ -192,11 +192,23 @@ pub struct Observer {
     /// The significant steps of the run, in order, for the story a run tells: faults,
     /// elections, ISR changes, fencing, truncations, committed records lost.
     pub steps: Vec<(u64, String)>,
+    /// `ksim explain`: keep `tables`, one per step.
+    pub explain: bool,
+    /// With `explain`: the state of every replica after each step (same order as `steps`).
+    pub tables: Vec<String>,
     /// Simulated time without an active controller, summed (unavailability of metadata).
     pub controller_unavailable_ms: u64,
 }
 
 impl Observer {
+    /// An observer; with `explain`, it keeps a state table at every step.
+    pub fn new(explain: bool) -> Self {
+        Observer {
+            explain,
+            ..Observer::default()
+        }
+    }
+
     pub fn trace_hash(&self) -> u64 {
         self.trace
     }
@@ -213,12 +225,92 @@ impl Observer {
 
     pub fn fault(&mut self, now: u64, what: String) {
         self.trace((now, "fault", &what));
-        self.steps.push((now, format!("fault: {what}")));
+        self.step_note(now, format!("fault: {what}"));
         self.faults.push((now, what));
     }
 
     fn step_note(&mut self, now: u64, what: String) {
         self.steps.push((now, what));
+        if self.explain {
+            let table = self.state_table();
+            self.tables.push(table);
+        }
+    }
+
+    /// Each replica's log as runs of leader epochs (`offsets:epoch`), its LEO, HW and role,
+    /// where its log departs from the committed log, and the controllers' view: the table a
+    /// KIP draws at each step of its story.
+    fn state_table(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let parts: BTreeSet<PartitionId> = self.views.keys().map(|(_, p)| *p).collect();
+        for p in parts {
+            let committed = self.committed_log.get(&p).map(Vec::as_slice).unwrap_or(&[]);
+            let _ = writeln!(
+                s,
+                "    partition {p}   {:<9} {:<24} {:>6} {:>6}  log (offsets:leader epoch)",
+                "replica", "role", "LEO", "HW"
+            );
+            for ((b, part), v) in &self.views {
+                if *part != p {
+                    continue;
+                }
+                let role = match (v.alive, v.role) {
+                    (false, _) => "down".to_string(),
+                    (true, Role::Leader { leader_epoch }) => {
+                        format!("leader, epoch {leader_epoch}")
+                    }
+                    (
+                        true,
+                        Role::Follower {
+                            leader,
+                            leader_epoch,
+                        },
+                    ) => {
+                        format!("follows {leader}, epoch {leader_epoch}")
+                    }
+                    (true, Role::Offline) => "offline".to_string(),
+                };
+                let mirror = self.mirrors.get(&(*b, p)).map(Vec::as_slice).unwrap_or(&[]);
+                let mut runs: Vec<String> = Vec::new();
+                let mut start = 0;
+                for i in 1..=mirror.len() {
+                    if i == mirror.len() || mirror[i].0 != mirror[start].0 {
+                        runs.push(format!("{}-{}:{}", start, i - 1, mirror[start].0));
+                        start = i;
+                    }
+                }
+                let differs = (0..mirror.len().min(committed.len()))
+                    .find(|o| (committed[*o].0, committed[*o].1) != mirror[*o]);
+                let note = match differs {
+                    Some(o) => format!("  differs from the committed log at {o}"),
+                    None if mirror.len() < committed.len() => {
+                        format!("  lacks committed {}..{}", mirror.len(), committed.len())
+                    }
+                    None => String::new(),
+                };
+                let _ = writeln!(
+                    s,
+                    "                  broker {b:<3} {role:<24} {:>6} {:>6}  {}{note}",
+                    v.leo,
+                    v.hw,
+                    if runs.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        runs.join(" ")
+                    }
+                );
+            }
+            if let Some((leader, epoch, isr)) = self.controller.get(&p) {
+                let _ = writeln!(
+                    s,
+                    "                  controllers: leader {}, leader epoch {epoch}, ISR {isr:?}; committed (true HW) {}",
+                    leader.map_or("none".to_string(), |l| l.to_string()),
+                    committed.len()
+                );
+            }
+        }
+        s
     }
 
     pub fn record(&mut self, op: Op) {
@@ -409,6 +501,18 @@ impl Observer {
         self.trace((now, b, input, ready.disk.len(), ready.sends.len()));
         self.process.insert(b, broker.incarnation());
         let mut cut_below_committed = Vec::new();
+        // The views first, so that a step's notes (and `explain`'s tables) see this step.
+        for r in broker.replicas() {
+            self.views.insert(
+                (b, r.partition),
+                ReplicaView {
+                    role: r.role,
+                    leo: r.log.leo(),
+                    hw: r.log.hw(),
+                    alive: true,
+                },
+            );
+        }
         for op in &ready.disk {
             self.apply_disk_op(b, op);
         }
@@ -447,16 +551,6 @@ impl Observer {
         }
         let mut advanced = cut_below_committed;
         for r in broker.replicas() {
-            let key = (b, r.partition);
-            self.views.insert(
-                key,
-                ReplicaView {
-                    role: r.role,
-                    leo: r.log.leo(),
-                    hw: r.log.hw(),
-                    alive: true,
-                },
-            );
             if let Role::Leader { leader_epoch } = r.role {
                 self.check_leader_hw(now, b, r.partition, leader_epoch, r.log.hw());
                 let t = self.true_hw.entry(r.partition).or_insert((leader_epoch, 0));

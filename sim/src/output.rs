@@ -302,6 +302,65 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
     s
 }
 
+/// `ksim explain`: the run as a KIP tells it. At each significant step (fault, election, ISR
+/// change, fencing, a truncation below the committed offset, a new leader, a violation) the
+/// sentence of what happened and a table of every replica's log, LEO, HW and role with the
+/// controllers' view. Cut to the steps that matter to the finding: the last 30 before the
+/// first violation, through the violations that follow within 20 steps; a run without one
+/// shows its last 30 steps.
+pub fn explain(out: &RunOutput, report: &Report) -> String {
+    let obs = lock(&out.ctx.observer);
+    let mut s = String::new();
+    let n = obs.steps.len();
+    let first_bad = obs
+        .steps
+        .iter()
+        .position(|(_, what)| what.starts_with("VIOLATION"));
+    // Up to the last violation within 20 steps of the first, and one step after it.
+    let last_bad = obs
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(j, (_, what))| {
+            what.starts_with("VIOLATION") && first_bad.is_some_and(|i| *j <= i + 20)
+        })
+        .map(|(j, _)| j)
+        .last();
+    let (from, to) = match (first_bad, last_bad) {
+        (Some(i), Some(k)) => (i.saturating_sub(30), (k + 2).min(n)),
+        _ => (n.saturating_sub(30), n),
+    };
+    if from > 0 {
+        let _ = writeln!(
+            s,
+            "({from} earlier steps omitted; `ksim run` lists them all)\n"
+        );
+    }
+    for i in from..to {
+        let (t, what) = &obs.steps[i];
+        let mark = if Some(i) == first_bad { ">>" } else { "  " };
+        let _ = writeln!(s, "{mark}{t:>8} ms  {what}");
+        if let Some(table) = obs.tables.get(i) {
+            s.push_str(table);
+        }
+        s.push('\n');
+    }
+    if to < n {
+        let _ = writeln!(s, "({} later steps omitted)", n - to);
+    }
+    let verdict = match report.verdict {
+        Verdict::Valid => "VALID: the contract held".to_string(),
+        Verdict::Invalid => format!(
+            "INVALID: {} violation(s); the first is marked >>",
+            report.violations.len()
+        ),
+        Verdict::Vacuous => format!("VACUOUS: {}", report.vacuous.join("; ")),
+    };
+    let _ = writeln!(s, "verdict    {verdict}");
+    let _ = writeln!(s, "reproduce: {}", reproduce_line(&out.ctx.sc, out.seed));
+    s
+}
+
 fn config_words(sc: &Scenario) -> String {
     format!(
         "acks={} with min.insync.replicas={}",

@@ -132,12 +132,22 @@ fn record_panic_locations() {
 /// Run one seed of a scenario on a fresh thread (std `HashMap` order is only deterministic
 /// for the first madsim runtime of a thread).
 pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
+    run_with(seed, sc, false)
+}
+
+/// `run`, with the observer keeping a table of every replica's state at each significant
+/// step (`ksim explain`).
+pub fn run_explained(seed: u64, sc: &Scenario) -> RunOutput {
+    run_with(seed, sc, true)
+}
+
+fn run_with(seed: u64, sc: &Scenario, explain: bool) -> RunOutput {
     let mut sc = sc.clone();
     sc.broker.controller_quorum_voters = (1..=sc.controllers).collect();
     let ctx = Arc::new(Ctx {
         sc,
         seed,
-        observer: Mutex::default(),
+        observer: Mutex::new(Observer::new(explain)),
         disks: Mutex::default(),
         stats: Arc::default(),
         incarnations: Mutex::default(),

@@ -220,3 +220,24 @@ fn search_finds_truncation_to_the_hw_and_kafka_0_8() {
     found_by_search("truncation=high-watermark", None);
     found_by_search("preset=kafka-0.8", None);
 }
+
+#[test]
+fn explain_narrates_the_story_with_a_table_per_step_and_marks_the_violation() {
+    let sc = scenario("kip-101-truncate-to-hw", &[]);
+    let out = ksim::run::run_explained(1, &sc);
+    let report = ksim::checker::check(&out);
+    let text = ksim::output::explain(&out, &report);
+    assert!(text.contains("log (offsets:leader epoch)"), "{text}");
+    assert!(text.contains(">>"), "the first violation is marked: {text}");
+    assert!(text.contains("lacks committed"), "{text}");
+    assert!(
+        text.contains("controllers: leader 3, leader epoch 2, ISR [3]"),
+        "{text}"
+    );
+    // Explaining records tables, nothing else: the run itself is the same.
+    let plain = run(1, &sc);
+    assert_eq!(
+        lock(&out.ctx.observer).trace_hash(),
+        lock(&plain.ctx.observer).trace_hash()
+    );
+}
