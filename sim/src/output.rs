@@ -321,11 +321,11 @@ pub fn explain(out: &RunOutput, report: &Report) -> String {
         .steps
         .iter()
         .enumerate()
-        .filter(|(j, (_, what))| {
+        .rev()
+        .find(|(j, (_, what))| {
             what.starts_with("VIOLATION") && first_bad.is_some_and(|i| *j <= i + 20)
         })
-        .map(|(j, _)| j)
-        .last();
+        .map(|(j, _)| j);
     let (from, to) = match (first_bad, last_bad) {
         (Some(i), Some(k)) => (i.saturating_sub(30), (k + 2).min(n)),
         _ => (n.saturating_sub(30), n),
