@@ -434,16 +434,22 @@ impl Controller {
             if state.leader == Some(broker) {
                 self.elect(p, ready);
             } else if changed {
-                let state = self.partitions.get_mut(&p).expect("partition exists");
-                state.partition_epoch += 1;
-                ready.notes.push(Note::IsrChanged {
-                    partition: p,
-                    isr: state.isr.clone(),
-                    partition_epoch: state.partition_epoch,
-                });
-                self.push(p, ready);
+                self.isr_changed(p, ready);
             }
         }
+    }
+
+    /// An ISR (or ELR) change without an election: a new partition epoch, told to the
+    /// observer and pushed to the replicas.
+    fn isr_changed(&mut self, p: PartitionId, ready: &mut Ready) {
+        let state = self.partitions.get_mut(&p).expect("partition exists");
+        state.partition_epoch += 1;
+        ready.notes.push(Note::IsrChanged {
+            partition: p,
+            isr: state.isr.clone(),
+            partition_epoch: state.partition_epoch,
+        });
+        self.push(p, ready);
     }
 
     fn elect_leaderless(&mut self, ready: &mut Ready) {
@@ -491,15 +497,9 @@ impl Controller {
             // the ISR.
             if state.leader == Some(broker) {
                 self.elect(p, ready);
-                continue;
+            } else {
+                self.isr_changed(p, ready);
             }
-            state.partition_epoch += 1;
-            ready.notes.push(Note::IsrChanged {
-                partition: p,
-                isr: state.isr.clone(),
-                partition_epoch: state.partition_epoch,
-            });
-            self.push(p, ready);
         }
     }
 

@@ -18,7 +18,7 @@ fn never(v: Option<u64>) -> String {
 }
 
 /// Quote a word for a POSIX shell when it needs it.
-fn sh(word: &str) -> String {
+pub(crate) fn sh(word: &str) -> String {
     if !word.is_empty()
         && word
             .chars()

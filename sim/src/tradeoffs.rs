@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checker::{check, Report, Verdict};
 use crate::observer::OpType;
+use crate::output::sh;
 use crate::output::{banner, reproduce_line};
 use crate::properties::{apply_properties_file, PropertiesKind};
 use crate::run::{lock, run, RunOutput};
@@ -829,19 +830,6 @@ pub fn command(p: &Params, out: &Path) -> String {
     }
     let _ = write!(line, " --out {}", sh(&out.display().to_string()));
     line
-}
-
-/// Quote a word for a POSIX shell when it needs it.
-fn sh(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 /// Plan, run every cell over every seed, and gather the numbers.
