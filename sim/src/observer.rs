@@ -839,12 +839,6 @@ impl Observer {
         }
     }
 
-    /// A broker process started again: it acts for no partition until the controllers unfence
-    /// its new registration, so until then it is not an ISR member that could serve.
-    pub fn restarted(&mut self, b: BrokerId) {
-        self.unfenced.remove(&b);
-    }
-
     pub fn crashed(&mut self, b: BrokerId) {
         self.crashes += 1;
         for ((broker, _), v) in self.views.iter_mut() {

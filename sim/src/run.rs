@@ -1267,9 +1267,6 @@ fn restart(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, v
     handle.restart(cluster.nodes[&v]);
     let mut obs = ctx.observe();
     obs.restarts += 1;
-    if let NodeId::Broker(b) = v {
-        obs.restarted(b);
-    }
     obs.fault(now_ms(), format!("restart {}", describe(v)));
 }
 

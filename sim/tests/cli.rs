@@ -1,20 +1,9 @@
 //! The command line as a user meets it: exit codes, located errors for bad input, the
 //! reproduce line, and the `--json` object.
 
-use std::process::Command;
+mod common;
 
-fn ksim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ksim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run ksim");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+use common::ksim;
 
 fn temp_scenario(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("ksim-cli-{}", std::process::id()));

@@ -161,6 +161,16 @@ proptest! {
             sc.broker.log_flush_interval_messages = Some(1);
         }
         let r = run_check(&sc, seed);
-        prop_assert_ne!(r.verdict, Verdict::Invalid, "{:?}", r.violations.first());
+        // A failure prints the schedule as a scenario file that carries its seed: save it and
+        // `cargo run --release -- run FILE` replays it.
+        sc.run.seed = Some(seed);
+        prop_assert_ne!(
+            r.verdict,
+            Verdict::Invalid,
+            "seed {}: {:?}\n--- save as found.toml, then: cargo run --release -- run found.toml\n{}",
+            seed,
+            r.violations.first(),
+            to_toml(&sc)
+        );
     }
 }

@@ -4,6 +4,10 @@
 //! stalled or panicking seed is a finding and does not stop the sweep.
 //! Each seed takes a fraction of a second in a debug build. Temp dirs are removed on success.
 
+mod common;
+
+use common::ksim_in as ksim;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,19 +23,6 @@ const QUICK: [&str; 5] = [
     "--set",
     "settle_ms=20000",
 ];
-
-fn ksim(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ksim"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run ksim");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
 
 /// A fresh, empty directory for one test.
 fn temp_dir(test: &str) -> PathBuf {

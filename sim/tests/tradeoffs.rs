@@ -5,8 +5,11 @@
 //! your own properties files become a highlighted row, `--jobs` changes no byte, and bad input
 //! exits 2 with a located message.
 
+mod common;
+
+use common::ksim;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ksim::tradeoffs::{self, Tradeoffs};
 
@@ -20,19 +23,6 @@ fn committed() -> Tradeoffs {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn ksim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ksim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run ksim");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
 }
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: load a gallery scenario with overrides, run one
-//! seed and check it.
+//! seed and check it, or run the `ksim` binary. Each test crate uses some of them.
+#![allow(dead_code)]
 
 use ksim::checker::{check, Report};
 use ksim::run::run;
@@ -19,4 +20,23 @@ pub fn run_check(sc: &Scenario, seed: u64) -> Report {
     let out = run(seed, sc);
     assert!(out.panic.is_none(), "seed {seed}: {:?}", out.panic);
     check(&out)
+}
+
+/// Run the `ksim` binary in `dir`: (exit code, stdout, stderr).
+pub fn ksim_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ksim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run ksim");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Run the `ksim` binary in the `sim/` directory.
+pub fn ksim(args: &[&str]) -> (i32, String, String) {
+    ksim_in(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), args)
 }
