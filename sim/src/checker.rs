@@ -70,6 +70,8 @@ pub struct Counts {
     pub power_losses: u64,
     pub restarts: u64,
     pub partitions: u64,
+    pub link_faults: u64,
+    pub clock_drifts: u64,
     pub truncations: u64,
     pub flushes: u64,
     pub messages: u64,
@@ -178,6 +180,8 @@ pub fn check(out: &RunOutput) -> Report {
     counts.power_losses = obs.power_losses;
     counts.restarts = obs.restarts;
     counts.partitions = obs.partitions;
+    counts.link_faults = obs.link_faults;
+    counts.clock_drifts = obs.clock_drifts;
     counts.truncations = obs.truncations;
     counts.flushes = lock(&ctx.disks).flushes;
     let stats = lock(&ctx.stats);
@@ -200,7 +204,15 @@ pub fn check(out: &RunOutput) -> Report {
         vacuous.push(format!("scripted fault never happened: {s}"));
     }
     let asked_for_faults = !sc.faults.script.is_empty() || sc.faults.random.is_some();
-    if asked_for_faults && obs.crashes + obs.power_losses + obs.partitions + obs.pauses == 0 {
+    if asked_for_faults
+        && obs.crashes
+            + obs.power_losses
+            + obs.partitions
+            + obs.pauses
+            + obs.link_faults
+            + obs.clock_drifts
+            == 0
+    {
         vacuous.push("the scenario asked for faults but none was injected".to_string());
     }
     let verdict = if !violations.is_empty() {

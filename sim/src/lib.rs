@@ -10,7 +10,9 @@ compile_error!(
 
 pub mod bench;
 pub mod checker;
+pub mod clock;
 pub mod disk;
+pub mod faults;
 pub mod net;
 pub mod observer;
 pub mod output;

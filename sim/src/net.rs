@@ -5,8 +5,12 @@
 //! within the timeout (a clogged link delays, it never fails) closes the connection, as
 //! Kafka's `request.timeout.ms` does; the node then hears `Disconnected` and must treat what
 //! it had in flight as of unknown outcome.
+//!
+//! `LinkFaults` adds what madsim's clog cannot: latency on chosen links (each message waits,
+//! in order, at its sender) and lost messages (a loss resets the connection it was sent on,
+//! as a TCP connection whose retransmissions go unanswered does).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +18,8 @@ use std::time::Duration;
 use ksim_model::{ConnId, Message, NodeId, Request, Response};
 use madsim::net::{Endpoint, Sender};
 use madsim::time::{sleep_until, Instant};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, watch};
 
 use crate::observer::Stats;
@@ -65,6 +71,99 @@ pub enum Inbound {
     },
 }
 
+/// Latency and loss on directed links (from, to), shared by every node of a run. Each fault
+/// adds one entry; a link under several faults gets the largest latency and loss.
+pub struct LinkFaults {
+    latency_ms: BTreeMap<(NodeId, NodeId), Vec<u64>>,
+    loss_percent: BTreeMap<(NodeId, NodeId), Vec<u32>>,
+    /// Which messages are lost (the run's loss stream).
+    rng: ChaCha8Rng,
+}
+
+/// What happens to one message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Delivered after this much extra latency.
+    Deliver(Duration),
+    /// Lost: its connection resets.
+    Lose,
+}
+
+impl LinkFaults {
+    pub fn new(rng: ChaCha8Rng) -> LinkFaults {
+        LinkFaults {
+            latency_ms: BTreeMap::new(),
+            loss_percent: BTreeMap::new(),
+            rng,
+        }
+    }
+
+    pub fn add_latency(&mut self, link: (NodeId, NodeId), ms: u64) {
+        self.latency_ms.entry(link).or_default().push(ms);
+    }
+
+    pub fn add_loss(&mut self, link: (NodeId, NodeId), percent: u32) {
+        self.loss_percent.entry(link).or_default().push(percent);
+    }
+
+    /// Undo one `add_latency(link, ms)`.
+    pub fn remove_latency(&mut self, link: (NodeId, NodeId), ms: u64) {
+        remove_one(&mut self.latency_ms, link, ms);
+    }
+
+    /// Undo one `add_loss(link, percent)`.
+    pub fn remove_loss(&mut self, link: (NodeId, NodeId), percent: u32) {
+        remove_one(&mut self.loss_percent, link, percent);
+    }
+
+    /// The fate of the next message from `from` to `to`.
+    pub fn fate(&mut self, from: NodeId, to: NodeId) -> Fate {
+        if self.latency_ms.is_empty() && self.loss_percent.is_empty() {
+            return Fate::Deliver(Duration::ZERO);
+        }
+        let loss = self
+            .loss_percent
+            .get(&(from, to))
+            .and_then(|v| v.iter().max().copied());
+        if let Some(p) = loss {
+            if self.rng.gen_range(0..100) < p {
+                return Fate::Lose;
+            }
+        }
+        let ms = self
+            .latency_ms
+            .get(&(from, to))
+            .and_then(|v| v.iter().max().copied())
+            .unwrap_or(0);
+        Fate::Deliver(Duration::from_millis(ms))
+    }
+}
+
+fn remove_one<T: PartialEq>(
+    map: &mut BTreeMap<(NodeId, NodeId), Vec<T>>,
+    link: (NodeId, NodeId),
+    x: T,
+) {
+    if let Some(v) = map.get_mut(&link) {
+        if let Some(i) = v.iter().position(|y| *y == x) {
+            v.remove(i);
+        }
+        if v.is_empty() {
+            map.remove(&link);
+        }
+    }
+}
+
+/// A handle on the run's link faults.
+pub type SharedLinkFaults = Arc<Mutex<LinkFaults>>;
+
+fn fate(links: &SharedLinkFaults, from: NodeId, to: NodeId) -> Fate {
+    links
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .fate(from, to)
+}
+
 struct Outgoing {
     generation: u64,
     tx: mpsc::UnboundedSender<Request>,
@@ -72,10 +171,16 @@ struct Outgoing {
 
 /// One node's connections.
 pub struct NodeNet {
+    me: NodeId,
     ep: Arc<Endpoint>,
     inbox_tx: mpsc::UnboundedSender<Inbound>,
     inbox: mpsc::UnboundedReceiver<Inbound>,
-    accepted: Arc<Mutex<BTreeMap<ConnId, Sender>>>,
+    /// Accepted connections: who opened each, and its sending half.
+    accepted: Arc<Mutex<BTreeMap<ConnId, (NodeId, Sender)>>>,
+    /// Accepted connections whose answers wait for latency: each has a task that sends them
+    /// in order when they are due (the connection's sending half moved there).
+    delayed: BTreeMap<ConnId, (NodeId, mpsc::UnboundedSender<(Instant, Message)>)>,
+    links: SharedLinkFaults,
     outgoing: BTreeMap<NodeId, Outgoing>,
     next_generation: u64,
     request_timeout: Duration,
@@ -89,6 +194,7 @@ impl NodeNet {
         me: NodeId,
         request_timeout: Duration,
         stats: Arc<Mutex<Stats>>,
+        links: SharedLinkFaults,
         shutdown: watch::Receiver<bool>,
     ) -> NodeNet {
         let ep = Arc::new(
@@ -97,7 +203,7 @@ impl NodeNet {
                 .expect("bind node address"),
         );
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
-        let accepted: Arc<Mutex<BTreeMap<ConnId, Sender>>> = Arc::default();
+        let accepted: Arc<Mutex<BTreeMap<ConnId, (NodeId, Sender)>>> = Arc::default();
         madsim::task::spawn(accept_loop(
             ep.clone(),
             inbox_tx.clone(),
@@ -105,10 +211,13 @@ impl NodeNet {
             shutdown,
         ));
         NodeNet {
+            me,
             ep,
             inbox_tx,
             inbox,
             accepted,
+            delayed: BTreeMap::new(),
+            links,
             outgoing: BTreeMap::new(),
             next_generation: 1,
             request_timeout,
@@ -156,9 +265,13 @@ impl NodeNet {
         let (tx, rx) = mpsc::unbounded_channel();
         tx.send(request).expect("fresh channel");
         madsim::task::spawn(outgoing_loop(
-            self.ep.clone(),
-            node,
-            generation,
+            Link {
+                ep: self.ep.clone(),
+                me: self.me,
+                peer: node,
+                generation,
+                faults: self.links.clone(),
+            },
             rx,
             self.inbox_tx.clone(),
             self.request_timeout,
@@ -176,13 +289,48 @@ impl NodeNet {
             }
         }
         let msg = Message::Response(response);
-        let sender = self.accepted.lock().expect("accepted lock").remove(&conn);
-        if let Some(tx) = sender {
-            if tx.send(Box::new(msg)).await.is_ok() {
-                self.accepted
-                    .lock()
-                    .expect("accepted lock")
-                    .insert(conn, tx);
+        if let Some(pump) = self.delayed.get(&conn) {
+            // Answers on this connection already wait in line: this one goes after them.
+            let peer = pump.0;
+            match fate(&self.links, self.me, peer) {
+                Fate::Lose => {
+                    self.delayed.remove(&conn);
+                }
+                Fate::Deliver(d) => {
+                    if pump.1.send((Instant::now() + d, msg)).is_err() {
+                        self.delayed.remove(&conn);
+                    }
+                }
+            }
+            return;
+        }
+        let taken = self.accepted.lock().expect("accepted lock").remove(&conn);
+        let Some((peer, tx)) = taken else { return };
+        match fate(&self.links, self.me, peer) {
+            // Dropping the sending half resets the connection: the peer hears it closed.
+            Fate::Lose => {}
+            Fate::Deliver(d) if d.is_zero() => {
+                if tx.send(Box::new(msg)).await.is_ok() {
+                    self.accepted
+                        .lock()
+                        .expect("accepted lock")
+                        .insert(conn, (peer, tx));
+                }
+            }
+            Fate::Deliver(d) => {
+                let (pump_tx, mut pump_rx) = mpsc::unbounded_channel::<(Instant, Message)>();
+                pump_tx
+                    .send((Instant::now() + d, msg))
+                    .expect("fresh channel");
+                madsim::task::spawn(async move {
+                    while let Some((due, msg)) = pump_rx.recv().await {
+                        sleep_until(due).await;
+                        if tx.send(Box::new(msg)).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                self.delayed.insert(conn, (peer, pump_tx));
             }
         }
     }
@@ -196,7 +344,7 @@ impl NodeNet {
 async fn accept_loop(
     ep: Arc<Endpoint>,
     inbox: mpsc::UnboundedSender<Inbound>,
-    accepted: Arc<Mutex<BTreeMap<ConnId, Sender>>>,
+    accepted: Arc<Mutex<BTreeMap<ConnId, (NodeId, Sender)>>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut next_conn: ConnId = 1;
@@ -212,7 +360,10 @@ async fn accept_loop(
         let conn = next_conn;
         next_conn += 1;
         let Some(from) = node_of(addr) else { continue };
-        accepted.lock().expect("accepted lock").insert(conn, tx);
+        accepted
+            .lock()
+            .expect("accepted lock")
+            .insert(conn, (from, tx));
         let inbox = inbox.clone();
         let accepted = accepted.clone();
         madsim::task::spawn(async move {
@@ -247,21 +398,38 @@ fn expects_response(request: &Request) -> bool {
     }
 }
 
-async fn outgoing_loop(
+/// One connection's ends, and the link faults that apply to what it sends.
+struct Link {
     ep: Arc<Endpoint>,
+    me: NodeId,
     peer: NodeId,
     generation: u64,
+    faults: SharedLinkFaults,
+}
+
+async fn outgoing_loop(
+    link: Link,
     mut requests: mpsc::UnboundedReceiver<Request>,
     inbox: mpsc::UnboundedSender<Inbound>,
     timeout: Duration,
 ) {
+    let Link {
+        ep,
+        me,
+        peer,
+        generation,
+        faults,
+    } = link;
     let connected = ep.connect1(addr_of(peer)).await;
     let refused = connected.is_err();
     if let Ok((tx, mut rx)) = connected {
         let mut outstanding: usize = 0;
         let mut deadline: Option<Instant> = None;
+        // Requests held back by link latency, in order, with when each is due.
+        let mut held: VecDeque<(Instant, Request)> = VecDeque::new();
         loop {
             let far = Instant::now() + Duration::from_secs(86_400);
+            let due = held.front().map(|(at, _)| *at);
             tokio::select! {
                 biased;
                 r = rx.recv() => {
@@ -274,6 +442,12 @@ async fn outgoing_loop(
                         return;
                     }
                 }
+                _ = sleep_until(due.unwrap_or(far)), if due.is_some() => {
+                    let (_, request) = held.pop_front().expect("a held request is due");
+                    if tx.send(Box::new(Message::Request(request))).await.is_err() {
+                        break;
+                    }
+                }
                 q = requests.recv() => {
                     // The node dropped this connection: close it without a Disconnected.
                     let Some(request) = q else { return };
@@ -281,8 +455,15 @@ async fn outgoing_loop(
                         outstanding += 1;
                         deadline.get_or_insert_with(|| Instant::now() + timeout);
                     }
-                    if tx.send(Box::new(Message::Request(request))).await.is_err() {
-                        break;
+                    match fate(&faults, me, peer) {
+                        // A lost message resets the connection.
+                        Fate::Lose => break,
+                        Fate::Deliver(d) if d.is_zero() && held.is_empty() => {
+                            if tx.send(Box::new(Message::Request(request))).await.is_err() {
+                                break;
+                            }
+                        }
+                        Fate::Deliver(d) => held.push_back((Instant::now() + d, request)),
                     }
                 }
                 _ = sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => break,

@@ -145,6 +145,10 @@ pub struct Observer {
     pub restarts: u64,
     /// Isolation faults injected (network partitions).
     pub partitions: u64,
+    /// Slow and lossy link faults injected.
+    pub link_faults: u64,
+    /// Clock drift faults injected.
+    pub clock_drifts: u64,
     pub faults: Vec<(u64, String)>,
     pub history: Vec<Op>,
     pub violations: Vec<Violation>,

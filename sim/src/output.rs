@@ -138,6 +138,9 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
             .unwrap_or_default()
             + &f.heal_after_ms
                 .map(|r| format!(", heal after {r} ms"))
+                .unwrap_or_default()
+            + &f.parameter()
+                .map(|(k, v)| format!(", {k}={v}"))
                 .unwrap_or_default();
         let _ = writeln!(
             s,
@@ -207,8 +210,8 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} truncations={} flushes={}",
-        c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.crashes, c.power_losses, c.restarts, c.partitions, c.truncations, c.flushes
+        "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} slow/lossy links={} clock drifts={} truncations={} flushes={}",
+        c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.crashes, c.power_losses, c.restarts, c.partitions, c.link_faults, c.clock_drifts, c.truncations, c.flushes
     );
     let true_hw: Vec<String> = obs
         .true_hw

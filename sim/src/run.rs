@@ -13,13 +13,15 @@ use ksim_model::{
     PartitionId, ProduceRecord, Request, Response, Role,
 };
 use madsim::time::{sleep, sleep_until, Instant, TimeHandle};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::clock::Clocks;
 use crate::disk::Disks;
-use crate::net::{addr_of, Inbound, NodeNet};
+use crate::faults::{fault_phase, heal, restart, Cluster};
+use crate::net::{addr_of, Inbound, LinkFaults, NodeNet, SharedLinkFaults};
 use crate::observer::{Observer, Op, OpType, Stats};
-use crate::scenario::{FaultAction, RandomFaults, Scenario, ScriptedFault, Target};
+use crate::scenario::{Scenario, ScriptedFault};
 
 /// How often every node's state machine is ticked.
 const TICK_MS: u64 = 50;
@@ -38,6 +40,8 @@ pub(crate) enum StreamId {
     Controller = 2,
     /// The swarm's per-seed fault mix (`RandomFaults::for_seed`).
     Swarm = 3,
+    /// Which messages a lossy link loses (`net::LinkFaults`).
+    Loss = 4,
 }
 
 pub(crate) fn stream(seed: u64, id: StreamId) -> ChaCha8Rng {
@@ -59,6 +63,10 @@ pub struct Ctx {
     pub observer: Mutex<Observer>,
     pub disks: Mutex<Disks>,
     pub stats: Arc<Mutex<Stats>>,
+    /// Latency and loss on links (faults `slow`, `slow-to-controller`, `lossy`).
+    pub links: SharedLinkFaults,
+    /// Each server's clock (fault `clock-drift`).
+    pub clocks: Mutex<Clocks>,
     incarnations: Mutex<BTreeMap<BrokerId, u64>>,
     controller_incarnations: Mutex<BTreeMap<u32, u64>>,
     next_value: Mutex<u64>,
@@ -74,13 +82,18 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     TimeHandle::current().elapsed().as_millis() as u64
 }
 
 impl Ctx {
-    fn observe(&self) -> MutexGuard<'_, Observer> {
+    pub(crate) fn observe(&self) -> MutexGuard<'_, Observer> {
         lock(&self.observer)
+    }
+
+    /// What `node`'s own clock reads now (see `clock.rs`).
+    fn local_ms(&self, node: NodeId) -> u64 {
+        lock(&self.clocks).local_ms(node, now_ms())
     }
 }
 
@@ -150,6 +163,8 @@ fn run_with(seed: u64, sc: &Scenario, explain: bool) -> RunOutput {
         observer: Mutex::new(Observer::new(explain)),
         disks: Mutex::default(),
         stats: Arc::default(),
+        links: Arc::new(Mutex::new(LinkFaults::new(stream(seed, StreamId::Loss)))),
+        clocks: Mutex::default(),
         incarnations: Mutex::default(),
         controller_incarnations: Mutex::default(),
         next_value: Mutex::new(1),
@@ -238,20 +253,29 @@ async fn broker_node(ctx: Arc<Ctx>, id: BrokerId) {
     let incarnation = next_incarnation(&ctx.incarnations, id);
     // A (re)starting broker recovers its log, leader-epoch cache and HW from its disk.
     let logs = lock(&ctx.disks).recover(id);
-    let mut broker = Broker::new(id, ctx.sc.broker.clone(), incarnation, now_ms(), logs);
-    let mut node = ServerLoop::bind(&ctx, NodeId::Broker(id)).await;
-    while let Some((input, kind)) = node.next().await {
-        let now = now_ms();
-        let ready = broker.step(now, input);
+    let me = NodeId::Broker(id);
+    let mut broker = Broker::new(
+        id,
+        ctx.sc.broker.clone(),
+        incarnation,
+        ctx.local_ms(me),
+        logs,
+    );
+    let mut node = ServerLoop::bind(&ctx, me).await;
+    while let Some((input, kind)) = node.next(&ctx).await {
+        // The broker measures its timeouts on its own clock; the observer on the run's.
+        let ready = broker.step(ctx.local_ms(me), input);
         lock(&ctx.disks).apply(id, &ready.disk);
-        ctx.observe().after_broker_step(now, &broker, kind, &ready);
+        ctx.observe()
+            .after_broker_step(now_ms(), &broker, kind, &ready);
         dispatch(&mut node.net, ready.sends).await;
     }
 }
 
-/// A broker's or controller's event source: its connections, a tick every `TICK_MS`, and the
-/// end of the run.
+/// A broker's or controller's event source: its connections, a tick every `TICK_MS` of its own
+/// clock, and the end of the run.
 struct ServerLoop {
+    me: NodeId,
     net: NodeNet,
     shutdown: tokio::sync::watch::Receiver<bool>,
     next_tick: Instant,
@@ -261,8 +285,16 @@ impl ServerLoop {
     async fn bind(ctx: &Ctx, me: NodeId) -> ServerLoop {
         let timeout = Duration::from_millis(INTERNAL_REQUEST_TIMEOUT_MS);
         let shutdown = ctx.shutdown.subscribe();
-        let net = NodeNet::bind(me, timeout, ctx.stats.clone(), shutdown.clone()).await;
+        let net = NodeNet::bind(
+            me,
+            timeout,
+            ctx.stats.clone(),
+            ctx.links.clone(),
+            shutdown.clone(),
+        )
+        .await;
         ServerLoop {
+            me,
             net,
             shutdown,
             next_tick: Instant::now(),
@@ -270,12 +302,13 @@ impl ServerLoop {
     }
 
     /// The next input and its kind (for the trace), or `None` when the run is over.
-    async fn next(&mut self) -> Option<(Input, &'static str)> {
+    async fn next(&mut self, ctx: &Ctx) -> Option<(Input, &'static str)> {
         tokio::select! {
             biased;
             _ = self.shutdown.changed() => None,
             _ = sleep_until(self.next_tick) => {
-                self.next_tick += Duration::from_millis(TICK_MS);
+                let percent = u64::from(lock(&ctx.clocks).percent(self.me));
+                self.next_tick += Duration::from_micros(TICK_MS * 100_000 / percent);
                 Some((Input::Tick, "tick"))
             }
             m = self.net.recv() => Some(to_input(m)),
@@ -309,7 +342,8 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     qcfg.heartbeat_interval_ms = (qcfg.election_timeout_ms / 2).max(1);
     qcfg.flaw = sc.quorum_flaw;
     let persisted = lock(&ctx.disks).recover_controller(id);
-    let mut raft = QuorumNode::new(id, qcfg, persisted, now_ms(), &mut rng);
+    let me_node = NodeId::Controller(id);
+    let mut raft = QuorumNode::new(id, qcfg, persisted, ctx.local_ms(me_node), &mut rng);
     // The state machine is rebuilt from the log as entries are (re)committed.
     let mut metadata = Controller::new(
         sc.broker.clone(),
@@ -323,10 +357,11 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
         pending: BTreeMap::new(),
         expire_pending: false,
     };
-    let mut node = ServerLoop::bind(&ctx, NodeId::Controller(id)).await;
-    while let Some((input, kind)) = node.next().await {
+    let mut node = ServerLoop::bind(&ctx, me_node).await;
+    while let Some((input, kind)) = node.next(&ctx).await {
         let net = &mut node.net;
-        let now = now_ms();
+        // Election timeouts and broker sessions are measured on this controller's clock.
+        let now = ctx.local_ms(me_node);
         let qinput = match input {
             Input::Tick => {
                 let q = QuorumInput::Tick;
@@ -409,7 +444,7 @@ impl ControllerNode {
         rng: &mut ChaCha8Rng,
         kind: &'static str,
     ) {
-        let now = now_ms();
+        let local = ctx.local_ms(NodeId::Controller(self.id));
         // Raft's persistence rule: term, vote and log are on stable storage before any message
         // that depends on them leaves. Controllers fsync (the harness applies at once).
         lock(&ctx.disks).apply_controller(self.id, &ready.persist);
@@ -423,13 +458,13 @@ impl ControllerNode {
         }
         let became_leader = ready.became_leader.is_some();
         ctx.observe()
-            .after_quorum_step(now, raft, kind, sends, became_leader);
+            .after_quorum_step(now_ms(), raft, kind, sends, became_leader);
         if became_leader {
             // A new active controller renews every session (its predecessor's heartbeat times
             // are not its own); committing this entry also commits everything before it.
             self.expire_pending = false;
-            let renew = Command::RenewSessions { now };
-            let ready = raft.step(now, QuorumInput::Propose(renew), rng);
+            let renew = Command::RenewSessions { now: local };
+            let ready = raft.step(local, QuorumInput::Propose(renew), rng);
             Box::pin(self.handle(ctx, net, raft, metadata, ready, rng, "renew")).await;
         } else if raft.role() != QuorumRole::Leader && !self.pending.is_empty() {
             // Leadership lost: what we proposed may never commit. The requester retries
@@ -500,6 +535,7 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
         me,
         Duration::from_secs(86_400),
         ctx.stats.clone(),
+        ctx.links.clone(),
         shutdown.clone(),
     )
     .await;
@@ -730,73 +766,10 @@ fn fail_all_to(
 }
 // -------------------------------------------------------------------- supervisor
 
-type Link = (madsim::task::NodeId, madsim::task::NodeId);
-
-/// The madsim node ids of the cluster's nodes, and which are down.
-struct Cluster {
-    /// Brokers and controllers: what faults hit.
-    nodes: BTreeMap<NodeId, madsim::task::NodeId>,
-    down: BTreeMap<NodeId, bool>,
-    clients: Vec<madsim::task::NodeId>,
-    /// Links cut by isolation faults, one direction each (madsim clogs one direction).
-    cut: std::collections::BTreeSet<Link>,
-    /// Nodes paused (also marked down): they resume instead of restarting.
-    paused: std::collections::BTreeSet<NodeId>,
-}
-
-impl Cluster {
-    fn brokers(&self) -> impl Iterator<Item = BrokerId> + '_ {
-        self.nodes.keys().filter_map(|n| match n {
-            NodeId::Broker(b) => Some(*b),
-            _ => None,
-        })
-    }
-
-    fn controllers(&self) -> Vec<madsim::task::NodeId> {
-        self.nodes
-            .iter()
-            .filter(|(n, _)| matches!(n, NodeId::Controller(_)))
-            .map(|(_, id)| *id)
-            .collect()
-    }
-
-    /// Every node of the cluster except `v`.
-    fn others(&self, v: NodeId) -> Vec<madsim::task::NodeId> {
-        let nodes = self
-            .nodes
-            .iter()
-            .filter(|(n, _)| **n != v)
-            .map(|(_, id)| *id);
-        nodes.chain(self.clients.iter().copied()).collect()
-    }
-
-    fn down_list(&self, brokers_only: bool) -> Vec<NodeId> {
-        self.down
-            .iter()
-            .filter(|(n, d)| **d && (!brokers_only || matches!(n, NodeId::Broker(_))))
-            .map(|(n, _)| *n)
-            .collect()
-    }
-}
-
-fn describe(v: NodeId) -> String {
-    match v {
-        NodeId::Broker(b) => format!("broker {b}"),
-        NodeId::Controller(c) => format!("controller {c}"),
-        NodeId::Client(c) => format!("producer {c}"),
-    }
-}
-
 async fn supervise(ctx: Arc<Ctx>) -> Outcome {
     let handle = madsim::runtime::Handle::current();
     let sc = ctx.sc.clone();
-    let mut cluster = Cluster {
-        nodes: BTreeMap::new(),
-        down: BTreeMap::new(),
-        clients: Vec::new(),
-        cut: Default::default(),
-        paused: Default::default(),
-    };
+    let mut cluster = Cluster::default();
     {
         let mut obs = ctx.observe();
         let initial = Controller::new(
@@ -841,7 +814,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
             .ip(addr_of(NodeId::Client(i)).ip())
             .init(move || producer_node(w.upgrade().expect("run context"), i))
             .build();
-        cluster.clients.push(client.id());
+        cluster.clients.insert(NodeId::Client(i), client.id());
     }
     let mut outcome = Outcome::default();
     fault_phase(&ctx, &handle, &mut cluster, &mut outcome).await;
@@ -868,406 +841,6 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
     let _ = ctx.shutdown.send(true);
     sleep(Duration::from_millis(100)).await;
     outcome
-}
-
-/// Scripted faults at their times, random faults drawn from the fault stream, and the
-/// restarts they schedule, until the workload ends.
-async fn fault_phase(
-    ctx: &Arc<Ctx>,
-    handle: &madsim::runtime::Handle,
-    cluster: &mut Cluster,
-    outcome: &mut Outcome,
-) {
-    let sc = ctx.sc.clone();
-    let mut rng = stream(ctx.seed, StreamId::Faults);
-    let mut script: Vec<ScriptedFault> = sc.faults.script.clone();
-    script.sort_by_key(|f| f.at_ms);
-    let mut script = script.into_iter().peekable();
-    let mut restarts: Vec<(u64, NodeId)> = Vec::new();
-    let mut heals: Vec<(u64, Vec<Link>)> = Vec::new();
-    let random = sc
-        .faults
-        .random
-        .as_ref()
-        .map(|r| r.for_seed(ctx.seed, sc.brokers));
-    let mut next_random = random
-        .as_ref()
-        .map(|r| rng.gen_range(r.interval_ms.0..=r.interval_ms.1));
-    loop {
-        let next_script = script.peek().map(|f| f.at_ms);
-        let next_restart = restarts.iter().map(|(t, _)| *t).min();
-        let next_heal = heals.iter().map(|(t, _)| *t).min();
-        let next = [next_script, next_restart, next_heal, next_random]
-            .into_iter()
-            .flatten()
-            .min();
-        let Some(at) = next.filter(|t| *t < sc.workload.duration_ms) else {
-            sleep_until_ms(sc.workload.duration_ms).await;
-            return;
-        };
-        sleep_until_ms(at).await;
-        if next_heal == Some(at) {
-            let due: Vec<Link> = heals
-                .iter()
-                .filter(|(t, _)| *t == at)
-                .flat_map(|(_, links)| links.clone())
-                .collect();
-            heals.retain(|(t, _)| *t != at);
-            heal(ctx, cluster, Some(&due));
-        } else if next_restart == Some(at) {
-            let due: Vec<NodeId> = restarts
-                .iter()
-                .filter(|(t, _)| *t == at)
-                .map(|(_, v)| *v)
-                .collect();
-            restarts.retain(|(t, _)| *t != at);
-            for v in due {
-                restart(ctx, handle, cluster, v);
-            }
-        } else if next_script == Some(at) {
-            let f = script.next().expect("peeked");
-            if f.action == FaultAction::Heal {
-                heal(ctx, cluster, None);
-                outcome.injected.push(f.clone());
-                continue;
-            }
-            let targets = resolve(ctx, cluster, &f.action, &f.target);
-            if targets.is_empty() {
-                outcome.skipped_faults.push(format!(
-                    "{} {} at {} ms: no such node up",
-                    f.action.name(),
-                    f.target,
-                    f.at_ms
-                ));
-            }
-            for v in targets {
-                outcome.injected.push(ScriptedFault {
-                    at_ms: at,
-                    target: concrete(v),
-                    ..f.clone()
-                });
-                if f.action.is_network() {
-                    let links = isolate(ctx, cluster, f.action, v);
-                    if let Some(after) = f.heal_after_ms {
-                        heals.push((at + after, links));
-                    }
-                    continue;
-                }
-                strike(ctx, handle, cluster, f.action, v);
-                if let Some(after) = f.restart_after_ms {
-                    restarts.push((at + after, v));
-                }
-            }
-        } else if let Some(random) = &random {
-            next_random = Some(at + rng.gen_range(random.interval_ms.0..=random.interval_ms.1));
-            // A fixed number of draws per fault, whatever happens, keeps later faults of the
-            // stream where they were when an earlier one is skipped.
-            let action = random.kinds[rng.gen_range(0..random.kinds.len())];
-            let down_for = rng.gen_range(random.down_ms.0..=random.down_ms.1);
-            let aimed = rng.gen_range(0..100) < random.aim_percent;
-            let pick: u64 = rng.gen();
-            let Some(v) = random_target(ctx, cluster, random, action, aimed, pick) else {
-                continue;
-            };
-            let fault = ScriptedFault {
-                at_ms: at,
-                action,
-                target: concrete(v),
-                restart_after_ms: action.stops_a_node().then_some(down_for),
-                heal_after_ms: (!action.stops_a_node()).then_some(down_for),
-            };
-            if action.stops_a_node() {
-                strike(ctx, handle, cluster, action, v);
-                restarts.push((at + down_for, v));
-            } else {
-                let links = isolate(ctx, cluster, action, v);
-                heals.push((at + down_for, links));
-            }
-            outcome.injected.push(fault);
-        }
-    }
-}
-
-/// A node as a script target.
-fn concrete(v: NodeId) -> Target {
-    match v {
-        NodeId::Broker(b) => Target::Broker(b),
-        NodeId::Controller(c) => Target::Controller(c),
-        NodeId::Client(_) => unreachable!("faults do not target clients"),
-    }
-}
-
-/// The node a random fault hits: a role (partition 0's leader or an ISR follower, or the
-/// active controller) when `aimed`, else a live node drawn with `pick`; brokers only for
-/// `isolate-from-replicas`, controllers only when the faults may hit them. Process faults
-/// respect `max_down` (per kind of node); `None` skips this fault.
-fn random_target(
-    ctx: &Ctx,
-    cluster: &Cluster,
-    random: &RandomFaults,
-    action: FaultAction,
-    aimed: bool,
-    pick: u64,
-) -> Option<NodeId> {
-    let up = |v: &NodeId| cluster.down.get(v) == Some(&false);
-    let controllers_ok = random.controllers && action != FaultAction::IsolateFromReplicas;
-    let candidates: Vec<NodeId> = if aimed {
-        let mut roles: Vec<NodeId> = resolve(ctx, cluster, &action, &Target::LeaderOf(0));
-        roles.extend(resolve(ctx, cluster, &action, &Target::FollowerOf(0)));
-        if controllers_ok {
-            roles.extend(resolve(ctx, cluster, &action, &Target::ControllerLeader));
-        }
-        roles
-    } else {
-        cluster
-            .nodes
-            .keys()
-            .copied()
-            .filter(|v| matches!(v, NodeId::Broker(_)) || controllers_ok)
-            .filter(up)
-            .collect()
-    };
-    let candidates: Vec<NodeId> = candidates.into_iter().filter(up).collect();
-    if candidates.is_empty() {
-        return None;
-    }
-    let v = candidates[(pick % candidates.len() as u64) as usize];
-    if action.stops_a_node() {
-        let same_kind = cluster
-            .down_list(false)
-            .into_iter()
-            .filter(|d| matches!(d, NodeId::Broker(_)) == matches!(v, NodeId::Broker(_)))
-            .count();
-        if same_kind >= random.max_down {
-            return None;
-        }
-    }
-    Some(v)
-}
-
-async fn sleep_until_ms(ms: u64) {
-    let now = now_ms();
-    if ms > now {
-        sleep(Duration::from_millis(ms - now)).await;
-    }
-}
-
-/// Which nodes a fault hits, decided when it fires: live ones, or down ones for a restart.
-fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) -> Vec<NodeId> {
-    let sc = &ctx.sc;
-    let replicas = |p: PartitionId| assignment(p, sc.brokers, sc.replication_factor);
-    let brokers =
-        |bs: Vec<BrokerId>| -> Vec<NodeId> { bs.into_iter().map(NodeId::Broker).collect() };
-    let candidates: Vec<NodeId> = match target {
-        Target::Broker(b) => vec![NodeId::Broker(*b)],
-        Target::All => brokers(cluster.brokers().collect()),
-        Target::ReplicasOf(p) => brokers(replicas(*p)),
-        Target::LeaderOf(p) => brokers(ctx.observe().leader_of(*p).into_iter().collect()),
-        Target::FollowerOf(p) => {
-            let obs = ctx.observe();
-            let leader = obs.leader_of(*p);
-            let isr = obs
-                .controller
-                .get(p)
-                .map(|c| c.2.clone())
-                .unwrap_or_default();
-            brokers(
-                replicas(*p)
-                    .into_iter()
-                    .filter(|b| Some(*b) != leader && isr.contains(b))
-                    .take(1)
-                    .collect(),
-            )
-        }
-        Target::Controller(c) => vec![NodeId::Controller(*c)],
-        Target::ControllerLeader => ctx
-            .observe()
-            .quorum_leader()
-            .map(NodeId::Controller)
-            .into_iter()
-            .collect(),
-    };
-    let want_down = *action == FaultAction::Restart;
-    candidates
-        .into_iter()
-        .filter(|v| cluster.down.get(v).copied() == Some(want_down))
-        .collect()
-}
-
-/// Cut the links an isolation action names, both directions; returns them (for a timed heal).
-fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, v: NodeId) -> Vec<Link> {
-    let sc = &ctx.sc;
-    let me = cluster.nodes[&v];
-    let (peers, what): (Vec<madsim::task::NodeId>, String) = match (action, v) {
-        (FaultAction::Isolate, _) => (
-            cluster.others(v),
-            format!("isolate {} from every other node", describe(v)),
-        ),
-        (FaultAction::IsolateOutbound, _) => (
-            cluster.others(v),
-            format!(
-                "cut every link out of {} (one way: it still hears everyone, nobody hears it)",
-                describe(v)
-            ),
-        ),
-        (FaultAction::IsolateFromController, _) => (
-            cluster
-                .controllers()
-                .into_iter()
-                .filter(|c| *c != me)
-                .collect(),
-            format!("isolate {} from the controller quorum", describe(v)),
-        ),
-        (_, NodeId::Broker(b)) => {
-            // The other replicas of every partition this broker hosts.
-            let mut peers = std::collections::BTreeSet::new();
-            for p in 0..sc.partitions {
-                let replicas = assignment(p, sc.brokers, sc.replication_factor);
-                if replicas.contains(&b) {
-                    peers.extend(replicas.into_iter().filter(|r| *r != b));
-                }
-            }
-            let names: Vec<String> = peers.iter().map(|r| r.to_string()).collect();
-            let nodes = peers
-                .iter()
-                .map(|r| cluster.nodes[&NodeId::Broker(*r)])
-                .collect();
-            (nodes, format!("isolate broker {b} from the other replicas ({}); it still reaches the controllers and clients", names.join(", ")))
-        }
-        (_, other) => (
-            Vec::new(),
-            format!(
-                "isolate-from-replicas does not apply to {}",
-                describe(other)
-            ),
-        ),
-    };
-    let net = madsim::net::NetSim::current();
-    let mut links = Vec::new();
-    let one_way = action == FaultAction::IsolateOutbound;
-    for peer in peers {
-        let both = [(me, peer), (peer, me)];
-        for link in if one_way { &both[..1] } else { &both[..] } {
-            let link = *link;
-            net.clog_link(link.0, link.1);
-            cluster.cut.insert(link);
-            links.push(link);
-        }
-    }
-    let mut obs = ctx.observe();
-    obs.partitions += 1;
-    obs.fault(now_ms(), what);
-    links
-}
-
-/// Restore cut links: the given ones, or all of them.
-fn heal(ctx: &Ctx, cluster: &mut Cluster, links: Option<&[Link]>) {
-    let todo: Vec<Link> = match links {
-        Some(l) => l
-            .iter()
-            .copied()
-            .filter(|x| cluster.cut.contains(x))
-            .collect(),
-        None => cluster.cut.iter().copied().collect(),
-    };
-    if todo.is_empty() {
-        return;
-    }
-    let net = madsim::net::NetSim::current();
-    for link in &todo {
-        net.unclog_link(link.0, link.1);
-        cluster.cut.remove(link);
-    }
-    ctx.observe()
-        .fault(now_ms(), format!("heal {} cut link(s)", todo.len() / 2));
-}
-
-fn strike(
-    ctx: &Ctx,
-    handle: &madsim::runtime::Handle,
-    cluster: &mut Cluster,
-    action: FaultAction,
-    v: NodeId,
-) {
-    let now = now_ms();
-    if action == FaultAction::Restart {
-        restart(ctx, handle, cluster, v);
-        return;
-    }
-    assert!(
-        action.stops_a_node(),
-        "network faults go through isolate() and heal()"
-    );
-    if action == FaultAction::Pause {
-        handle.pause(cluster.nodes[&v]);
-        cluster.down.insert(v, true);
-        cluster.paused.insert(v);
-        let mut obs = ctx.observe();
-        obs.pauses += 1;
-        obs.fault(
-            now,
-            format!(
-                "pause {} (its process stops; timers and messages wait)",
-                describe(v)
-            ),
-        );
-        return;
-    }
-    handle.kill(cluster.nodes[&v]);
-    cluster.down.insert(v, true);
-    let power = action == FaultAction::PowerLoss;
-    match v {
-        NodeId::Broker(b) if power => {
-            let lost = lock(&ctx.disks).power_loss(b);
-            let n: usize = lost.iter().map(|l| l.records.len()).sum();
-            let mut obs = ctx.observe();
-            obs.power_lost(b, &lost);
-            obs.fault(
-                now,
-                format!("power loss on broker {b} ({n} unflushed records dropped)"),
-            );
-        }
-        NodeId::Broker(b) => {
-            let mut obs = ctx.observe();
-            obs.crashed(b);
-            obs.fault(
-                now,
-                format!("crash broker {b} (process killed; page cache kept)"),
-            );
-        }
-        NodeId::Controller(c) => {
-            let mut obs = ctx.observe();
-            obs.controller_down(c);
-            if power {
-                obs.power_losses += 1;
-            } else {
-                obs.crashes += 1;
-            }
-            let how = if power { "power loss on" } else { "crash" };
-            obs.fault(
-                now,
-                format!("{how} controller {c} (its metadata log is fsynced: nothing lost)"),
-            );
-        }
-        NodeId::Client(_) => unreachable!("faults do not target clients"),
-    }
-}
-
-fn restart(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, v: NodeId) {
-    if cluster.down.get(&v) != Some(&true) {
-        return;
-    }
-    cluster.down.insert(v, false);
-    if cluster.paused.remove(&v) {
-        handle.resume(cluster.nodes[&v]);
-        ctx.observe()
-            .fault(now_ms(), format!("resume {}", describe(v)));
-        return;
-    }
-    handle.restart(cluster.nodes[&v]);
-    let mut obs = ctx.observe();
-    obs.restarts += 1;
-    obs.fault(now_ms(), format!("restart {}", describe(v)));
 }
 
 /// A quorum leader exists, and every partition has the leader the controllers chose, acting

@@ -79,9 +79,29 @@ pub struct ScriptedFault {
     /// Restart the target this long after a crash or power loss, or resume it this long
     /// after a pause (none: it stays down until the heal phase).
     pub restart_after_ms: Option<u64>,
-    /// Heal the links an isolation cut this long after it (none: they stay cut until the
-    /// heal phase).
+    /// Undo a network or clock fault this long after it (none: it lasts until the heal
+    /// phase).
     pub heal_after_ms: Option<u64>,
+    /// `slow`, `slow-to-controller`: what every message on the affected links waits beyond
+    /// the network's own latency.
+    pub latency_ms: Option<u64>,
+    /// `lossy`: the share of messages on the affected links that are lost (each loss resets
+    /// its connection, as a TCP connection that stops getting acknowledgements does).
+    pub loss_percent: Option<u32>,
+    /// `clock-drift`: how fast the target's clock runs, in percent of real time.
+    pub clock_percent: Option<u32>,
+}
+
+impl ScriptedFault {
+    /// The fault's own parameter (`latency_ms`, `loss_percent` or `clock_percent`), by key.
+    pub fn parameter(&self) -> Option<(&'static str, u64)> {
+        let value = match self.action.parameter()? {
+            "latency_ms" => self.latency_ms,
+            "loss_percent" => self.loss_percent.map(u64::from),
+            _ => self.clock_percent.map(u64::from),
+        };
+        Some((self.action.parameter()?, value?))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +127,25 @@ pub enum FaultAction {
     /// Stop the node's process without killing it (a long GC pause, SIGSTOP): it does
     /// nothing, its timers do not fire, messages to it wait; it resumes where it stopped.
     Pause,
+    /// Every message to or from the target waits `latency_ms` more (a congested NIC or
+    /// switch port): requests time out, heartbeats and LeaderAndIsr arrive late.
+    Slow,
+    /// Only the links between the target and the controller quorum are slow: its
+    /// heartbeats, AlterPartition requests and the LeaderAndIsr it is sent arrive late.
+    SlowToController,
+    /// Messages to or from the target are lost (`loss_percent` of them); each loss surfaces
+    /// as a reset of its connection, and what was in flight on it has an unknown outcome.
+    Lossy,
+    /// A majority/minority partition: the target and the nodes after it in the ring
+    /// (broker 1, controller 1, broker 2, controller 2, ...) form the minority, (N-1)/2 nodes;
+    /// the two sides cannot reach each other. Clients reach both.
+    Split,
+    /// Jepsen's bridge: the other nodes are split in two sides that cannot reach each other,
+    /// and the target alone reaches both.
+    Bridge,
+    /// The target's clock runs at `clock_percent` of real time: its timeouts, heartbeats
+    /// and fetch waits fire early or late (a drifting or steal-starved clock).
+    ClockDrift,
 }
 
 impl FaultAction {
@@ -121,6 +160,12 @@ impl FaultAction {
             FaultAction::IsolateOutbound => "isolate-outbound",
             FaultAction::Heal => "heal",
             FaultAction::Pause => "pause",
+            FaultAction::Slow => "slow",
+            FaultAction::SlowToController => "slow-to-controller",
+            FaultAction::Lossy => "lossy",
+            FaultAction::Split => "split",
+            FaultAction::Bridge => "bridge",
+            FaultAction::ClockDrift => "clock-drift",
         }
     }
 
@@ -132,16 +177,32 @@ impl FaultAction {
         )
     }
 
-    /// A network fault (as opposed to a process or power fault).
-    pub fn is_network(self) -> bool {
+    /// A fault that a heal undoes (a network or clock fault, as opposed to a process or
+    /// power fault): it takes `heal_after_ms`.
+    pub fn is_healed(self) -> bool {
         matches!(
             self,
             FaultAction::Isolate
                 | FaultAction::IsolateFromReplicas
                 | FaultAction::IsolateFromController
                 | FaultAction::IsolateOutbound
-                | FaultAction::Heal
+                | FaultAction::Slow
+                | FaultAction::SlowToController
+                | FaultAction::Lossy
+                | FaultAction::Split
+                | FaultAction::Bridge
+                | FaultAction::ClockDrift
         )
+    }
+
+    /// The parameter this fault needs besides its target and duration, by its key.
+    pub fn parameter(self) -> Option<&'static str> {
+        match self {
+            FaultAction::Slow | FaultAction::SlowToController => Some("latency_ms"),
+            FaultAction::Lossy => Some("loss_percent"),
+            FaultAction::ClockDrift => Some("clock_percent"),
+            _ => None,
+        }
     }
 }
 
@@ -182,7 +243,8 @@ impl std::fmt::Display for Target {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RandomFaults {
     /// Which faults may be drawn: crash, power-loss, pause, isolate, isolate-from-replicas,
-    /// isolate-from-controller, isolate-outbound.
+    /// isolate-from-controller, isolate-outbound, slow, slow-to-controller, lossy, split,
+    /// bridge, clock-drift.
     pub kinds: Vec<FaultAction>,
     /// Gap between two faults, drawn uniformly from this range.
     pub interval_ms: (u64, u64),
@@ -219,8 +281,8 @@ impl RandomFaults {
             FaultAction::IsolateFromReplicas,
             FaultAction::IsolateFromController,
         ];
-        // isolate-outbound is not drawn: adding a kind would change every seed's mix, and
-        // the swarm's results so far (100,000 seeds) are for this one. Name it in `kinds`.
+        // The first six kinds are drawn first, so that a seed keeps the draws below when
+        // kinds are added; the later kinds are drawn after them.
         let mut kinds: Vec<FaultAction> =
             all.iter().copied().filter(|_| rng.gen_bool(0.5)).collect();
         if kinds.is_empty() {
@@ -233,6 +295,16 @@ impl RandomFaults {
         let max_down = rng.gen_range(1..=(brokers.max(2) - 1) as usize);
         let aim_percent = [0, 30, 70][rng.gen_range(0..3)];
         let controllers = rng.gen_bool(0.5);
+        let later = [
+            FaultAction::IsolateOutbound,
+            FaultAction::Slow,
+            FaultAction::SlowToController,
+            FaultAction::Lossy,
+            FaultAction::Split,
+            FaultAction::Bridge,
+            FaultAction::ClockDrift,
+        ];
+        kinds.extend(later.iter().copied().filter(|_| rng.gen_bool(0.5)));
         RandomFaults {
             kinds,
             interval_ms,

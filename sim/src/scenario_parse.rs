@@ -285,6 +285,12 @@ const RANDOM_KINDS: &[(&str, FaultAction)] = &[
         FaultAction::IsolateFromController,
     ),
     ("isolate-outbound", FaultAction::IsolateOutbound),
+    ("slow", FaultAction::Slow),
+    ("slow-to-controller", FaultAction::SlowToController),
+    ("lossy", FaultAction::Lossy),
+    ("split", FaultAction::Split),
+    ("bridge", FaultAction::Bridge),
+    ("clock-drift", FaultAction::ClockDrift),
 ];
 
 const SCRIPT_ACTIONS: &[(&str, FaultAction)] = &[
@@ -300,6 +306,12 @@ const SCRIPT_ACTIONS: &[(&str, FaultAction)] = &[
     ("isolate-outbound", FaultAction::IsolateOutbound),
     ("heal", FaultAction::Heal),
     ("pause", FaultAction::Pause),
+    ("slow", FaultAction::Slow),
+    ("slow-to-controller", FaultAction::SlowToController),
+    ("lossy", FaultAction::Lossy),
+    ("split", FaultAction::Split),
+    ("bridge", FaultAction::Bridge),
+    ("clock-drift", FaultAction::ClockDrift),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -703,6 +715,9 @@ struct ScriptDraft {
     target: Option<Target>,
     restart_after_ms: Option<u64>,
     heal_after_ms: Option<u64>,
+    latency_ms: Option<u64>,
+    loss_percent: Option<u32>,
+    clock_percent: Option<u32>,
 }
 
 type ScriptApply = fn(&mut ScriptDraft, &Value) -> Result<(), String>;
@@ -731,6 +746,19 @@ static SCRIPT_KEYS: &[(&str, ScriptApply)] = &[
         d.heal_after_ms = Some(int_in(v, 0, MAX)?);
         Ok(())
     }),
+    ("latency_ms", |d, v| {
+        d.latency_ms = Some(int_in(v, 1, MAX)?);
+        Ok(())
+    }),
+    ("loss_percent", |d, v| {
+        d.loss_percent = Some(int_in(v, 1, 100)?);
+        Ok(())
+    }),
+    // 1% to 10000%: a clock may run slow or fast, never stop or run backwards.
+    ("clock_percent", |d, v| {
+        d.clock_percent = Some(int_in(v, 1, 10_000)?);
+        Ok(())
+    }),
 ];
 
 impl ScriptDraft {
@@ -742,6 +770,9 @@ impl ScriptDraft {
             target: self.target.ok_or("target")?,
             restart_after_ms: self.restart_after_ms,
             heal_after_ms: self.heal_after_ms,
+            latency_ms: self.latency_ms,
+            loss_percent: self.loss_percent,
+            clock_percent: self.clock_percent,
         })
     }
 }
@@ -1250,10 +1281,25 @@ fn check_script(sc: &Scenario) -> Option<Problem> {
             let msg = format!("restart_after_ms is not allowed with action = \"{}\" (only crash, power-loss and pause stop a node)", f.action.name());
             return Some((key("restart_after_ms"), msg));
         }
-        let cuts_links = f.action.is_network() && f.action != FaultAction::Heal;
-        if !cuts_links && f.heal_after_ms.is_some() {
-            let msg = format!("heal_after_ms is not allowed with action = \"{}\" (only the isolate actions cut links)", f.action.name());
+        if !f.action.is_healed() && f.heal_after_ms.is_some() {
+            let msg = format!("heal_after_ms is not allowed with action = \"{}\" (only network and clock faults are healed)", f.action.name());
             return Some((key("heal_after_ms"), msg));
+        }
+        let given = [
+            ("latency_ms", f.latency_ms.is_some()),
+            ("loss_percent", f.loss_percent.is_some()),
+            ("clock_percent", f.clock_percent.is_some()),
+        ];
+        for (name, is_given) in given {
+            let wanted = f.action.parameter() == Some(name);
+            if wanted && !is_given {
+                let msg = format!("action = \"{}\" needs {name}", f.action.name());
+                return Some((key("action"), msg));
+            }
+            if is_given && !wanted {
+                let msg = format!("{name} is not allowed with action = \"{}\"", f.action.name());
+                return Some((key(name), msg));
+            }
         }
         check_target(&f.target, sc).map(|msg| (key("target"), msg))
     })
@@ -1866,6 +1912,60 @@ flaw = "hw-regress"
         let e = parse_err(&script("broker:0"));
         assert_err(&e, 4, 1, "faults.script[0].target", "broker 0");
         assert!(parse(&script("broker:3"), "x.toml").is_ok());
+    }
+
+    #[test]
+    fn network_and_clock_faults_need_their_own_parameter_and_no_other() {
+        let entry = |action: &str, extra: &str| {
+            format!("[[faults.script]]\nat_ms = 1\naction = \"{action}\"\ntarget = \"broker:1\"\n{extra}")
+        };
+        let e = parse_err(&entry("slow", "heal_after_ms = 5\n"));
+        assert_err(&e, 3, 1, "faults.script[0].action", "needs latency_ms");
+        let e = parse_err(&entry("lossy", ""));
+        assert_err(&e, 3, 1, "faults.script[0].action", "needs loss_percent");
+        let e = parse_err(&entry("lossy", "loss_percent = 5\nlatency_ms = 5\n"));
+        assert_err(
+            &e,
+            6,
+            1,
+            "faults.script[0].latency_ms",
+            "not allowed with action = \"lossy\"",
+        );
+        let e = parse_err(&entry("crash", "clock_percent = 50\n"));
+        assert_err(
+            &e,
+            5,
+            1,
+            "faults.script[0].clock_percent",
+            "not allowed with action = \"crash\"",
+        );
+        let e = parse_err(&entry("lossy", "loss_percent = 101\n"));
+        assert_err(
+            &e,
+            5,
+            16,
+            "faults.script[0].loss_percent",
+            "no more than 100",
+        );
+        let e = parse_err(&entry("clock-drift", "clock_percent = 0\n"));
+        assert_err(&e, 5, 17, "faults.script[0].clock_percent", "at least 1");
+        for (action, extra) in [
+            ("slow", "latency_ms = 4000\n"),
+            (
+                "slow-to-controller",
+                "latency_ms = 4000\nheal_after_ms = 10\n",
+            ),
+            ("lossy", "loss_percent = 30\n"),
+            ("split", "heal_after_ms = 10\n"),
+            ("bridge", ""),
+            ("clock-drift", "clock_percent = 250\n"),
+        ] {
+            let sc = parse(&entry(action, extra), "x.toml").unwrap();
+            let f = &sc.faults.script[0];
+            assert_eq!(f.action.name(), action);
+            assert!(f.action.is_healed());
+            assert_eq!(f.parameter().is_some(), f.action.parameter().is_some());
+        }
     }
 
     #[test]

@@ -280,6 +280,9 @@ pub fn to_toml(sc: &Scenario) -> String {
         if let Some(d) = f.heal_after_ms {
             let _ = writeln!(s, "heal_after_ms = {d}");
         }
+        if let Some((key, value)) = f.parameter() {
+            let _ = writeln!(s, "{key} = {value}");
+        }
     }
     s
 }

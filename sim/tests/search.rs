@@ -114,6 +114,13 @@ fn fault() -> impl Strategy<Value = ScriptedFault> {
         Just(FaultAction::Isolate),
         Just(FaultAction::IsolateFromReplicas),
         Just(FaultAction::IsolateFromController),
+        Just(FaultAction::IsolateOutbound),
+        Just(FaultAction::Slow),
+        Just(FaultAction::SlowToController),
+        Just(FaultAction::Lossy),
+        Just(FaultAction::Split),
+        Just(FaultAction::Bridge),
+        Just(FaultAction::ClockDrift),
     ];
     (
         500u64..11_000,
@@ -134,6 +141,12 @@ fn fault() -> impl Strategy<Value = ScriptedFault> {
                 },
                 restart_after_ms: action.stops_a_node().then_some(delay),
                 heal_after_ms: (!action.stops_a_node()).then_some(delay),
+                // Each kind's own parameter, derived from the same draw.
+                latency_ms: matches!(action, FaultAction::Slow | FaultAction::SlowToController)
+                    .then_some(delay),
+                loss_percent: (action == FaultAction::Lossy).then_some(5 + (delay % 46) as u32),
+                clock_percent: (action == FaultAction::ClockDrift)
+                    .then_some(25 + (delay % 376) as u32),
             }
         })
 }

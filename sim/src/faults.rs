@@ -1,0 +1,661 @@
+//! Faults: the fault phase of a run (scripted faults, the random fault stream, and the
+//! restarts and heals they schedule), whom each fault hits, and how. madsim kills, restarts,
+//! pauses nodes and clogs links; latency and loss on links go through `net::LinkFaults`, clock
+//! drift through `clock::Clocks`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ksim_model::{assignment, BrokerId, NodeId, PartitionId};
+use madsim::time::sleep;
+use rand::Rng;
+
+use crate::run::{lock, now_ms, stream, Ctx, Outcome, StreamId};
+use crate::scenario::{FaultAction, RandomFaults, ScriptedFault, Target};
+
+/// The madsim node ids of the run's nodes, which are down, and the faults in force.
+#[derive(Default)]
+pub(crate) struct Cluster {
+    /// Brokers and controllers: what faults hit.
+    pub(crate) nodes: BTreeMap<NodeId, madsim::task::NodeId>,
+    pub(crate) down: BTreeMap<NodeId, bool>,
+    pub(crate) clients: BTreeMap<NodeId, madsim::task::NodeId>,
+    /// Network and clock faults in force, each as what a heal undoes (a multiset: two faults
+    /// may cut the same link, and healing one leaves it cut by the other).
+    active: Vec<Undo>,
+    /// Nodes paused (also marked down): they resume instead of restarting.
+    paused: BTreeSet<NodeId>,
+}
+
+/// One network or clock fault's effect on one link or node, as a heal undoes it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Undo {
+    /// A clogged link, one direction (madsim clogs one direction).
+    Clog(NodeId, NodeId),
+    /// Latency added to a link, one direction.
+    Latency(NodeId, NodeId, u64),
+    /// Loss on a link, one direction.
+    Loss(NodeId, NodeId, u32),
+    /// A drifting clock.
+    Clock(NodeId),
+}
+
+impl Cluster {
+    fn brokers(&self) -> impl Iterator<Item = BrokerId> + '_ {
+        self.nodes.keys().filter_map(|n| match n {
+            NodeId::Broker(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    fn controllers(&self) -> Vec<NodeId> {
+        self.nodes
+            .keys()
+            .filter(|n| matches!(n, NodeId::Controller(_)))
+            .copied()
+            .collect()
+    }
+
+    /// Every node of the run except `v`, clients included.
+    fn others(&self, v: NodeId) -> Vec<NodeId> {
+        let nodes = self.nodes.keys().filter(|n| **n != v).copied();
+        nodes.chain(self.clients.keys().copied()).collect()
+    }
+
+    fn sim_id(&self, v: NodeId) -> madsim::task::NodeId {
+        match self.nodes.get(&v) {
+            Some(id) => *id,
+            None => self.clients[&v],
+        }
+    }
+
+    /// Brokers and controllers interleaved (broker 1, controller 1, broker 2, ...): the ring
+    /// `split` and `bridge` cut, so that each side has brokers and controllers.
+    fn ring(&self) -> Vec<NodeId> {
+        let brokers: Vec<NodeId> = self.brokers().map(NodeId::Broker).collect();
+        let controllers = self.controllers();
+        let mut ring = Vec::new();
+        for i in 0..brokers.len().max(controllers.len()) {
+            ring.extend(brokers.get(i));
+            ring.extend(controllers.get(i));
+        }
+        ring
+    }
+
+    /// The ring, starting at `v`.
+    fn ring_from(&self, v: NodeId) -> Vec<NodeId> {
+        let mut ring = self.ring();
+        let at = ring.iter().position(|n| *n == v).unwrap_or(0);
+        ring.rotate_left(at);
+        ring
+    }
+
+    pub(crate) fn down_list(&self, brokers_only: bool) -> Vec<NodeId> {
+        self.down
+            .iter()
+            .filter(|(n, d)| **d && (!brokers_only || matches!(n, NodeId::Broker(_))))
+            .map(|(n, _)| *n)
+            .collect()
+    }
+}
+
+pub(crate) fn describe(v: NodeId) -> String {
+    match v {
+        NodeId::Broker(b) => format!("broker {b}"),
+        NodeId::Controller(c) => format!("controller {c}"),
+        NodeId::Client(c) => format!("producer {c}"),
+    }
+}
+
+fn describe_all(vs: &[NodeId]) -> String {
+    let names: Vec<String> = vs.iter().map(|v| describe(*v)).collect();
+    names.join(", ")
+}
+
+/// Scripted faults at their times, random faults drawn from the fault stream, and the
+/// restarts they schedule, until the workload ends.
+pub(crate) async fn fault_phase(
+    ctx: &Arc<Ctx>,
+    handle: &madsim::runtime::Handle,
+    cluster: &mut Cluster,
+    outcome: &mut Outcome,
+) {
+    let sc = ctx.sc.clone();
+    let mut rng = stream(ctx.seed, StreamId::Faults);
+    let mut script: Vec<ScriptedFault> = sc.faults.script.clone();
+    script.sort_by_key(|f| f.at_ms);
+    let mut script = script.into_iter().peekable();
+    let mut restarts: Vec<(u64, NodeId)> = Vec::new();
+    // Each timed heal: when, what it ends (for the trace), and its effects.
+    let mut heals: Vec<(u64, String, Vec<Undo>)> = Vec::new();
+    let random = sc
+        .faults
+        .random
+        .as_ref()
+        .map(|r| r.for_seed(ctx.seed, sc.brokers));
+    let mut next_random = random
+        .as_ref()
+        .map(|r| rng.gen_range(r.interval_ms.0..=r.interval_ms.1));
+    loop {
+        let next_script = script.peek().map(|f| f.at_ms);
+        let next_restart = restarts.iter().map(|(t, _)| *t).min();
+        let next_heal = heals.iter().map(|(t, _, _)| *t).min();
+        let next = [next_script, next_restart, next_heal, next_random]
+            .into_iter()
+            .flatten()
+            .min();
+        let Some(at) = next.filter(|t| *t < sc.workload.duration_ms) else {
+            sleep_until_ms(sc.workload.duration_ms).await;
+            return;
+        };
+        sleep_until_ms(at).await;
+        if next_heal == Some(at) {
+            for (_, what, undo) in heals.iter().filter(|(t, _, _)| *t == at) {
+                heal(ctx, cluster, Some((what, undo)));
+            }
+            heals.retain(|(t, _, _)| *t != at);
+        } else if next_restart == Some(at) {
+            let due: Vec<NodeId> = restarts
+                .iter()
+                .filter(|(t, _)| *t == at)
+                .map(|(_, v)| *v)
+                .collect();
+            restarts.retain(|(t, _)| *t != at);
+            for v in due {
+                restart(ctx, handle, cluster, v);
+            }
+        } else if next_script == Some(at) {
+            let f = script.next().expect("peeked");
+            if f.action == FaultAction::Heal {
+                heal(ctx, cluster, None);
+                outcome.injected.push(f.clone());
+                continue;
+            }
+            let targets = resolve(ctx, cluster, &f.action, &f.target);
+            if targets.is_empty() {
+                outcome.skipped_faults.push(format!(
+                    "{} {} at {} ms: no such node up",
+                    f.action.name(),
+                    f.target,
+                    f.at_ms
+                ));
+            }
+            for v in targets {
+                outcome.injected.push(ScriptedFault {
+                    at_ms: at,
+                    target: concrete(v),
+                    ..f.clone()
+                });
+                if f.action.is_healed() {
+                    let undo = impose(ctx, cluster, &f, v);
+                    if let Some(after) = f.heal_after_ms {
+                        heals.push((at + after, ended(&f, v), undo));
+                    }
+                    continue;
+                }
+                strike(ctx, handle, cluster, f.action, v);
+                if let Some(after) = f.restart_after_ms {
+                    restarts.push((at + after, v));
+                }
+            }
+        } else if let Some(random) = &random {
+            next_random = Some(at + rng.gen_range(random.interval_ms.0..=random.interval_ms.1));
+            // A fixed number of draws per fault, whatever happens, keeps later faults of the
+            // stream where they were when an earlier one is skipped.
+            let action = random.kinds[rng.gen_range(0..random.kinds.len())];
+            let down_for = rng.gen_range(random.down_ms.0..=random.down_ms.1);
+            let aimed = rng.gen_range(0..100) < random.aim_percent;
+            let pick: u64 = rng.gen();
+            // The fault's own parameter, drawn for the kinds that have one.
+            let latency_ms = matches!(action, FaultAction::Slow | FaultAction::SlowToController)
+                .then(|| rng.gen_range(100..=8_000));
+            let loss_percent = (action == FaultAction::Lossy).then(|| rng.gen_range(5..=50));
+            let clock_percent = (action == FaultAction::ClockDrift).then(|| {
+                if rng.gen_bool(0.5) {
+                    rng.gen_range(25..=90)
+                } else {
+                    rng.gen_range(110..=400)
+                }
+            });
+            let Some(v) = random_target(ctx, cluster, random, action, aimed, pick) else {
+                continue;
+            };
+            let fault = ScriptedFault {
+                at_ms: at,
+                action,
+                target: concrete(v),
+                restart_after_ms: action.stops_a_node().then_some(down_for),
+                heal_after_ms: (!action.stops_a_node()).then_some(down_for),
+                latency_ms,
+                loss_percent,
+                clock_percent,
+            };
+            if action.stops_a_node() {
+                strike(ctx, handle, cluster, action, v);
+                restarts.push((at + down_for, v));
+            } else {
+                let undo = impose(ctx, cluster, &fault, v);
+                heals.push((at + down_for, ended(&fault, v), undo));
+            }
+            outcome.injected.push(fault);
+        }
+    }
+}
+
+/// A node as a script target.
+fn concrete(v: NodeId) -> Target {
+    match v {
+        NodeId::Broker(b) => Target::Broker(b),
+        NodeId::Controller(c) => Target::Controller(c),
+        NodeId::Client(_) => unreachable!("faults do not target clients"),
+    }
+}
+
+/// The node a random fault hits: a role (partition 0's leader or an ISR follower, or the
+/// active controller) when `aimed`, else a live node drawn with `pick`; brokers only for
+/// `isolate-from-replicas`, controllers only when the faults may hit them. Process faults
+/// respect `max_down` (per kind of node); `None` skips this fault.
+fn random_target(
+    ctx: &Ctx,
+    cluster: &Cluster,
+    random: &RandomFaults,
+    action: FaultAction,
+    aimed: bool,
+    pick: u64,
+) -> Option<NodeId> {
+    let up = |v: &NodeId| cluster.down.get(v) == Some(&false);
+    let controllers_ok = random.controllers && action != FaultAction::IsolateFromReplicas;
+    let candidates: Vec<NodeId> = if aimed {
+        let mut roles: Vec<NodeId> = resolve(ctx, cluster, &action, &Target::LeaderOf(0));
+        roles.extend(resolve(ctx, cluster, &action, &Target::FollowerOf(0)));
+        if controllers_ok {
+            roles.extend(resolve(ctx, cluster, &action, &Target::ControllerLeader));
+        }
+        roles
+    } else {
+        cluster
+            .nodes
+            .keys()
+            .copied()
+            .filter(|v| matches!(v, NodeId::Broker(_)) || controllers_ok)
+            .filter(up)
+            .collect()
+    };
+    let candidates: Vec<NodeId> = candidates.into_iter().filter(up).collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let v = candidates[(pick % candidates.len() as u64) as usize];
+    if action.stops_a_node() {
+        let same_kind = cluster
+            .down_list(false)
+            .into_iter()
+            .filter(|d| matches!(d, NodeId::Broker(_)) == matches!(v, NodeId::Broker(_)))
+            .count();
+        if same_kind >= random.max_down {
+            return None;
+        }
+    }
+    Some(v)
+}
+
+async fn sleep_until_ms(ms: u64) {
+    let now = now_ms();
+    if ms > now {
+        sleep(Duration::from_millis(ms - now)).await;
+    }
+}
+
+/// Which nodes a fault hits, decided when it fires: live ones, or down ones for a restart.
+fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) -> Vec<NodeId> {
+    let sc = &ctx.sc;
+    let replicas = |p: PartitionId| assignment(p, sc.brokers, sc.replication_factor);
+    let brokers =
+        |bs: Vec<BrokerId>| -> Vec<NodeId> { bs.into_iter().map(NodeId::Broker).collect() };
+    let candidates: Vec<NodeId> = match target {
+        Target::Broker(b) => vec![NodeId::Broker(*b)],
+        Target::All => brokers(cluster.brokers().collect()),
+        Target::ReplicasOf(p) => brokers(replicas(*p)),
+        Target::LeaderOf(p) => brokers(ctx.observe().leader_of(*p).into_iter().collect()),
+        Target::FollowerOf(p) => {
+            let obs = ctx.observe();
+            let leader = obs.leader_of(*p);
+            let isr = obs
+                .controller
+                .get(p)
+                .map(|c| c.2.clone())
+                .unwrap_or_default();
+            brokers(
+                replicas(*p)
+                    .into_iter()
+                    .filter(|b| Some(*b) != leader && isr.contains(b))
+                    .take(1)
+                    .collect(),
+            )
+        }
+        Target::Controller(c) => vec![NodeId::Controller(*c)],
+        Target::ControllerLeader => ctx
+            .observe()
+            .quorum_leader()
+            .map(NodeId::Controller)
+            .into_iter()
+            .collect(),
+    };
+    let want_down = *action == FaultAction::Restart;
+    candidates
+        .into_iter()
+        .filter(|v| cluster.down.get(v).copied() == Some(want_down))
+        .collect()
+}
+
+/// Impose a network or clock fault on `v`; returns what a heal undoes.
+fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> Vec<Undo> {
+    let sc = &ctx.sc;
+    let both = |peers: &[NodeId]| -> Vec<(NodeId, NodeId)> {
+        peers.iter().flat_map(|p| [(v, *p), (*p, v)]).collect()
+    };
+    let (undo, what): (Vec<Undo>, String) = match (f.action, v) {
+        (FaultAction::Isolate, _) => (
+            both(&cluster.others(v))
+                .into_iter()
+                .map(|(a, b)| Undo::Clog(a, b))
+                .collect(),
+            format!("isolate {} from every other node", describe(v)),
+        ),
+        (FaultAction::IsolateOutbound, _) => (
+            cluster
+                .others(v)
+                .into_iter()
+                .map(|p| Undo::Clog(v, p))
+                .collect(),
+            format!(
+                "cut every link out of {} (one way: it still hears everyone, nobody hears it)",
+                describe(v)
+            ),
+        ),
+        (FaultAction::IsolateFromController, _) => {
+            let controllers: Vec<NodeId> = cluster
+                .controllers()
+                .into_iter()
+                .filter(|c| *c != v)
+                .collect();
+            (
+                both(&controllers)
+                    .into_iter()
+                    .map(|(a, b)| Undo::Clog(a, b))
+                    .collect(),
+                format!("isolate {} from the controller quorum", describe(v)),
+            )
+        }
+        (FaultAction::IsolateFromReplicas, NodeId::Broker(b)) => {
+            // The other replicas of every partition this broker hosts.
+            let mut peers = BTreeSet::new();
+            for p in 0..sc.partitions {
+                let replicas = assignment(p, sc.brokers, sc.replication_factor);
+                if replicas.contains(&b) {
+                    peers.extend(replicas.into_iter().filter(|r| *r != b));
+                }
+            }
+            let names: Vec<String> = peers.iter().map(|r| r.to_string()).collect();
+            let peers: Vec<NodeId> = peers.into_iter().map(NodeId::Broker).collect();
+            (
+                both(&peers).into_iter().map(|(a, b)| Undo::Clog(a, b)).collect(),
+                format!("isolate broker {b} from the other replicas ({}); it still reaches the controllers and clients", names.join(", ")),
+            )
+        }
+        (FaultAction::IsolateFromReplicas, other) => (
+            Vec::new(),
+            format!(
+                "isolate-from-replicas does not apply to {}",
+                describe(other)
+            ),
+        ),
+        (FaultAction::Split, _) => {
+            let ring = cluster.ring_from(v);
+            let minority = (ring.len().saturating_sub(1) / 2).max(1);
+            let (a, b) = ring.split_at(minority);
+            (
+                cut_between(a, b),
+                format!(
+                    "split the cluster: {} | {}",
+                    describe_all(a),
+                    describe_all(b)
+                ),
+            )
+        }
+        (FaultAction::Bridge, _) => {
+            let ring = cluster.ring_from(v);
+            let rest = &ring[1.min(ring.len())..];
+            let (a, b) = rest.split_at(rest.len().div_ceil(2));
+            (
+                cut_between(a, b),
+                format!(
+                    "bridge: {} | {}, and only {} reaches both sides",
+                    describe_all(a),
+                    describe_all(b),
+                    describe(v)
+                ),
+            )
+        }
+        (FaultAction::Slow | FaultAction::SlowToController, _) => {
+            let ms = f.latency_ms.unwrap_or(0);
+            let to_controller = f.action == FaultAction::SlowToController;
+            let peers: Vec<NodeId> = if to_controller {
+                cluster
+                    .controllers()
+                    .into_iter()
+                    .filter(|c| *c != v)
+                    .collect()
+            } else {
+                cluster.others(v)
+            };
+            let whom = if to_controller {
+                "the controller quorum"
+            } else {
+                "every node"
+            };
+            (
+                both(&peers)
+                    .into_iter()
+                    .map(|(a, b)| Undo::Latency(a, b, ms))
+                    .collect(),
+                format!(
+                    "slow links between {} and {whom}: +{ms} ms per message",
+                    describe(v)
+                ),
+            )
+        }
+        (FaultAction::Lossy, _) => {
+            let pct = f.loss_percent.unwrap_or(0);
+            (
+                both(&cluster.others(v)).into_iter().map(|(a, b)| Undo::Loss(a, b, pct)).collect(),
+                format!(
+                    "lossy links to and from {}: {pct}% of messages lost, each loss resets its connection",
+                    describe(v)
+                ),
+            )
+        }
+        (FaultAction::ClockDrift, _) => {
+            let pct = f.clock_percent.unwrap_or(100);
+            lock(&ctx.clocks).set_rate(v, now_ms(), pct);
+            (
+                vec![Undo::Clock(v)],
+                format!("{}'s clock runs at {pct}% of real time", describe(v)),
+            )
+        }
+        (action, _) => unreachable!("{} is not a network or clock fault", action.name()),
+    };
+    for u in &undo {
+        apply(ctx, cluster, *u);
+    }
+    cluster.active.extend(undo.iter().copied());
+    let mut obs = ctx.observe();
+    match f.action {
+        FaultAction::Slow | FaultAction::SlowToController | FaultAction::Lossy => {
+            obs.link_faults += 1
+        }
+        FaultAction::ClockDrift => obs.clock_drifts += 1,
+        _ => obs.partitions += 1,
+    }
+    obs.fault(now_ms(), what);
+    undo
+}
+
+/// Every link between side `a` and side `b`, both ways, clogged.
+fn cut_between(a: &[NodeId], b: &[NodeId]) -> Vec<Undo> {
+    let mut undo = Vec::new();
+    for x in a {
+        for y in b {
+            undo.push(Undo::Clog(*x, *y));
+            undo.push(Undo::Clog(*y, *x));
+        }
+    }
+    undo
+}
+
+/// Put one effect in force (the clock is set by `impose` itself: it needs the rate).
+fn apply(ctx: &Ctx, cluster: &Cluster, u: Undo) {
+    match u {
+        Undo::Clog(a, b) => {
+            madsim::net::NetSim::current().clog_link(cluster.sim_id(a), cluster.sim_id(b))
+        }
+        Undo::Latency(a, b, ms) => lock(&ctx.links).add_latency((a, b), ms),
+        Undo::Loss(a, b, pct) => lock(&ctx.links).add_loss((a, b), pct),
+        Undo::Clock(_) => {}
+    }
+}
+
+/// How the trace names the end of a timed network or clock fault.
+fn ended(f: &ScriptedFault, v: NodeId) -> String {
+    format!("end of {} on {}", f.action.name(), describe(v))
+}
+
+/// Undo network and clock faults: one fault's effects (named for the trace), or every one in
+/// force.
+pub(crate) fn heal(ctx: &Ctx, cluster: &mut Cluster, which: Option<(&str, &[Undo])>) {
+    let (what, todo): (String, Vec<Undo>) = match which {
+        Some((what, w)) => (what.to_string(), w.to_vec()),
+        None => (
+            "heal every network and clock fault".to_string(),
+            cluster.active.clone(),
+        ),
+    };
+    let mut healed = 0;
+    for u in todo {
+        let Some(i) = cluster.active.iter().position(|x| *x == u) else {
+            continue;
+        };
+        cluster.active.remove(i);
+        healed += 1;
+        match u {
+            // Another fault may still cut this link.
+            Undo::Clog(a, b) if !cluster.active.contains(&u) => {
+                madsim::net::NetSim::current().unclog_link(cluster.sim_id(a), cluster.sim_id(b))
+            }
+            Undo::Clog(..) => {}
+            Undo::Latency(a, b, ms) => lock(&ctx.links).remove_latency((a, b), ms),
+            Undo::Loss(a, b, pct) => lock(&ctx.links).remove_loss((a, b), pct),
+            Undo::Clock(v) if !cluster.active.contains(&u) => {
+                lock(&ctx.clocks).set_rate(v, now_ms(), 100)
+            }
+            Undo::Clock(_) => {}
+        }
+    }
+    if healed > 0 {
+        ctx.observe().fault(now_ms(), what);
+    }
+}
+
+fn strike(
+    ctx: &Ctx,
+    handle: &madsim::runtime::Handle,
+    cluster: &mut Cluster,
+    action: FaultAction,
+    v: NodeId,
+) {
+    let now = now_ms();
+    if action == FaultAction::Restart {
+        restart(ctx, handle, cluster, v);
+        return;
+    }
+    assert!(
+        action.stops_a_node(),
+        "network and clock faults go through impose() and heal()"
+    );
+    if action == FaultAction::Pause {
+        handle.pause(cluster.nodes[&v]);
+        cluster.down.insert(v, true);
+        cluster.paused.insert(v);
+        let mut obs = ctx.observe();
+        obs.pauses += 1;
+        obs.fault(
+            now,
+            format!(
+                "pause {} (its process stops; timers and messages wait)",
+                describe(v)
+            ),
+        );
+        return;
+    }
+    handle.kill(cluster.nodes[&v]);
+    cluster.down.insert(v, true);
+    let power = action == FaultAction::PowerLoss;
+    match v {
+        NodeId::Broker(b) if power => {
+            let lost = lock(&ctx.disks).power_loss(b);
+            let n: usize = lost.iter().map(|l| l.records.len()).sum();
+            let mut obs = ctx.observe();
+            obs.power_lost(b, &lost);
+            obs.fault(
+                now,
+                format!("power loss on broker {b} ({n} unflushed records dropped)"),
+            );
+        }
+        NodeId::Broker(b) => {
+            let mut obs = ctx.observe();
+            obs.crashed(b);
+            obs.fault(
+                now,
+                format!("crash broker {b} (process killed; page cache kept)"),
+            );
+        }
+        NodeId::Controller(c) => {
+            let mut obs = ctx.observe();
+            obs.controller_down(c);
+            if power {
+                obs.power_losses += 1;
+            } else {
+                obs.crashes += 1;
+            }
+            let how = if power { "power loss on" } else { "crash" };
+            obs.fault(
+                now,
+                format!("{how} controller {c} (its metadata log is fsynced: nothing lost)"),
+            );
+        }
+        NodeId::Client(_) => unreachable!("faults do not target clients"),
+    }
+}
+
+pub(crate) fn restart(
+    ctx: &Ctx,
+    handle: &madsim::runtime::Handle,
+    cluster: &mut Cluster,
+    v: NodeId,
+) {
+    if cluster.down.get(&v) != Some(&true) {
+        return;
+    }
+    cluster.down.insert(v, false);
+    if cluster.paused.remove(&v) {
+        handle.resume(cluster.nodes[&v]);
+        ctx.observe()
+            .fault(now_ms(), format!("resume {}", describe(v)));
+        return;
+    }
+    handle.restart(cluster.nodes[&v]);
+    let mut obs = ctx.observe();
+    obs.restarts += 1;
+    obs.fault(now_ms(), format!("restart {}", describe(v)));
+}

@@ -1,0 +1,135 @@
+//! Each network and clock fault does what it says, shown by a contrast: the same run with the
+//! fault strong enough to matter and with it too weak to (or absent) must differ in the one
+//! count the fault should move. A fault that silently did nothing would fail here.
+
+mod common;
+
+use common::{run_check, scenario};
+use ksim::checker::{Report, Verdict};
+use ksim::scenario::{FaultAction, Scenario, ScriptedFault, Target};
+
+/// `default` (RF 3, min.insync.replicas=2, acks=all, 20 s of writes) without its random
+/// faults, and one scripted fault from 3 s to 17 s on `target`: longer than the 9 s
+/// broker.session.timeout.ms, so that a fault that stops heartbeats gets a broker fenced.
+fn with_fault(action: FaultAction, target: Target, set: impl Fn(&mut ScriptedFault)) -> Scenario {
+    let mut sc = scenario("default", &[]);
+    sc.faults.random = None;
+    let mut f = ScriptedFault {
+        at_ms: 3_000,
+        action,
+        target,
+        restart_after_ms: None,
+        heal_after_ms: Some(14_000),
+        latency_ms: None,
+        loss_percent: None,
+        clock_percent: None,
+    };
+    set(&mut f);
+    sc.faults.script = vec![f];
+    sc
+}
+
+fn valid(r: &Report) -> &Report {
+    assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.violations.first());
+    r
+}
+
+#[test]
+fn a_leader_too_slow_to_reach_the_controllers_is_fenced_and_replaced_and_a_slightly_slow_one_is_not(
+) {
+    // Heartbeats go one at a time: 2 x latency is the heartbeat round trip, against the 9 s
+    // broker.session.timeout.ms.
+    let slow = |ms| {
+        with_fault(
+            FaultAction::SlowToController,
+            Target::LeaderOf(0),
+            move |f| f.latency_ms = Some(ms),
+        )
+    };
+    for seed in 1..=3 {
+        let fenced = run_check(&slow(6_000), seed);
+        let kept = run_check(&slow(1_000), seed);
+        assert!(
+            valid(&fenced).counts.leader_changes >= 1,
+            "seed {seed}: a 12 s heartbeat round trip did not fence the leader"
+        );
+        assert_eq!(valid(&kept).counts.leader_changes, 0, "seed {seed}");
+        assert_eq!(fenced.counts.link_faults, 1);
+    }
+}
+
+#[test]
+fn a_slow_leader_delays_acknowledgements() {
+    // Every message to and from the leader waits 500 ms: the producer's requests and the
+    // followers' fetches both. Fewer writes are acknowledged within the workload.
+    let slow = with_fault(FaultAction::Slow, Target::LeaderOf(0), |f| {
+        f.latency_ms = Some(500)
+    });
+    let none = with_fault(FaultAction::Slow, Target::LeaderOf(0), |f| {
+        f.latency_ms = Some(1)
+    });
+    let (a, b) = (run_check(&slow, 1), run_check(&none, 1));
+    assert!(
+        valid(&a).counts.acked + 100 < valid(&b).counts.acked,
+        "slow {} vs {}",
+        a.counts.acked,
+        b.counts.acked
+    );
+}
+
+#[test]
+fn lossy_links_reset_connections_and_leave_writes_of_unknown_outcome() {
+    let lossy = |pct| {
+        with_fault(FaultAction::Lossy, Target::LeaderOf(0), move |f| {
+            f.loss_percent = Some(pct)
+        })
+    };
+    let (a, b) = (run_check(&lossy(40), 1), run_check(&lossy(1), 1));
+    assert!(
+        valid(&a).counts.unknown > valid(&b).counts.unknown + 10,
+        "40% loss: {} unknown, 1% loss: {}",
+        a.counts.unknown,
+        b.counts.unknown
+    );
+}
+
+#[test]
+fn a_split_that_leaves_the_leader_in_the_minority_moves_leadership_to_the_majority() {
+    let split = with_fault(FaultAction::Split, Target::LeaderOf(0), |_| {});
+    let r = run_check(&split, 1);
+    assert!(valid(&r).counts.leader_changes >= 1);
+    assert_eq!(r.counts.partitions, 1);
+    // The same split led by a follower leaves the leader with the majority.
+    let split = with_fault(FaultAction::Split, Target::FollowerOf(0), |_| {});
+    let r = run_check(&split, 1);
+    assert_eq!(valid(&r).counts.leader_changes, 0);
+}
+
+#[test]
+fn a_bridge_keeps_the_cluster_writable_through_the_one_node_that_reaches_both_sides() {
+    let bridge = with_fault(FaultAction::Bridge, Target::LeaderOf(0), |_| {});
+    let isolate = with_fault(FaultAction::Isolate, Target::LeaderOf(0), |_| {});
+    let (a, b) = (run_check(&bridge, 1), run_check(&isolate, 1));
+    assert_eq!(valid(&a).counts.partitions, 1);
+    assert!(
+        valid(&b).counts.leader_changes > a.counts.leader_changes,
+        "bridge {} leader changes, isolation {}",
+        a.counts.leader_changes,
+        b.counts.leader_changes
+    );
+}
+
+#[test]
+fn a_leader_whose_clock_runs_slow_heartbeats_too_rarely_and_is_fenced() {
+    // broker.heartbeat.interval.ms = 2000 on a clock at 20% is 10 s of the controllers' time,
+    // past the 9 s session; at 50% it is 4 s, well within.
+    let drift = |pct| {
+        with_fault(FaultAction::ClockDrift, Target::LeaderOf(0), move |f| {
+            f.clock_percent = Some(pct)
+        })
+    };
+    let (a, b) = (run_check(&drift(20), 1), run_check(&drift(50), 1));
+    assert!(valid(&a).counts.leader_changes >= 1);
+    assert_eq!(valid(&b).counts.leader_changes, 0);
+    assert_eq!(a.counts.clock_drifts, 1);
+}
