@@ -33,8 +33,8 @@ pub(crate) struct Cluster {
 pub(crate) enum Undo {
     /// A clogged link, one direction (madsim clogs one direction).
     Clog(NodeId, NodeId),
-    /// Latency added to a link, one direction.
-    Latency(NodeId, NodeId, u64),
+    /// Latency added to a link, one direction (to one kind of message only, if named).
+    Latency(NodeId, NodeId, u64, Option<&'static str>),
     /// Loss on a link, one direction.
     Loss(NodeId, NodeId, u32),
     /// A drifting clock.
@@ -208,8 +208,14 @@ pub(crate) async fn fault_phase(
             let aimed = rng.gen_range(0..100) < random.aim_percent;
             let pick: u64 = rng.gen();
             // The fault's own parameter, drawn for the kinds that have one.
-            let latency_ms = matches!(action, FaultAction::Slow | FaultAction::SlowToController)
-                .then(|| rng.gen_range(100..=8_000));
+            let latency_ms = match action {
+                FaultAction::Slow | FaultAction::SlowToController => {
+                    Some(rng.gen_range(100..=8_000))
+                }
+                // Up to the 30 s request timeout: past it the request fails and is resent.
+                FaultAction::SlowAlterPartition => Some(rng.gen_range(1_000..=25_000)),
+                _ => None,
+            };
             let loss_percent = (action == FaultAction::Lossy).then(|| rng.gen_range(5..=50));
             let clock_percent = (action == FaultAction::ClockDrift).then(|| {
                 if rng.gen_bool(0.5) {
@@ -458,10 +464,28 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> Vec
             (
                 both(&peers)
                     .into_iter()
-                    .map(|(a, b)| Undo::Latency(a, b, ms))
+                    .map(|(a, b)| Undo::Latency(a, b, ms, None))
                     .collect(),
                 format!(
                     "slow links between {} and {whom}: +{ms} ms per message",
+                    describe(v)
+                ),
+            )
+        }
+        (FaultAction::SlowAlterPartition, _) => {
+            let ms = f.latency_ms.unwrap_or(0);
+            let controllers: Vec<NodeId> = cluster
+                .controllers()
+                .into_iter()
+                .filter(|c| *c != v)
+                .collect();
+            (
+                controllers
+                    .into_iter()
+                    .map(|c| Undo::Latency(v, c, ms, Some("alter_partition")))
+                    .collect(),
+                format!(
+                    "{}'s AlterPartition requests wait {ms} ms on the way to the controllers (its heartbeats go through)",
                     describe(v)
                 ),
             )
@@ -492,9 +516,10 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> Vec
     cluster.active.extend(undo.iter().copied());
     let mut obs = ctx.observe();
     match f.action {
-        FaultAction::Slow | FaultAction::SlowToController | FaultAction::Lossy => {
-            obs.link_faults += 1
-        }
+        FaultAction::Slow
+        | FaultAction::SlowToController
+        | FaultAction::SlowAlterPartition
+        | FaultAction::Lossy => obs.link_faults += 1,
         FaultAction::ClockDrift => obs.clock_drifts += 1,
         _ => obs.partitions += 1,
     }
@@ -520,7 +545,7 @@ fn apply(ctx: &Ctx, cluster: &Cluster, u: Undo) {
         Undo::Clog(a, b) => {
             madsim::net::NetSim::current().clog_link(cluster.sim_id(a), cluster.sim_id(b))
         }
-        Undo::Latency(a, b, ms) => lock(&ctx.links).add_latency((a, b), ms),
+        Undo::Latency(a, b, ms, only) => lock(&ctx.links).add_latency((a, b), ms, only),
         Undo::Loss(a, b, pct) => lock(&ctx.links).add_loss((a, b), pct),
         Undo::Clock(_) => {}
     }
@@ -554,7 +579,7 @@ pub(crate) fn heal(ctx: &Ctx, cluster: &mut Cluster, which: Option<(&str, &[Undo
                 madsim::net::NetSim::current().unclog_link(cluster.sim_id(a), cluster.sim_id(b))
             }
             Undo::Clog(..) => {}
-            Undo::Latency(a, b, ms) => lock(&ctx.links).remove_latency((a, b), ms),
+            Undo::Latency(a, b, ms, only) => lock(&ctx.links).remove_latency((a, b), ms, only),
             Undo::Loss(a, b, pct) => lock(&ctx.links).remove_loss((a, b), pct),
             Undo::Clock(v) if !cluster.active.contains(&u) => {
                 lock(&ctx.clocks).set_rate(v, now_ms(), 100)

@@ -72,9 +72,11 @@ pub enum Inbound {
 }
 
 /// Latency and loss on directed links (from, to), shared by every node of a run. Each fault
-/// adds one entry; a link under several faults gets the largest latency and loss.
+/// adds one entry; a link under several faults gets the largest latency and loss. A latency
+/// may apply to one kind of message only (`Request::kind`): a backlogged controller queue
+/// delays AlterPartition requests while heartbeats go through.
 pub struct LinkFaults {
-    latency_ms: BTreeMap<(NodeId, NodeId), Vec<u64>>,
+    latency_ms: BTreeMap<(NodeId, NodeId), Vec<(u64, Option<&'static str>)>>,
     loss_percent: BTreeMap<(NodeId, NodeId), Vec<u32>>,
     /// Which messages are lost (the run's loss stream).
     rng: ChaCha8Rng,
@@ -83,8 +85,12 @@ pub struct LinkFaults {
 /// What happens to one message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Fate {
-    /// Delivered after this much extra latency.
+    /// Delivered after this much extra latency, in order with the connection's other messages.
     Deliver(Duration),
+    /// Delivered after this much extra latency, apart from the connection's other messages: a
+    /// latency on one kind of request stands for that request's own channel (a Kafka broker
+    /// sends AlterPartition on a controller channel of its own, apart from its heartbeats).
+    Aside(Duration),
     /// Lost: its connection resets.
     Lose,
 }
@@ -98,8 +104,9 @@ impl LinkFaults {
         }
     }
 
-    pub fn add_latency(&mut self, link: (NodeId, NodeId), ms: u64) {
-        self.latency_ms.entry(link).or_default().push(ms);
+    /// Every message on `link` (or only those of kind `only`) waits `ms` more.
+    pub fn add_latency(&mut self, link: (NodeId, NodeId), ms: u64, only: Option<&'static str>) {
+        self.latency_ms.entry(link).or_default().push((ms, only));
     }
 
     pub fn add_loss(&mut self, link: (NodeId, NodeId), percent: u32) {
@@ -107,8 +114,8 @@ impl LinkFaults {
     }
 
     /// Undo one `add_latency(link, ms)`.
-    pub fn remove_latency(&mut self, link: (NodeId, NodeId), ms: u64) {
-        remove_one(&mut self.latency_ms, link, ms);
+    pub fn remove_latency(&mut self, link: (NodeId, NodeId), ms: u64, only: Option<&'static str>) {
+        remove_one(&mut self.latency_ms, link, (ms, only));
     }
 
     /// Undo one `add_loss(link, percent)`.
@@ -116,8 +123,8 @@ impl LinkFaults {
         remove_one(&mut self.loss_percent, link, percent);
     }
 
-    /// The fate of the next message from `from` to `to`.
-    pub fn fate(&mut self, from: NodeId, to: NodeId) -> Fate {
+    /// The fate of the next message from `from` to `to`, of kind `kind`.
+    pub fn fate(&mut self, from: NodeId, to: NodeId, kind: &str) -> Fate {
         if self.latency_ms.is_empty() && self.loss_percent.is_empty() {
             return Fate::Deliver(Duration::ZERO);
         }
@@ -130,12 +137,26 @@ impl LinkFaults {
                 return Fate::Lose;
             }
         }
-        let ms = self
-            .latency_ms
-            .get(&(from, to))
-            .and_then(|v| v.iter().max().copied())
-            .unwrap_or(0);
-        Fate::Deliver(Duration::from_millis(ms))
+        let latency = |of_kind: bool| {
+            self.latency_ms
+                .get(&(from, to))
+                .and_then(|v| {
+                    v.iter()
+                        .filter(|(_, only)| match only {
+                            Some(k) => of_kind && *k == kind,
+                            None => !of_kind,
+                        })
+                        .map(|(ms, _)| *ms)
+                        .max()
+                })
+                .unwrap_or(0)
+        };
+        let (all, own) = (latency(false), latency(true));
+        if own > all {
+            Fate::Aside(Duration::from_millis(own))
+        } else {
+            Fate::Deliver(Duration::from_millis(all))
+        }
     }
 }
 
@@ -157,11 +178,11 @@ fn remove_one<T: PartialEq>(
 /// A handle on the run's link faults.
 pub type SharedLinkFaults = Arc<Mutex<LinkFaults>>;
 
-fn fate(links: &SharedLinkFaults, from: NodeId, to: NodeId) -> Fate {
+fn fate(links: &SharedLinkFaults, from: NodeId, to: NodeId, kind: &str) -> Fate {
     links
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .fate(from, to)
+        .fate(from, to, kind)
 }
 
 struct Outgoing {
@@ -288,15 +309,16 @@ impl NodeNet {
                 stats.error(e.name());
             }
         }
+        let kind = response.kind();
         let msg = Message::Response(response);
         if let Some(pump) = self.delayed.get(&conn) {
             // Answers on this connection already wait in line: this one goes after them.
             let peer = pump.0;
-            match fate(&self.links, self.me, peer) {
+            match fate(&self.links, self.me, peer, kind) {
                 Fate::Lose => {
                     self.delayed.remove(&conn);
                 }
-                Fate::Deliver(d) => {
+                Fate::Deliver(d) | Fate::Aside(d) => {
                     if pump.1.send((Instant::now() + d, msg)).is_err() {
                         self.delayed.remove(&conn);
                     }
@@ -306,7 +328,7 @@ impl NodeNet {
         }
         let taken = self.accepted.lock().expect("accepted lock").remove(&conn);
         let Some((peer, tx)) = taken else { return };
-        match fate(&self.links, self.me, peer) {
+        match fate(&self.links, self.me, peer, kind) {
             // Dropping the sending half resets the connection: the peer hears it closed.
             Fate::Lose => {}
             Fate::Deliver(d) if d.is_zero() => {
@@ -317,7 +339,7 @@ impl NodeNet {
                         .insert(conn, (peer, tx));
                 }
             }
-            Fate::Deliver(d) => {
+            Fate::Deliver(d) | Fate::Aside(d) => {
                 let (pump_tx, mut pump_rx) = mpsc::unbounded_channel::<(Instant, Message)>();
                 pump_tx
                     .send((Instant::now() + d, msg))
@@ -427,9 +449,12 @@ async fn outgoing_loop(
         let mut deadline: Option<Instant> = None;
         // Requests held back by link latency, in order, with when each is due.
         let mut held: VecDeque<(Instant, Request)> = VecDeque::new();
+        // Requests on their own channel (`Fate::Aside`), in order among themselves.
+        let mut aside: VecDeque<(Instant, Request)> = VecDeque::new();
         loop {
             let far = Instant::now() + Duration::from_secs(86_400);
             let due = held.front().map(|(at, _)| *at);
+            let due_aside = aside.front().map(|(at, _)| *at);
             tokio::select! {
                 biased;
                 r = rx.recv() => {
@@ -448,6 +473,12 @@ async fn outgoing_loop(
                         break;
                     }
                 }
+                _ = sleep_until(due_aside.unwrap_or(far)), if due_aside.is_some() => {
+                    let (_, request) = aside.pop_front().expect("a request aside is due");
+                    if tx.send(Box::new(Message::Request(request))).await.is_err() {
+                        break;
+                    }
+                }
                 q = requests.recv() => {
                     // The node dropped this connection: close it without a Disconnected.
                     let Some(request) = q else { return };
@@ -455,7 +486,7 @@ async fn outgoing_loop(
                         outstanding += 1;
                         deadline.get_or_insert_with(|| Instant::now() + timeout);
                     }
-                    match fate(&faults, me, peer) {
+                    match fate(&faults, me, peer, request.kind()) {
                         // A lost message resets the connection.
                         Fate::Lose => break,
                         Fate::Deliver(d) if d.is_zero() && held.is_empty() => {
@@ -464,6 +495,7 @@ async fn outgoing_loop(
                             }
                         }
                         Fate::Deliver(d) => held.push_back((Instant::now() + d, request)),
+                        Fate::Aside(d) => aside.push_back((Instant::now() + d, request)),
                     }
                 }
                 _ = sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => break,

@@ -133,6 +133,10 @@ pub enum FaultAction {
     /// Only the links between the target and the controller quorum are slow: its
     /// heartbeats, AlterPartition requests and the LeaderAndIsr it is sent arrive late.
     SlowToController,
+    /// Only the target's AlterPartition requests are slow, `latency_ms` each (Kafka sends them
+    /// on a controller channel of their own): its ISR changes land late, while its heartbeats
+    /// keep it unfenced.
+    SlowAlterPartition,
     /// Messages to or from the target are lost (`loss_percent` of them); each loss surfaces
     /// as a reset of its connection, and what was in flight on it has an unknown outcome.
     Lossy,
@@ -162,6 +166,7 @@ impl FaultAction {
             FaultAction::Pause => "pause",
             FaultAction::Slow => "slow",
             FaultAction::SlowToController => "slow-to-controller",
+            FaultAction::SlowAlterPartition => "slow-alter-partition",
             FaultAction::Lossy => "lossy",
             FaultAction::Split => "split",
             FaultAction::Bridge => "bridge",
@@ -188,6 +193,7 @@ impl FaultAction {
                 | FaultAction::IsolateOutbound
                 | FaultAction::Slow
                 | FaultAction::SlowToController
+                | FaultAction::SlowAlterPartition
                 | FaultAction::Lossy
                 | FaultAction::Split
                 | FaultAction::Bridge
@@ -198,7 +204,9 @@ impl FaultAction {
     /// The parameter this fault needs besides its target and duration, by its key.
     pub fn parameter(self) -> Option<&'static str> {
         match self {
-            FaultAction::Slow | FaultAction::SlowToController => Some("latency_ms"),
+            FaultAction::Slow | FaultAction::SlowToController | FaultAction::SlowAlterPartition => {
+                Some("latency_ms")
+            }
             FaultAction::Lossy => Some("loss_percent"),
             FaultAction::ClockDrift => Some("clock_percent"),
             _ => None,
@@ -243,8 +251,8 @@ impl std::fmt::Display for Target {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RandomFaults {
     /// Which faults may be drawn: crash, power-loss, pause, isolate, isolate-from-replicas,
-    /// isolate-from-controller, isolate-outbound, slow, slow-to-controller, lossy, split,
-    /// bridge, clock-drift.
+    /// isolate-from-controller, isolate-outbound, slow, slow-to-controller,
+    /// slow-alter-partition, lossy, split, bridge, clock-drift.
     pub kinds: Vec<FaultAction>,
     /// Gap between two faults, drawn uniformly from this range.
     pub interval_ms: (u64, u64),
@@ -303,6 +311,7 @@ impl RandomFaults {
             FaultAction::Split,
             FaultAction::Bridge,
             FaultAction::ClockDrift,
+            FaultAction::SlowAlterPartition,
         ];
         kinds.extend(later.iter().copied().filter(|_| rng.gen_bool(0.5)));
         RandomFaults {

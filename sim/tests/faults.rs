@@ -133,3 +133,39 @@ fn a_leader_whose_clock_runs_slow_heartbeats_too_rarely_and_is_fenced() {
     assert_eq!(valid(&b).counts.leader_changes, 0);
     assert_eq!(a.counts.clock_drifts, 1);
 }
+
+#[test]
+fn a_slow_alter_partition_keeps_a_caught_up_follower_out_of_the_isr_while_heartbeats_flow() {
+    // A follower crashes at 3 s and restarts at 5 s; it is fenced when its old session expires
+    // (about 11 s), registers again, catches up, and its leader asks to add it back. With the
+    // leader's AlterPartition requests 15 s slow, the request lands after the run, and the
+    // leader is never fenced (its heartbeats are not delayed).
+    let rejoin = |ms| {
+        let mut sc = with_fault(
+            FaultAction::SlowAlterPartition,
+            Target::LeaderOf(0),
+            move |f| f.latency_ms = Some(ms),
+        );
+        sc.faults.script.push(ScriptedFault {
+            at_ms: 3_000,
+            action: FaultAction::Crash,
+            target: Target::FollowerOf(0),
+            restart_after_ms: Some(2_000),
+            heal_after_ms: None,
+            latency_ms: None,
+            loss_percent: None,
+            clock_percent: None,
+        });
+        run_check(&sc, 1)
+    };
+    let (slow, fast) = (rejoin(15_000), rejoin(1));
+    let answers = |r: &Report| {
+        r.messages_by_kind
+            .get("alter_partition_response")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert!(answers(valid(&fast)) >= 1);
+    assert_eq!(answers(valid(&slow)), 0);
+    assert_eq!(slow.counts.leader_changes, 0);
+}

@@ -117,6 +117,7 @@ fn fault() -> impl Strategy<Value = ScriptedFault> {
         Just(FaultAction::IsolateOutbound),
         Just(FaultAction::Slow),
         Just(FaultAction::SlowToController),
+        Just(FaultAction::SlowAlterPartition),
         Just(FaultAction::Lossy),
         Just(FaultAction::Split),
         Just(FaultAction::Bridge),
@@ -142,8 +143,13 @@ fn fault() -> impl Strategy<Value = ScriptedFault> {
                 restart_after_ms: action.stops_a_node().then_some(delay),
                 heal_after_ms: (!action.stops_a_node()).then_some(delay),
                 // Each kind's own parameter, derived from the same draw.
-                latency_ms: matches!(action, FaultAction::Slow | FaultAction::SlowToController)
-                    .then_some(delay),
+                latency_ms: matches!(
+                    action,
+                    FaultAction::Slow
+                        | FaultAction::SlowToController
+                        | FaultAction::SlowAlterPartition
+                )
+                .then_some(delay),
                 loss_percent: (action == FaultAction::Lossy).then_some(5 + (delay % 46) as u32),
                 clock_percent: (action == FaultAction::ClockDrift)
                     .then_some(25 + (delay % 376) as u32),
