@@ -76,11 +76,14 @@ pub enum Inbound {
 /// may apply to one kind of message only (`Request::kind`): a backlogged controller queue
 /// delays AlterPartition requests while heartbeats go through.
 pub struct LinkFaults {
-    latency_ms: BTreeMap<(NodeId, NodeId), Vec<(u64, Option<&'static str>)>>,
+    latency_ms: BTreeMap<(NodeId, NodeId), Vec<Latency>>,
     loss_percent: BTreeMap<(NodeId, NodeId), Vec<u32>>,
     /// Which messages are lost (the run's loss stream).
     rng: ChaCha8Rng,
 }
+
+/// Extra latency in ms, on every message or only on one kind.
+type Latency = (u64, Option<&'static str>);
 
 /// What happens to one message.
 #[derive(Debug, PartialEq, Eq)]
