@@ -388,10 +388,7 @@ pub fn describe_state(obs: &Observer) -> String {
     for (c, n) in &obs.quorum {
         parts.push(format!(
             "controller {c}: {:?} term {} commit index {} log length {}",
-            n.role(),
-            n.term(),
-            n.commit_index(),
-            n.last_index()
+            n.role, n.term, n.commit_index, n.last_index
         ));
     }
     parts.join("; ")

@@ -22,4 +22,5 @@ pub mod scenario;
 pub mod scenario_parse;
 pub mod shrink;
 pub mod sweep;
+pub mod timer;
 pub mod tradeoffs;

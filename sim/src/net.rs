@@ -23,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, watch};
 
 use crate::observer::Stats;
+use crate::timer::Timer;
 
 pub const PORT: u16 = 9092;
 
@@ -454,10 +455,21 @@ async fn outgoing_loop(
         let mut held: VecDeque<(Instant, Request)> = VecDeque::new();
         // Requests on their own channel (`Fate::Aside`), in order among themselves.
         let mut aside: VecDeque<(Instant, Request)> = VecDeque::new();
+        let far = Instant::now() + Duration::from_secs(86_400 * 365);
+        // The request timeout moves with every answer; its timer is moved only when it fires
+        // (then to the current deadline), so that it arms one madsim timer per timeout period.
+        let mut watchdog = Timer::new(far);
+        let (mut held_timer, mut aside_timer) = (Timer::new(far), Timer::new(far));
         loop {
-            let far = Instant::now() + Duration::from_secs(86_400);
+            if let Some(d) = deadline {
+                if watchdog.deadline() > d {
+                    watchdog.reset(d);
+                }
+            }
             let due = held.front().map(|(at, _)| *at);
             let due_aside = aside.front().map(|(at, _)| *at);
+            held_timer.reset(due.unwrap_or(far));
+            aside_timer.reset(due_aside.unwrap_or(far));
             tokio::select! {
                 biased;
                 r = rx.recv() => {
@@ -470,13 +482,13 @@ async fn outgoing_loop(
                         return;
                     }
                 }
-                _ = sleep_until(due.unwrap_or(far)), if due.is_some() => {
+                _ = held_timer.wait(), if due.is_some() => {
                     let (_, request) = held.pop_front().expect("a held request is due");
                     if tx.send(Box::new(Message::Request(request))).await.is_err() {
                         break;
                     }
                 }
-                _ = sleep_until(due_aside.unwrap_or(far)), if due_aside.is_some() => {
+                _ = aside_timer.wait(), if due_aside.is_some() => {
                     let (_, request) = aside.pop_front().expect("a request aside is due");
                     if tx.send(Box::new(Message::Request(request))).await.is_err() {
                         break;
@@ -501,7 +513,13 @@ async fn outgoing_loop(
                         Fate::Aside(d) => aside.push_back((Instant::now() + d, request)),
                     }
                 }
-                _ = sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => break,
+                _ = watchdog.wait(), if deadline.is_some() => {
+                    match deadline {
+                        Some(d) if Instant::now() >= d => break,
+                        Some(d) => watchdog.reset(d),
+                        None => {}
+                    }
+                }
             }
         }
     }

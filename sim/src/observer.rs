@@ -73,6 +73,17 @@ pub struct Op {
     pub error: Option<String>,
 }
 
+/// A controller's Raft state after its last step.
+#[derive(Clone, Copy, Debug)]
+pub struct ControllerState {
+    pub role: ksim_model::quorum::Role,
+    pub term: u64,
+    pub commit_index: u64,
+    pub last_index: u64,
+    /// How many voters make a majority.
+    pub majority: usize,
+}
+
 /// A violated invariant, in Kafka's words.
 #[derive(Clone, Debug, Serialize)]
 pub struct Violation {
@@ -152,8 +163,9 @@ pub struct Observer {
     pub faults: Vec<(u64, String)>,
     pub history: Vec<Op>,
     pub violations: Vec<Violation>,
-    /// The live controllers' Raft state as of their last step.
-    pub quorum: BTreeMap<u32, QuorumNode<Command>>,
+    /// The live controllers' Raft state as of their last step (what the availability and the
+    /// stall report need; the quorum checker keeps its own copy of each log).
+    pub quorum: BTreeMap<u32, ControllerState>,
     /// Kafka's RaftEventSimulationTest invariants over the quorum.
     pub quorum_checker: QuorumObserver<Command>,
     /// The highest metadata-log index whose notes were recorded (every controller applies the
@@ -359,10 +371,19 @@ impl Observer {
         if became_leader {
             self.quorum_elections += 1;
         }
-        self.quorum.insert(node.id(), node.clone());
+        self.quorum.insert(
+            node.id(),
+            ControllerState {
+                role: node.role(),
+                term: node.term(),
+                commit_index: node.commit_index(),
+                last_index: node.last_index(),
+                majority: node.config().majority(),
+            },
+        );
         self.track_controller_availability(now);
-        let nodes: Vec<&QuorumNode<Command>> = self.quorum.values().collect();
-        for v in self.quorum_checker.observe(&nodes) {
+        // Only this node changed: the checker keeps every other node's last state.
+        for v in self.quorum_checker.observe(&[node]) {
             self.violate("quorum", now, format!("controller quorum: {v}"));
         }
     }
@@ -380,7 +401,7 @@ impl Observer {
         let majority = self
             .quorum
             .get(&leader)
-            .map(|n| n.config().majority())
+            .map(|n| n.majority)
             .unwrap_or(usize::MAX);
         (self.quorum.len() >= majority).then_some(leader)
     }
@@ -408,10 +429,10 @@ impl Observer {
     /// The active controller, as the controllers themselves claim it (highest term).
     pub fn quorum_leader(&self) -> Option<u32> {
         self.quorum
-            .values()
-            .filter(|n| n.role() == ksim_model::quorum::Role::Leader)
-            .max_by_key(|n| n.term())
-            .map(|n| n.id())
+            .iter()
+            .filter(|(_, n)| n.role == ksim_model::quorum::Role::Leader)
+            .max_by_key(|(_, n)| n.term)
+            .map(|(id, _)| *id)
     }
 
     /// Notes of the metadata command at `index`; recorded only the first time any controller

@@ -12,7 +12,7 @@ use ksim_model::{
     assignment, Acks, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin,
     PartitionId, ProduceRecord, Request, Response, Role,
 };
-use madsim::time::{sleep, sleep_until, Instant, TimeHandle};
+use madsim::time::{sleep, Instant, TimeHandle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -22,6 +22,7 @@ use crate::faults::{fault_phase, heal, restart, Cluster};
 use crate::net::{addr_of, Inbound, LinkFaults, NodeNet, SharedLinkFaults};
 use crate::observer::{Observer, Op, OpType, Stats};
 use crate::scenario::{Scenario, ScriptedFault};
+use crate::timer::Timer;
 
 /// How often every node's state machine is ticked.
 const TICK_MS: u64 = 50;
@@ -278,7 +279,7 @@ struct ServerLoop {
     me: NodeId,
     net: NodeNet,
     shutdown: tokio::sync::watch::Receiver<bool>,
-    next_tick: Instant,
+    tick: Timer,
 }
 
 impl ServerLoop {
@@ -297,7 +298,7 @@ impl ServerLoop {
             me,
             net,
             shutdown,
-            next_tick: Instant::now(),
+            tick: Timer::new(Instant::now()),
         }
     }
 
@@ -305,10 +306,14 @@ impl ServerLoop {
     async fn next(&mut self, ctx: &Ctx) -> Option<(Input, &'static str)> {
         tokio::select! {
             biased;
-            _ = self.shutdown.changed() => None,
-            _ = sleep_until(self.next_tick) => {
+            _ = self.tick.wait() => {
+                // The end of the run is seen at the next tick: one future fewer per message.
+                if *self.shutdown.borrow() {
+                    return None;
+                }
                 let percent = u64::from(lock(&ctx.clocks).percent(self.me));
-                self.next_tick += Duration::from_micros(TICK_MS * 100_000 / percent);
+                let next = self.tick.deadline() + Duration::from_micros(TICK_MS * 100_000 / percent);
+                self.tick.reset(next);
                 Some((Input::Tick, "tick"))
             }
             m = self.net.recv() => Some(to_input(m)),
@@ -554,6 +559,7 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     let mut next_metadata = Instant::now();
     let mut next_send = Instant::now();
     let mut next_partition = idx as i32 % sc.partitions;
+    let mut wake_timer = Timer::new(Instant::now());
     loop {
         if !metadata_in_flight
             && (leaders.len() as i32) < sc.partitions
@@ -584,10 +590,11 @@ async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
         .flatten()
         .min()
         .unwrap_or(next_send);
+        wake_timer.reset(wake);
         tokio::select! {
             biased;
             _ = shutdown.changed() => return,
-            _ = sleep_until(wake) => {}
+            _ = wake_timer.wait() => {}
             m = net.recv() => {
                 match m {
                     Inbound::Response { response: Response::Metadata { partitions, .. }, .. } => {

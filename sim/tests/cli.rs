@@ -33,7 +33,7 @@ fn a_violation_exits_1_and_json_carries_the_verdict() {
         "run",
         "acks-all-leader-crash",
         "--seed",
-        "1",
+        "3",
         "--set",
         "flaw=ack-before-replication",
         "--json",
@@ -41,7 +41,7 @@ fn a_violation_exits_1_and_json_carries_the_verdict() {
     assert_eq!(code, 1, "{out}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
     assert_eq!(v["verdict"], "invalid");
-    assert_eq!(v["seed"], 1);
+    assert_eq!(v["seed"], 3);
     assert!(v["trace_hash"].as_str().unwrap().len() == 16);
     assert!(v["counts"]["acked"].as_u64().unwrap() > 0);
     assert!(v["violations"][0]["message"]

@@ -101,9 +101,15 @@ fn the_same_seed_gives_the_same_trace_for_every_scenario() {
 
 /// Each checker must flag the deliberately broken protocol it exists for; the same scenario
 /// passes without the flaw (the tests above).
+/// A flaw shows only when a fault meets records it mishandled (an ack-before-replication loses
+/// writes only if the leader crashes while some are not yet fetched): the first of seeds 1..=5
+/// that shows it must be flagged by `checker`, and some seed must show it.
 fn flagged_by(name: &str, flaw: &str, checker: &str) {
-    let report = run_check(&scenario(name, &[&format!("flaw={flaw}")]), 1);
-    assert_eq!(report.verdict, Verdict::Invalid, "{flaw} went unnoticed");
+    let sc = scenario(name, &[&format!("flaw={flaw}")]);
+    let report = (1..=5)
+        .map(|seed| run_check(&sc, seed))
+        .find(|r| r.verdict == Verdict::Invalid)
+        .unwrap_or_else(|| panic!("{flaw} went unnoticed in seeds 1..=5"));
     assert!(
         report.violations.iter().any(|v| v.checker == checker),
         "{flaw}: expected a {checker} violation, got {:?}",
