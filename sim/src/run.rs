@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::disk::Disks;
 use crate::net::{addr_of, Inbound, NodeNet};
-use crate::observer::{Observer, Op, OpType, Stats};
+use crate::observer::{Keep, Observer, Op, OpType, Stats};
 use crate::scenario::{FaultAction, RandomFaults, Scenario, ScriptedFault, Target};
 
 /// How often every node's state machine is ticked.
@@ -132,22 +132,42 @@ fn record_panic_locations() {
 /// Run one seed of a scenario on a fresh thread (std `HashMap` order is only deterministic
 /// for the first madsim runtime of a thread).
 pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
-    run_with(seed, sc, false)
+    run_with(seed, sc, Keep::default())
 }
 
 /// `run`, with the observer keeping a table of every replica's state at each significant
 /// step (`ksim explain`).
 pub fn run_explained(seed: u64, sc: &Scenario) -> RunOutput {
-    run_with(seed, sc, true)
+    run_with(
+        seed,
+        sc,
+        Keep {
+            tables: true,
+            ..Keep::default()
+        },
+    )
 }
 
-fn run_with(seed: u64, sc: &Scenario, explain: bool) -> RunOutput {
+/// `run`, with the observer keeping each replica's state over time for the run report
+/// (only then: sweeps of thousands of seeds need none of it).
+pub fn run_for_report(seed: u64, sc: &Scenario) -> RunOutput {
+    run_with(
+        seed,
+        sc,
+        Keep {
+            timeline: true,
+            ..Keep::default()
+        },
+    )
+}
+
+fn run_with(seed: u64, sc: &Scenario, keep: Keep) -> RunOutput {
     let mut sc = sc.clone();
     sc.broker.controller_quorum_voters = (1..=sc.controllers).collect();
     let ctx = Arc::new(Ctx {
         sc,
         seed,
-        observer: Mutex::new(Observer::new(explain)),
+        observer: Mutex::new(Observer::new(keep)),
         disks: Mutex::default(),
         stats: Arc::default(),
         incarnations: Mutex::default(),
@@ -742,6 +762,8 @@ struct Cluster {
     cut: std::collections::BTreeSet<Link>,
     /// Nodes paused (also marked down): they resume instead of restarting.
     paused: std::collections::BTreeSet<NodeId>,
+    /// Isolations not yet healed: the observer's fault span and the links it cut.
+    isolations: Vec<(usize, Vec<Link>)>,
 }
 
 impl Cluster {
@@ -796,6 +818,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         clients: Vec::new(),
         cut: Default::default(),
         paused: Default::default(),
+        isolations: Vec::new(),
     };
     {
         let mut obs = ctx.observe();
@@ -806,8 +829,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
             sc.replication_factor,
         );
         for p in initial.partitions() {
-            obs.controller
-                .insert(p.partition, (p.leader, p.leader_epoch, p.isr.clone()));
+            obs.set_controller_view(0, p.partition, p.leader, p.leader_epoch, p.isr.clone());
         }
     }
     // Node closures hold the context weakly: madsim keeps them as long as its runtime lives.
@@ -863,6 +885,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         }
     }
     outcome.end_ms = now_ms();
+    ctx.observe().close_timeline(outcome.end_ms);
     // End every task (see `Ctx::shutdown`); a killed node's pending tasks are woken too, and
     // madsim drops them. The hash is already final: nothing is observed after this.
     let _ = ctx.shutdown.send(true);
@@ -1156,7 +1179,12 @@ fn isolate(ctx: &Ctx, cluster: &mut Cluster, action: FaultAction, v: NodeId) -> 
     }
     let mut obs = ctx.observe();
     obs.partitions += 1;
-    obs.fault(now_ms(), what);
+    let now = now_ms();
+    obs.fault(now, what);
+    if !links.is_empty() {
+        let span = obs.fault_began(now, v, action.name());
+        cluster.isolations.push((span, links.clone()));
+    }
     links
 }
 
@@ -1178,8 +1206,18 @@ fn heal(ctx: &Ctx, cluster: &mut Cluster, links: Option<&[Link]>) {
         net.unclog_link(link.0, link.1);
         cluster.cut.remove(link);
     }
-    ctx.observe()
-        .fault(now_ms(), format!("heal {} cut link(s)", todo.len() / 2));
+    let now = now_ms();
+    let mut obs = ctx.observe();
+    obs.fault(now, format!("heal {} cut link(s)", todo.len() / 2));
+    // An isolation is over once none of its links is cut any more.
+    let cut = &cluster.cut;
+    cluster.isolations.retain(|(span, links)| {
+        let healed = links.iter().all(|l| !cut.contains(l));
+        if healed {
+            obs.fault_ended(now, *span);
+        }
+        !healed
+    });
 }
 
 fn strike(
@@ -1198,6 +1236,7 @@ fn strike(
         action.stops_a_node(),
         "network faults go through isolate() and heal()"
     );
+    ctx.observe().fault_began(now, v, action.name());
     if action == FaultAction::Pause {
         handle.pause(cluster.nodes[&v]);
         cluster.down.insert(v, true);
@@ -1258,6 +1297,7 @@ fn restart(ctx: &Ctx, handle: &madsim::runtime::Handle, cluster: &mut Cluster, v
         return;
     }
     cluster.down.insert(v, false);
+    ctx.observe().node_back(now_ms(), v);
     if cluster.paused.remove(&v) {
         handle.resume(cluster.nodes[&v]);
         ctx.observe()
