@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use ksim_model::{assignment, BrokerId, NodeId, Offset, PartitionId, Role};
+use ksim_model::{assignment, BrokerId, Epoch, NodeId, Offset, PartitionId, Role};
 
 use crate::checker::{Report, Verdict};
 use crate::observer::{ControllerSample, FaultSpan, Observer, OpType, ReplicaSample, Violation};
@@ -264,7 +264,7 @@ svg.timeline{display:block;margin:2px 0 10px;border:1px solid #ddd}
 .note{font-size:12px;color:#555}
 ";
 
-/// The verdict in the words the text output uses.
+/// The page's colours for a verdict.
 fn verdict_class(v: Verdict) -> &'static str {
     match v {
         Verdict::Valid => "valid",
@@ -345,7 +345,7 @@ pub fn html(out: &RunOutput, report: &Report) -> String {
         None => s.push_str("<p>This run kept no timeline.</p>\n"),
         Some(_) => {
             let draw = Draw::new(out, report, &obs);
-            s.push_str(&draw.defs());
+            s.push_str(DEFS);
             for p in 0..sc.partitions {
                 let _ = writeln!(s, "<h3 id=\"p{p}\">partition {p}</h3>");
                 s.push_str(&draw.partition(p));
@@ -497,6 +497,11 @@ const LEGEND: &str = "<div class=\"legend\">\
 
 // ------------------------------------------------------------------------------ timeline SVG
 
+/// Shared by every timeline (one id per page): the hatching of network faults.
+const DEFS: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"0\" style=\"position:absolute\">\
+<defs><pattern id=\"hatch\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" patternTransform=\"rotate(45)\">\
+<rect width=\"6\" height=\"6\" fill=\"rgba(123,63,160,0.08)\"/><rect width=\"2.2\" height=\"6\" fill=\"rgba(123,63,160,0.55)\"/></pattern></defs></svg>\n";
+
 const WIDTH: f64 = 1300.0;
 const LEFT: f64 = 140.0;
 const RIGHT: f64 = 16.0;
@@ -511,6 +516,9 @@ struct Draw<'a> {
     end_ms: u64,
     violations: Vec<(usize, &'a Violation, Option<PartitionId>)>,
 }
+
+/// The controllers' leader, leader epoch and ISR of a partition.
+type PartitionState = (Option<BrokerId>, Epoch, Vec<BrokerId>);
 
 /// A step of a state series: [from, to) with the state at `from`.
 struct Segment<T> {
@@ -567,14 +575,6 @@ impl<'a> Draw<'a> {
 
     fn w(&self, from: u64, to: u64) -> f64 {
         (self.x(to) - self.x(from)).max(1.0)
-    }
-
-    /// Shared by every timeline: the hatching of network faults.
-    fn defs(&self) -> String {
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"0\" style=\"position:absolute\">\
-<defs><pattern id=\"hatch\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" patternTransform=\"rotate(45)\">\
-<rect width=\"6\" height=\"6\" fill=\"rgba(123,63,160,0.08)\"/><rect width=\"2.2\" height=\"6\" fill=\"rgba(123,63,160,0.55)\"/></pattern></defs></svg>\n"
-            .to_string()
     }
 
     fn partition(&self, p: PartitionId) -> String {
@@ -716,7 +716,7 @@ impl<'a> Draw<'a> {
             "<text x=\"8\" y=\"{:.1}\" font-weight=\"bold\">controllers</text>",
             y + 13.0
         );
-        let points: Vec<(u64, (Option<BrokerId>, i32, Vec<BrokerId>))> = series
+        let points: Vec<(u64, PartitionState)> = series
             .into_iter()
             .flatten()
             .map(|(t, l, e, isr)| (*t, (*l, *e, isr.clone())))
