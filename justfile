@@ -30,3 +30,9 @@ determinism scenario="default" seed="1":
 # default scenario. sim/tests/tradeoffs.rs checks that the code still gives its numbers.
 tradeoffs:
     cargo run --release -- tradeoffs default --seeds 200 --out reports/tradeoffs
+
+# Regenerate story 3's run report (a failing run) and screenshot its page with headless
+# Chromium, to look at the timeline, the faults and the violation marks: reports/report-check.png.
+report-check:
+    cargo run --release -- run kip-101-truncate-to-hw --seed 3 || test $? -eq 1
+    chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$(mktemp -d)" --window-size=1400,2000 --screenshot="$PWD/reports/report-check.png" "file://$PWD/reports/kip-101-truncate-to-hw/3/index.html"

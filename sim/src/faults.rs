@@ -26,6 +26,8 @@ pub(crate) struct Cluster {
     active: Vec<Undo>,
     /// Nodes paused (also marked down): they resume instead of restarting.
     paused: BTreeSet<NodeId>,
+    /// The observer's spans of the network and clock faults in force (for the run report).
+    open_spans: Vec<usize>,
 }
 
 /// One network or clock fault's effect on one link or node, as a heal undoes it.
@@ -127,8 +129,8 @@ pub(crate) async fn fault_phase(
     script.sort_by_key(|f| f.at_ms);
     let mut script = script.into_iter().peekable();
     let mut restarts: Vec<(u64, NodeId)> = Vec::new();
-    // Each timed heal: when, what it ends (for the trace), and its effects.
-    let mut heals: Vec<(u64, String, Vec<Undo>)> = Vec::new();
+    // Each timed heal: when, and the fault it ends.
+    let mut heals: Vec<(u64, Imposed)> = Vec::new();
     let random = sc
         .faults
         .random
@@ -140,7 +142,7 @@ pub(crate) async fn fault_phase(
     loop {
         let next_script = script.peek().map(|f| f.at_ms);
         let next_restart = restarts.iter().map(|(t, _)| *t).min();
-        let next_heal = heals.iter().map(|(t, _, _)| *t).min();
+        let next_heal = heals.iter().map(|(t, _)| *t).min();
         let next = [next_script, next_restart, next_heal, next_random]
             .into_iter()
             .flatten()
@@ -151,10 +153,10 @@ pub(crate) async fn fault_phase(
         };
         sleep_until_ms(at).await;
         if next_heal == Some(at) {
-            for (_, what, undo) in heals.iter().filter(|(t, _, _)| *t == at) {
-                heal(ctx, cluster, Some((what, undo)));
+            for (_, imposed) in heals.iter().filter(|(t, _)| *t == at) {
+                heal(ctx, cluster, Some(imposed));
             }
-            heals.retain(|(t, _, _)| *t != at);
+            heals.retain(|(t, _)| *t != at);
         } else if next_restart == Some(at) {
             let due: Vec<NodeId> = restarts
                 .iter()
@@ -188,9 +190,9 @@ pub(crate) async fn fault_phase(
                     ..f.clone()
                 });
                 if f.action.is_healed() {
-                    let undo = impose(ctx, cluster, &f, v);
+                    let imposed = impose(ctx, cluster, &f, v);
                     if let Some(after) = f.heal_after_ms {
-                        heals.push((at + after, ended(&f, v), undo));
+                        heals.push((at + after, imposed));
                     }
                     continue;
                 }
@@ -241,8 +243,8 @@ pub(crate) async fn fault_phase(
                 strike(ctx, handle, cluster, action, v);
                 restarts.push((at + down_for, v));
             } else {
-                let undo = impose(ctx, cluster, &fault, v);
-                heals.push((at + down_for, ended(&fault, v), undo));
+                let imposed = impose(ctx, cluster, &fault, v);
+                heals.push((at + down_for, imposed));
             }
             outcome.injected.push(fault);
         }
@@ -355,8 +357,17 @@ fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) 
         .collect()
 }
 
+/// A network or clock fault in force: what a heal undoes.
+pub(crate) struct Imposed {
+    /// How the trace names its end.
+    what: String,
+    undo: Vec<Undo>,
+    /// The observer's fault span.
+    span: usize,
+}
+
 /// Impose a network or clock fault on `v`; returns what a heal undoes.
-fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> Vec<Undo> {
+fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> Imposed {
     let sc = &ctx.sc;
     let both = |peers: &[NodeId]| -> Vec<(NodeId, NodeId)> {
         peers.iter().flat_map(|p| [(v, *p), (*p, v)]).collect()
@@ -523,8 +534,15 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> Vec
         FaultAction::ClockDrift => obs.clock_drifts += 1,
         _ => obs.partitions += 1,
     }
-    obs.fault(now_ms(), what);
-    undo
+    let now = now_ms();
+    obs.fault(now, what);
+    let span = obs.fault_began(now, v, f.action.name());
+    cluster.open_spans.push(span);
+    Imposed {
+        what: format!("end of {} on {}", f.action.name(), describe(v)),
+        undo,
+        span,
+    }
 }
 
 /// Every link between side `a` and side `b`, both ways, clogged.
@@ -551,20 +569,25 @@ fn apply(ctx: &Ctx, cluster: &Cluster, u: Undo) {
     }
 }
 
-/// How the trace names the end of a timed network or clock fault.
-fn ended(f: &ScriptedFault, v: NodeId) -> String {
-    format!("end of {} on {}", f.action.name(), describe(v))
-}
-
-/// Undo network and clock faults: one fault's effects (named for the trace), or every one in
-/// force.
-pub(crate) fn heal(ctx: &Ctx, cluster: &mut Cluster, which: Option<(&str, &[Undo])>) {
+/// Undo network and clock faults: one fault, or every one in force.
+pub(crate) fn heal(ctx: &Ctx, cluster: &mut Cluster, which: Option<&Imposed>) {
+    let now = now_ms();
     let (what, todo): (String, Vec<Undo>) = match which {
-        Some((what, w)) => (what.to_string(), w.to_vec()),
-        None => (
-            "heal every network and clock fault".to_string(),
-            cluster.active.clone(),
-        ),
+        Some(f) => {
+            cluster.open_spans.retain(|s| *s != f.span);
+            ctx.observe().fault_ended(now, f.span);
+            (f.what.clone(), f.undo.clone())
+        }
+        None => {
+            let mut obs = ctx.observe();
+            for span in std::mem::take(&mut cluster.open_spans) {
+                obs.fault_ended(now, span);
+            }
+            (
+                "heal every network and clock fault".to_string(),
+                cluster.active.clone(),
+            )
+        }
     };
     let mut healed = 0;
     for u in todo {
@@ -588,7 +611,7 @@ pub(crate) fn heal(ctx: &Ctx, cluster: &mut Cluster, which: Option<(&str, &[Undo
         }
     }
     if healed > 0 {
-        ctx.observe().fault(now_ms(), what);
+        ctx.observe().fault(now, what);
     }
 }
 
@@ -608,6 +631,7 @@ fn strike(
         action.stops_a_node(),
         "network and clock faults go through impose() and heal()"
     );
+    ctx.observe().fault_began(now, v, action.name());
     if action == FaultAction::Pause {
         handle.pause(cluster.nodes[&v]);
         cluster.down.insert(v, true);
@@ -673,6 +697,7 @@ pub(crate) fn restart(
         return;
     }
     cluster.down.insert(v, false);
+    ctx.observe().node_back(now_ms(), v);
     if cluster.paused.remove(&v) {
         handle.resume(cluster.nodes[&v]);
         ctx.observe()

@@ -17,6 +17,7 @@ pub mod net;
 pub mod observer;
 pub mod output;
 pub mod properties;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scenario_parse;

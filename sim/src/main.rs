@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use ksim::checker::check;
 use ksim::output;
 use ksim::properties::{apply_properties_file, PropertiesKind};
-use ksim::run::{lock, run};
+use ksim::report::write_history;
+use ksim::run::{lock, run, run_for_report};
 use ksim::scenario::Scenario;
 use ksim::scenario_parse::{apply_set, gallery, load, validate, InputError};
 
@@ -59,6 +60,13 @@ enum Command {
         /// Write the client history as JSON lines to this file.
         #[arg(long, value_name = "FILE")]
         history: Option<std::path::PathBuf>,
+        /// Where run reports go: each run writes DIR/<scenario>/<seed>/ (index.html,
+        /// results.json, history.jsonl, history.txt, replicas.txt, replay.sh).
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        report_dir: std::path::PathBuf,
+        /// Write no run report.
+        #[arg(long, conflicts_with = "report_dir")]
+        no_report: bool,
     },
     /// List the scenario gallery.
     Scenarios,
@@ -172,8 +180,13 @@ fn main() -> ExitCode {
             check_determinism,
             json,
             history,
+            report_dir,
+            no_report,
         } => match prepare(&scenario) {
-            Ok(sc) => run_one(&sc, seed, check_determinism, json, history),
+            Ok(sc) => {
+                let report_dir = (!no_report).then_some(report_dir);
+                run_one(&sc, seed, check_determinism, json, history, report_dir)
+            }
             Err(e) => bad_input(e),
         },
         Command::Scenarios => {
@@ -364,6 +377,7 @@ fn run_one(
     check_determinism: bool,
     json: bool,
     history: Option<std::path::PathBuf>,
+    report_dir: Option<std::path::PathBuf>,
 ) -> i32 {
     // The scenario's own seed (a shrunk story carries one), else one drawn outside any
     // simulation; printed in the banner and the reproduce line.
@@ -374,7 +388,12 @@ fn run_one(
         print!("{}", output::banner(sc, seed));
         let _ = std::io::stdout().flush();
     }
-    let out = run(seed, sc);
+    // The timeline the report draws is kept only when a report is wanted.
+    let out = if report_dir.is_some() {
+        run_for_report(seed, sc)
+    } else {
+        run(seed, sc)
+    };
     let report = check(&out);
     let mut code = report.verdict.exit_code();
     let mut determinism = None;
@@ -393,28 +412,29 @@ fn run_one(
         }
     }
     if let Some(path) = history {
-        if let Err(e) = write_history(&out, &path) {
+        if let Err(e) = write_history(&lock(&out.ctx.observer), &path) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return 2;
         }
     }
-    if json {
-        println!("{}", output::json(&out, &report, determinism));
-    } else {
+    if !json {
         print!("{}", output::summary(&out, &report));
     }
-    code
-}
-
-/// JSON lines, one operation per line; written to a temporary file and renamed.
-fn write_history(out: &ksim::run::RunOutput, path: &std::path::Path) -> std::io::Result<()> {
-    let obs = lock(&out.ctx.observer);
-    let tmp = path.with_extension("tmp");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    for op in &obs.history {
-        serde_json::to_writer(&mut f, op)?;
-        f.write_all(b"\n")?;
+    let written = report_dir.map(|dir| ksim::report::write(&dir, &out, &report, determinism));
+    if json {
+        let mut v = output::json(&out, &report, determinism);
+        if let Some(Ok(index)) = &written {
+            v["report"] = index.display().to_string().into();
+        }
+        println!("{v}");
     }
-    f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(tmp, path)
+    match written {
+        Some(Ok(index)) if !json => println!("report     {}", index.display()),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+        _ => {}
+    }
+    code
 }

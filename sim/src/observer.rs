@@ -10,7 +10,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use ksim_model::quorum::{QuorumNode, QuorumObserver};
 use ksim_model::{
-    Broker, BrokerId, Command, DiskOp, Epoch, Note, Offset, PartitionId, Ready, Role,
+    Broker, BrokerId, Command, DiskOp, Epoch, NodeId, Note, Offset, PartitionId, Ready, Role,
     TruncateReason,
 };
 use serde::Serialize;
@@ -93,7 +93,7 @@ pub struct Violation {
 }
 
 /// One cut of a replica's log: (time, LEO before, cut to, why).
-type LogCut = (u64, Offset, Offset, Cut);
+pub type LogCut = (u64, Offset, Offset, Cut);
 
 /// Why a replica's log got shorter.
 #[derive(Clone, Copy, Debug)]
@@ -103,12 +103,90 @@ pub enum Cut {
 }
 
 impl Cut {
-    fn describe(self) -> &'static str {
+    pub fn describe(self) -> &'static str {
         match self {
             Cut::Truncated(r) => r.describe(),
             Cut::PowerLoss => "it lost power before flushing them (its page cache was gone)",
         }
     }
+}
+
+/// What an observer keeps beyond what the checkers need. None of it enters the trace hash, so
+/// a run is the same run whatever is kept.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Keep {
+    /// `ksim explain`: a state table at every significant step.
+    pub tables: bool,
+    /// A run report: each replica's state over time (`Timeline`).
+    pub timeline: bool,
+}
+
+/// One replica's state at a moment, for the report's timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplicaSample {
+    pub time_ms: u64,
+    pub alive: bool,
+    pub role: Role,
+    pub leo: Offset,
+    pub hw: Offset,
+}
+
+/// The controllers' view of a partition from a moment on: leader, leader epoch, ISR.
+pub type ControllerSample = (u64, Option<BrokerId>, Epoch, Vec<BrokerId>);
+
+/// LEO moves with every append; sampling it this often per replica is enough to draw it.
+const LEO_SAMPLE_MS: u64 = 100;
+
+/// Each replica's state over the run, compact: a sample when its role, leader epoch, liveness
+/// or HW changes, and when its LEO changed at least `LEO_SAMPLE_MS` after the last sample;
+/// the controllers' view and the committed offset (the true HW) when they change.
+#[derive(Clone, Debug, Default)]
+pub struct Timeline {
+    pub replicas: BTreeMap<(BrokerId, PartitionId), Vec<ReplicaSample>>,
+    pub controller: BTreeMap<PartitionId, Vec<ControllerSample>>,
+    /// (time, committed offsets) per partition.
+    pub committed: BTreeMap<PartitionId, Vec<(u64, Offset)>>,
+}
+
+impl Timeline {
+    fn sample(&mut self, b: BrokerId, p: PartitionId, now: u64, v: &ReplicaView) {
+        let s = ReplicaSample {
+            time_ms: now,
+            alive: v.alive,
+            role: v.role,
+            leo: v.leo,
+            hw: v.hw,
+        };
+        let series = self.replicas.entry((b, p)).or_default();
+        let due = match series.last() {
+            None => true,
+            Some(l) => {
+                (l.alive, l.role, l.hw) != (s.alive, s.role, s.hw)
+                    || (l.leo != s.leo && now >= l.time_ms + LEO_SAMPLE_MS)
+            }
+        };
+        if due {
+            series.push(s);
+        }
+    }
+
+    fn committed(&mut self, p: PartitionId, now: u64, offsets: usize) {
+        let series = self.committed.entry(p).or_default();
+        if series.last().map(|l| l.1) != Some(offsets as Offset) {
+            series.push((now, offsets as Offset));
+        }
+    }
+}
+
+/// A fault as an interval: from its injection to the restart, resume or heal that ended it
+/// (`to_ms` is None while it lasts).
+#[derive(Clone, Debug)]
+pub struct FaultSpan {
+    pub node: NodeId,
+    /// The scenario's action name: crash, power-loss, pause, isolate, ...
+    pub kind: &'static str,
+    pub from_ms: u64,
+    pub to_ms: Option<u64>,
 }
 
 /// What the observer believes about one replica.
@@ -161,6 +239,8 @@ pub struct Observer {
     /// Clock drift faults injected.
     pub clock_drifts: u64,
     pub faults: Vec<(u64, String)>,
+    /// The same faults as intervals, for drawing them.
+    pub fault_spans: Vec<FaultSpan>,
     pub history: Vec<Op>,
     pub violations: Vec<Violation>,
     /// The live controllers' Raft state as of their last step (what the availability and the
@@ -187,7 +267,7 @@ pub struct Observer {
     /// For each replica, how long a prefix of its log is known to equal the committed log.
     matched: BTreeMap<(BrokerId, PartitionId), usize>,
     /// Each replica's log cuts: (time, LEO before, cut to, why).
-    cuts: BTreeMap<(BrokerId, PartitionId), Vec<LogCut>>,
+    pub cuts: BTreeMap<(BrokerId, PartitionId), Vec<LogCut>>,
     /// The newest leader epoch any broker claimed, per partition.
     latest_epoch: BTreeMap<PartitionId, Epoch>,
     /// (partition, leader epoch) of unclean elections.
@@ -212,15 +292,18 @@ pub struct Observer {
     pub explain: bool,
     /// With `explain`: the state of every replica after each step (same order as `steps`).
     pub tables: Vec<String>,
+    /// With `Keep::timeline`: each replica's state over time, for a run report.
+    pub timeline: Option<Timeline>,
     /// Simulated time without an active controller, summed (unavailability of metadata).
     pub controller_unavailable_ms: u64,
 }
 
 impl Observer {
-    /// An observer; with `explain`, it keeps a state table at every step.
-    pub fn new(explain: bool) -> Self {
+    /// An observer that also keeps what `keep` asks for.
+    pub fn new(keep: Keep) -> Self {
         Observer {
-            explain,
+            explain: keep.tables,
+            timeline: keep.timeline.then(Timeline::default),
             ..Observer::default()
         }
     }
@@ -241,8 +324,98 @@ impl Observer {
 
     pub fn fault(&mut self, now: u64, what: String) {
         self.trace((now, "fault", &what));
+        // A crash or power loss marks its replicas down just before this.
+        self.sample_replicas(now, None);
         self.step_note(now, format!("fault: {what}"));
         self.faults.push((now, what));
+    }
+
+    /// A fault on `node` began (`kind` is the scenario's action name); returns its span's index.
+    pub fn fault_began(&mut self, now: u64, node: NodeId, kind: &'static str) -> usize {
+        self.fault_spans.push(FaultSpan {
+            node,
+            kind,
+            from_ms: now,
+            to_ms: None,
+        });
+        self.fault_spans.len() - 1
+    }
+
+    /// The fault of span `i` ended (a heal).
+    pub fn fault_ended(&mut self, now: u64, i: usize) {
+        if let Some(s) = self.fault_spans.get_mut(i) {
+            s.to_ms.get_or_insert(now);
+        }
+    }
+
+    /// `node` restarted or resumed: its crash, power loss or pause is over.
+    pub fn node_back(&mut self, now: u64, node: NodeId) {
+        for s in &mut self.fault_spans {
+            let stops_the_node = matches!(s.kind, "crash" | "power-loss" | "pause");
+            if s.node == node && s.to_ms.is_none() && stops_the_node {
+                s.to_ms = Some(now);
+            }
+        }
+    }
+
+    /// The controllers' view of partition `p` changed.
+    pub fn set_controller_view(
+        &mut self,
+        now: u64,
+        p: PartitionId,
+        leader: Option<BrokerId>,
+        epoch: Epoch,
+        isr: Vec<BrokerId>,
+    ) {
+        if let Some(t) = &mut self.timeline {
+            t.controller
+                .entry(p)
+                .or_default()
+                .push((now, leader, epoch, isr.clone()));
+        }
+        self.controller.insert(p, (leader, epoch, isr));
+    }
+
+    /// Sample every replica of broker `b` (or every replica, for `None`) into the timeline.
+    fn sample_replicas(&mut self, now: u64, b: Option<BrokerId>) {
+        let Some(t) = &mut self.timeline else {
+            return;
+        };
+        for ((broker, p), v) in &self.views {
+            if b.is_none_or(|b| b == *broker) {
+                t.sample(*broker, *p, now, v);
+            }
+        }
+    }
+
+    fn sample_committed(&mut self, now: u64, p: PartitionId) {
+        if let Some(t) = &mut self.timeline {
+            t.committed(p, now, self.committed_log.get(&p).map_or(0, Vec::len));
+        }
+    }
+
+    /// The last sample of every replica, at the end of the run (LEO sampling may have
+    /// skipped the final value).
+    pub fn close_timeline(&mut self, end_ms: u64) {
+        let Some(t) = &mut self.timeline else {
+            return;
+        };
+        for ((b, p), v) in &self.views {
+            let s = ReplicaSample {
+                time_ms: end_ms,
+                alive: v.alive,
+                role: v.role,
+                leo: v.leo,
+                hw: v.hw,
+            };
+            let series = t.replicas.entry((*b, *p)).or_default();
+            if series
+                .last()
+                .is_none_or(|l| (l.alive, l.role, l.leo, l.hw) != (s.alive, s.role, s.leo, s.hw))
+            {
+                series.push(s);
+            }
+        }
     }
 
     fn step_note(&mut self, now: u64, what: String) {
@@ -256,7 +429,7 @@ impl Observer {
     /// Each replica's log as runs of leader epochs (`offsets:epoch`), its LEO, HW and role,
     /// where its log departs from the committed log, and the controllers' view: the table a
     /// KIP draws at each step of its story.
-    fn state_table(&self) -> String {
+    pub fn state_table(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
         let parts: BTreeSet<PartitionId> = self.views.keys().map(|(_, p)| *p).collect();
@@ -466,8 +639,7 @@ impl Observer {
                             .push(now);
                         self.unclean_epochs.insert((*partition, *leader_epoch));
                     }
-                    self.controller
-                        .insert(*partition, (*leader, *leader_epoch, isr.clone()));
+                    self.set_controller_view(now, *partition, *leader, *leader_epoch, isr.clone());
                     self.trace((now, "elected", partition, leader, leader_epoch, unclean));
                     let who = match leader {
                         Some(l) => format!("broker {l}"),
@@ -483,8 +655,8 @@ impl Observer {
                     self.check_strong_isr(now, *partition);
                 }
                 Note::IsrChanged { partition, isr, .. } => {
-                    if let Some(entry) = self.controller.get_mut(partition) {
-                        entry.2 = isr.clone();
+                    if let Some((leader, epoch, _)) = self.controller.get(partition).cloned() {
+                        self.set_controller_view(now, *partition, leader, epoch, isr.clone());
                     }
                     let leader = self.controller.get(partition).and_then(|c| c.0);
                     self.check_leader_in_isr(now, *partition, leader, isr);
@@ -538,6 +710,7 @@ impl Observer {
                 },
             );
         }
+        self.sample_replicas(now, Some(b));
         for op in &ready.disk {
             self.apply_disk_op(b, op);
         }
@@ -590,6 +763,12 @@ impl Observer {
         }
         for p in advanced {
             self.check_strong_isr(now, p);
+        }
+        if self.timeline.is_some() {
+            // A new leader may also have cut the committed log (leader completeness).
+            for r in broker.replicas() {
+                self.sample_committed(now, r.partition);
+            }
         }
     }
 

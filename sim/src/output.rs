@@ -186,6 +186,15 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
     s
 }
 
+/// The verdict line's words: VALID, INVALID with the number of violations, or VACUOUS with why.
+pub fn verdict_words(report: &Report) -> String {
+    match report.verdict {
+        Verdict::Valid => "VALID: the contract held".to_string(),
+        Verdict::Invalid => format!("INVALID: {} violation(s)", report.violations.len()),
+        Verdict::Vacuous => format!("VACUOUS: {}", report.vacuous.join("; ")),
+    }
+}
+
 pub fn summary(out: &RunOutput, report: &Report) -> String {
     let sc = &out.ctx.sc;
     let c = &report.counts;
@@ -267,11 +276,7 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
             first.reason
         );
     }
-    let verdict = match report.verdict {
-        Verdict::Valid => "VALID: the contract held".to_string(),
-        Verdict::Invalid => format!("INVALID: {} violation(s)", report.violations.len()),
-        Verdict::Vacuous => format!("VACUOUS: {}", report.vacuous.join("; ")),
-    };
+    let verdict = verdict_words(report);
     // The story: every significant step for a gallery story; for another failing run, the
     // steps that led to the first violation.
     let first_bad = report.violations.first().map(|v| v.time_ms);

@@ -20,7 +20,7 @@ use crate::clock::Clocks;
 use crate::disk::Disks;
 use crate::faults::{fault_phase, heal, restart, Cluster};
 use crate::net::{addr_of, Inbound, LinkFaults, NodeNet, SharedLinkFaults};
-use crate::observer::{Observer, Op, OpType, Stats};
+use crate::observer::{Keep, Observer, Op, OpType, Stats};
 use crate::scenario::{Scenario, ScriptedFault};
 use crate::timer::Timer;
 
@@ -146,22 +146,42 @@ fn record_panic_locations() {
 /// Run one seed of a scenario on a fresh thread (std `HashMap` order is only deterministic
 /// for the first madsim runtime of a thread).
 pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
-    run_with(seed, sc, false)
+    run_with(seed, sc, Keep::default())
 }
 
 /// `run`, with the observer keeping a table of every replica's state at each significant
 /// step (`ksim explain`).
 pub fn run_explained(seed: u64, sc: &Scenario) -> RunOutput {
-    run_with(seed, sc, true)
+    run_with(
+        seed,
+        sc,
+        Keep {
+            tables: true,
+            ..Keep::default()
+        },
+    )
 }
 
-fn run_with(seed: u64, sc: &Scenario, explain: bool) -> RunOutput {
+/// `run`, with the observer keeping each replica's state over time for the run report
+/// (only then: sweeps of thousands of seeds need none of it).
+pub fn run_for_report(seed: u64, sc: &Scenario) -> RunOutput {
+    run_with(
+        seed,
+        sc,
+        Keep {
+            timeline: true,
+            ..Keep::default()
+        },
+    )
+}
+
+fn run_with(seed: u64, sc: &Scenario, keep: Keep) -> RunOutput {
     let mut sc = sc.clone();
     sc.broker.controller_quorum_voters = (1..=sc.controllers).collect();
     let ctx = Arc::new(Ctx {
         sc,
         seed,
-        observer: Mutex::new(Observer::new(explain)),
+        observer: Mutex::new(Observer::new(keep)),
         disks: Mutex::default(),
         stats: Arc::default(),
         links: Arc::new(Mutex::new(LinkFaults::new(stream(seed, StreamId::Loss)))),
@@ -786,8 +806,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
             sc.replication_factor,
         );
         for p in initial.partitions() {
-            obs.controller
-                .insert(p.partition, (p.leader, p.leader_epoch, p.isr.clone()));
+            obs.set_controller_view(0, p.partition, p.leader, p.leader_epoch, p.isr.clone());
         }
     }
     // Node closures hold the context weakly: madsim keeps them as long as its runtime lives.
@@ -843,6 +862,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         }
     }
     outcome.end_ms = now_ms();
+    ctx.observe().close_timeline(outcome.end_ms);
     // End every task (see `Ctx::shutdown`); a killed node's pending tasks are woken too, and
     // madsim drops them. The hash is already final: nothing is observed after this.
     let _ = ctx.shutdown.send(true);
