@@ -154,9 +154,23 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
 
+/// The `default` scenario as the benchmark runs it: 2 producers, 30 simulated seconds of
+/// writes, and the swarm's faults (each seed its own mix), as issue-free runs are not what a
+/// sweep spends its time on.
+pub fn bench_scenario(default: &Scenario) -> Scenario {
+    let mut sc = default.clone();
+    sc.workload.producers = 2;
+    sc.workload.duration_ms = 30_000;
+    if let Some(r) = sc.faults.random.as_mut() {
+        r.swarm = true;
+    }
+    sc
+}
+
 /// The whole benchmark as a printed table.
 pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
     let mut s = String::new();
+    let default = &bench_scenario(default);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -177,6 +191,16 @@ pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
     let (msgs, wall) = floor(trips);
     let floor_ns = wall.as_nanos() as f64 / msgs as f64;
     let _ = writeln!(s, "floor      madsim request/response, 3 servers: {msgs} messages in {:.3} s = {:.0} messages/s ({floor_ns:.0} ns/message)", wall.as_secs_f64(), msgs as f64 / wall.as_secs_f64());
+    let _ = writeln!(
+        s,
+        "scenario   default: {} brokers, {} controllers, RF {}, min.insync.replicas={}, acks=all, {} producers, {} s of writes, swarm faults",
+        default.brokers,
+        default.controllers,
+        default.replication_factor,
+        default.broker.min_insync_replicas,
+        default.workload.producers,
+        default.workload.duration_ms / 1000
+    );
     let one = measure(default, seeds, 1);
     let two = measure(default, seeds, 2);
     let per_msg = one.ns_per_message();

@@ -326,11 +326,10 @@ impl ServerLoop {
     async fn next(&mut self, ctx: &Ctx) -> Option<(Input, &'static str)> {
         tokio::select! {
             biased;
+            // Every task must end with the run: one left pending outlives its runtime and made
+            // runs on other threads differ (see tests/sweep.rs).
+            _ = self.shutdown.changed() => None,
             _ = self.tick.wait() => {
-                // The end of the run is seen at the next tick: one future fewer per message.
-                if *self.shutdown.borrow() {
-                    return None;
-                }
                 let percent = u64::from(lock(&ctx.clocks).percent(self.me));
                 let next = self.tick.deadline() + Duration::from_micros(TICK_MS * 100_000 / percent);
                 self.tick.reset(next);
