@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod controller;
 pub mod log;
+pub mod partitioner;
 pub mod quorum;
 pub mod types;
 
