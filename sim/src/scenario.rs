@@ -153,6 +153,26 @@ pub enum FaultAction {
 }
 
 impl FaultAction {
+    /// Every fault, in the order the documentation lists them.
+    pub const ALL: [FaultAction; 16] = [
+        FaultAction::Crash,
+        FaultAction::PowerLoss,
+        FaultAction::Restart,
+        FaultAction::Pause,
+        FaultAction::Isolate,
+        FaultAction::IsolateFromReplicas,
+        FaultAction::IsolateFromController,
+        FaultAction::IsolateOutbound,
+        FaultAction::Split,
+        FaultAction::Bridge,
+        FaultAction::Slow,
+        FaultAction::SlowToController,
+        FaultAction::SlowAlterPartition,
+        FaultAction::Lossy,
+        FaultAction::ClockDrift,
+        FaultAction::Heal,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             FaultAction::Crash => "crash",
@@ -382,5 +402,37 @@ impl Scenario {
     /// The flaw under test, if any (`[selftest] flaw`).
     pub fn flaw(&self) -> Flaw {
         self.broker.flaw
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FaultAction;
+
+    #[test]
+    fn every_fault_is_listed_once() {
+        for (i, a) in FaultAction::ALL.iter().enumerate() {
+            // No wildcard: a new fault does not compile until it is placed here and in ALL.
+            let listed = match a {
+                FaultAction::Crash
+                | FaultAction::PowerLoss
+                | FaultAction::Restart
+                | FaultAction::Pause
+                | FaultAction::Isolate
+                | FaultAction::IsolateFromReplicas
+                | FaultAction::IsolateFromController
+                | FaultAction::IsolateOutbound
+                | FaultAction::Split
+                | FaultAction::Bridge
+                | FaultAction::Slow
+                | FaultAction::SlowToController
+                | FaultAction::SlowAlterPartition
+                | FaultAction::Lossy
+                | FaultAction::ClockDrift
+                | FaultAction::Heal => FaultAction::ALL.iter().position(|b| b == a),
+            };
+            assert_eq!(listed, Some(i), "{} listed twice", a.name());
+        }
+        assert_eq!(FaultAction::ALL.len(), 16);
     }
 }

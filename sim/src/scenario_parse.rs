@@ -274,47 +274,19 @@ const QUORUM_FLAWS: &[(&str, QuorumFlaw)] = &[
     ("forget-vote-on-restart", QuorumFlaw::ForgetVoteOnRestart),
 ];
 
-const RANDOM_KINDS: &[(&str, FaultAction)] = &[
-    ("crash", FaultAction::Crash),
-    ("power-loss", FaultAction::PowerLoss),
-    ("pause", FaultAction::Pause),
-    ("isolate", FaultAction::Isolate),
-    ("isolate-from-replicas", FaultAction::IsolateFromReplicas),
-    (
-        "isolate-from-controller",
-        FaultAction::IsolateFromController,
-    ),
-    ("isolate-outbound", FaultAction::IsolateOutbound),
-    ("slow", FaultAction::Slow),
-    ("slow-to-controller", FaultAction::SlowToController),
-    ("slow-alter-partition", FaultAction::SlowAlterPartition),
-    ("lossy", FaultAction::Lossy),
-    ("split", FaultAction::Split),
-    ("bridge", FaultAction::Bridge),
-    ("clock-drift", FaultAction::ClockDrift),
-];
+/// `[[faults.script]] action`: every fault, by its name.
+fn script_actions() -> Vec<(&'static str, FaultAction)> {
+    FaultAction::ALL.iter().map(|a| (a.name(), *a)).collect()
+}
 
-const SCRIPT_ACTIONS: &[(&str, FaultAction)] = &[
-    ("crash", FaultAction::Crash),
-    ("power-loss", FaultAction::PowerLoss),
-    ("restart", FaultAction::Restart),
-    ("isolate", FaultAction::Isolate),
-    ("isolate-from-replicas", FaultAction::IsolateFromReplicas),
-    (
-        "isolate-from-controller",
-        FaultAction::IsolateFromController,
-    ),
-    ("isolate-outbound", FaultAction::IsolateOutbound),
-    ("heal", FaultAction::Heal),
-    ("pause", FaultAction::Pause),
-    ("slow", FaultAction::Slow),
-    ("slow-to-controller", FaultAction::SlowToController),
-    ("slow-alter-partition", FaultAction::SlowAlterPartition),
-    ("lossy", FaultAction::Lossy),
-    ("split", FaultAction::Split),
-    ("bridge", FaultAction::Bridge),
-    ("clock-drift", FaultAction::ClockDrift),
-];
+/// `[faults.random] kinds`: every fault but `restart` and `heal` (random faults restart and heal
+/// themselves).
+fn random_kinds() -> Vec<(&'static str, FaultAction)> {
+    script_actions()
+        .into_iter()
+        .filter(|(_, a)| !matches!(a, FaultAction::Restart | FaultAction::Heal))
+        .collect()
+}
 
 // ---------------------------------------------------------------------------------------------
 // Value readers: each checks one value's type and range and says what was wrong.
@@ -456,13 +428,13 @@ fn fault_kinds(v: &Value) -> Result<Vec<FaultAction>, String> {
         .ok_or_else(|| expected("an array of strings", v))?;
     let mut kinds = Vec::new();
     for item in array.iter() {
-        let kind = choice(item, RANDOM_KINDS)?;
+        let kind = choice(item, &random_kinds())?;
         if !kinds.contains(&kind) {
             kinds.push(kind);
         }
     }
     if kinds.is_empty() {
-        let names: Vec<&str> = RANDOM_KINDS.iter().map(|(n, _)| *n).collect();
+        let names: Vec<&str> = random_kinds().iter().map(|(n, _)| *n).collect();
         return Err(format!("must name at least one of: {}", names.join(", ")));
     }
     Ok(kinds)
@@ -733,7 +705,7 @@ static SCRIPT_KEYS: &[(&str, ScriptApply)] = &[
         Ok(())
     }),
     ("action", |d, v| {
-        d.action = Some(choice(v, SCRIPT_ACTIONS)?);
+        d.action = Some(choice(v, &script_actions())?);
         Ok(())
     }),
     ("target", |d, v| {
@@ -1251,9 +1223,9 @@ fn check_random(sc: &Scenario) -> Option<Problem> {
     if r.kinds.is_empty()
         || r.kinds
             .iter()
-            .any(|k| !RANDOM_KINDS.iter().any(|(_, a)| a == k))
+            .any(|k| !random_kinds().iter().any(|(_, a)| a == k))
     {
-        let names: Vec<&str> = RANDOM_KINDS.iter().map(|(n, _)| *n).collect();
+        let names: Vec<&str> = random_kinds().iter().map(|(n, _)| *n).collect();
         return bad(
             "kinds",
             format!(
