@@ -529,3 +529,39 @@ async fn outgoing_loop(
         refused,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn link_faults_delay_lose_and_set_one_kind_aside_until_removed() {
+        let (a, b) = (NodeId::Broker(1), NodeId::Controller(1));
+        let mut f = LinkFaults::new(ChaCha8Rng::seed_from_u64(1));
+        let ms = Duration::from_millis;
+        assert_eq!(f.fate(a, b, "fetch"), Fate::Deliver(Duration::ZERO));
+        f.add_latency((a, b), 300, None);
+        f.add_latency((a, b), 5_000, Some("alter_partition"));
+        assert_eq!(f.fate(a, b, "heartbeat"), Fate::Deliver(ms(300)));
+        assert_eq!(f.fate(a, b, "alter_partition"), Fate::Aside(ms(5_000)));
+        // One direction only.
+        assert_eq!(f.fate(b, a, "heartbeat"), Fate::Deliver(Duration::ZERO));
+        f.add_loss((a, b), 100);
+        assert_eq!(f.fate(a, b, "heartbeat"), Fate::Lose);
+        f.remove_loss((a, b), 100);
+        f.remove_latency((a, b), 5_000, Some("alter_partition"));
+        assert_eq!(f.fate(a, b, "alter_partition"), Fate::Deliver(ms(300)));
+        f.remove_latency((a, b), 300, None);
+        assert_eq!(
+            f.fate(a, b, "alter_partition"),
+            Fate::Deliver(Duration::ZERO)
+        );
+        // A 30% loss loses about 30% of messages.
+        f.add_loss((a, b), 30);
+        let lost = (0..1000)
+            .filter(|_| f.fate(a, b, "fetch") == Fate::Lose)
+            .count();
+        assert!((250..350).contains(&lost), "{lost} of 1000 lost");
+    }
+}
