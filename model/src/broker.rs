@@ -793,7 +793,9 @@ impl Broker {
 
     fn on_response(&mut self, now: TimeMs, from: NodeId, response: Response, ready: &mut Ready) {
         match response {
-            Response::BrokerHeartbeat { result } => self.on_heartbeat_response(now, result, ready),
+            Response::BrokerHeartbeat { result } => {
+                self.on_heartbeat_response(now, from, result, ready)
+            }
             Response::Fetch {
                 partition,
                 leader_epoch,
@@ -801,7 +803,7 @@ impl Broker {
             } => self.on_fetch_response(now, from, partition, leader_epoch, result, ready),
             Response::AlterPartition { partition, result } => {
                 if result.as_ref().err() == Some(&ErrorCode::NotController) {
-                    self.next_controller(now);
+                    self.not_controller(now, from);
                     return;
                 }
                 let Some(r) = self.replicas.get_mut(&partition) else {
@@ -825,9 +827,20 @@ impl Broker {
         }
     }
 
+    /// `from` answered NOT_CONTROLLER. Only an answer from the controller this broker sends to
+    /// now moves it on: a late answer from one it already left would skip the next one, and a
+    /// broker with a heartbeat and an AlterPartition in flight skipped the active controller
+    /// round after round (a swarm seed stalled for 60 s with 1759 NOT_CONTROLLER answers).
+    fn not_controller(&mut self, now: TimeMs, from: NodeId) {
+        if from == self.controller() {
+            self.next_controller(now);
+        }
+    }
+
     fn on_heartbeat_response(
         &mut self,
         now: TimeMs,
+        from: NodeId,
         result: Result<HeartbeatData, ErrorCode>,
         ready: &mut Ready,
     ) {
@@ -852,7 +865,7 @@ impl Broker {
                 self.broker_epoch = -1;
                 self.next_heartbeat_ms = now;
             }
-            Err(ErrorCode::NotController) => self.next_controller(now),
+            Err(ErrorCode::NotController) => self.not_controller(now, from),
             Err(_) => {}
         }
     }

@@ -503,19 +503,20 @@ impl Controller {
         }
     }
 
-    /// KIP-966's recovery: with no ISR or ELR member left after unclean shutdowns (a last
-    /// known ELR exists), once every replica is registered and unfenced, the one with the
-    /// longest log (last epoch, then LEO, as of its latest heartbeat; ties in assignment
-    /// order). Kafka's balanced recovery waits for the last known ELR only; ksim waits for
-    /// every replica, since none is known to hold everything and unclean election is off:
-    /// that keeps a replica that lost data in a power loss from winning over one that was
-    /// only down, at the price of waiting for it.
+    /// KIP-966's balanced recovery: with no ISR or ELR member left after unclean shutdowns,
+    /// once every member of the last known ELR is registered and unfenced, the one of them
+    /// with the longest log (last epoch, then LEO, as of its latest heartbeat; ties in
+    /// assignment order). Only they were in the ISR when the last records were committed: a
+    /// replica outside it may carry a later leader epoch on records that were never committed
+    /// (a zombie leader's), and the longest-log rule over every replica elected one whose log
+    /// diverged below the committed offset (a swarm seed, 5786). Waiting for all of them
+    /// keeps a member that lost data in a power loss from winning over one that was only down.
     fn recovery_candidate(&self, state: &PartitionState) -> Option<(BrokerId, Vec<LogEnd>)> {
         if !self.cfg.protocol.strict_min_isr
             || !state.isr.is_empty()
             || !state.elr.is_empty()
             || state.last_known_elr.is_empty()
-            || !state.replicas.iter().all(|b| self.eligible(*b))
+            || !state.last_known_elr.iter().all(|b| self.eligible(*b))
         {
             return None;
         }
@@ -523,6 +524,7 @@ impl Controller {
         let candidates: Vec<LogEnd> = state
             .replicas
             .iter()
+            .filter(|b| state.last_known_elr.contains(b))
             .map(|b| {
                 let (e, leo) = self.log_ends.get(&(*b, p)).copied().unwrap_or((-1, 0));
                 (*b, e, leo)

@@ -197,3 +197,22 @@ proptest! {
         );
     }
 }
+
+/// Swarm findings of the modern protocol, fixed: each seed must stay free of violations and
+/// stalls. 5786: KIP-966's recovery elected, by the longest log over every replica, a replica
+/// outside the last known ELR whose later leader epoch stamped records never committed.
+/// 30131: late NOT_CONTROLLER answers moved a broker past the active controller round after
+/// round, and its ISR never grew back (a stall).
+#[test]
+fn swarm_findings_of_the_modern_protocol_stay_fixed() {
+    let sc = scenario("default", &["faults.random.swarm=true"]);
+    for seed in [5786, 30131] {
+        let r = run_check(&sc, seed);
+        assert!(
+            r.violations.is_empty(),
+            "seed {seed}: {:?}",
+            r.violations.first()
+        );
+        assert_ne!(r.verdict, Verdict::Invalid, "seed {seed}");
+    }
+}
