@@ -290,7 +290,7 @@ fn durability(
                 } else if unclean_after {
                     Some("an unclean leader election (unclean.leader.election.enable=true) chose a replica without it".to_string())
                 } else {
-                    None
+                    obs.recovered_without(op.partition, &[op.value], op.time_ms)
                 };
                 match reason {
                     Some(reason) => allowed.push(AllowedLoss { value: op.value, partition: op.partition, offset: op.offset, reason }),

@@ -219,6 +219,8 @@ pub struct Observer {
     committed_marked: BTreeMap<(BrokerId, PartitionId), Offset>,
     /// Unclean elections per partition, with their time.
     pub unclean_elections: BTreeMap<PartitionId, Vec<u64>>,
+    /// KIP-966 recoveries per partition: when, and the last known ELR they chose among.
+    pub recoveries: BTreeMap<PartitionId, Vec<(u64, Vec<BrokerId>)>>,
     pub elections: u64,
     pub truncations: u64,
     leaders_by_epoch: BTreeMap<(PartitionId, Epoch), BrokerId>,
@@ -677,6 +679,21 @@ impl Observer {
                         self.check_strong_isr(now, p);
                     }
                 }
+                Note::Recovered {
+                    partition,
+                    leader,
+                    candidates,
+                } => {
+                    let members: Vec<BrokerId> = candidates.iter().map(|c| c.0).collect();
+                    self.recoveries
+                        .entry(*partition)
+                        .or_default()
+                        .push((now, members.clone()));
+                    self.step_note(
+                        now,
+                        format!("controller: no ISR or ELR member left; KIP-966's recovery elects broker {leader}, the longest log among the last known ELR {members:?} (log ends {candidates:?})"),
+                    );
+                }
                 Note::UncleanShutdown { broker } => self.step_note(
                     now,
                     format!("controller: broker {broker} registered after an unclean shutdown and leaves every ISR and ELR (KIP-966)"),
@@ -838,7 +855,41 @@ impl Observer {
                 _ => false,
             }
         });
-        all_lost.then(|| "every replica that held them lost them in a power loss (Kafka promises n-1 failures)".into())
+        if all_lost {
+            return Some(
+                "every replica that held them lost them in a power loss (Kafka promises n-1 failures)"
+                    .into(),
+            );
+        }
+        let values: Vec<u64> = committed[from..].iter().map(|(_, v, _)| *v).collect();
+        self.recovered_without(p, &values, committed_at)
+    }
+
+    /// A KIP-966 recovery since `since_ms` chose among a last known ELR of which no member
+    /// still held any of `values`: each had lost them in a power loss (or never had them). The
+    /// last known ELR are the replicas in the ISR when the last records were committed, and
+    /// Kafka elects among them only; a replica outside the ISR that still holds the values is
+    /// not a candidate. Kafka promises nothing once every ISR member lost unflushed data.
+    pub fn recovered_without(
+        &self,
+        p: PartitionId,
+        values: &[u64],
+        since_ms: u64,
+    ) -> Option<String> {
+        let recoveries = self.recoveries.get(&p)?;
+        let (_, members) = recoveries.iter().find(|(t, members)| {
+            *t >= since_ms
+                && values.iter().all(|v| {
+                    members.iter().all(|b| {
+                        let held = self.held_by.get(v).is_some_and(|h| h.contains(b));
+                        let lost = self.power_lost_by.get(v).is_some_and(|l| l.contains(b));
+                        !held || lost
+                    })
+                })
+        })?;
+        Some(format!(
+            "KIP-966's recovery elected among the last known ELR {members:?}, the replicas in the ISR when they were committed, and each of them had lost them in a power loss (Kafka promises nothing once every ISR member lost unflushed data; a replica outside the ISR is no candidate)"
+        ))
     }
 
     /// Where `b` lost offset `at`: its latest cut below it, in words.
