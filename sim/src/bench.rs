@@ -256,7 +256,9 @@ pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
     s
 }
 
-/// A fault-free scenario that acknowledges about `records` records in 10 simulated seconds.
+/// A fault-free scenario that writes `records` records: 10 producers at 1,000 records per
+/// simulated second each, for as long as that takes after the controllers' first election (a
+/// fixed rate that the cluster keeps up with, so that the record count, not the load, grows).
 fn scaling_case(base: &Scenario, records: u64, brokers: i32, partitions: i32) -> Scenario {
     let mut sc = base.clone();
     sc.name = format!("scaling-{records}-{brokers}-{partitions}");
@@ -266,9 +268,10 @@ fn scaling_case(base: &Scenario, records: u64, brokers: i32, partitions: i32) ->
     sc.broker.min_insync_replicas = 2;
     sc.faults = Default::default();
     sc.workload.producers = 10;
-    sc.workload.duration_ms = 10_000;
+    sc.workload.rate_per_sec = 1_000;
+    // Plus the first 2 s, in which the controllers elect a leader and nothing is written.
+    sc.workload.duration_ms = 2_000 + records / 10;
     sc.workload.value_bytes = 100;
-    sc.workload.rate_per_sec = (records / 100).max(1) as u32;
     sc.producer.max_in_flight = 100;
     sc.run.settle_ms = 10_000;
     sc
