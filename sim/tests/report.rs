@@ -28,21 +28,26 @@ fn report_line(stdout: &str) -> &str {
         .unwrap_or_else(|| panic!("no report line at the end: {stdout}"))
 }
 
+/// Run story 3 (`kip-101-truncate-to-hw`, its seed 3) in `dir`, writing its report under
+/// `report_dir`; it must fail. Returns its output.
+fn story_3(dir: &Path, report_dir: &str) -> String {
+    let args = [
+        "run",
+        "kip-101-truncate-to-hw",
+        "--seed",
+        "3",
+        "--report-dir",
+        report_dir,
+    ];
+    let (code, out, err) = ksim_in(dir, &args);
+    assert_eq!(code, 1, "{out}{err}");
+    out
+}
+
 #[test]
 fn a_failing_story_marks_its_violations_on_one_timeline_per_partition() {
     let dir = fresh_dir("kip-101");
-    let (code, out, err) = ksim_in(
-        &dir,
-        &[
-            "run",
-            "kip-101-truncate-to-hw",
-            "--seed",
-            "3",
-            "--report-dir",
-            "out",
-        ],
-    );
-    assert_eq!(code, 1, "{out}{err}");
+    let out = story_3(&dir, "out");
     assert_eq!(report_line(&out), "out/kip-101-truncate-to-hw/3/index.html");
     let report = dir.join("out/kip-101-truncate-to-hw/3");
     let html = read(&report.join("index.html"));
@@ -81,18 +86,7 @@ fn a_failing_story_marks_its_violations_on_one_timeline_per_partition() {
 #[test]
 fn the_page_parses_as_xml_and_needs_nothing_from_the_network() {
     let dir = fresh_dir("xml");
-    let (code, out, err) = ksim_in(
-        &dir,
-        &[
-            "run",
-            "kip-101-truncate-to-hw",
-            "--seed",
-            "3",
-            "--report-dir",
-            ".",
-        ],
-    );
-    assert_eq!(code, 1, "{out}{err}");
+    story_3(&dir, ".");
     let html = read(&dir.join("kip-101-truncate-to-hw/3/index.html"));
     // `<!DOCTYPE html>` is a DTD to an XML parser.
     let opts = roxmltree::ParsingOptions {
