@@ -118,12 +118,12 @@ impl PartitionLog {
     }
 
     /// Record that `epoch` starts at the current LEO (a leader does this when it takes over).
+    /// An epoch older than the cache's latest leaves the cache alone, as Kafka's
+    /// `LeaderEpochFileCache.assign` does (it logs a warning): without KIP-320's fencing
+    /// (`fetch_epoch_fencing = false`) a follower can fetch a newer epoch's records before it
+    /// hears that it leads an older one. With the modern rules it cannot happen.
     pub fn assign_epoch_start(&mut self, epoch: Epoch) {
         let last = self.latest_cached_epoch();
-        assert!(
-            epoch >= last,
-            "leader epoch went backwards: {epoch} < {last}"
-        );
         if epoch > last {
             self.epochs.push(EpochEntry {
                 epoch,
@@ -201,6 +201,17 @@ mod tests {
             key: Bytes::new(),
             value: Bytes::from(format!("v{offset}")),
         }
+    }
+
+    #[test]
+    fn leading_an_epoch_older_than_the_cache_leaves_the_cache_alone() {
+        let mut log = PartitionLog::default();
+        log.append(&[rec(0, 0), rec(1, 3)]);
+        log.assign_epoch_start(2);
+        assert_eq!(log.latest_cached_epoch(), 3);
+        assert_eq!(log.epochs().len(), 2);
+        log.assign_epoch_start(4);
+        assert_eq!(log.epoch_start(4), Some(2));
     }
 
     #[test]
