@@ -21,13 +21,11 @@ pub(crate) struct Cluster {
     pub(crate) nodes: BTreeMap<NodeId, madsim::task::NodeId>,
     pub(crate) down: BTreeMap<NodeId, bool>,
     pub(crate) clients: BTreeMap<NodeId, madsim::task::NodeId>,
-    /// Network and clock faults in force, each as what a heal undoes (a multiset: two faults
-    /// may cut the same link, and healing one leaves it cut by the other).
-    active: Vec<Undo>,
+    /// Network and clock faults in force, in the order they began (two faults may cut the same
+    /// link: healing one leaves it cut by the other).
+    imposed: Vec<Imposed>,
     /// Nodes paused (also marked down): they resume instead of restarting.
     paused: BTreeSet<NodeId>,
-    /// The observer's spans of the network and clock faults in force (for the run report).
-    open_spans: Vec<usize>,
 }
 
 /// One network or clock fault's effect on one link or node, as a heal undoes it.
@@ -129,8 +127,8 @@ pub(crate) async fn fault_phase(
     script.sort_by_key(|f| f.at_ms);
     let mut script = script.into_iter().peekable();
     let mut restarts: Vec<(u64, NodeId)> = Vec::new();
-    // Each timed heal: when, and the fault it ends.
-    let mut heals: Vec<(u64, Imposed)> = Vec::new();
+    // Each timed heal: when, and the fault it ends (by its observer span).
+    let mut heals: Vec<(u64, usize)> = Vec::new();
     let random = sc
         .faults
         .random
@@ -153,8 +151,8 @@ pub(crate) async fn fault_phase(
         };
         sleep_until_ms(at).await;
         if next_heal == Some(at) {
-            for (_, imposed) in heals.iter().filter(|(t, _)| *t == at) {
-                heal(ctx, cluster, Some(imposed));
+            for (_, span) in heals.iter().filter(|(t, _)| *t == at) {
+                heal(ctx, cluster, Some(*span));
             }
             heals.retain(|(t, _)| *t != at);
         } else if next_restart == Some(at) {
@@ -190,9 +188,9 @@ pub(crate) async fn fault_phase(
                     ..f.clone()
                 });
                 if f.action.is_healed() {
-                    let imposed = impose(ctx, cluster, &f, v);
+                    let span = impose(ctx, cluster, &f, v);
                     if let Some(after) = f.heal_after_ms {
-                        heals.push((at + after, imposed));
+                        heals.push((at + after, span));
                     }
                     continue;
                 }
@@ -243,8 +241,8 @@ pub(crate) async fn fault_phase(
                 strike(ctx, handle, cluster, action, v);
                 restarts.push((at + down_for, v));
             } else {
-                let imposed = impose(ctx, cluster, &fault, v);
-                heals.push((at + down_for, imposed));
+                let span = impose(ctx, cluster, &fault, v);
+                heals.push((at + down_for, span));
             }
             outcome.injected.push(fault);
         }
@@ -358,7 +356,7 @@ fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) 
 }
 
 /// A network or clock fault in force: what a heal undoes.
-pub(crate) struct Imposed {
+struct Imposed {
     /// How the trace names its end.
     what: String,
     undo: Vec<Undo>,
@@ -366,8 +364,8 @@ pub(crate) struct Imposed {
     span: usize,
 }
 
-/// Impose a network or clock fault on `v`; returns what a heal undoes.
-fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> Imposed {
+/// Impose a network or clock fault on `v`; returns its observer span, which names it to `heal`.
+fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usize {
     let sc = &ctx.sc;
     let both = |peers: &[NodeId]| -> Vec<(NodeId, NodeId)> {
         peers.iter().flat_map(|p| [(v, *p), (*p, v)]).collect()
@@ -524,7 +522,6 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> Imp
     for u in &undo {
         apply(ctx, cluster, *u);
     }
-    cluster.active.extend(undo.iter().copied());
     let mut obs = ctx.observe();
     match f.action {
         FaultAction::Slow
@@ -537,12 +534,12 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> Imp
     let now = now_ms();
     obs.fault(now, what);
     let span = obs.fault_began(now, v, f.action.name());
-    cluster.open_spans.push(span);
-    Imposed {
+    cluster.imposed.push(Imposed {
         what: format!("end of {} on {}", f.action.name(), describe(v)),
         undo,
         span,
-    }
+    });
+    span
 }
 
 /// Every link between side `a` and side `b`, both ways, clogged.
@@ -569,48 +566,47 @@ fn apply(ctx: &Ctx, cluster: &Cluster, u: Undo) {
     }
 }
 
-/// Undo network and clock faults: one fault, or every one in force.
-pub(crate) fn heal(ctx: &Ctx, cluster: &mut Cluster, which: Option<&Imposed>) {
+/// Undo network and clock faults: the one with observer span `which` (if still in force), or
+/// every one in force.
+pub(crate) fn heal(ctx: &Ctx, cluster: &mut Cluster, which: Option<usize>) {
     let now = now_ms();
-    let (what, todo): (String, Vec<Undo>) = match which {
-        Some(f) => {
-            cluster.open_spans.retain(|s| *s != f.span);
-            ctx.observe().fault_ended(now, f.span);
-            (f.what.clone(), f.undo.clone())
-        }
-        None => {
-            let mut obs = ctx.observe();
-            for span in std::mem::take(&mut cluster.open_spans) {
-                obs.fault_ended(now, span);
-            }
-            (
-                "heal every network and clock fault".to_string(),
-                cluster.active.clone(),
-            )
-        }
+    let ending: Vec<Imposed> = match which {
+        Some(span) => match cluster.imposed.iter().position(|f| f.span == span) {
+            Some(i) => vec![cluster.imposed.remove(i)],
+            None => return,
+        },
+        None => std::mem::take(&mut cluster.imposed),
     };
-    let mut healed = 0;
-    for u in todo {
-        let Some(i) = cluster.active.iter().position(|x| *x == u) else {
-            continue;
+    let mut healed = false;
+    for (i, f) in ending.iter().enumerate() {
+        ctx.observe().fault_ended(now, f.span);
+        // A link cut or a clock drifted by another fault still in force stays so.
+        let still = |u: &Undo| {
+            cluster
+                .imposed
+                .iter()
+                .chain(&ending[i + 1..])
+                .any(|g| g.undo.contains(u))
         };
-        cluster.active.remove(i);
-        healed += 1;
-        match u {
-            // Another fault may still cut this link.
-            Undo::Clog(a, b) if !cluster.active.contains(&u) => {
-                madsim::net::NetSim::current().unclog_link(cluster.sim_id(a), cluster.sim_id(b))
+        for u in &f.undo {
+            healed = true;
+            match *u {
+                Undo::Clog(a, b) if !still(u) => {
+                    madsim::net::NetSim::current().unclog_link(cluster.sim_id(a), cluster.sim_id(b))
+                }
+                Undo::Clog(..) => {}
+                Undo::Latency(a, b, ms, only) => lock(&ctx.links).remove_latency((a, b), ms, only),
+                Undo::Loss(a, b, pct) => lock(&ctx.links).remove_loss((a, b), pct),
+                Undo::Clock(v) if !still(u) => lock(&ctx.clocks).set_rate(v, now, 100),
+                Undo::Clock(_) => {}
             }
-            Undo::Clog(..) => {}
-            Undo::Latency(a, b, ms, only) => lock(&ctx.links).remove_latency((a, b), ms, only),
-            Undo::Loss(a, b, pct) => lock(&ctx.links).remove_loss((a, b), pct),
-            Undo::Clock(v) if !cluster.active.contains(&u) => {
-                lock(&ctx.clocks).set_rate(v, now_ms(), 100)
-            }
-            Undo::Clock(_) => {}
         }
     }
-    if healed > 0 {
+    if healed {
+        let what = match which {
+            Some(_) => ending[0].what.clone(),
+            None => "heal every network and clock fault".to_string(),
+        };
         ctx.observe().fault(now, what);
     }
 }
