@@ -57,6 +57,11 @@ impl Cluster {
             .collect()
     }
 
+    /// The controllers other than `v`.
+    fn other_controllers(&self, v: NodeId) -> Vec<NodeId> {
+        self.controllers().into_iter().filter(|c| *c != v).collect()
+    }
+
     /// Every node of the run except `v`, clients included.
     fn others(&self, v: NodeId) -> Vec<NodeId> {
         let nodes = self.nodes.keys().filter(|n| **n != v).copied();
@@ -390,11 +395,7 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
             ),
         ),
         (FaultAction::IsolateFromController, _) => {
-            let controllers: Vec<NodeId> = cluster
-                .controllers()
-                .into_iter()
-                .filter(|c| *c != v)
-                .collect();
+            let controllers: Vec<NodeId> = cluster.other_controllers(v);
             (
                 both(&controllers)
                     .into_iter()
@@ -457,11 +458,7 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
             let ms = f.latency_ms.unwrap_or(0);
             let to_controller = f.action == FaultAction::SlowToController;
             let peers: Vec<NodeId> = if to_controller {
-                cluster
-                    .controllers()
-                    .into_iter()
-                    .filter(|c| *c != v)
-                    .collect()
+                cluster.other_controllers(v)
             } else {
                 cluster.others(v)
             };
@@ -483,11 +480,7 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
         }
         (FaultAction::SlowAlterPartition, _) => {
             let ms = f.latency_ms.unwrap_or(0);
-            let controllers: Vec<NodeId> = cluster
-                .controllers()
-                .into_iter()
-                .filter(|c| *c != v)
-                .collect();
+            let controllers: Vec<NodeId> = cluster.other_controllers(v);
             (
                 controllers
                     .into_iter()
@@ -533,7 +526,7 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
     }
     let now = now_ms();
     obs.fault(now, what);
-    let span = obs.fault_began(now, v, f.action.name());
+    let span = obs.fault_began(now, v, f.action);
     cluster.imposed.push(Imposed {
         what: format!("end of {} on {}", f.action.name(), describe(v)),
         undo,
@@ -627,7 +620,7 @@ fn strike(
         action.stops_a_node(),
         "network and clock faults go through impose() and heal()"
     );
-    ctx.observe().fault_began(now, v, action.name());
+    ctx.observe().fault_began(now, v, action);
     if action == FaultAction::Pause {
         handle.pause(cluster.nodes[&v]);
         cluster.down.insert(v, true);

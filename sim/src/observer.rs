@@ -16,6 +16,7 @@ use ksim_model::{
 use serde::Serialize;
 
 use crate::disk::LostSuffix;
+use crate::scenario::FaultAction;
 
 /// Message counts by kind.
 #[derive(Debug, Default, Clone)]
@@ -183,8 +184,7 @@ impl Timeline {
 #[derive(Clone, Debug)]
 pub struct FaultSpan {
     pub node: NodeId,
-    /// The scenario's action name: crash, power-loss, pause, isolate, ...
-    pub kind: &'static str,
+    pub action: FaultAction,
     pub from_ms: u64,
     pub to_ms: Option<u64>,
 }
@@ -333,10 +333,10 @@ impl Observer {
     }
 
     /// A fault on `node` began (`kind` is the scenario's action name); returns its span's index.
-    pub fn fault_began(&mut self, now: u64, node: NodeId, kind: &'static str) -> usize {
+    pub fn fault_began(&mut self, now: u64, node: NodeId, action: FaultAction) -> usize {
         self.fault_spans.push(FaultSpan {
             node,
-            kind,
+            action,
             from_ms: now,
             to_ms: None,
         });
@@ -353,8 +353,7 @@ impl Observer {
     /// `node` restarted or resumed: its crash, power loss or pause is over.
     pub fn node_back(&mut self, now: u64, node: NodeId) {
         for s in &mut self.fault_spans {
-            let stops_the_node = matches!(s.kind, "crash" | "power-loss" | "pause");
-            if s.node == node && s.to_ms.is_none() && stops_the_node {
+            if s.node == node && s.to_ms.is_none() && s.action.stops_a_node() {
                 s.to_ms = Some(now);
             }
         }

@@ -16,6 +16,7 @@ use crate::checker::{Report, Verdict};
 use crate::observer::{ControllerSample, FaultSpan, Observer, OpType, ReplicaSample, Violation};
 use crate::output;
 use crate::run::{lock, RunOutput};
+use crate::scenario::FaultAction;
 use crate::scenario::Scenario;
 
 /// The files of a report, in the order the page lists them.
@@ -48,22 +49,7 @@ impl std::fmt::Display for ReportError {
 
 /// Where a run's report goes: `<root>/<scenario>/<seed>/`.
 pub fn dir_for(root: &Path, sc: &Scenario, seed: u64) -> PathBuf {
-    // A scenario's name is one path component, whatever its file called it.
-    let mut name: String = sc
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if name.is_empty() || name.starts_with('.') {
-        name.insert_str(0, "scenario");
-    }
-    root.join(name).join(seed.to_string())
+    root.join(sc.path_component()).join(seed.to_string())
 }
 
 /// Write the report of `out` under `root`; returns the path of its `index.html`.
@@ -969,22 +955,26 @@ impl<'a> Draw<'a> {
         label_end: &mut f64,
     ) {
         let to = span.to_ms.unwrap_or(self.end_ms);
-        let (fill, label) = match span.kind {
-            "crash" => ("rgba(214,39,40,0.3)", "crash"),
-            "power-loss" => ("rgba(120,0,0,0.45)", "power loss"),
-            "pause" => ("rgba(255,127,14,0.35)", "paused"),
-            "isolate" => ("url(#hatch)", "isolated"),
-            "isolate-from-replicas" => ("url(#hatch)", "cut from replicas"),
-            "isolate-from-controller" => ("url(#hatch)", "cut from controllers"),
-            "isolate-outbound" => ("url(#hatch)", "outbound cut"),
-            "split" => ("url(#hatch)", "split (minority)"),
-            "bridge" => ("url(#hatch)", "bridge"),
-            "slow" | "slow-to-controller" | "slow-alter-partition" => {
-                ("rgba(31,119,180,0.25)", span.kind)
+        // No wildcard: a new kind of fault chooses its colour here.
+        let (fill, label) = match span.action {
+            FaultAction::Crash => ("rgba(214,39,40,0.3)", "crash"),
+            FaultAction::PowerLoss => ("rgba(120,0,0,0.45)", "power loss"),
+            FaultAction::Pause => ("rgba(255,127,14,0.35)", "paused"),
+            FaultAction::Isolate => ("url(#hatch)", "isolated"),
+            FaultAction::IsolateFromReplicas => ("url(#hatch)", "cut from replicas"),
+            FaultAction::IsolateFromController => ("url(#hatch)", "cut from controllers"),
+            FaultAction::IsolateOutbound => ("url(#hatch)", "outbound cut"),
+            FaultAction::Split => ("url(#hatch)", "split (minority)"),
+            FaultAction::Bridge => ("url(#hatch)", "bridge"),
+            FaultAction::Slow | FaultAction::SlowToController | FaultAction::SlowAlterPartition => {
+                ("rgba(31,119,180,0.25)", span.action.name())
             }
-            "lossy" => ("rgba(148,103,189,0.3)", "lossy links"),
-            "clock-drift" => ("rgba(188,189,34,0.35)", "clock drift"),
-            other => ("rgba(120,120,120,0.3)", other),
+            FaultAction::Lossy => ("rgba(148,103,189,0.3)", "lossy links"),
+            FaultAction::ClockDrift => ("rgba(188,189,34,0.35)", "clock drift"),
+            // Neither starts a span.
+            FaultAction::Restart | FaultAction::Heal => {
+                ("rgba(120,120,120,0.3)", span.action.name())
+            }
         };
         let (x, w) = (self.x(span.from_ms), self.w(span.from_ms, to));
         let until = match span.to_ms {
@@ -994,7 +984,7 @@ impl<'a> Draw<'a> {
         let _ = write!(
             s,
             "<g class=\"fault\" data-kind=\"{}\"><rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{fill}\" stroke=\"#7a1010\" stroke-opacity=\"0.5\" stroke-width=\"0.8\"><title>{}{label} from {} ms {until}</title></rect>",
-            span.kind,
+            span.action.name(),
             esc(prefix),
             span.from_ms,
         );

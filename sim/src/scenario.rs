@@ -399,6 +399,27 @@ impl Default for Scenario {
 }
 
 impl Scenario {
+    /// The scenario's name as one file-name component: characters other than ASCII letters,
+    /// digits, `-`, `_` and `.` become `_`, and a name that is empty or starts with a dot
+    /// gets a `scenario` prefix (report and sweep paths are built from it).
+    pub fn path_component(&self) -> String {
+        let mut name: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if name.is_empty() || name.starts_with('.') {
+            name.insert_str(0, "scenario");
+        }
+        name
+    }
+
     /// The flaw under test, if any (`[selftest] flaw`).
     pub fn flaw(&self) -> Flaw {
         self.broker.flaw
@@ -408,6 +429,18 @@ impl Scenario {
 #[cfg(test)]
 mod tests {
     use super::FaultAction;
+
+    #[test]
+    fn a_scenario_name_becomes_one_file_name_component() {
+        let named = |n: &str| super::Scenario {
+            name: n.into(),
+            ..Default::default()
+        };
+        assert_eq!(named("kip-101_x.y").path_component(), "kip-101_x.y");
+        assert_eq!(named("a/b c").path_component(), "a_b_c");
+        assert_eq!(named("..").path_component(), "scenario..");
+        assert_eq!(named("").path_component(), "scenario");
+    }
 
     #[test]
     fn every_fault_is_listed_once() {

@@ -245,17 +245,7 @@ fn in_sweep(seed: u64, opts: &Options) -> bool {
 
 /// `reports/sweeps/<scenario>-<from>-<last>[-shard-K-of-N].jsonl`.
 pub fn default_path(sc: &Scenario, opts: &Options) -> PathBuf {
-    let name: String = sc
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = sc.path_component();
     let last = opts.from.saturating_add(opts.seeds.saturating_sub(1));
     let shard = opts
         .shard
