@@ -212,36 +212,23 @@ pub(crate) async fn fault_phase(
             let down_for = rng.gen_range(random.down_ms.0..=random.down_ms.1);
             let aimed = rng.gen_range(0..100) < random.aim_percent;
             let pick: u64 = rng.gen();
-            // The fault's own parameter, drawn for the kinds that have one.
-            let latency_ms = match action {
-                FaultAction::Slow | FaultAction::SlowToController => {
-                    Some(rng.gen_range(100..=8_000))
-                }
+            // The fault's own parameter, drawn for the kinds that have one (loss and clock
+            // rate as u32: the stream's values depend on the type drawn).
+            let parameter: u64 = match action {
+                FaultAction::Slow | FaultAction::SlowToController => rng.gen_range(100..=8_000),
                 // Up to the 30 s request timeout: past it the request fails and is resent.
-                FaultAction::SlowAlterPartition => Some(rng.gen_range(1_000..=25_000)),
-                _ => None,
-            };
-            let loss_percent = (action == FaultAction::Lossy).then(|| rng.gen_range(5..=50));
-            let clock_percent = (action == FaultAction::ClockDrift).then(|| {
-                if rng.gen_bool(0.5) {
-                    rng.gen_range(25..=90)
-                } else {
-                    rng.gen_range(110..=400)
+                FaultAction::SlowAlterPartition => rng.gen_range(1_000..=25_000),
+                FaultAction::Lossy => u64::from(rng.gen_range(5u32..=50)),
+                FaultAction::ClockDrift if rng.gen_bool(0.5) => {
+                    u64::from(rng.gen_range(25u32..=90))
                 }
-            });
+                FaultAction::ClockDrift => u64::from(rng.gen_range(110u32..=400)),
+                _ => 0,
+            };
             let Some(v) = random_target(ctx, cluster, random, action, aimed, pick) else {
                 continue;
             };
-            let fault = ScriptedFault {
-                at_ms: at,
-                action,
-                target: concrete(v),
-                restart_after_ms: action.stops_a_node().then_some(down_for),
-                heal_after_ms: (!action.stops_a_node()).then_some(down_for),
-                latency_ms,
-                loss_percent,
-                clock_percent,
-            };
+            let fault = ScriptedFault::lasting(at, action, concrete(v), down_for, parameter);
             if action.stops_a_node() {
                 strike(ctx, handle, cluster, action, v);
                 restarts.push((at + down_for, v));

@@ -93,6 +93,30 @@ pub struct ScriptedFault {
 }
 
 impl ScriptedFault {
+    /// A fault at `at_ms` that ends by itself `duration_ms` later (a restart or a resume for
+    /// one that stops a node, a heal for the others), with `parameter` under its own key
+    /// (`latency_ms`, `loss_percent` or `clock_percent`) when it has one.
+    pub fn lasting(
+        at_ms: u64,
+        action: FaultAction,
+        target: Target,
+        duration_ms: u64,
+        parameter: u64,
+    ) -> ScriptedFault {
+        let stops = action.stops_a_node();
+        let key = action.parameter();
+        ScriptedFault {
+            at_ms,
+            action,
+            target,
+            restart_after_ms: stops.then_some(duration_ms),
+            heal_after_ms: (!stops).then_some(duration_ms),
+            latency_ms: (key == Some("latency_ms")).then_some(parameter),
+            loss_percent: (key == Some("loss_percent")).then_some(parameter as u32),
+            clock_percent: (key == Some("clock_percent")).then_some(parameter as u32),
+        }
+    }
+
     /// The fault's own parameter (`latency_ms`, `loss_percent` or `clock_percent`), by key.
     pub fn parameter(&self) -> Option<(&'static str, u64)> {
         let value = match self.action.parameter()? {

@@ -11,21 +11,13 @@ use ksim::scenario::{FaultAction, Scenario, ScriptedFault, Target};
 /// `default` (RF 3, min.insync.replicas=2, acks=all, 20 s of writes) without its random
 /// faults, and one scripted fault from 3 s to 17 s on `target`: longer than the 9 s
 /// broker.session.timeout.ms, so that a fault that stops heartbeats gets a broker fenced.
-fn with_fault(action: FaultAction, target: Target, set: impl Fn(&mut ScriptedFault)) -> Scenario {
+/// `parameter` goes under the fault's own key (`latency_ms`, `loss_percent`, `clock_percent`).
+fn with_fault(action: FaultAction, target: Target, parameter: u64) -> Scenario {
     let mut sc = scenario("default", &[]);
     sc.faults.random = None;
-    let mut f = ScriptedFault {
-        at_ms: 3_000,
-        action,
-        target,
-        restart_after_ms: None,
-        heal_after_ms: Some(14_000),
-        latency_ms: None,
-        loss_percent: None,
-        clock_percent: None,
-    };
-    set(&mut f);
-    sc.faults.script = vec![f];
+    sc.faults.script = vec![ScriptedFault::lasting(
+        3_000, action, target, 14_000, parameter,
+    )];
     sc
 }
 
@@ -39,13 +31,7 @@ fn a_leader_too_slow_to_reach_the_controllers_is_fenced_and_replaced_and_a_sligh
 ) {
     // Heartbeats go one at a time: 2 x latency is the heartbeat round trip, against the 9 s
     // broker.session.timeout.ms.
-    let slow = |ms| {
-        with_fault(
-            FaultAction::SlowToController,
-            Target::LeaderOf(0),
-            move |f| f.latency_ms = Some(ms),
-        )
-    };
+    let slow = |ms| with_fault(FaultAction::SlowToController, Target::LeaderOf(0), ms);
     for seed in 1..=3 {
         let fenced = run_check(&slow(6_000), seed);
         let kept = run_check(&slow(1_000), seed);
@@ -62,12 +48,8 @@ fn a_leader_too_slow_to_reach_the_controllers_is_fenced_and_replaced_and_a_sligh
 fn a_slow_leader_delays_acknowledgements() {
     // Every message to and from the leader waits 500 ms: the producer's requests and the
     // followers' fetches both. Fewer writes are acknowledged within the workload.
-    let slow = with_fault(FaultAction::Slow, Target::LeaderOf(0), |f| {
-        f.latency_ms = Some(500)
-    });
-    let none = with_fault(FaultAction::Slow, Target::LeaderOf(0), |f| {
-        f.latency_ms = Some(1)
-    });
+    let slow = with_fault(FaultAction::Slow, Target::LeaderOf(0), 500);
+    let none = with_fault(FaultAction::Slow, Target::LeaderOf(0), 1);
     let (a, b) = (run_check(&slow, 1), run_check(&none, 1));
     assert!(
         valid(&a).counts.acked + 100 < valid(&b).counts.acked,
@@ -79,11 +61,7 @@ fn a_slow_leader_delays_acknowledgements() {
 
 #[test]
 fn lossy_links_reset_connections_and_leave_writes_of_unknown_outcome() {
-    let lossy = |pct| {
-        with_fault(FaultAction::Lossy, Target::LeaderOf(0), move |f| {
-            f.loss_percent = Some(pct)
-        })
-    };
+    let lossy = |pct| with_fault(FaultAction::Lossy, Target::LeaderOf(0), pct);
     let (a, b) = (run_check(&lossy(40), 1), run_check(&lossy(1), 1));
     assert!(
         valid(&a).counts.unknown > valid(&b).counts.unknown + 10,
@@ -95,20 +73,20 @@ fn lossy_links_reset_connections_and_leave_writes_of_unknown_outcome() {
 
 #[test]
 fn a_split_that_leaves_the_leader_in_the_minority_moves_leadership_to_the_majority() {
-    let split = with_fault(FaultAction::Split, Target::LeaderOf(0), |_| {});
+    let split = with_fault(FaultAction::Split, Target::LeaderOf(0), 0);
     let r = run_check(&split, 1);
     assert!(valid(&r).counts.leader_changes >= 1);
     assert_eq!(r.counts.partitions, 1);
     // The same split led by a follower leaves the leader with the majority.
-    let split = with_fault(FaultAction::Split, Target::FollowerOf(0), |_| {});
+    let split = with_fault(FaultAction::Split, Target::FollowerOf(0), 0);
     let r = run_check(&split, 1);
     assert_eq!(valid(&r).counts.leader_changes, 0);
 }
 
 #[test]
 fn a_bridge_keeps_the_cluster_writable_through_the_one_node_that_reaches_both_sides() {
-    let bridge = with_fault(FaultAction::Bridge, Target::LeaderOf(0), |_| {});
-    let isolate = with_fault(FaultAction::Isolate, Target::LeaderOf(0), |_| {});
+    let bridge = with_fault(FaultAction::Bridge, Target::LeaderOf(0), 0);
+    let isolate = with_fault(FaultAction::Isolate, Target::LeaderOf(0), 0);
     let (a, b) = (run_check(&bridge, 1), run_check(&isolate, 1));
     assert_eq!(valid(&a).counts.partitions, 1);
     assert!(
@@ -123,11 +101,7 @@ fn a_bridge_keeps_the_cluster_writable_through_the_one_node_that_reaches_both_si
 fn a_leader_whose_clock_runs_slow_heartbeats_too_rarely_and_is_fenced() {
     // broker.heartbeat.interval.ms = 2000 on a clock at 20% is 10 s of the controllers' time,
     // past the 9 s session; at 50% it is 4 s, well within.
-    let drift = |pct| {
-        with_fault(FaultAction::ClockDrift, Target::LeaderOf(0), move |f| {
-            f.clock_percent = Some(pct)
-        })
-    };
+    let drift = |pct| with_fault(FaultAction::ClockDrift, Target::LeaderOf(0), pct);
     let (a, b) = (run_check(&drift(20), 1), run_check(&drift(50), 1));
     assert!(valid(&a).counts.leader_changes >= 1);
     assert_eq!(valid(&b).counts.leader_changes, 0);
@@ -141,21 +115,14 @@ fn a_slow_alter_partition_keeps_a_caught_up_follower_out_of_the_isr_while_heartb
     // leader's AlterPartition requests 15 s slow, the request lands after the run, and the
     // leader is never fenced (its heartbeats are not delayed).
     let rejoin = |ms| {
-        let mut sc = with_fault(
-            FaultAction::SlowAlterPartition,
-            Target::LeaderOf(0),
-            move |f| f.latency_ms = Some(ms),
-        );
-        sc.faults.script.push(ScriptedFault {
-            at_ms: 3_000,
-            action: FaultAction::Crash,
-            target: Target::FollowerOf(0),
-            restart_after_ms: Some(2_000),
-            heal_after_ms: None,
-            latency_ms: None,
-            loss_percent: None,
-            clock_percent: None,
-        });
+        let mut sc = with_fault(FaultAction::SlowAlterPartition, Target::LeaderOf(0), ms);
+        sc.faults.script.push(ScriptedFault::lasting(
+            3_000,
+            FaultAction::Crash,
+            Target::FollowerOf(0),
+            2_000,
+            0,
+        ));
         run_check(&sc, 1)
     };
     let (slow, fast) = (rejoin(15_000), rejoin(1));

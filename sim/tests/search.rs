@@ -136,28 +136,18 @@ fn fault() -> impl Strategy<Value = ScriptedFault> {
     )
         .prop_map(|(at_ms, action, n, controller, delay)| {
             let controller = controller && action != FaultAction::IsolateFromReplicas;
-            ScriptedFault {
-                at_ms,
-                action,
-                target: if controller {
-                    Target::Controller(n as u32)
-                } else {
-                    Target::Broker(n)
-                },
-                restart_after_ms: action.stops_a_node().then_some(delay),
-                heal_after_ms: (!action.stops_a_node()).then_some(delay),
-                // Each kind's own parameter, derived from the same draw.
-                latency_ms: matches!(
-                    action,
-                    FaultAction::Slow
-                        | FaultAction::SlowToController
-                        | FaultAction::SlowAlterPartition
-                )
-                .then_some(delay),
-                loss_percent: (action == FaultAction::Lossy).then_some(5 + (delay % 46) as u32),
-                clock_percent: (action == FaultAction::ClockDrift)
-                    .then_some(25 + (delay % 376) as u32),
-            }
+            let target = if controller {
+                Target::Controller(n as u32)
+            } else {
+                Target::Broker(n)
+            };
+            // Each kind's own parameter, derived from the same draw.
+            let parameter = match action {
+                FaultAction::Lossy => 5 + delay % 46,
+                FaultAction::ClockDrift => 25 + delay % 376,
+                _ => delay,
+            };
+            ScriptedFault::lasting(at_ms, action, target, delay, parameter)
         })
 }
 
