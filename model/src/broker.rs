@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::log::{PartitionLog, Record};
+use crate::log::{PartitionLog, Record, SequenceCheck};
 use crate::types::*;
 
 /// What a replica is doing for its partition.
@@ -146,6 +146,11 @@ pub struct Broker {
     controller_idx: usize,
     /// Voters tried in a row without finding the active controller.
     controller_misses: usize,
+    /// While `Some`, this broker's metadata replay is stalled (a fault): the partition states
+    /// the controller publishes (LeaderAndIsr, heartbeat answers) wait here, newest per
+    /// partition, and are applied when it resumes. Its heartbeats, its fetches and the answers
+    /// to its own AlterPartition requests go on as before.
+    stalled_metadata: Option<BTreeMap<PartitionId, PartitionState>>,
 }
 
 impl Broker {
@@ -180,6 +185,44 @@ impl Broker {
             // Spread the brokers over the voters for their first attempt.
             controller_idx: id.unsigned_abs() as usize,
             controller_misses: 0,
+            stalled_metadata: None,
+        }
+    }
+
+    /// Whether this broker's metadata replay is stalled.
+    pub fn metadata_stalled(&self) -> bool {
+        self.stalled_metadata.is_some()
+    }
+
+    /// Stall or resume this broker's metadata replay. A KRaft broker learns leaders and ISRs
+    /// by replaying the metadata log; when that replay stalls while its heartbeats go on, it
+    /// stays unfenced and keeps acting on the last state it applied: it follows a leader that
+    /// was replaced, or leads an epoch that ended. On resuming it applies what it missed.
+    pub fn set_metadata_stalled(&mut self, now: TimeMs, stalled: bool) -> Ready {
+        let mut ready = Ready::default();
+        match (stalled, self.stalled_metadata.take()) {
+            (true, held) => self.stalled_metadata = Some(held.unwrap_or_default()),
+            (false, Some(held)) => {
+                for state in held.into_values() {
+                    self.apply_state(now, state, &mut ready);
+                }
+            }
+            (false, None) => {}
+        }
+        ready
+    }
+
+    /// A partition state published by the controller: applied, or held while the metadata
+    /// replay is stalled.
+    fn published_state(&mut self, now: TimeMs, state: PartitionState, ready: &mut Ready) {
+        let Some(held) = &mut self.stalled_metadata else {
+            return self.apply_state(now, state, ready);
+        };
+        let newer = |old: &PartitionState| {
+            (state.leader_epoch, state.partition_epoch) > (old.leader_epoch, old.partition_epoch)
+        };
+        if held.get(&state.partition).is_none_or(newer) {
+            held.insert(state.partition, state);
         }
     }
 
@@ -346,6 +389,8 @@ impl Broker {
                 partition,
                 acks,
                 timeout_ms,
+                producer_id,
+                base_sequence,
                 records,
             } => self.on_produce(
                 now,
@@ -354,6 +399,7 @@ impl Broker {
                 partition,
                 acks,
                 timeout_ms,
+                (producer_id, base_sequence),
                 records,
                 ready,
             ),
@@ -377,12 +423,13 @@ impl Broker {
             }
             Request::LeaderAndIsr { partitions } => {
                 for state in partitions {
-                    self.apply_state(now, state, ready);
+                    self.published_state(now, state, ready);
                 }
             }
             Request::BrokerHeartbeat { .. }
             | Request::AlterPartition { .. }
             | Request::Metadata { .. }
+            | Request::InitProducerId { .. }
             | Request::Raft { .. } => {}
         }
     }
@@ -396,6 +443,7 @@ impl Broker {
         p: PartitionId,
         acks: Acks,
         timeout_ms: TimeMs,
+        (producer_id, base_sequence): (i64, i32),
         records: Vec<ProduceRecord>,
         ready: &mut Ready,
     ) {
@@ -432,21 +480,49 @@ impl Broker {
             return;
         }
         assert!(!records.is_empty(), "empty produce");
-        let base_offset = r.log.leo();
-        let batch: Vec<Record> = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, pr)| Record {
-                offset: base_offset + i as Offset,
-                leader_epoch,
-                producer_id: -1,
-                sequence: -1,
-                key: pr.key,
-                value: pr.value,
-            })
-            .collect();
-        let required_hw = base_offset + batch.len() as Offset;
-        append(r, now, &self.cfg, batch, ready);
+        // An idempotent producer's batch: a retry of one this log holds is answered with its
+        // offset once it is committed, and a gap is refused (Kafka's producer state).
+        let duplicate =
+            match (producer_id >= 0).then(|| r.log.check_sequence(producer_id, base_sequence)) {
+                Some(SequenceCheck::OutOfOrder { .. }) if flaw != Flaw::ReorderRetries => {
+                    ready.sends.push(produce_reply(
+                        conn,
+                        correlation_id,
+                        p,
+                        Err(ErrorCode::OutOfOrderSequenceNumber),
+                    ));
+                    return;
+                }
+                Some(SequenceCheck::Duplicate(offset)) if flaw != Flaw::SkipDuplicateCheck => {
+                    Some(offset)
+                }
+                _ => None,
+            };
+        let (base_offset, required_hw) = match duplicate {
+            Some(offset) => (offset, (offset + records.len() as Offset).min(r.log.leo())),
+            None => {
+                let base_offset = r.log.leo();
+                let batch: Vec<Record> = records
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, pr)| Record {
+                        offset: base_offset + i as Offset,
+                        leader_epoch,
+                        producer_id,
+                        sequence: if producer_id >= 0 {
+                            base_sequence.wrapping_add(i as i32)
+                        } else {
+                            -1
+                        },
+                        key: pr.key,
+                        value: pr.value,
+                    })
+                    .collect();
+                let required_hw = base_offset + batch.len() as Offset;
+                append(r, now, &self.cfg, batch, ready);
+                (base_offset, required_hw)
+            }
+        };
         match acks {
             Acks::None => {}
             Acks::Leader => {
@@ -466,6 +542,11 @@ impl Broker {
                 required_hw,
                 deadline_ms: now + timeout_ms,
             }),
+        }
+        if duplicate.is_some() {
+            // The retried batch may be committed already: answer now rather than at the next
+            // HW advance.
+            self.complete_produces(now, p, ready);
         }
         self.maybe_advance_hw(now, p, ready);
         self.complete_fetches(now, p, false, ready);
@@ -823,7 +904,9 @@ impl Broker {
                     }
                 }
             }
-            Response::Produce { .. } | Response::Metadata { .. } => {}
+            Response::Produce { .. }
+            | Response::Metadata { .. }
+            | Response::InitProducerId { .. } => {}
         }
     }
 
@@ -854,7 +937,7 @@ impl Broker {
                 self.broker_epoch = data.broker_epoch;
                 self.fenced = data.fenced;
                 for state in data.partitions {
-                    self.apply_state(now, state, ready);
+                    self.published_state(now, state, ready);
                 }
                 // A freshly registered broker heartbeats again at once to be unfenced.
                 if was_registering && self.fenced {

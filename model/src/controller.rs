@@ -45,6 +45,9 @@ pub enum Command {
         partition_epoch: Epoch,
         new_isr: Vec<(BrokerId, i64)>,
     },
+    /// InitProducerId: hand out the next producer id. It goes through the metadata log (KRaft
+    /// writes ProducerIdsRecord there), so a new active controller never hands out an id again.
+    AllocateProducerId { origin: Origin, correlation_id: u64 },
     /// Fence every broker whose session expired by `now`.
     ExpireSessions { now: TimeMs },
     /// A new active controller starts every live broker's session afresh (KRaft does the same:
@@ -86,15 +89,19 @@ impl Command {
                 partition_epoch: *partition_epoch,
                 new_isr: new_isr.clone(),
             }),
+            Request::InitProducerId { correlation_id } => Some(Command::AllocateProducerId {
+                origin,
+                correlation_id: *correlation_id,
+            }),
             _ => None,
         }
     }
 
     pub fn origin(&self) -> Option<Origin> {
         match self {
-            Command::Heartbeat { origin, .. } | Command::AlterPartition { origin, .. } => {
-                Some(*origin)
-            }
+            Command::Heartbeat { origin, .. }
+            | Command::AlterPartition { origin, .. }
+            | Command::AllocateProducerId { origin, .. } => Some(*origin),
             Command::ExpireSessions { .. } | Command::RenewSessions { .. } => None,
         }
     }
@@ -115,6 +122,16 @@ impl Command {
                 origin.conn,
                 Response::AlterPartition {
                     partition: *partition,
+                    result: Err(ErrorCode::NotController),
+                },
+            )),
+            Command::AllocateProducerId {
+                origin,
+                correlation_id,
+            } => Some((
+                origin.conn,
+                Response::InitProducerId {
+                    correlation_id: *correlation_id,
                     result: Err(ErrorCode::NotController),
                 },
             )),
@@ -149,6 +166,8 @@ pub struct Controller {
     elections: u64,
     /// Each replica's last epoch and LEO as of its latest heartbeat.
     log_ends: BTreeMap<(BrokerId, PartitionId), (Epoch, Offset)>,
+    /// The producer id InitProducerId hands out next.
+    next_producer_id: i64,
 }
 
 impl Controller {
@@ -184,6 +203,7 @@ impl Controller {
             next_broker_epoch: 1,
             elections: 0,
             log_ends: BTreeMap::new(),
+            next_producer_id: 0,
         }
     }
 
@@ -276,6 +296,20 @@ impl Controller {
                     response: Response::AlterPartition {
                         partition: *partition,
                         result,
+                    },
+                });
+            }
+            Command::AllocateProducerId {
+                origin,
+                correlation_id,
+            } => {
+                let id = self.next_producer_id;
+                self.next_producer_id += 1;
+                ready.sends.push(Envelope::Reply {
+                    conn: origin.conn,
+                    response: Response::InitProducerId {
+                        correlation_id: *correlation_id,
+                        result: Ok(id),
                     },
                 });
             }

@@ -2,6 +2,8 @@
 //! Pure data; the broker decides when to append or truncate, and reports each change as a
 //! `DiskOp` so the harness can mirror it onto the simulated disk.
 
+use std::collections::{BTreeMap, VecDeque};
+
 use bytes::Bytes;
 
 use crate::types::{Epoch, Offset};
@@ -28,12 +30,35 @@ pub struct EpochEntry {
     pub start_offset: Offset,
 }
 
+/// How many of an idempotent producer's latest batches a replica remembers (Kafka's
+/// `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`): a retry of any of them is answered with the
+/// offset it already has, which is why the producer may keep at most 5 requests in flight.
+pub const PRODUCER_BATCHES_RETAINED: usize = 5;
+
+/// Where an idempotent producer's batch stands against what this log holds for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SequenceCheck {
+    /// No record of this producer here: any sequence is accepted (Kafka accepts a producer
+    /// it has no state for, e.g. after its records were truncated away).
+    Unknown,
+    /// The next sequence: append.
+    Next,
+    /// A retry of a batch this log holds, at this offset: answer with it, append nothing.
+    Duplicate(Offset),
+    /// A gap, or a batch older than the retained ones: OUT_OF_ORDER_SEQUENCE_NUMBER.
+    OutOfOrder { last: i32 },
+}
+
 /// A partition log with its leader-epoch cache and high watermark.
 #[derive(Clone, Debug, Default)]
 pub struct PartitionLog {
     records: Vec<Record>,
     epochs: Vec<EpochEntry>,
     hw: Offset,
+    /// Each idempotent producer's last batches as (sequence, offset), oldest first: Kafka's
+    /// producer state. It is derived from the records, and rebuilt from them after a
+    /// truncation or a recovery, as Kafka rebuilds it from the log's batches.
+    producers: BTreeMap<i64, VecDeque<(i32, Offset)>>,
 }
 
 impl PartitionLog {
@@ -54,8 +79,10 @@ impl PartitionLog {
             records,
             epochs,
             hw: 0,
+            producers: BTreeMap::new(),
         };
         log.rebuild_missing_epochs();
+        log.rebuild_producers();
         log.hw = hw_checkpoint.clamp(0, leo);
         log
     }
@@ -148,16 +175,48 @@ impl PartitionLog {
                     start_offset: r.offset,
                 });
             }
+            remember_batch(&mut self.producers, r);
             self.records.push(r.clone());
+        }
+    }
+
+    fn rebuild_producers(&mut self) {
+        let mut producers = BTreeMap::new();
+        for r in &self.records {
+            remember_batch(&mut producers, r);
+        }
+        self.producers = producers;
+    }
+
+    /// Kafka's `ProducerAppendInfo.checkSequence` for a batch of `producer_id` starting at
+    /// `sequence`.
+    pub fn check_sequence(&self, producer_id: i64, sequence: i32) -> SequenceCheck {
+        let Some(batches) = self.producers.get(&producer_id) else {
+            return SequenceCheck::Unknown;
+        };
+        if let Some((_, offset)) = batches.iter().find(|(s, _)| *s == sequence) {
+            return SequenceCheck::Duplicate(*offset);
+        }
+        let last = batches.back().map(|(s, _)| *s).unwrap_or(-1);
+        if sequence == last.wrapping_add(1) {
+            SequenceCheck::Next
+        } else {
+            SequenceCheck::OutOfOrder { last }
         }
     }
 
     /// Drop every record at or above `offset` and the cache entries that start there.
     pub fn truncate_to(&mut self, offset: Offset) {
         let offset = offset.clamp(0, self.leo());
+        let cut_idempotent = self.records[offset as usize..]
+            .iter()
+            .any(|r| r.producer_id >= 0);
         self.records.truncate(offset as usize);
         self.epochs.retain(|e| e.start_offset < offset);
         self.hw = self.hw.min(offset);
+        if cut_idempotent {
+            self.rebuild_producers();
+        }
     }
 
     /// Set the HW. A replica's HW never passes its own LEO.
@@ -185,6 +244,19 @@ impl PartitionLog {
         let start = (offset.max(0) as usize).min(self.records.len());
         let end = (start + max).min(self.records.len());
         self.records[start..end].to_vec()
+    }
+}
+
+/// Remember an idempotent producer's record (each record is its own batch here: the producer
+/// sends one record per request).
+fn remember_batch(producers: &mut BTreeMap<i64, VecDeque<(i32, Offset)>>, r: &Record) {
+    if r.producer_id < 0 {
+        return;
+    }
+    let batches = producers.entry(r.producer_id).or_default();
+    batches.push_back((r.sequence, r.offset));
+    if batches.len() > PRODUCER_BATCHES_RETAINED {
+        batches.pop_front();
     }
 }
 
@@ -249,5 +321,42 @@ mod tests {
                 start_offset: 0
             }]
         );
+    }
+
+    fn idem(offset: Offset, producer_id: i64, sequence: i32) -> Record {
+        Record {
+            producer_id,
+            sequence,
+            ..rec(offset, 0)
+        }
+    }
+
+    #[test]
+    fn the_last_five_batches_of_each_producer_answer_retries_and_a_gap_is_out_of_order() {
+        let mut log = PartitionLog::default();
+        assert_eq!(log.check_sequence(7, 3), SequenceCheck::Unknown);
+        let records: Vec<Record> = (0..7).map(|i| idem(i, 7, i as i32)).collect();
+        log.append(&records);
+        log.append(&[rec(7, 0)]);
+        assert_eq!(log.check_sequence(7, 7), SequenceCheck::Next);
+        assert_eq!(log.check_sequence(7, 6), SequenceCheck::Duplicate(6));
+        assert_eq!(log.check_sequence(7, 2), SequenceCheck::Duplicate(2));
+        // Older than the five retained batches: Kafka cannot tell, and answers out of order.
+        assert_eq!(
+            log.check_sequence(7, 1),
+            SequenceCheck::OutOfOrder { last: 6 }
+        );
+        assert_eq!(
+            log.check_sequence(7, 9),
+            SequenceCheck::OutOfOrder { last: 6 }
+        );
+        assert_eq!(log.check_sequence(8, 5), SequenceCheck::Unknown);
+        // A truncation forgets the batches it cut; a recovery rebuilds them from the records.
+        log.truncate_to(5);
+        assert_eq!(log.check_sequence(7, 5), SequenceCheck::Next);
+        assert_eq!(log.check_sequence(7, 0), SequenceCheck::Duplicate(0));
+        let recovered = PartitionLog::recover(log.records().to_vec(), Vec::new(), 0);
+        assert_eq!(recovered.check_sequence(7, 4), SequenceCheck::Duplicate(4));
+        assert_eq!(recovered.check_sequence(7, 5), SequenceCheck::Next);
     }
 }

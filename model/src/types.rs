@@ -68,6 +68,13 @@ pub enum Flaw {
     /// A restarted broker panics while recovering: a planted crash of the simulation itself,
     /// which must be reported as a finding with its seed, never take down a sweep.
     PanicOnRestart,
+    /// The leader appends an idempotent producer's retried batch again instead of answering
+    /// with the offset it already holds: the duplicate checker must catch it.
+    SkipDuplicateCheck,
+    /// The producer resends its waiting retries newest first, and the leader appends an
+    /// idempotent producer's batch whatever its sequence number (no
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER): the producer-order checker must catch it.
+    ReorderRetries,
 }
 
 /// How a replica finds where its log stops matching the leader's, when it follows a new
@@ -269,6 +276,9 @@ pub enum ErrorCode {
     UnknownTopicOrPartition,
     /// The request reached a controller that is not the active one (KRaft's NOT_CONTROLLER).
     NotController,
+    /// An idempotent producer's batch does not follow the last sequence number the leader
+    /// holds for it: an earlier batch is missing (it failed, and is being retried).
+    OutOfOrderSequenceNumber,
 }
 
 impl ErrorCode {
@@ -287,6 +297,7 @@ impl ErrorCode {
             ErrorCode::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
             ErrorCode::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
             ErrorCode::NotController => "NOT_CONTROLLER",
+            ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
         }
     }
 }
@@ -326,6 +337,10 @@ pub enum Request {
         acks: Acks,
         /// How long the leader may hold an acks=all request (Kafka's produce `timeout_ms`).
         timeout_ms: TimeMs,
+        /// The idempotent producer's id (Kafka's NO_PRODUCER_ID, -1, when it is not
+        /// idempotent) and the sequence number of the first record; the others follow on.
+        producer_id: i64,
+        base_sequence: i32,
         records: Vec<ProduceRecord>,
     },
     Fetch {
@@ -361,6 +376,11 @@ pub enum Request {
     Metadata {
         correlation_id: u64,
     },
+    /// An idempotent producer asks for its producer id (Kafka's InitProducerId; KRaft's
+    /// controller hands out ids through the metadata log, so an id is never given twice).
+    InitProducerId {
+        correlation_id: u64,
+    },
     /// Raft traffic between controllers (one-way messages; answers are messages too).
     Raft {
         from: u32,
@@ -392,6 +412,10 @@ pub enum Response {
         correlation_id: u64,
         brokers: Vec<BrokerId>,
         partitions: Vec<PartitionState>,
+    },
+    InitProducerId {
+        correlation_id: u64,
+        result: Result<i64, ErrorCode>,
     },
 }
 
@@ -464,6 +488,7 @@ impl Request {
             Request::BrokerHeartbeat { .. } => "heartbeat",
             Request::AlterPartition { .. } => "alter_partition",
             Request::Metadata { .. } => "metadata",
+            Request::InitProducerId { .. } => "init_producer_id",
             Request::LeaderAndIsr { .. } => "leader_and_isr",
             Request::Raft { msg, .. } => msg.kind(),
         }
@@ -479,6 +504,7 @@ impl Response {
             Response::BrokerHeartbeat { result } => result.as_ref().err().copied(),
             Response::AlterPartition { result, .. } => result.as_ref().err().copied(),
             Response::Metadata { .. } => None,
+            Response::InitProducerId { result, .. } => result.as_ref().err().copied(),
         }
     }
 
@@ -490,6 +516,7 @@ impl Response {
             Response::BrokerHeartbeat { .. } => "heartbeat_response",
             Response::AlterPartition { .. } => "alter_partition_response",
             Response::Metadata { .. } => "metadata_response",
+            Response::InitProducerId { .. } => "init_producer_id_response",
         }
     }
 }

@@ -59,6 +59,11 @@ pub struct Counts {
     pub unknown: u64,
     pub lost_allowed: u64,
     pub lost_violating: u64,
+    /// Values the final committed logs hold more than once (Jepsen's duplicates).
+    pub duplicates: u64,
+    /// Records a producer sent after another to the same partition that the final committed
+    /// log holds before it.
+    pub reordered: u64,
     pub leader_changes: u64,
     /// Times a controller became the quorum leader (the active controller).
     pub controller_elections: u64,
@@ -72,6 +77,7 @@ pub struct Counts {
     pub partitions: u64,
     pub link_faults: u64,
     pub clock_drifts: u64,
+    pub metadata_stalls: u64,
     pub truncations: u64,
     pub flushes: u64,
     pub messages: u64,
@@ -164,6 +170,22 @@ pub fn check(out: &RunOutput) -> Report {
     counts.lost_allowed = lost_allowed.len() as u64;
     counts.lost_violating = lost_violations.len() as u64;
     violations.extend(lost_violations);
+    let (duplicated, duplicate_violations, records) = duplicates(out, &obs, &finals);
+    coverage.push(Coverage {
+        checker: "duplicate",
+        compared: records,
+        unit: "committed records",
+    });
+    counts.duplicates = duplicated;
+    violations.extend(duplicate_violations);
+    let (reordered, order_violations, pairs) = producer_order(&obs, &finals);
+    coverage.push(Coverage {
+        checker: "producer-order",
+        compared: pairs,
+        unit: "pairs of one producer's committed records",
+    });
+    counts.reordered = reordered;
+    violations.extend(order_violations);
     let (matching, offsets) = log_matching(out, &obs);
     coverage.push(Coverage {
         checker: "log-matching",
@@ -182,6 +204,7 @@ pub fn check(out: &RunOutput) -> Report {
     counts.partitions = obs.partitions;
     counts.link_faults = obs.link_faults;
     counts.clock_drifts = obs.clock_drifts;
+    counts.metadata_stalls = obs.metadata_stalls;
     counts.truncations = obs.truncations;
     counts.flushes = lock(&ctx.disks).flushes;
     let stats = lock(&ctx.stats);
@@ -211,6 +234,7 @@ pub fn check(out: &RunOutput) -> Report {
             + obs.pauses
             + obs.link_faults
             + obs.clock_drifts
+            + obs.metadata_stalls
             == 0
     {
         vacuous.push("the scenario asked for faults but none was injected".to_string());
@@ -234,9 +258,11 @@ pub fn check(out: &RunOutput) -> Report {
     }
 }
 
-/// Partition -> (value -> offset) over the final committed log (the controller's leader's
-/// log below its HW).
-fn final_logs(out: &RunOutput, obs: &Observer) -> BTreeMap<PartitionId, BTreeMap<u64, Offset>> {
+/// Partition -> (value -> its offsets) over the final committed log (the controller's
+/// leader's log below its HW). A value has more than one offset when a retry appended it again.
+type FinalLogs = BTreeMap<PartitionId, BTreeMap<u64, Vec<Offset>>>;
+
+fn final_logs(out: &RunOutput, obs: &Observer) -> FinalLogs {
     let mut finals = BTreeMap::new();
     for p in 0..out.ctx.sc.partitions {
         let mut map = BTreeMap::new();
@@ -245,7 +271,9 @@ fn final_logs(out: &RunOutput, obs: &Observer) -> BTreeMap<PartitionId, BTreeMap
             let hw = obs.views.get(&(l, p)).map(|v| v.hw).unwrap_or(0);
             if let Some(mirror) = obs.mirrors.get(&(l, p)) {
                 for (offset, (_, v)) in mirror.iter().enumerate().take(hw.max(0) as usize) {
-                    map.insert(*v, offset as Offset);
+                    map.entry(*v)
+                        .or_insert_with(Vec::new)
+                        .push(offset as Offset);
                 }
             }
         }
@@ -259,7 +287,7 @@ fn final_logs(out: &RunOutput, obs: &Observer) -> BTreeMap<PartitionId, BTreeMap
 fn durability(
     out: &RunOutput,
     obs: &Observer,
-    finals: &BTreeMap<PartitionId, BTreeMap<u64, Offset>>,
+    finals: &FinalLogs,
 ) -> (Vec<AllowedLoss>, Vec<Violation>, u64) {
     let acks = out.ctx.sc.producer.acks;
     let mut allowed = Vec::new();
@@ -267,15 +295,12 @@ fn durability(
     let mut compared = 0;
     for op in obs.history.iter().filter(|op| op.kind == OpType::Ok) {
         compared += 1;
-        let found = finals
-            .get(&op.partition)
-            .and_then(|m| m.get(&op.value))
-            .copied();
+        let found = finals.get(&op.partition).and_then(|m| m.get(&op.value));
         match (found, op.offset) {
-            (Some(at), Some(acked)) if at != acked => violations.push(Violation {
+            (Some(at), Some(acked)) if !at.contains(&acked) => violations.push(Violation {
                 checker: "acked-durability",
                 time_ms: op.time_ms,
-                message: format!("value {} was acknowledged at partition {} offset {acked} but the committed log holds it at offset {at}", op.value, op.partition),
+                message: format!("value {} was acknowledged at partition {} offset {acked} but the committed log holds it at offset {}", op.value, op.partition, offsets(at)),
             }),
             (Some(_), _) => {}
             (None, _) => {
@@ -313,6 +338,94 @@ fn durability(
         }
     }
     (allowed, violations, compared)
+}
+
+fn offsets(at: &[Offset]) -> String {
+    at.iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// Jepsen's duplicate check over the final committed logs: a value at more than one offset.
+/// A retry of an attempt whose outcome was unknown appends the record again when the producer
+/// is not idempotent: allowed, and counted. An idempotent producer sends a record under one
+/// producer id only, and the leader answers a retry of a batch it holds with its offset, so a
+/// duplicate there is a violation. Returns (duplicated values, violations, records compared).
+fn duplicates(out: &RunOutput, obs: &Observer, finals: &FinalLogs) -> (u64, Vec<Violation>, u64) {
+    let idempotent = out.ctx.sc.producer.enable_idempotence;
+    let mut violations = Vec::new();
+    let (mut duplicated, mut records) = (0, 0);
+    for (p, log) in finals {
+        for (value, at) in log {
+            records += at.len() as u64;
+            if at.len() < 2 {
+                continue;
+            }
+            duplicated += 1;
+            if idempotent {
+                let sent_ms = obs
+                    .history
+                    .iter()
+                    .find(|op| op.value == *value && op.kind == OpType::Invoke)
+                    .map_or(out.outcome.end_ms, |op| op.time_ms);
+                violations.push(Violation {
+                    checker: "duplicate",
+                    time_ms: sent_ms,
+                    message: format!(
+                        "value {value} is in the committed log of partition {p} {} times, at offsets {}; its producer is idempotent (enable.idempotence=true), so the leader must answer a retry of a batch it holds with that batch's offset instead of appending it again",
+                        at.len(),
+                        offsets(at)
+                    ),
+                });
+            }
+        }
+    }
+    (duplicated, violations, records)
+}
+
+/// Order within one producer: the records a producer sent to a partition, in the order it first
+/// sent them, must sit at increasing offsets of the final committed log. A retry without
+/// idempotence can land after records sent later (allowed, counted); an idempotent session's
+/// sequence numbers make the leader refuse a batch out of order, so there it is a violation.
+/// Returns (reordered records, violations, pairs compared).
+fn producer_order(obs: &Observer, finals: &FinalLogs) -> (u64, Vec<Violation>, u64) {
+    // (process, partition, producer id) -> values in the order they were first sent.
+    let mut sent: BTreeMap<(u32, PartitionId, Option<i64>), Vec<(u64, u64)>> = BTreeMap::new();
+    for op in obs.history.iter().filter(|op| op.kind == OpType::Invoke) {
+        sent.entry((op.process, op.partition, op.producer_id))
+            .or_default()
+            .push((op.value, op.time_ms));
+    }
+    let mut violations = Vec::new();
+    let (mut reordered, mut pairs) = (0, 0);
+    for ((process, p, producer_id), values) in &sent {
+        let Some(log) = finals.get(p) else { continue };
+        let mut last: Option<(u64, Offset)> = None;
+        for (value, time_ms) in values {
+            let Some(&offset) = log.get(value).and_then(|at| at.first()) else {
+                continue;
+            };
+            if let Some((before, before_at)) = last {
+                pairs += 1;
+                if offset < before_at {
+                    reordered += 1;
+                    if let Some(id) = producer_id {
+                        violations.push(Violation {
+                            checker: "producer-order",
+                            time_ms: *time_ms,
+                            message: format!(
+                                "producer {process} (idempotent, producer id {id}) sent value {before} before value {value} to partition {p}, but the committed log holds {value} at offset {offset}, before {before} at offset {before_at}"
+                            ),
+                        });
+                    }
+                    continue;
+                }
+            }
+            last = Some((*value, offset));
+        }
+    }
+    (reordered, violations, pairs)
 }
 
 fn list(set: &std::collections::BTreeSet<BrokerId>) -> String {

@@ -39,6 +39,8 @@ pub(crate) enum Undo {
     Loss(NodeId, NodeId, u32),
     /// A drifting clock.
     Clock(NodeId),
+    /// A broker's stalled metadata replay.
+    Metadata(BrokerId),
 }
 
 impl Cluster {
@@ -263,7 +265,11 @@ fn random_target(
     pick: u64,
 ) -> Option<NodeId> {
     let up = |v: &NodeId| cluster.down.get(v) == Some(&false);
-    let controllers_ok = random.controllers && action != FaultAction::IsolateFromReplicas;
+    let controllers_ok = random.controllers
+        && !matches!(
+            action,
+            FaultAction::IsolateFromReplicas | FaultAction::StaleMetadata
+        );
     let candidates: Vec<NodeId> = if aimed {
         let mut roles: Vec<NodeId> = resolve(ctx, cluster, &action, &Target::LeaderOf(0));
         roles.extend(resolve(ctx, cluster, &action, &Target::FollowerOf(0)));
@@ -497,6 +503,16 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
                 format!("{}'s clock runs at {pct}% of real time", describe(v)),
             )
         }
+        (FaultAction::StaleMetadata, NodeId::Broker(b)) => (
+            vec![Undo::Metadata(b)],
+            format!(
+                "broker {b}'s metadata replay stalls: it applies no new leader or ISR until the fault ends, and keeps heartbeating and fetching"
+            ),
+        ),
+        (FaultAction::StaleMetadata, other) => (
+            Vec::new(),
+            format!("stale-metadata does not apply to {}", describe(other)),
+        ),
         (action, _) => unreachable!("{} is not a network or clock fault", action.name()),
     };
     for u in &undo {
@@ -509,6 +525,7 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
         | FaultAction::SlowAlterPartition
         | FaultAction::Lossy => obs.link_faults += 1,
         FaultAction::ClockDrift => obs.clock_drifts += 1,
+        FaultAction::StaleMetadata => obs.metadata_stalls += 1,
         _ => obs.partitions += 1,
     }
     let now = now_ms();
@@ -543,6 +560,9 @@ fn apply(ctx: &Ctx, cluster: &Cluster, u: Undo) {
         Undo::Latency(a, b, ms, only) => lock(&ctx.links).add_latency((a, b), ms, only),
         Undo::Loss(a, b, pct) => lock(&ctx.links).add_loss((a, b), pct),
         Undo::Clock(_) => {}
+        Undo::Metadata(b) => {
+            lock(&ctx.stalled_metadata).insert(b);
+        }
     }
 }
 
@@ -579,6 +599,10 @@ pub(crate) fn heal(ctx: &Ctx, cluster: &mut Cluster, which: Option<usize>) {
                 Undo::Loss(a, b, pct) => lock(&ctx.links).remove_loss((a, b), pct),
                 Undo::Clock(v) if !still(u) => lock(&ctx.clocks).set_rate(v, now, 100),
                 Undo::Clock(_) => {}
+                Undo::Metadata(b) if !still(u) => {
+                    lock(&ctx.stalled_metadata).remove(&b);
+                }
+                Undo::Metadata(_) => {}
             }
         }
     }

@@ -16,6 +16,7 @@ pub mod faults;
 pub mod net;
 pub mod observer;
 pub mod output;
+pub mod producer;
 pub mod properties;
 pub mod report;
 pub mod run;

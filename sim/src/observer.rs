@@ -72,6 +72,9 @@ pub struct Op {
     pub partition: PartitionId,
     pub offset: Option<Offset>,
     pub error: Option<String>,
+    /// The idempotent producer's id the record was sent under (one per session); null when
+    /// the producer is not idempotent.
+    pub producer_id: Option<i64>,
 }
 
 /// A controller's Raft state after its last step.
@@ -240,6 +243,8 @@ pub struct Observer {
     pub link_faults: u64,
     /// Clock drift faults injected.
     pub clock_drifts: u64,
+    /// Metadata stalls (fault `stale-metadata`) injected.
+    pub metadata_stalls: u64,
     pub faults: Vec<(u64, String)>,
     /// The same faults as intervals, for drawing them.
     pub fault_spans: Vec<FaultSpan>,

@@ -121,7 +121,8 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
             format!("OLD RULES {}", old.join(" "))
         }
     );
-    let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries=0 enable.idempotence=false", sc.producer.acks.name(), sc.producer.request_timeout_ms, sc.producer.max_in_flight);
+    let pc = &sc.producer;
+    let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries={} retry.backoff.ms={} delivery.timeout.ms={} enable.idempotence={}", pc.acks.name(), pc.request_timeout_ms, pc.max_in_flight, pc.retries, pc.retry_backoff_ms, pc.delivery_timeout_ms, pc.enable_idempotence);
     let _ = writeln!(
         s,
         "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}",
@@ -214,13 +215,13 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={}",
-        c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating
+        "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={} duplicated={} reordered={}",
+        c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating, c.duplicates, c.reordered
     );
     let _ = writeln!(
         s,
-        "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} slow/lossy links={} clock drifts={} truncations={} flushes={}",
-        c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.crashes, c.power_losses, c.restarts, c.partitions, c.link_faults, c.clock_drifts, c.truncations, c.flushes
+        "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} slow/lossy links={} clock drifts={} metadata stalls={} truncations={} flushes={}",
+        c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.crashes, c.power_losses, c.restarts, c.partitions, c.link_faults, c.clock_drifts, c.metadata_stalls, c.truncations, c.flushes
     );
     let true_hw: Vec<String> = obs
         .true_hw

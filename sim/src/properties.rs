@@ -128,6 +128,9 @@ const PRODUCER_MODELLED: &[&str] = &[
     "request.timeout.ms",
     "max.in.flight.requests.per.connection",
     "enable.idempotence",
+    "retries",
+    "retry.backoff.ms",
+    "delivery.timeout.ms",
 ];
 
 const PRODUCER_INERT: &[&str] = &[
@@ -147,9 +150,6 @@ const PRODUCER_INERT: &[&str] = &[
 ];
 
 const PRODUCER_NOT_MODELLED: &[&str] = &[
-    "retries",
-    "retry.backoff.ms",
-    "delivery.timeout.ms",
     "linger.ms",
     "batch.size",
     "compression.type",

@@ -3,14 +3,14 @@
 //! cluster and waits for it to settle. Each node runs receive -> `step` -> disk -> observer ->
 //! send; the model never sees madsim.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ksim_model::quorum::{QuorumConfig, QuorumInput, QuorumNode, QuorumReady, Role as QuorumRole};
 use ksim_model::{
-    assignment, Acks, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin,
-    PartitionId, ProduceRecord, Request, Response, Role,
+    assignment, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin, Request,
+    Role,
 };
 use madsim::time::{sleep, Instant, TimeHandle};
 use rand::SeedableRng;
@@ -20,7 +20,7 @@ use crate::clock::Clocks;
 use crate::disk::Disks;
 use crate::faults::{fault_phase, heal, restart, Cluster};
 use crate::net::{addr_of, Inbound, LinkFaults, NodeNet, SharedLinkFaults};
-use crate::observer::{Keep, Observer, Op, OpType, Stats};
+use crate::observer::{Keep, Observer, Stats};
 use crate::scenario::{Scenario, ScriptedFault};
 use crate::timer::Timer;
 
@@ -29,8 +29,6 @@ const TICK_MS: u64 = 50;
 /// Broker-to-broker and broker-to-controller requests time out after this
 /// (`replica.socket.timeout.ms` and `request.timeout.ms` both default to 30 s).
 const INTERNAL_REQUEST_TIMEOUT_MS: u64 = 30_000;
-/// The producer's `retry.backoff.ms` (Kafka's default), between metadata refreshes.
-const RETRY_BACKOFF_MS: u64 = 100;
 
 /// Named random streams derived from the run seed. New streams are appended, never inserted,
 /// so that an old seed keeps its meaning.
@@ -43,6 +41,9 @@ pub(crate) enum StreamId {
     Swarm = 3,
     /// Which messages a lossy link loses (`net::LinkFaults`).
     Loss = 4,
+    /// The swarm's later draws (stalled metadata, long faults): a stream of their own, so that
+    /// a seed that draws neither keeps the mix and the trace it had before they existed.
+    SwarmLater = 5,
 }
 
 pub(crate) fn stream(seed: u64, id: StreamId) -> ChaCha8Rng {
@@ -68,13 +69,16 @@ pub struct Ctx {
     pub links: SharedLinkFaults,
     /// Each server's clock (fault `clock-drift`).
     pub clocks: Mutex<Clocks>,
+    /// Brokers whose metadata replay is stalled (fault `stale-metadata`); each broker checks
+    /// at its tick.
+    pub stalled_metadata: Mutex<BTreeSet<BrokerId>>,
     incarnations: Mutex<BTreeMap<BrokerId, u64>>,
     controller_incarnations: Mutex<BTreeMap<u32, u64>>,
-    next_value: Mutex<u64>,
+    pub(crate) next_value: Mutex<u64>,
     /// Set when the run is over: every task returns, so that nothing of the run outlives its
     /// runtime (madsim frees no task that is still pending when the runtime is dropped, and a
     /// pending task would keep this context, and its history, alive).
-    shutdown: tokio::sync::watch::Sender<bool>,
+    pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// A lock that survives a panic elsewhere in the run: after a finding we still want to
@@ -186,6 +190,7 @@ fn run_with(seed: u64, sc: &Scenario, keep: Keep) -> RunOutput {
         stats: Arc::default(),
         links: Arc::new(Mutex::new(LinkFaults::new(stream(seed, StreamId::Loss)))),
         clocks: Mutex::default(),
+        stalled_metadata: Mutex::default(),
         incarnations: Mutex::default(),
         controller_incarnations: Mutex::default(),
         next_value: Mutex::new(1),
@@ -285,12 +290,30 @@ async fn broker_node(ctx: Arc<Ctx>, id: BrokerId) {
     let mut node = ServerLoop::bind(&ctx, me).await;
     while let Some((input, kind)) = node.next(&ctx).await {
         // The broker measures its timeouts on its own clock; the observer on the run's.
-        let ready = broker.step(ctx.local_ms(me), input);
-        lock(&ctx.disks).apply(id, &ready.disk);
-        ctx.observe()
-            .after_broker_step(now_ms(), &broker, kind, &ready);
-        dispatch(&mut node.net, ready.sends).await;
+        let now = ctx.local_ms(me);
+        if kind == "tick" {
+            let stalled = lock(&ctx.stalled_metadata).contains(&id);
+            if stalled != broker.metadata_stalled() {
+                let ready = broker.set_metadata_stalled(now, stalled);
+                after_broker_step(&ctx, &mut node, &broker, "metadata", ready).await;
+            }
+        }
+        let ready = broker.step(now, input);
+        after_broker_step(&ctx, &mut node, &broker, kind, ready).await;
     }
+}
+
+async fn after_broker_step(
+    ctx: &Ctx,
+    node: &mut ServerLoop,
+    broker: &Broker,
+    kind: &'static str,
+    ready: ksim_model::Ready,
+) {
+    lock(&ctx.disks).apply(broker.id, &ready.disk);
+    ctx.observe()
+        .after_broker_step(now_ms(), broker, kind, &ready);
+    dispatch(&mut node.net, ready.sends).await;
 }
 
 /// A broker's or controller's event source: its connections, a tick every `TICK_MS` of its own
@@ -539,257 +562,6 @@ impl ControllerNode {
     }
 }
 
-/// A request the producer is waiting on.
-struct InFlight {
-    value: u64,
-    partition: PartitionId,
-    broker: BrokerId,
-    deadline_ms: u64,
-}
-
-/// A producer client: sends one record per request at the configured rate, round-robin over
-/// partitions, to the leader it learned from metadata; records `invoke` and then `ok`, `fail`
-/// or `info` for each. It does not retry (retries come with the producer of its own issue).
-async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
-    let sc = ctx.sc.clone();
-    let me = NodeId::Client(idx);
-    // The producer applies request.timeout.ms itself, per request.
-    let mut shutdown = ctx.shutdown.subscribe();
-    let mut net = NodeNet::bind(
-        me,
-        Duration::from_secs(86_400),
-        ctx.stats.clone(),
-        ctx.links.clone(),
-        shutdown.clone(),
-    )
-    .await;
-    let interval = Duration::from_micros(1_000_000 / sc.workload.rate_per_sec.max(1) as u64);
-    let end_ms = sc.workload.duration_ms;
-    let mut leaders: BTreeMap<PartitionId, BrokerId> = BTreeMap::new();
-    let mut in_flight: BTreeMap<u64, InFlight> = BTreeMap::new();
-    let mut correlation: u64 = 0;
-    let mut metadata_in_flight = false;
-    let mut metadata_sent_ms = 0u64;
-    // Any controller answers Metadata; a producer moves to the next one when its current one
-    // fails or does not answer within request.timeout.ms.
-    let controllers = sc.controllers.max(1);
-    let mut metadata_from: u32 = (idx - 1) % controllers + 1;
-    // retry.backoff.ms between metadata refreshes.
-    let mut next_metadata = Instant::now();
-    let mut next_send = Instant::now();
-    let mut next_partition = idx as i32 % sc.partitions;
-    let mut wake_timer = Timer::new(Instant::now());
-    loop {
-        if !metadata_in_flight
-            && (leaders.len() as i32) < sc.partitions
-            && Instant::now() >= next_metadata
-        {
-            correlation += 1;
-            net.send(
-                NodeId::Controller(metadata_from),
-                Request::Metadata {
-                    correlation_id: correlation,
-                },
-            );
-            metadata_in_flight = true;
-            metadata_sent_ms = now_ms();
-        }
-        let wake = in_flight
-            .values()
-            .map(|f| f.deadline_ms)
-            .min()
-            .map(|d| Instant::now() + Duration::from_millis(d.saturating_sub(now_ms())));
-        let want_metadata = !metadata_in_flight && (leaders.len() as i32) < sc.partitions;
-        let wake = [
-            Some(next_send),
-            wake,
-            want_metadata.then_some(next_metadata),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(next_send);
-        wake_timer.reset(wake);
-        tokio::select! {
-            biased;
-            _ = shutdown.changed() => return,
-            _ = wake_timer.wait() => {}
-            m = net.recv() => {
-                match m {
-                    Inbound::Response { response: Response::Metadata { partitions, .. }, .. } => {
-                        metadata_in_flight = false;
-                        next_metadata = Instant::now() + Duration::from_millis(RETRY_BACKOFF_MS);
-                        leaders = partitions.iter().filter_map(|p| p.leader.map(|l| (p.partition, l))).collect();
-                    }
-                    Inbound::Response { response: Response::Produce { correlation_id, result, .. }, .. } => {
-                        if let Some(f) = in_flight.remove(&correlation_id) {
-                            let (kind, offset, error) = match result {
-                                Ok(offset) => (OpType::Ok, Some(offset), None),
-                                Err(e) => {
-                                    leaders.remove(&f.partition);
-                                    // NOT_ENOUGH_REPLICAS is decided before the append; the other
-                                    // errors may follow an append the client cannot see.
-                                    let kind = if e == ksim_model::ErrorCode::NotEnoughReplicas { OpType::Fail } else { OpType::Info };
-                                    (kind, None, Some(e.name().to_string()))
-                                }
-                            };
-                            complete(&ctx, idx, &f, kind, offset, error);
-                        }
-                    }
-                    Inbound::Disconnected { peer, refused, .. } => {
-                        if let NodeId::Controller(c) = peer {
-                            if c == metadata_from {
-                                metadata_in_flight = false;
-                                metadata_from = metadata_from % controllers + 1;
-                            }
-                        }
-                        // A connection that never opened sent nothing: a definite failure.
-                        let (kind, why) = if refused { (OpType::Fail, "connection refused") } else { (OpType::Info, "connection reset") };
-                        fail_all_to(&ctx, idx, &mut in_flight, &mut leaders, peer, kind, why);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let now = now_ms();
-        if metadata_in_flight
-            && now.saturating_sub(metadata_sent_ms) >= sc.producer.request_timeout_ms
-        {
-            net.close(NodeId::Controller(metadata_from));
-            metadata_in_flight = false;
-            metadata_from = metadata_from % controllers + 1;
-        }
-        // request.timeout.ms: the request is abandoned with an unknown outcome, and, as Kafka's
-        // client does, the connection is closed (failing whatever else was in flight on it).
-        let expired: Vec<BrokerId> = in_flight
-            .values()
-            .filter(|f| f.deadline_ms <= now)
-            .map(|f| f.broker)
-            .collect();
-        for b in expired {
-            net.close(NodeId::Broker(b));
-            fail_all_to(
-                &ctx,
-                idx,
-                &mut in_flight,
-                &mut leaders,
-                NodeId::Broker(b),
-                OpType::Info,
-                "request.timeout.ms expired",
-            );
-        }
-        if Instant::now() >= next_send {
-            next_send += interval;
-            if now < end_ms {
-                let p = next_partition;
-                next_partition = (next_partition + 1) % sc.partitions;
-                if let Some(&leader) = leaders.get(&p) {
-                    let to_leader = in_flight.values().filter(|f| f.broker == leader).count();
-                    if to_leader < sc.producer.max_in_flight {
-                        correlation += 1;
-                        send_one(&ctx, &mut net, idx, correlation, p, leader, &mut in_flight);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn send_one(
-    ctx: &Ctx,
-    net: &mut NodeNet,
-    idx: u32,
-    correlation: u64,
-    p: PartitionId,
-    leader: BrokerId,
-    in_flight: &mut BTreeMap<u64, InFlight>,
-) {
-    let sc = &ctx.sc;
-    let value = {
-        let mut v = lock(&ctx.next_value);
-        *v += 1;
-        *v - 1
-    };
-    let mut bytes = vec![0u8; sc.workload.value_bytes.max(8)];
-    bytes[..8].copy_from_slice(&value.to_be_bytes());
-    let now = now_ms();
-    ctx.observe().record(Op {
-        time_ms: now,
-        process: idx,
-        kind: OpType::Invoke,
-        f: "send",
-        value,
-        partition: p,
-        offset: None,
-        error: None,
-    });
-    let request = Request::Produce {
-        correlation_id: correlation,
-        partition: p,
-        acks: sc.producer.acks,
-        timeout_ms: sc.producer.request_timeout_ms,
-        records: vec![ProduceRecord {
-            key: bytes::Bytes::new(),
-            value: bytes::Bytes::from(bytes),
-        }],
-    };
-    net.send(NodeId::Broker(leader), request);
-    let f = InFlight {
-        value,
-        partition: p,
-        broker: leader,
-        deadline_ms: now + sc.producer.request_timeout_ms,
-    };
-    if sc.producer.acks == Acks::None {
-        // acks=0: the client counts the send as done; no offset is known.
-        complete(ctx, idx, &f, OpType::Ok, None, None);
-    } else {
-        in_flight.insert(correlation, f);
-    }
-}
-
-fn complete(
-    ctx: &Ctx,
-    idx: u32,
-    f: &InFlight,
-    kind: OpType,
-    offset: Option<i64>,
-    error: Option<String>,
-) {
-    let op = Op {
-        time_ms: now_ms(),
-        process: idx,
-        kind,
-        f: "send",
-        value: f.value,
-        partition: f.partition,
-        offset,
-        error,
-    };
-    ctx.observe().record(op);
-}
-
-fn fail_all_to(
-    ctx: &Ctx,
-    idx: u32,
-    in_flight: &mut BTreeMap<u64, InFlight>,
-    leaders: &mut BTreeMap<PartitionId, BrokerId>,
-    peer: NodeId,
-    kind: OpType,
-    why: &str,
-) {
-    let NodeId::Broker(b) = peer else { return };
-    let gone: Vec<u64> = in_flight
-        .iter()
-        .filter(|(_, f)| f.broker == b)
-        .map(|(c, _)| *c)
-        .collect();
-    for c in gone {
-        let f = in_flight.remove(&c).expect("listed above");
-        complete(ctx, idx, &f, kind, None, Some(why.to_string()));
-    }
-    leaders.retain(|_, l| *l != b);
-}
 // -------------------------------------------------------------------- supervisor
 
 async fn supervise(ctx: Arc<Ctx>) -> Outcome {
@@ -837,7 +609,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
             .create_node()
             .name(format!("producer-{i}"))
             .ip(addr_of(NodeId::Client(i)).ip())
-            .init(move || producer_node(w.upgrade().expect("run context"), i))
+            .init(move || crate::producer::producer_node(w.upgrade().expect("run context"), i))
             .build();
         cluster.clients.insert(NodeId::Client(i), client.id());
     }

@@ -48,6 +48,19 @@ pub struct ProducerConfig {
     pub request_timeout_ms: u64,
     /// `max.in.flight.requests.per.connection`
     pub max_in_flight: usize,
+    /// `retries`: how many times a failed send is tried again. 0 here by default, unlike
+    /// Kafka's client (2147483647 since 2.1), so that each write is one attempt unless a
+    /// scenario asks for retries.
+    pub retries: u32,
+    /// `retry.backoff.ms`
+    pub retry_backoff_ms: u64,
+    /// `delivery.timeout.ms`: a record not acknowledged this long after it was sent is given
+    /// up, whatever `retries` says.
+    pub delivery_timeout_ms: u64,
+    /// `enable.idempotence`: a producer id from the cluster and a sequence number per record
+    /// and partition, so that the leader answers a retry of a batch it holds instead of
+    /// appending it again. false here by default (Kafka's client: true since 3.0).
+    pub enable_idempotence: bool,
 }
 
 /// `[workload]`
@@ -174,11 +187,16 @@ pub enum FaultAction {
     /// The target's clock runs at `clock_percent` of real time: its timeouts, heartbeats
     /// and fetch waits fire early or late (a drifting or steal-starved clock).
     ClockDrift,
+    /// The target broker's metadata replay stalls: the partition states the controller
+    /// publishes (LeaderAndIsr, the states in heartbeat answers) wait until the fault ends,
+    /// while its heartbeats keep it unfenced. It keeps following a replaced leader, or leading
+    /// an epoch that ended, on the last state it applied. Brokers only.
+    StaleMetadata,
 }
 
 impl FaultAction {
     /// Every fault, in the order the documentation lists them.
-    pub const ALL: [FaultAction; 16] = [
+    pub const ALL: [FaultAction; 17] = [
         FaultAction::Crash,
         FaultAction::PowerLoss,
         FaultAction::Restart,
@@ -194,6 +212,7 @@ impl FaultAction {
         FaultAction::SlowAlterPartition,
         FaultAction::Lossy,
         FaultAction::ClockDrift,
+        FaultAction::StaleMetadata,
         FaultAction::Heal,
     ];
 
@@ -215,6 +234,7 @@ impl FaultAction {
             FaultAction::Split => "split",
             FaultAction::Bridge => "bridge",
             FaultAction::ClockDrift => "clock-drift",
+            FaultAction::StaleMetadata => "stale-metadata",
         }
     }
 
@@ -242,6 +262,7 @@ impl FaultAction {
                 | FaultAction::Split
                 | FaultAction::Bridge
                 | FaultAction::ClockDrift
+                | FaultAction::StaleMetadata
         )
     }
 
@@ -358,6 +379,20 @@ impl RandomFaults {
             FaultAction::SlowAlterPartition,
         ];
         kinds.extend(later.iter().copied().filter(|_| rng.gen_bool(0.5)));
+        // Draws added since, on their own stream (see `StreamId::SwarmLater`).
+        let mut rng = crate::run::stream(seed, crate::run::StreamId::SwarmLater);
+        if rng.gen_bool(0.5) {
+            kinds.push(FaultAction::StaleMetadata);
+        }
+        // A quarter of the seeds draw long faults, 3 to 30 s: long enough for a replica to
+        // miss two leader changes (each takes a 9 s broker session) while it still fetches,
+        // which is what KIP-320's fetch fencing and KIP-101's leader epochs are for.
+        let down_ms = if rng.gen_bool(0.25) {
+            let lo = rng.gen_range(3_000..=10_000);
+            (lo, lo * rng.gen_range(1..=3))
+        } else {
+            down_ms
+        };
         RandomFaults {
             kinds,
             interval_ms,
@@ -401,6 +436,10 @@ impl Default for Scenario {
                 acks: Acks::All,
                 request_timeout_ms: 30_000,
                 max_in_flight: 5,
+                retries: 0,
+                retry_backoff_ms: 100,
+                delivery_timeout_ms: 120_000,
+                enable_idempotence: false,
             },
             workload: Workload {
                 producers: 1,
@@ -486,10 +525,11 @@ mod tests {
                 | FaultAction::SlowAlterPartition
                 | FaultAction::Lossy
                 | FaultAction::ClockDrift
+                | FaultAction::StaleMetadata
                 | FaultAction::Heal => FaultAction::ALL.iter().position(|b| b == a),
             };
             assert_eq!(listed, Some(i), "{} listed twice", a.name());
         }
-        assert_eq!(FaultAction::ALL.len(), 16);
+        assert_eq!(FaultAction::ALL.len(), 17);
     }
 }

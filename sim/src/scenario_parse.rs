@@ -149,11 +149,10 @@ static KEYS: &[KeySpec] = &[
     key!("producer", "acks", |sc, v| sc.producer.acks => acks(v)?),
     key!("producer", "request.timeout.ms", |sc, v| sc.producer.request_timeout_ms => int_in(v, 1, MAX)?),
     key!("producer", "max.in.flight.requests.per.connection", |sc, v| sc.producer.max_in_flight => int_in(v, 1, 1000)?),
-    KeySpec {
-        section: "producer",
-        key: "enable.idempotence",
-        apply: |_, v| idempotence(v),
-    },
+    key!("producer", "enable.idempotence", |sc, v| sc.producer.enable_idempotence => boolean(v)?),
+    key!("producer", "retries", |sc, v| sc.producer.retries => int_in(v, 0, i64::from(i32::MAX))?),
+    key!("producer", "retry.backoff.ms", |sc, v| sc.producer.retry_backoff_ms => int_in(v, 0, MAX)?),
+    key!("producer", "delivery.timeout.ms", |sc, v| sc.producer.delivery_timeout_ms => int_in(v, 1, MAX)?),
     key!("workload", "producers", |sc, v| sc.workload.producers => int_in(v, 1, 64)?),
     key!("workload", "rate_per_sec", |sc, v| sc.workload.rate_per_sec => int_in(v, 1, 100_000)?),
     key!("workload", "duration_ms", |sc, v| sc.workload.duration_ms => int_in(v, 1, 86_400_000)?),
@@ -251,6 +250,8 @@ const FLAWS: &[(&str, Flaw)] = &[
     ("followers-never-fetch", Flaw::FollowersNeverFetch),
     ("panic-on-restart", Flaw::PanicOnRestart),
     ("elect-outside-isr", Flaw::ElectOutsideIsr),
+    ("skip-duplicate-check", Flaw::SkipDuplicateCheck),
+    ("reorder-retries", Flaw::ReorderRetries),
 ];
 
 #[derive(Clone, Copy)]
@@ -388,18 +389,6 @@ fn acks(v: &Value) -> Result<Acks, String> {
         other => Err(format!(
             "invalid value `{other}`: must be one of: all, -1, 0, 1"
         )),
-    }
-}
-
-/// Only the classic producer is modelled: no producer ids, no sequence numbers.
-fn idempotence(v: &Value) -> Result<(), String> {
-    match boolean(v)? {
-        false => Ok(()),
-        true => Err(
-            "enable.idempotence=true is not modelled yet (Kafka's default since 3.0 is \
-                     true; the simulated producer is the non-idempotent one: set it to false)"
-                .into(),
-        ),
     }
 }
 
@@ -1149,6 +1138,7 @@ pub fn validate(sc: &Scenario, file: &str) -> Result<(), InputError> {
     let problem = check_topic(sc)
         .or_else(|| check_fix(sc))
         .or_else(|| check_replication_timing(sc))
+        .or_else(|| check_producer(sc))
         .or_else(|| check_random(sc))
         .or_else(|| check_script(sc));
     match problem {
@@ -1195,6 +1185,46 @@ fn check_topic(sc: &Scenario) -> Option<Problem> {
                  Kafka accepts this, but every acks=all produce would fail with NOT_ENOUGH_REPLICAS"
             ),
         ));
+    }
+    None
+}
+
+/// The producer settings Kafka's client refuses together (its ConfigException texts).
+fn check_producer(sc: &Scenario) -> Option<Problem> {
+    let p = &sc.producer;
+    if !p.enable_idempotence {
+        return None;
+    }
+    let bad = |key: &str, msg: String| Some((format!("producer.{key}"), msg));
+    if p.max_in_flight > 5 {
+        return bad(
+            "max.in.flight.requests.per.connection",
+            format!(
+                "max.in.flight.requests.per.connection ({}) must be at most 5 with \
+                 enable.idempotence=true: Kafka's client refuses it (\"Must set \
+                 max.in.flight.requests.per.connection to at most 5 when using the idempotent \
+                 producer.\"); the broker remembers only the last 5 batches of a producer",
+                p.max_in_flight
+            ),
+        );
+    }
+    if p.acks != Acks::All {
+        return bad(
+            "acks",
+            format!(
+                "acks={} with enable.idempotence=true: Kafka's client refuses it (\"Must set \
+                 acks to all in order to use the idempotent producer.\")",
+                p.acks.name()
+            ),
+        );
+    }
+    if p.retries == 0 {
+        return bad(
+            "retries",
+            "retries=0 with enable.idempotence=true: Kafka's client refuses it (\"Must set \
+             retries to non-zero when using the idempotent producer.\")"
+                .into(),
+        );
     }
     None
 }
@@ -1976,14 +2006,25 @@ flaw = "hw-regress"
     }
 
     #[test]
-    fn idempotence_is_not_modelled() {
-        let e = parse_err("[producer]\nenable.idempotence = true\n");
+    fn idempotence_refuses_what_kafkas_client_refuses() {
+        let ok = "[producer]\nacks = \"all\"\nretries = 10\nenable.idempotence = true\n";
+        assert!(parse(ok, "t.toml").unwrap().producer.enable_idempotence);
+        let e = parse_err("[producer]\nacks = \"all\"\nenable.idempotence = true\n");
+        // retries is not in the file: the error names the key, without a line.
+        assert_eq!(e.key.as_deref(), Some("producer.retries"), "{e}");
+        assert!(
+            e.message.contains("retries=0 with enable.idempotence=true"),
+            "{e}"
+        );
+        let e = parse_err("[producer]\nacks = 1\nretries = 3\nenable.idempotence = true\n");
+        assert_err(&e, 2, 1, "producer.acks", "Must set acks to all");
+        let e = parse_err("[producer]\nretries = 3\nenable.idempotence = true\nmax.in.flight.requests.per.connection = 6\n");
         assert_err(
             &e,
-            2,
-            22,
-            "producer.enable.idempotence",
-            "enable.idempotence=true is not modelled yet",
+            4,
+            1,
+            "producer.max.in.flight.requests.per.connection",
+            "must be at most 5",
         );
     }
 
@@ -2119,8 +2160,8 @@ flaw = "hw-regress"
         assert!(e.message.contains("cannot be set"), "{e}");
         let e = set_err("target=all");
         assert!(e.message.contains("cannot be set"), "{e}");
-        let e = set_err("enable.idempotence=true");
-        assert!(e.message.contains("not modelled"), "{e}");
+        let e = set_err("retries=-1");
+        assert!(e.message.contains("at least 0"), "{e}");
     }
 
     #[test]

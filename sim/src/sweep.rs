@@ -18,6 +18,7 @@
 //! | `acked` | u64 | acknowledged writes |
 //! | `lost_allowed` | u64 | acknowledged writes lost as the configuration allows |
 //! | `lost_violating` | u64 | acknowledged writes lost against the contract |
+//! | `duplicates` | u64 | values the final committed logs hold more than once (allowed without idempotence; absent in files written before it was added, read as 0) |
 //! | `simulated_ms` | u64 | simulated time at the end of the run |
 //! | `wall_ms` | u64 | wall time of the (first) run; the only field that differs between two sweeps with the same options |
 //! | `determinism` | bool \| null | null when not re-run; else whether the second run's trace hash matched |
@@ -126,6 +127,8 @@ pub struct Line {
     pub acked: u64,
     pub lost_allowed: u64,
     pub lost_violating: u64,
+    #[serde(default)]
+    pub duplicates: u64,
     pub simulated_ms: u64,
     pub wall_ms: u64,
     pub determinism: Option<bool>,
@@ -151,6 +154,7 @@ impl Line {
             acked: report.counts.acked,
             lost_allowed: report.counts.lost_allowed,
             lost_violating: report.counts.lost_violating,
+            duplicates: report.counts.duplicates,
             simulated_ms: out.outcome.end_ms,
             wall_ms: out.wall.as_millis() as u64,
             determinism: None,
@@ -171,6 +175,7 @@ impl Line {
             acked: 0,
             lost_allowed: 0,
             lost_violating: 0,
+            duplicates: 0,
             simulated_ms: 0,
             wall_ms: 0,
             determinism: None,
@@ -641,6 +646,9 @@ pub struct Summary {
     pub findings: BTreeMap<String, (u64, Vec<u64>, String)>,
     pub acked: u64,
     pub lost_allowed: u64,
+    /// Duplicated values, and the seeds that had any.
+    pub duplicates: u64,
+    pub seeds_with_duplicates: u64,
 }
 
 impl Summary {
@@ -665,6 +673,8 @@ impl Summary {
             }
             s.acked += l.acked;
             s.lost_allowed += l.lost_allowed;
+            s.duplicates += l.duplicates;
+            s.seeds_with_duplicates += u64::from(l.duplicates > 0);
         }
         s
     }
@@ -704,6 +714,11 @@ impl Summary {
         }
         let _ = writeln!(s, "{:<20}{:>8}", "acked total", self.acked);
         let _ = writeln!(s, "{:<20}{:>8}", "lost-but-allowed", self.lost_allowed);
+        let _ = writeln!(
+            s,
+            "{:<20}{:>8}  in {} seeds",
+            "duplicated", self.duplicates, self.seeds_with_duplicates
+        );
         if let Some(line) = invocation {
             let _ = writeln!(s, "{:<20}{line}", "this invocation");
         }

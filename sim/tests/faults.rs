@@ -136,3 +136,42 @@ fn a_slow_alter_partition_keeps_a_caught_up_follower_out_of_the_isr_while_heartb
     assert_eq!(answers(valid(&slow)), 0);
     assert_eq!(slow.counts.leader_changes, 0);
 }
+
+#[test]
+fn a_follower_whose_metadata_stalls_is_elected_without_knowing_and_answers_unknown_leader_epoch() {
+    // The leader is cut off from the controllers at 4 s and fenced about 9 s later; the
+    // follower elected in its place has its metadata stalled from 3 s to 17 s. It goes on
+    // following the old leader, and the other follower, which moved to it, is answered
+    // UNKNOWN_LEADER_EPOCH (Kafka's answer to a fetch from an epoch the leader has not heard
+    // of) until the stall ends. Without the stall the new leader knows at once.
+    let replaced = |stall: bool| {
+        let mut sc = with_fault(FaultAction::StaleMetadata, Target::FollowerOf(0), 0);
+        if !stall {
+            sc.faults.script.clear();
+        }
+        sc.faults.script.push(ScriptedFault::lasting(
+            4_000,
+            FaultAction::IsolateFromController,
+            Target::LeaderOf(0),
+            16_000,
+            0,
+        ));
+        sc
+    };
+    let unknown_epoch = |r: &Report| r.errors.get("UNKNOWN_LEADER_EPOCH").copied().unwrap_or(0);
+    for seed in 1..=3 {
+        let (stalled, moved) = (
+            run_check(&replaced(true), seed),
+            run_check(&replaced(false), seed),
+        );
+        assert!(valid(&stalled).counts.leader_changes >= 1, "seed {seed}");
+        assert!(valid(&moved).counts.leader_changes >= 1, "seed {seed}");
+        assert_eq!(stalled.counts.metadata_stalls, 1);
+        assert!(
+            unknown_epoch(&stalled) >= 1,
+            "seed {seed}: {:?}",
+            stalled.errors
+        );
+        assert_eq!(unknown_epoch(&moved), 0, "seed {seed}: {:?}", moved.errors);
+    }
+}

@@ -126,6 +126,7 @@ fn fault() -> impl Strategy<Value = ScriptedFault> {
         Just(FaultAction::Split),
         Just(FaultAction::Bridge),
         Just(FaultAction::ClockDrift),
+        Just(FaultAction::StaleMetadata),
     ];
     (
         500u64..11_000,
@@ -135,7 +136,11 @@ fn fault() -> impl Strategy<Value = ScriptedFault> {
         100u64..8_000,
     )
         .prop_map(|(at_ms, action, n, controller, delay)| {
-            let controller = controller && action != FaultAction::IsolateFromReplicas;
+            let controller = controller
+                && !matches!(
+                    action,
+                    FaultAction::IsolateFromReplicas | FaultAction::StaleMetadata
+                );
             let target = if controller {
                 Target::Controller(n as u32)
             } else {

@@ -581,6 +581,8 @@ impl Cluster {
                 partition: P,
                 acks,
                 timeout_ms,
+                producer_id: -1,
+                base_sequence: -1,
                 records,
             };
             self.apply(

@@ -1,0 +1,493 @@
+//! The producer client: one record per request at the workload's rate, round-robin over
+//! partitions, to the leader it learned from metadata. Each record is one operation of the
+//! history: `invoke` when it is first sent, then `ok`, `fail` or `info` once, whatever happens
+//! to its attempts in between.
+//!
+//! With `retries` a failed attempt is sent again after `retry.backoff.ms`, until it succeeds,
+//! the retries run out or `delivery.timeout.ms` passes. A retry of an attempt whose outcome was
+//! unknown (a lost answer, a timeout) may append the record a second time: a duplicate, which
+//! Kafka allows without idempotence. With `enable.idempotence` the producer first asks the
+//! cluster for a producer id, numbers its records per partition, and the leader answers a retry
+//! of a batch it already holds with that batch's offset (see `PartitionLog::check_sequence`).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ksim_model::{
+    Acks, BrokerId, ErrorCode, Flaw, NodeId, PartitionId, ProduceRecord, Request, Response,
+};
+use madsim::time::Instant;
+
+use crate::net::{Inbound, NodeNet};
+use crate::observer::{Op, OpType};
+use crate::run::{lock, now_ms, Ctx};
+use crate::timer::Timer;
+
+/// One record on its way: first sent at `first_sent_ms`, `attempts` times so far.
+#[derive(Clone, Debug)]
+struct Batch {
+    value: u64,
+    partition: PartitionId,
+    /// The idempotent session it belongs to and its sequence number (-1, -1 without).
+    producer_id: i64,
+    sequence: i32,
+    attempts: u32,
+    first_sent_ms: u64,
+    /// Whether an earlier attempt may have been appended (its outcome was unknown).
+    maybe_appended: bool,
+}
+
+/// An attempt the producer is waiting on.
+struct InFlight {
+    batch: Batch,
+    broker: BrokerId,
+    deadline_ms: u64,
+}
+
+/// A batch waiting to be sent again.
+struct Retry {
+    batch: Batch,
+    due_ms: u64,
+}
+
+struct Producer {
+    ctx: Arc<Ctx>,
+    idx: u32,
+    net: NodeNet,
+    leaders: BTreeMap<PartitionId, BrokerId>,
+    in_flight: BTreeMap<u64, InFlight>,
+    /// Per partition, in the order the records were first sent (so in sequence order).
+    retries: BTreeMap<PartitionId, VecDeque<Retry>>,
+    correlation: u64,
+    /// The idempotent session: its producer id once the cluster gave one, the next sequence
+    /// number per partition, and the InitProducerId request in flight.
+    producer_id: Option<i64>,
+    next_sequence: BTreeMap<PartitionId, i32>,
+    init_in_flight: Option<u64>,
+    next_init_ms: u64,
+}
+
+pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
+    let sc = ctx.sc.clone();
+    let pc = sc.producer.clone();
+    let me = NodeId::Client(idx);
+    // The producer applies request.timeout.ms itself, per request.
+    let mut shutdown = ctx.shutdown.subscribe();
+    let net = NodeNet::bind(
+        me,
+        Duration::from_secs(86_400),
+        ctx.stats.clone(),
+        ctx.links.clone(),
+        shutdown.clone(),
+    )
+    .await;
+    let mut pr = Producer {
+        ctx: ctx.clone(),
+        idx,
+        net,
+        leaders: BTreeMap::new(),
+        in_flight: BTreeMap::new(),
+        retries: BTreeMap::new(),
+        correlation: 0,
+        producer_id: None,
+        next_sequence: BTreeMap::new(),
+        init_in_flight: None,
+        next_init_ms: 0,
+    };
+    let interval = Duration::from_micros(1_000_000 / sc.workload.rate_per_sec.max(1) as u64);
+    let end_ms = sc.workload.duration_ms;
+    let mut metadata_in_flight = false;
+    let mut metadata_sent_ms = 0u64;
+    // Any controller answers Metadata; a producer moves to the next one when its current one
+    // fails or does not answer within request.timeout.ms. InitProducerId goes to the same one,
+    // and moves on when it is not the active controller.
+    let controllers = sc.controllers.max(1);
+    let mut metadata_from: u32 = (idx - 1) % controllers + 1;
+    // retry.backoff.ms between metadata refreshes.
+    let mut next_metadata = Instant::now();
+    let mut next_send = Instant::now();
+    let mut next_partition = idx as i32 % sc.partitions;
+    let mut wake_timer = Timer::new(Instant::now());
+    loop {
+        if !metadata_in_flight
+            && (pr.leaders.len() as i32) < sc.partitions
+            && Instant::now() >= next_metadata
+        {
+            pr.correlation += 1;
+            pr.net.send(
+                NodeId::Controller(metadata_from),
+                Request::Metadata {
+                    correlation_id: pr.correlation,
+                },
+            );
+            metadata_in_flight = true;
+            metadata_sent_ms = now_ms();
+        }
+        if pc.enable_idempotence
+            && pr.producer_id.is_none()
+            && pr.init_in_flight.is_none()
+            && now_ms() >= pr.next_init_ms
+        {
+            pr.correlation += 1;
+            pr.init_in_flight = Some(pr.correlation);
+            pr.net.send(
+                NodeId::Controller(metadata_from),
+                Request::InitProducerId {
+                    correlation_id: pr.correlation,
+                },
+            );
+        }
+        let wake = pr
+            .in_flight
+            .values()
+            .map(|f| f.deadline_ms)
+            // A retry wakes the producer only when it can be sent then; one waiting for a
+            // leader or for room is woken by the answer that brings either.
+            .chain(
+                pr.retries
+                    .iter()
+                    .filter(|(p, _)| pr.leaders.get(p).is_some_and(|l| pr.room(*l)))
+                    .filter_map(|(_, q)| q.front())
+                    .map(|r| r.due_ms),
+            )
+            .chain(
+                (pc.enable_idempotence && pr.producer_id.is_none() && pr.init_in_flight.is_none())
+                    .then_some(pr.next_init_ms),
+            )
+            .min()
+            .map(|d| Instant::now() + Duration::from_millis(d.saturating_sub(now_ms())));
+        let want_metadata = !metadata_in_flight && (pr.leaders.len() as i32) < sc.partitions;
+        let wake = [
+            Some(next_send),
+            wake,
+            want_metadata.then_some(next_metadata),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(next_send);
+        wake_timer.reset(wake);
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => return,
+            _ = wake_timer.wait() => {}
+            m = pr.net.recv() => {
+                match m {
+                    Inbound::Response { response: Response::Metadata { partitions, .. }, .. } => {
+                        metadata_in_flight = false;
+                        next_metadata = Instant::now() + Duration::from_millis(pc.retry_backoff_ms);
+                        pr.leaders = partitions.iter().filter_map(|p| p.leader.map(|l| (p.partition, l))).collect();
+                    }
+                    Inbound::Response { response: Response::InitProducerId { correlation_id, result }, .. } => {
+                        if pr.init_in_flight == Some(correlation_id) {
+                            pr.init_in_flight = None;
+                            match result {
+                                Ok(id) => pr.producer_id = Some(id),
+                                Err(_) => {
+                                    metadata_from = metadata_from % controllers + 1;
+                                    pr.next_init_ms = now_ms() + pc.retry_backoff_ms;
+                                }
+                            }
+                        }
+                    }
+                    Inbound::Response { response: Response::Produce { correlation_id, result, .. }, .. } => {
+                        if let Some(f) = pr.in_flight.remove(&correlation_id) {
+                            match result {
+                                Ok(offset) => pr.complete(&f.batch, OpType::Ok, Some(offset), None),
+                                Err(e) => {
+                                    pr.leaders.remove(&f.batch.partition);
+                                    // NOT_ENOUGH_REPLICAS is decided before the append, and an
+                                    // out-of-order batch is refused; the other errors may
+                                    // follow an append the client cannot see.
+                                    let definite = matches!(e, ErrorCode::NotEnoughReplicas | ErrorCode::OutOfOrderSequenceNumber);
+                                    let kind = if definite { OpType::Fail } else { OpType::Info };
+                                    pr.failed(f.batch, kind, e.name());
+                                }
+                            }
+                        }
+                    }
+                    Inbound::Disconnected { peer, refused, .. } => {
+                        if let NodeId::Controller(c) = peer {
+                            if c == metadata_from {
+                                metadata_in_flight = false;
+                                pr.init_in_flight = None;
+                                metadata_from = metadata_from % controllers + 1;
+                            }
+                        }
+                        // A connection that never opened sent nothing: a definite failure.
+                        let (kind, why) = if refused { (OpType::Fail, "connection refused") } else { (OpType::Info, "connection reset") };
+                        pr.fail_all_to(peer, kind, why);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let now = now_ms();
+        if metadata_in_flight
+            && now.saturating_sub(metadata_sent_ms) >= sc.producer.request_timeout_ms
+        {
+            pr.net.close(NodeId::Controller(metadata_from));
+            metadata_in_flight = false;
+            pr.init_in_flight = None;
+            metadata_from = metadata_from % controllers + 1;
+        }
+        // request.timeout.ms: the request is abandoned with an unknown outcome, and, as Kafka's
+        // client does, the connection is closed (failing whatever else was in flight on it).
+        let expired: Vec<BrokerId> = pr
+            .in_flight
+            .values()
+            .filter(|f| f.deadline_ms <= now)
+            .map(|f| f.broker)
+            .collect();
+        for b in expired {
+            pr.net.close(NodeId::Broker(b));
+            pr.fail_all_to(
+                NodeId::Broker(b),
+                OpType::Info,
+                "request.timeout.ms expired",
+            );
+        }
+        pr.send_retries(now);
+        if Instant::now() >= next_send {
+            next_send += interval;
+            if now < end_ms {
+                let p = next_partition;
+                next_partition = (next_partition + 1) % sc.partitions;
+                // Retries of this partition go first, and an idempotent producer waits for
+                // its producer id: the record is not sent this time.
+                let waiting = pr.retries.get(&p).is_some_and(|q| !q.is_empty())
+                    || (pc.enable_idempotence && pr.producer_id.is_none());
+                if let Some(&leader) = pr.leaders.get(&p).filter(|_| !waiting) {
+                    if pr.room(leader) {
+                        let batch = pr.new_batch(p, now);
+                        pr.send(batch, leader);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Producer {
+    fn room(&self, leader: BrokerId) -> bool {
+        let to_leader = self
+            .in_flight
+            .values()
+            .filter(|f| f.broker == leader)
+            .count();
+        to_leader < self.ctx.sc.producer.max_in_flight
+    }
+
+    /// A new record: its value, and its sequence number in the idempotent session.
+    fn new_batch(&mut self, p: PartitionId, now: u64) -> Batch {
+        let value = {
+            let mut v = lock(&self.ctx.next_value);
+            *v += 1;
+            *v - 1
+        };
+        let (producer_id, sequence) = match self.producer_id {
+            Some(id) => {
+                let seq = self.next_sequence.entry(p).or_insert(0);
+                *seq += 1;
+                (id, *seq - 1)
+            }
+            None => (-1, -1),
+        };
+        self.ctx.observe().record(Op {
+            time_ms: now,
+            process: self.idx,
+            kind: OpType::Invoke,
+            f: "send",
+            value,
+            partition: p,
+            offset: None,
+            error: None,
+            producer_id: (producer_id >= 0).then_some(producer_id),
+        });
+        Batch {
+            value,
+            partition: p,
+            producer_id,
+            sequence,
+            attempts: 0,
+            first_sent_ms: now,
+            maybe_appended: false,
+        }
+    }
+
+    fn send(&mut self, mut batch: Batch, leader: BrokerId) {
+        let sc = &self.ctx.sc;
+        let mut bytes = vec![0u8; sc.workload.value_bytes.max(8)];
+        bytes[..8].copy_from_slice(&batch.value.to_be_bytes());
+        self.correlation += 1;
+        let request = Request::Produce {
+            correlation_id: self.correlation,
+            partition: batch.partition,
+            acks: sc.producer.acks,
+            timeout_ms: sc.producer.request_timeout_ms,
+            producer_id: batch.producer_id,
+            base_sequence: batch.sequence,
+            records: vec![ProduceRecord {
+                key: bytes::Bytes::new(),
+                value: bytes::Bytes::from(bytes),
+            }],
+        };
+        self.net.send(NodeId::Broker(leader), request);
+        batch.attempts += 1;
+        if sc.producer.acks == Acks::None {
+            // acks=0: the client counts the send as done; no offset is known.
+            self.complete(&batch, OpType::Ok, None, None);
+        } else {
+            let deadline_ms = now_ms() + sc.producer.request_timeout_ms;
+            self.in_flight.insert(
+                self.correlation,
+                InFlight {
+                    batch,
+                    broker: leader,
+                    deadline_ms,
+                },
+            );
+        }
+    }
+
+    /// Send the retries that are due, oldest first per partition, while the leader has room.
+    fn send_retries(&mut self, now: u64) {
+        let partitions: Vec<PartitionId> = self.retries.keys().copied().collect();
+        for p in partitions {
+            self.give_up_expired(p, now);
+            while let Some(&leader) = self.leaders.get(&p) {
+                let due = self.retries[&p].front().is_some_and(|r| r.due_ms <= now);
+                if !due || !self.room(leader) {
+                    break;
+                }
+                let r = self
+                    .retries
+                    .get_mut(&p)
+                    .and_then(|q| q.pop_front())
+                    .expect("due");
+                self.send(r.batch, leader);
+            }
+        }
+        self.retries.retain(|_, q| !q.is_empty());
+    }
+
+    /// Waiting retries past `delivery.timeout.ms` (no leader to send them to) are given up.
+    fn give_up_expired(&mut self, p: PartitionId, now: u64) {
+        let limit = self.ctx.sc.producer.delivery_timeout_ms;
+        let Some(q) = self.retries.get_mut(&p) else {
+            return;
+        };
+        let (expired, kept): (Vec<Retry>, Vec<Retry>) = q
+            .drain(..)
+            .partition(|r| now >= r.batch.first_sent_ms + limit);
+        *q = kept.into();
+        for r in expired {
+            let kind = if r.batch.maybe_appended {
+                OpType::Info
+            } else {
+                OpType::Fail
+            };
+            self.give_up(&r.batch, kind, "delivery.timeout.ms expired");
+        }
+    }
+
+    /// An attempt failed: send it again if `retries` and `delivery.timeout.ms` allow, else
+    /// complete the operation (`info` if any attempt may have been appended).
+    fn failed(&mut self, mut batch: Batch, kind: OpType, why: &str) {
+        let pc = &self.ctx.sc.producer;
+        let now = now_ms();
+        batch.maybe_appended |= kind == OpType::Info;
+        let due_ms = now + pc.retry_backoff_ms;
+        let session = batch.producer_id < 0 || Some(batch.producer_id) == self.producer_id;
+        if batch.attempts <= pc.retries
+            && due_ms < batch.first_sent_ms + pc.delivery_timeout_ms
+            && session
+        {
+            let newest_first = self.ctx.sc.broker.flaw == Flaw::ReorderRetries;
+            let q = self.retries.entry(batch.partition).or_default();
+            // In the order the records were first sent: an idempotent leader takes them only
+            // in sequence order.
+            let at = q
+                .iter()
+                .position(|r| (r.batch.value > batch.value) != newest_first)
+                .unwrap_or(q.len());
+            q.insert(at, Retry { batch, due_ms });
+            return;
+        }
+        let kind = if batch.maybe_appended {
+            OpType::Info
+        } else {
+            kind
+        };
+        self.give_up(&batch, kind, why);
+    }
+
+    /// Complete an operation that failed for good. An idempotent producer that gives up a
+    /// record whose sequence number the leader may or may not hold can no longer continue
+    /// that sequence: it ends the session, as Kafka's producer bumps its epoch (KIP-360).
+    /// Whatever else waits for a retry in that session is given up with it, so that a record
+    /// is only ever sent under one producer id.
+    fn give_up(&mut self, batch: &Batch, kind: OpType, why: &str) {
+        self.complete(batch, kind, None, Some(why.to_string()));
+        if batch.producer_id >= 0 && Some(batch.producer_id) == self.producer_id {
+            self.producer_id = None;
+            self.next_sequence.clear();
+            let waiting: Vec<Retry> = std::mem::take(&mut self.retries)
+                .into_values()
+                .flatten()
+                .collect();
+            for r in waiting {
+                let kind = if r.batch.maybe_appended {
+                    OpType::Info
+                } else {
+                    OpType::Fail
+                };
+                self.complete(
+                    &r.batch,
+                    kind,
+                    None,
+                    Some("idempotent session ended".into()),
+                );
+            }
+        }
+    }
+
+    fn complete(
+        &mut self,
+        batch: &Batch,
+        kind: OpType,
+        offset: Option<i64>,
+        error: Option<String>,
+    ) {
+        let op = Op {
+            time_ms: now_ms(),
+            process: self.idx,
+            kind,
+            f: "send",
+            value: batch.value,
+            partition: batch.partition,
+            offset,
+            error,
+            producer_id: (batch.producer_id >= 0).then_some(batch.producer_id),
+        };
+        self.ctx.observe().record(op);
+    }
+
+    /// Every attempt in flight to `peer` failed (its connection closed): each is retried or
+    /// completed, and the partitions it led are looked up again.
+    fn fail_all_to(&mut self, peer: NodeId, kind: OpType, why: &str) {
+        let NodeId::Broker(b) = peer else { return };
+        let gone: Vec<u64> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.broker == b)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in gone {
+            let f = self.in_flight.remove(&c).expect("listed above");
+            self.failed(f.batch, kind, why);
+        }
+        self.leaders.retain(|_, l| *l != b);
+    }
+}
