@@ -430,6 +430,10 @@ impl Broker {
             | Request::AlterPartition { .. }
             | Request::Metadata { .. }
             | Request::InitProducerId { .. }
+            | Request::JoinGroup { .. }
+            | Request::GroupHeartbeat { .. }
+            | Request::OffsetCommit { .. }
+            | Request::OffsetFetch { .. }
             | Request::Raft { .. } => {}
         }
     }
@@ -582,6 +586,30 @@ impl Broker {
             ready
                 .sends
                 .push(fetch_reply(f.conn, p, f.current_leader_epoch, Err(e)));
+            return;
+        }
+        // A consumer (replica id -1): records below the HW only, answered at once. Its fetches
+        // change nothing of the leader's follower state.
+        if f.replica < 0 {
+            let hw = if self.cfg.flaw == Flaw::ReadAboveHw {
+                r.log.leo()
+            } else {
+                r.log.hw()
+            };
+            let result = if f.fetch_offset > r.log.leo() || f.fetch_offset < 0 {
+                Err(ErrorCode::OffsetOutOfRange)
+            } else {
+                let max = self.cfg.replica_fetch_max_records;
+                let below_hw = usize::try_from(hw - f.fetch_offset).unwrap_or(0);
+                Ok(FetchData {
+                    high_watermark: hw,
+                    log_end_offset: r.log.leo(),
+                    diverging_epoch: None,
+                    truncate_to: None,
+                    records: r.log.read(f.fetch_offset, max.min(below_hw)),
+                })
+            };
+            ready.sends.push(fetch_reply(f.conn, p, my_epoch, result));
             return;
         }
         // Flaw::SkipTruncation drops the check, so a diverged follower never truncates.
@@ -906,7 +934,11 @@ impl Broker {
             }
             Response::Produce { .. }
             | Response::Metadata { .. }
-            | Response::InitProducerId { .. } => {}
+            | Response::InitProducerId { .. }
+            | Response::JoinGroup { .. }
+            | Response::GroupHeartbeat { .. }
+            | Response::OffsetCommit { .. }
+            | Response::OffsetFetch { .. } => {}
         }
     }
 

@@ -48,6 +48,14 @@ pub enum Command {
     /// InitProducerId: hand out the next producer id. It goes through the metadata log (KRaft
     /// writes ProducerIdsRecord there), so a new active controller never hands out an id again.
     AllocateProducerId { origin: Origin, correlation_id: u64 },
+    /// The consumer group protocol: the coordinator's state changes through the metadata log
+    /// too, so a new active controller knows the group's members, generation and committed
+    /// offsets.
+    Group {
+        now: TimeMs,
+        origin: Origin,
+        request: GroupRequest,
+    },
     /// Fence every broker whose session expired by `now`.
     ExpireSessions { now: TimeMs },
     /// A new active controller starts every live broker's session afresh (KRaft does the same:
@@ -93,6 +101,14 @@ impl Command {
                 origin,
                 correlation_id: *correlation_id,
             }),
+            Request::JoinGroup { .. }
+            | Request::GroupHeartbeat { .. }
+            | Request::OffsetCommit { .. }
+            | Request::OffsetFetch { .. } => Some(Command::Group {
+                now,
+                origin,
+                request: GroupRequest(request.clone()),
+            }),
             _ => None,
         }
     }
@@ -101,7 +117,8 @@ impl Command {
         match self {
             Command::Heartbeat { origin, .. }
             | Command::AlterPartition { origin, .. }
-            | Command::AllocateProducerId { origin, .. } => Some(*origin),
+            | Command::AllocateProducerId { origin, .. }
+            | Command::Group { origin, .. } => Some(*origin),
             Command::ExpireSessions { .. } | Command::RenewSessions { .. } => None,
         }
     }
@@ -135,6 +152,9 @@ impl Command {
                     result: Err(ErrorCode::NotController),
                 },
             )),
+            Command::Group {
+                origin, request, ..
+            } => Some((origin.conn, request.refused(ErrorCode::NotController))),
             _ => None,
         }
     }
@@ -168,6 +188,57 @@ pub struct Controller {
     log_ends: BTreeMap<(BrokerId, PartitionId), (Epoch, Offset)>,
     /// The producer id InitProducerId hands out next.
     next_producer_id: i64,
+    /// The consumer group.
+    group: Group,
+}
+
+/// A group request carried by a command (requests are not comparable; commands are, by
+/// their wire form).
+#[derive(Clone, Debug)]
+pub struct GroupRequest(pub Request);
+
+impl PartialEq for GroupRequest {
+    fn eq(&self, other: &Self) -> bool {
+        format!("{:?}", self.0) == format!("{:?}", other.0)
+    }
+}
+
+impl GroupRequest {
+    /// The answer refusing this request with `e`.
+    fn refused(&self, e: ErrorCode) -> Response {
+        match &self.0 {
+            Request::JoinGroup { correlation_id, .. } => Response::JoinGroup {
+                correlation_id: *correlation_id,
+                result: Err(e),
+            },
+            Request::GroupHeartbeat { correlation_id, .. } => Response::GroupHeartbeat {
+                correlation_id: *correlation_id,
+                result: Err(e),
+            },
+            Request::OffsetCommit { correlation_id, .. } => Response::OffsetCommit {
+                correlation_id: *correlation_id,
+                result: Err(e),
+            },
+            Request::OffsetFetch { correlation_id } => Response::OffsetFetch {
+                correlation_id: *correlation_id,
+                result: Err(e),
+            },
+            other => unreachable!("not a group request: {other:?}"),
+        }
+    }
+}
+
+/// The consumer group's coordinator state. Kafka's coordinator is the broker leading the
+/// group's `__consumer_offsets` partition, and commits are records of that replicated
+/// partition; here the active controller coordinates and commits are entries of the
+/// replicated metadata log: durable in the same sense (a majority holds them before the
+/// commit is answered), with one replication path.
+#[derive(Clone, Debug, Default)]
+struct Group {
+    generation: i32,
+    /// Each member's last heartbeat (the proposer's time), session timeout and assignor.
+    members: BTreeMap<MemberId, (TimeMs, TimeMs, Assignor)>,
+    committed: BTreeMap<PartitionId, Offset>,
 }
 
 impl Controller {
@@ -204,6 +275,7 @@ impl Controller {
             elections: 0,
             log_ends: BTreeMap::new(),
             next_producer_id: 0,
+            group: Group::default(),
         }
     }
 
@@ -313,10 +385,24 @@ impl Controller {
                     },
                 });
             }
+            Command::Group {
+                now,
+                origin,
+                request,
+            } => {
+                let response = self.group_request(*now, &request.0);
+                ready.sends.push(Envelope::Reply {
+                    conn: origin.conn,
+                    response,
+                });
+            }
             Command::ExpireSessions { now } => self.expire_sessions(*now, &mut ready),
             Command::RenewSessions { now } => {
                 for reg in self.brokers.values_mut().filter(|r| !r.fenced) {
                     reg.last_heartbeat_ms = reg.last_heartbeat_ms.max(*now);
+                }
+                for (last, _, _) in self.group.members.values_mut() {
+                    *last = (*last).max(*now);
                 }
             }
         }
@@ -326,10 +412,11 @@ impl Controller {
     /// Whether some unfenced broker's session has expired by `now` (the active controller
     /// then proposes `ExpireSessions`).
     pub fn sessions_expired(&self, now: TimeMs) -> bool {
-        self.brokers.values().any(|r| {
-            !r.fenced
-                && now.saturating_sub(r.last_heartbeat_ms) > self.cfg.broker_session_timeout_ms
-        })
+        self.members_expired(now)
+            || self.brokers.values().any(|r| {
+                !r.fenced
+                    && now.saturating_sub(r.last_heartbeat_ms) > self.cfg.broker_session_timeout_ms
+            })
     }
 
     /// The answer to a Metadata request, from the state applied so far.
@@ -425,7 +512,98 @@ impl Controller {
         }
     }
 
+    /// Apply a group request: the answer the coordinator gives.
+    fn group_request(&mut self, now: TimeMs, request: &Request) -> Response {
+        let partitions = self.partitions.len() as i32;
+        let g = &mut self.group;
+        match request {
+            Request::JoinGroup {
+                correlation_id,
+                member,
+                assignor,
+                session_timeout_ms,
+            } => {
+                // A new member starts a new generation; a member rejoining after
+                // REBALANCE_IN_PROGRESS learns the current one.
+                if g.members
+                    .insert(*member, (now, *session_timeout_ms, *assignor))
+                    .is_none()
+                {
+                    g.generation += 1;
+                }
+                let members: Vec<MemberId> = g.members.keys().copied().collect();
+                Response::JoinGroup {
+                    correlation_id: *correlation_id,
+                    result: Ok((g.generation, assignor.assign(&members, partitions, *member))),
+                }
+            }
+            Request::GroupHeartbeat {
+                correlation_id,
+                member,
+                generation,
+            } => {
+                let result = match g.members.get_mut(member) {
+                    None => Err(ErrorCode::UnknownMemberId),
+                    Some(m) => {
+                        m.0 = m.0.max(now);
+                        if *generation == g.generation {
+                            Ok(())
+                        } else {
+                            Err(ErrorCode::RebalanceInProgress)
+                        }
+                    }
+                };
+                Response::GroupHeartbeat {
+                    correlation_id: *correlation_id,
+                    result,
+                }
+            }
+            Request::OffsetCommit {
+                correlation_id,
+                member,
+                generation,
+                offsets,
+            } => {
+                // Kafka's coordinator refuses a commit from a member that is not in the
+                // current generation: a member that lost its partitions in a rebalance cannot
+                // move their committed offsets.
+                let result = if !g.members.contains_key(member) {
+                    Err(ErrorCode::UnknownMemberId)
+                } else if *generation != g.generation {
+                    Err(ErrorCode::IllegalGeneration)
+                } else {
+                    g.committed.extend(offsets.iter().copied());
+                    Ok(())
+                };
+                Response::OffsetCommit {
+                    correlation_id: *correlation_id,
+                    result,
+                }
+            }
+            Request::OffsetFetch { correlation_id } => Response::OffsetFetch {
+                correlation_id: *correlation_id,
+                result: Ok(g.committed.iter().map(|(p, o)| (*p, *o)).collect()),
+            },
+            other => unreachable!("not a group request: {other:?}"),
+        }
+    }
+
+    /// Whether some group member's session expired by `now`.
+    fn members_expired(&self, now: TimeMs) -> bool {
+        self.group
+            .members
+            .values()
+            .any(|(last, timeout, _)| now.saturating_sub(*last) > *timeout)
+    }
+
     fn expire_sessions(&mut self, now: TimeMs, ready: &mut Ready) {
+        let before = self.group.members.len();
+        self.group
+            .members
+            .retain(|_, (last, timeout, _)| now.saturating_sub(*last) <= *timeout);
+        if self.group.members.len() != before {
+            self.group.generation += 1;
+        }
         let expired: Vec<BrokerId> = self
             .brokers
             .iter()

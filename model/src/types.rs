@@ -75,6 +75,12 @@ pub enum Flaw {
     /// idempotent producer's batch whatever its sequence number (no
     /// OUT_OF_ORDER_SEQUENCE_NUMBER): the producer-order checker must catch it.
     ReorderRetries,
+    /// The consumer moves its position one record too far after its first poll of each
+    /// partition it is assigned: poll-skip and unseen must catch it.
+    ConsumerSkipsARecord,
+    /// The leader serves consumers up to its LEO instead of its HW: they read records a
+    /// failover may truncate, and inconsistent-offsets must catch it.
+    ReadAboveHw,
 }
 
 /// How a replica finds where its log stops matching the leader's, when it follows a new
@@ -279,6 +285,15 @@ pub enum ErrorCode {
     /// An idempotent producer's batch does not follow the last sequence number the leader
     /// holds for it: an earlier batch is missing (it failed, and is being retried).
     OutOfOrderSequenceNumber,
+    /// A consumer fetched past the log end.
+    OffsetOutOfRange,
+    /// The group's generation moved on: the member must join again.
+    RebalanceInProgress,
+    /// A request from a generation that is over (an offset commit from a member that has
+    /// not rejoined yet).
+    IllegalGeneration,
+    /// The coordinator does not know the member (its session expired).
+    UnknownMemberId,
 }
 
 impl ErrorCode {
@@ -298,6 +313,10 @@ impl ErrorCode {
             ErrorCode::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
             ErrorCode::NotController => "NOT_CONTROLLER",
             ErrorCode::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",
+            ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
         }
     }
 }
@@ -381,6 +400,37 @@ pub enum Request {
     InitProducerId {
         correlation_id: u64,
     },
+    /// The consumer group protocol (one group, the workload's consumers), answered by the
+    /// group coordinator; see `controller.rs` for where it lives here. A member joins (or
+    /// rejoins after REBALANCE_IN_PROGRESS) and gets its partitions for the new generation.
+    JoinGroup {
+        correlation_id: u64,
+        member: MemberId,
+        /// The range assignor or round-robin.
+        assignor: Assignor,
+        /// `session.timeout.ms`: the member leaves the group when no heartbeat arrives for
+        /// this long.
+        session_timeout_ms: TimeMs,
+    },
+    /// A member's heartbeat: it stays in the group while these arrive within the session
+    /// timeout (`session.timeout.ms`).
+    GroupHeartbeat {
+        correlation_id: u64,
+        member: MemberId,
+        generation: i32,
+    },
+    /// Commit positions (the next offset to read) for partitions the member owns in
+    /// `generation`.
+    OffsetCommit {
+        correlation_id: u64,
+        member: MemberId,
+        generation: i32,
+        offsets: Vec<(PartitionId, Offset)>,
+    },
+    /// The group's committed positions.
+    OffsetFetch {
+        correlation_id: u64,
+    },
     /// Raft traffic between controllers (one-way messages; answers are messages too).
     Raft {
         from: u32,
@@ -417,6 +467,61 @@ pub enum Response {
         correlation_id: u64,
         result: Result<i64, ErrorCode>,
     },
+    JoinGroup {
+        correlation_id: u64,
+        /// The generation and this member's partitions in it.
+        result: Result<(i32, Vec<PartitionId>), ErrorCode>,
+    },
+    GroupHeartbeat {
+        correlation_id: u64,
+        result: Result<(), ErrorCode>,
+    },
+    OffsetCommit {
+        correlation_id: u64,
+        result: Result<(), ErrorCode>,
+    },
+    OffsetFetch {
+        correlation_id: u64,
+        result: Result<Vec<(PartitionId, Offset)>, ErrorCode>,
+    },
+}
+
+/// A consumer group member: its client and that client's incarnation (a restarted consumer
+/// joins as a new member, as Kafka's does without a static group.instance.id).
+pub type MemberId = (u32, u64);
+
+/// `partition.assignment.strategy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assignor {
+    /// RangeAssignor: each member a contiguous range of partitions, members in id order.
+    Range,
+    /// RoundRobinAssignor: partitions dealt to members in turn.
+    RoundRobin,
+}
+
+impl Assignor {
+    /// The partitions of `member` when `members` (sorted) share `partitions` partitions.
+    pub fn assign(
+        self,
+        members: &[MemberId],
+        partitions: i32,
+        member: MemberId,
+    ) -> Vec<PartitionId> {
+        let Some(i) = members.iter().position(|m| *m == member) else {
+            return Vec::new();
+        };
+        let n = members.len() as i32;
+        match self {
+            Assignor::Range => {
+                let (per, extra) = (partitions / n, partitions % n);
+                let i = i as i32;
+                let start = i * per + i.min(extra);
+                let len = per + i32::from(i < extra);
+                (start..start + len).collect()
+            }
+            Assignor::RoundRobin => (0..partitions).filter(|p| p % n == i as i32).collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -489,6 +594,10 @@ impl Request {
             Request::AlterPartition { .. } => "alter_partition",
             Request::Metadata { .. } => "metadata",
             Request::InitProducerId { .. } => "init_producer_id",
+            Request::JoinGroup { .. } => "join_group",
+            Request::GroupHeartbeat { .. } => "group_heartbeat",
+            Request::OffsetCommit { .. } => "offset_commit",
+            Request::OffsetFetch { .. } => "offset_fetch",
             Request::LeaderAndIsr { .. } => "leader_and_isr",
             Request::Raft { msg, .. } => msg.kind(),
         }
@@ -505,6 +614,10 @@ impl Response {
             Response::AlterPartition { result, .. } => result.as_ref().err().copied(),
             Response::Metadata { .. } => None,
             Response::InitProducerId { result, .. } => result.as_ref().err().copied(),
+            Response::JoinGroup { result, .. } => result.as_ref().err().copied(),
+            Response::GroupHeartbeat { result, .. } => result.as_ref().err().copied(),
+            Response::OffsetCommit { result, .. } => result.as_ref().err().copied(),
+            Response::OffsetFetch { result, .. } => result.as_ref().err().copied(),
         }
     }
 
@@ -517,6 +630,10 @@ impl Response {
             Response::AlterPartition { .. } => "alter_partition_response",
             Response::Metadata { .. } => "metadata_response",
             Response::InitProducerId { .. } => "init_producer_id_response",
+            Response::JoinGroup { .. } => "join_group_response",
+            Response::GroupHeartbeat { .. } => "group_heartbeat_response",
+            Response::OffsetCommit { .. } => "offset_commit_response",
+            Response::OffsetFetch { .. } => "offset_fetch_response",
         }
     }
 }

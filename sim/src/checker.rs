@@ -64,6 +64,10 @@ pub struct Counts {
     /// Records a producer sent after another to the same partition that the final committed
     /// log holds before it.
     pub reordered: u64,
+    /// Records consumers' polls returned, and how many of them the group had seen before
+    /// (re-deliveries, which at-least-once allows).
+    pub polled: u64,
+    pub redelivered: u64,
     pub leader_changes: u64,
     /// Times a controller became the quorum leader (the active controller).
     pub controller_elections: u64,
@@ -156,7 +160,7 @@ pub fn check(out: &RunOutput) -> Report {
         violations.push(Violation {
             checker: "liveness",
             time_ms: out.outcome.end_ms,
-            message: format!("stall: {} ms after the workload ended, some partition still has no leader or unreplicated records; {}", sc.run.settle_ms, describe_state(&obs)),
+            message: format!("stall: {} ms after the workload ended, some partition still has no leader, unreplicated records{}; {}", sc.run.settle_ms, if sc.workload.consumers > 0 { format!(", or records the consumer group has not polled (polled up to: {:?})", obs.drained) } else { String::new() }, describe_state(&obs)),
         });
     }
     // Final logs: the committed log of each partition is its leader's log below the HW.
@@ -186,6 +190,13 @@ pub fn check(out: &RunOutput) -> Report {
     });
     counts.reordered = reordered;
     violations.extend(order_violations);
+    if sc.workload.consumers > 0 {
+        let c = consumer_checks(out, &obs, &finals, &lost_allowed);
+        coverage.extend(c.coverage);
+        counts.polled = obs.polls.len() as u64;
+        counts.redelivered = c.redelivered;
+        violations.extend(c.violations);
+    }
     let (matching, offsets) = log_matching(out, &obs);
     coverage.push(Coverage {
         checker: "log-matching",
@@ -382,6 +393,159 @@ fn duplicates(out: &RunOutput, obs: &Observer, finals: &FinalLogs) -> (u64, Vec<
         }
     }
     (duplicated, violations, records)
+}
+
+struct ConsumerChecks {
+    coverage: Vec<Coverage>,
+    violations: Vec<Violation>,
+    redelivered: u64,
+}
+
+/// Jepsen's consumer checks, over every record the consumers' polls returned:
+/// - `poll-skip` and `nonmonotonic-poll`: within one stint of a consumer on a partition (one
+///   start of the consumer, one generation of the group), each poll continues at the offset
+///   after the last one. A skip loses records for this consumer; going back re-reads them.
+///   A new stint may start anywhere the group committed: re-reading is at-least-once.
+/// - `inconsistent-offsets`: a polled record must be the committed log's record at that
+///   offset (consumers read below the HW only), unless the configuration allowed losing it.
+/// - `unseen`: every acknowledged write in the final committed log was polled by some
+///   consumer of the group by the end of the run (the consumers drain while it settles).
+///
+/// Records polled more than once by the group are counted as re-deliveries.
+fn consumer_checks(
+    out: &RunOutput,
+    obs: &Observer,
+    finals: &FinalLogs,
+    allowed: &[AllowedLoss],
+) -> ConsumerChecks {
+    let mut violations = Vec::new();
+    // (consumer, incarnation, generation, partition) -> last polled offset.
+    let mut stints: BTreeMap<(u32, u64, i32, PartitionId), Offset> = BTreeMap::new();
+    let mut seen: BTreeMap<(PartitionId, Offset), u64> = BTreeMap::new();
+    let mut polled_values: std::collections::BTreeSet<u64> = Default::default();
+    let (mut pairs, mut compared) = (0, 0);
+    // The committed log by offset, per partition.
+    let by_offset: BTreeMap<PartitionId, BTreeMap<Offset, u64>> = finals
+        .iter()
+        .map(|(p, log)| {
+            let at = log
+                .iter()
+                .flat_map(|(v, offsets)| offsets.iter().map(move |o| (*o, *v)))
+                .collect();
+            (*p, at)
+        })
+        .collect();
+    // A committed record's loss may be allowed (a power loss of every holder, an unclean
+    // election): a consumer that read it before is not at fault. A record lost because it was
+    // never committed (acks=1) must never have reached a consumer at all.
+    let allowed_values: std::collections::BTreeSet<u64> = allowed
+        .iter()
+        .map(|a| a.value)
+        .filter(|v| obs.committed.contains(v))
+        .collect();
+    for poll in &obs.polls {
+        let key = (
+            poll.consumer,
+            poll.incarnation,
+            poll.generation,
+            poll.partition,
+        );
+        if let Some(&last) = stints.get(&key) {
+            pairs += 1;
+            let (checker, what) = if poll.offset > last + 1 {
+                (
+                    "poll-skip",
+                    format!("skipped offsets {}..{}", last + 1, poll.offset - 1),
+                )
+            } else if poll.offset <= last {
+                ("nonmonotonic-poll", "went back".to_string())
+            } else {
+                ("", String::new())
+            };
+            if !checker.is_empty() {
+                violations.push(Violation {
+                    checker,
+                    time_ms: poll.time_ms,
+                    message: format!(
+                        "consumer {} (start {}, generation {}) polled partition {} offset {} right after offset {last}: it {what} within one assignment",
+                        poll.consumer, poll.incarnation, poll.generation, poll.partition, poll.offset
+                    ),
+                });
+            }
+        }
+        stints.insert(key, poll.offset);
+        *seen.entry((poll.partition, poll.offset)).or_default() += 1;
+        polled_values.insert(poll.value);
+        compared += 1;
+        let committed = by_offset
+            .get(&poll.partition)
+            .and_then(|m| m.get(&poll.offset));
+        let unclean = obs.unclean_elections.contains_key(&poll.partition);
+        if committed != Some(&poll.value) && !unclean && !allowed_values.contains(&poll.value) {
+            violations.push(Violation {
+                checker: "inconsistent-offsets",
+                time_ms: poll.time_ms,
+                message: format!(
+                    "consumer {} polled value {} at partition {} offset {}, but the committed log holds {} there",
+                    poll.consumer,
+                    poll.value,
+                    poll.partition,
+                    poll.offset,
+                    committed.map_or("nothing".to_string(), |v| format!("value {v}"))
+                ),
+            });
+        }
+    }
+    let mut unseen_compared = 0;
+    // With auto.offset.reset=latest a group may rightly never read what came before it.
+    let drains = out.ctx.sc.consumer.auto_offset_reset_earliest;
+    for op in obs
+        .history
+        .iter()
+        .filter(|op| op.kind == OpType::Ok && drains)
+    {
+        let in_log = finals
+            .get(&op.partition)
+            .is_some_and(|m| m.contains_key(&op.value));
+        if !in_log {
+            continue;
+        }
+        unseen_compared += 1;
+        if !polled_values.contains(&op.value) {
+            violations.push(Violation {
+                checker: "unseen",
+                time_ms: out.outcome.end_ms,
+                message: format!(
+                    "value {} was acknowledged at partition {} offset {} and is in the committed log, but no consumer of the group polled it by the end of the run",
+                    op.value,
+                    op.partition,
+                    op.offset.map_or("?".to_string(), |o| o.to_string())
+                ),
+            });
+        }
+    }
+    let redelivered = seen.values().map(|n| n - 1).sum();
+    ConsumerChecks {
+        coverage: vec![
+            Coverage {
+                checker: "poll-order",
+                compared: pairs,
+                unit: "consecutive polls of one consumer's assignment",
+            },
+            Coverage {
+                checker: "inconsistent-offsets",
+                compared,
+                unit: "polled records against the committed log",
+            },
+            Coverage {
+                checker: "unseen",
+                compared: unseen_compared,
+                unit: "committed acknowledged writes looked for in the polls",
+            },
+        ],
+        violations,
+        redelivered,
+    }
 }
 
 /// Order within one producer: the records a producer sent to a partition, in the order it first

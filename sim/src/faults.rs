@@ -111,9 +111,13 @@ pub(crate) fn describe(v: NodeId) -> String {
     match v {
         NodeId::Broker(b) => format!("broker {b}"),
         NodeId::Controller(c) => format!("controller {c}"),
+        NodeId::Client(c) if c > CONSUMER_BASE => format!("consumer {}", c - CONSUMER_BASE),
         NodeId::Client(c) => format!("producer {c}"),
     }
 }
+
+/// Consumer N is client `CONSUMER_BASE + N` (producers are clients 1..=64).
+pub(crate) const CONSUMER_BASE: u32 = 100;
 
 fn describe_all(vs: &[NodeId]) -> String {
     let names: Vec<String> = vs.iter().map(|v| describe(*v)).collect();
@@ -248,7 +252,8 @@ fn concrete(v: NodeId) -> Target {
     match v {
         NodeId::Broker(b) => Target::Broker(b),
         NodeId::Controller(c) => Target::Controller(c),
-        NodeId::Client(_) => unreachable!("faults do not target clients"),
+        NodeId::Client(c) if c > CONSUMER_BASE => Target::Consumer(c - CONSUMER_BASE),
+        NodeId::Client(_) => unreachable!("faults do not target producers"),
     }
 }
 
@@ -339,6 +344,7 @@ fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) 
             )
         }
         Target::Controller(c) => vec![NodeId::Controller(*c)],
+        Target::Consumer(n) => vec![NodeId::Client(CONSUMER_BASE + n)],
         Target::ControllerLeader => ctx
             .observe()
             .quorum_leader()
@@ -633,7 +639,7 @@ fn strike(
     );
     ctx.observe().fault_began(now, v, action);
     if action == FaultAction::Pause {
-        handle.pause(cluster.nodes[&v]);
+        handle.pause(cluster.sim_id(v));
         cluster.down.insert(v, true);
         cluster.paused.insert(v);
         let mut obs = ctx.observe();
@@ -647,7 +653,7 @@ fn strike(
         );
         return;
     }
-    handle.kill(cluster.nodes[&v]);
+    handle.kill(cluster.sim_id(v));
     cluster.down.insert(v, true);
     let power = action == FaultAction::PowerLoss;
     match v {
@@ -683,7 +689,17 @@ fn strike(
                 format!("{how} controller {c} (its metadata log is fsynced: nothing lost)"),
             );
         }
-        NodeId::Client(_) => unreachable!("faults do not target clients"),
+        NodeId::Client(_) => {
+            let mut obs = ctx.observe();
+            obs.crashes += 1;
+            obs.fault(
+                now,
+                format!(
+                    "crash {} (it rejoins the group as a new member when it restarts)",
+                    describe(v)
+                ),
+            );
+        }
     }
 }
 
@@ -699,12 +715,12 @@ pub(crate) fn restart(
     cluster.down.insert(v, false);
     ctx.observe().node_back(now_ms(), v);
     if cluster.paused.remove(&v) {
-        handle.resume(cluster.nodes[&v]);
+        handle.resume(cluster.sim_id(v));
         ctx.observe()
             .fault(now_ms(), format!("resume {}", describe(v)));
         return;
     }
-    handle.restart(cluster.nodes[&v]);
+    handle.restart(cluster.sim_id(v));
     let mut obs = ctx.observe();
     obs.restarts += 1;
     obs.fault(now_ms(), format!("restart {}", describe(v)));

@@ -11,7 +11,9 @@ compile_error!(
 pub mod bench;
 pub mod checker;
 pub mod clock;
+pub mod consumer;
 pub mod disk;
+pub mod embedded;
 pub mod faults;
 pub mod net;
 pub mod observer;

@@ -36,6 +36,10 @@ struct ScenarioArgs {
     /// Apply a Kafka producer.properties file (before the `--set` overrides).
     #[arg(long, value_name = "FILE")]
     producer_properties: Option<std::path::PathBuf>,
+    /// Apply a Kafka consumer.properties file (before the `--set` overrides); the workload's
+    /// `consumers` sets how many members the group has.
+    #[arg(long, value_name = "FILE")]
+    consumer_properties: Option<std::path::PathBuf>,
     /// For a gallery story: apply its `fix` (the rule Kafka adopted), before the `--set`
     /// overrides.
     #[arg(long)]
@@ -297,6 +301,9 @@ fn prepare(args: &ScenarioArgs) -> Result<Scenario, InputError> {
     }
     if let Some(path) = &args.producer_properties {
         apply_properties_file(&mut sc, path, PropertiesKind::Producer)?;
+    }
+    if let Some(path) = &args.consumer_properties {
+        apply_properties_file(&mut sc, path, PropertiesKind::Consumer)?;
     }
     if args.fixed {
         if sc.fix.is_empty() {

@@ -88,6 +88,19 @@ pub struct ControllerState {
     pub majority: usize,
 }
 
+/// A record a consumer's poll returned: which consumer (and which start of it, and which
+/// generation of the group it polled in), where the record was and what it held.
+#[derive(Clone, Debug, Serialize)]
+pub struct Poll {
+    pub time_ms: u64,
+    pub consumer: u32,
+    pub incarnation: u64,
+    pub generation: i32,
+    pub partition: PartitionId,
+    pub offset: Offset,
+    pub value: u64,
+}
+
 /// A violated invariant, in Kafka's words.
 #[derive(Clone, Debug, Serialize)]
 pub struct Violation {
@@ -249,6 +262,12 @@ pub struct Observer {
     /// The same faults as intervals, for drawing them.
     pub fault_spans: Vec<FaultSpan>,
     pub history: Vec<Op>,
+    /// Every record a consumer's poll returned, in the order they were returned.
+    pub polls: Vec<Poll>,
+    /// Per partition, the offsets polled by some consumer above `drained`, the first offset no
+    /// consumer has polled yet: the consumers have drained a partition when it reaches its HW.
+    polled_offsets: BTreeMap<PartitionId, std::collections::BTreeSet<Offset>>,
+    pub drained: BTreeMap<PartitionId, Offset>,
     pub violations: Vec<Violation>,
     /// The live controllers' Raft state as of their last step (what the availability and the
     /// stall report need; the quorum checker keeps its own copy of each log).
@@ -506,6 +525,27 @@ impl Observer {
             }
         }
         s
+    }
+
+    pub fn polled(&mut self, p: Poll) {
+        self.trace((
+            p.time_ms,
+            p.consumer,
+            p.incarnation,
+            p.generation,
+            p.partition,
+            p.offset,
+            p.value,
+        ));
+        let drained = self.drained.entry(p.partition).or_default();
+        let above = self.polled_offsets.entry(p.partition).or_default();
+        if p.offset >= *drained {
+            above.insert(p.offset);
+        }
+        while above.remove(drained) {
+            *drained += 1;
+        }
+        self.polls.push(p);
     }
 
     pub fn record(&mut self, op: Op) {

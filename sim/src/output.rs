@@ -132,6 +132,23 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         sc.workload.value_bytes,
         sc.run.settle_ms
     );
+    if sc.workload.consumers > 0 {
+        let c = &sc.consumer;
+        let _ = writeln!(
+            s,
+            "consumer   consumers={} (one group) session.timeout.ms={} heartbeat.interval.ms={} enable.auto.commit={} auto.commit.interval.ms={} auto.offset.reset={} partition.assignment.strategy={}",
+            sc.workload.consumers,
+            c.session_timeout_ms,
+            c.heartbeat_interval_ms,
+            c.enable_auto_commit,
+            c.auto_commit_interval_ms,
+            if c.auto_offset_reset_earliest { "earliest" } else { "latest" },
+            match c.assignor {
+                ksim_model::Assignor::Range => "range",
+                ksim_model::Assignor::RoundRobin => "roundrobin",
+            }
+        );
+    }
     for f in &sc.faults.script {
         let restart = f
             .restart_after_ms
@@ -218,6 +235,13 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
         "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={} duplicated={} reordered={}",
         c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating, c.duplicates, c.reordered
     );
+    if sc.workload.consumers > 0 {
+        let _ = writeln!(
+            s,
+            "reads      polled={} redelivered={} (re-reads after a restart or a rebalance: at-least-once)",
+            c.polled, c.redelivered
+        );
+    }
     let _ = writeln!(
         s,
         "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} slow/lossy links={} clock drifts={} metadata stalls={} truncations={} flushes={}",

@@ -320,6 +320,10 @@ impl Producer {
         let sc = &self.ctx.sc;
         let mut bytes = vec![0u8; sc.workload.value_bytes.max(8)];
         bytes[..8].copy_from_slice(&batch.value.to_be_bytes());
+        if let Some(payload) = &self.ctx.hooks.payload {
+            bytes.truncate(8);
+            bytes.extend(payload(self.idx, batch.value));
+        }
         self.correlation += 1;
         let request = Request::Produce {
             correlation_id: self.correlation,

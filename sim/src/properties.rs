@@ -1,4 +1,5 @@
-//! Reads Kafka's own `server.properties` and `producer.properties` files onto a scenario, so a
+//! Reads Kafka's own `server.properties`, `producer.properties` and `consumer.properties`
+//! files onto a scenario, so a
 //! user can test the configuration they run. Keys the simulation models go through the same key
 //! table and checks as scenario files; keys that cannot change replication (listeners, paths,
 //! threads, serializers, ...) are accepted and listed as ignored; keys with an effect that is not
@@ -10,11 +11,12 @@ use std::path::Path;
 use crate::scenario::Scenario;
 use crate::scenario_parse::{apply_set, suggest, InputError};
 
-/// Which file this is: its keys go to `[server]` or `[producer]`.
+/// Which file this is: its keys go to `[server]`, `[producer]` or `[consumer]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PropertiesKind {
     Server,
     Producer,
+    Consumer,
 }
 
 impl PropertiesKind {
@@ -22,6 +24,7 @@ impl PropertiesKind {
         match self {
             PropertiesKind::Server => "server",
             PropertiesKind::Producer => "producer",
+            PropertiesKind::Consumer => "consumer",
         }
     }
 
@@ -29,6 +32,7 @@ impl PropertiesKind {
         match self {
             PropertiesKind::Server => SERVER_MODELLED,
             PropertiesKind::Producer => PRODUCER_MODELLED,
+            PropertiesKind::Consumer => CONSUMER_MODELLED,
         }
     }
 
@@ -36,6 +40,7 @@ impl PropertiesKind {
         match self {
             PropertiesKind::Server => SERVER_INERT,
             PropertiesKind::Producer => PRODUCER_INERT,
+            PropertiesKind::Consumer => CONSUMER_INERT,
         }
     }
 
@@ -43,6 +48,7 @@ impl PropertiesKind {
         match self {
             PropertiesKind::Server => SERVER_NOT_MODELLED,
             PropertiesKind::Producer => PRODUCER_NOT_MODELLED,
+            PropertiesKind::Consumer => CONSUMER_NOT_MODELLED,
         }
     }
 }
@@ -121,6 +127,45 @@ const SERVER_NOT_MODELLED: &[&str] = &[
     "auto.leader.rebalance.enable",
     "leader.imbalance.check.interval.seconds",
     "controlled.shutdown.enable",
+];
+
+const CONSUMER_MODELLED: &[&str] = &[
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "enable.auto.commit",
+    "auto.commit.interval.ms",
+    "auto.offset.reset",
+    "partition.assignment.strategy",
+];
+
+const CONSUMER_INERT: &[&str] = &[
+    "bootstrap.servers",
+    "client.id",
+    "group.id",
+    "key.deserializer",
+    "value.deserializer",
+    "security.protocol",
+    "send.buffer.bytes",
+    "receive.buffer.bytes",
+    "metadata.max.age.ms",
+    "reconnect.backoff.ms",
+    "reconnect.backoff.max.ms",
+    "connections.max.idle.ms",
+];
+
+const CONSUMER_NOT_MODELLED: &[&str] = &[
+    "group.instance.id",
+    "group.protocol",
+    "isolation.level",
+    "max.poll.records",
+    "max.poll.interval.ms",
+    "fetch.min.bytes",
+    "fetch.max.bytes",
+    "fetch.max.wait.ms",
+    "max.partition.fetch.bytes",
+    "request.timeout.ms",
+    "retry.backoff.ms",
+    "client.rack",
 ];
 
 const PRODUCER_MODELLED: &[&str] = &[

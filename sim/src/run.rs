@@ -73,12 +73,15 @@ pub struct Ctx {
     /// at its tick.
     pub stalled_metadata: Mutex<BTreeSet<BrokerId>>,
     incarnations: Mutex<BTreeMap<BrokerId, u64>>,
+    /// Each consumer's starts: a restarted consumer joins its group as a new member.
+    pub(crate) consumer_incarnations: Mutex<BTreeMap<u32, u64>>,
     controller_incarnations: Mutex<BTreeMap<u32, u64>>,
     pub(crate) next_value: Mutex<u64>,
     /// Set when the run is over: every task returns, so that nothing of the run outlives its
     /// runtime (madsim frees no task that is still pending when the runtime is dropped, and a
     /// pending task would keep this context, and its history, alive).
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
+    pub(crate) hooks: Hooks,
 }
 
 /// A lock that survives a panic elsewhere in the run: after a finding we still want to
@@ -150,7 +153,22 @@ fn record_panic_locations() {
 /// Run one seed of a scenario on a fresh thread (std `HashMap` order is only deterministic
 /// for the first madsim runtime of a thread).
 pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
-    run_with(seed, sc, Keep::default())
+    run_with(seed, sc, Keep::default(), Hooks::default())
+}
+
+/// User code run inside a simulated run (the embedded API, `crate::embedded`): what each
+/// producer writes, and a handler for each record a consumer polls.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// (producer, the record's value id) -> its payload, after the 8-byte value id.
+    pub payload: Option<Arc<dyn Fn(u32, u64) -> Vec<u8> + Send + Sync>>,
+    /// Called for every record a consumer's poll returns, on the consumer's node, in order.
+    pub on_record: Option<Arc<dyn Fn(&crate::embedded::Delivery) + Send + Sync>>,
+}
+
+/// `run` with user hooks.
+pub fn run_hooked(seed: u64, sc: &Scenario, hooks: Hooks) -> RunOutput {
+    run_with(seed, sc, Keep::default(), hooks)
 }
 
 /// `run`, with the observer keeping a table of every replica's state at each significant
@@ -163,6 +181,7 @@ pub fn run_explained(seed: u64, sc: &Scenario) -> RunOutput {
             tables: true,
             ..Keep::default()
         },
+        Hooks::default(),
     )
 }
 
@@ -176,10 +195,11 @@ pub fn run_for_report(seed: u64, sc: &Scenario) -> RunOutput {
             timeline: true,
             ..Keep::default()
         },
+        Hooks::default(),
     )
 }
 
-fn run_with(seed: u64, sc: &Scenario, keep: Keep) -> RunOutput {
+fn run_with(seed: u64, sc: &Scenario, keep: Keep, hooks: Hooks) -> RunOutput {
     let mut sc = sc.clone();
     sc.broker.controller_quorum_voters = (1..=sc.controllers).collect();
     let ctx = Arc::new(Ctx {
@@ -192,9 +212,11 @@ fn run_with(seed: u64, sc: &Scenario, keep: Keep) -> RunOutput {
         clocks: Mutex::default(),
         stalled_metadata: Mutex::default(),
         incarnations: Mutex::default(),
+        consumer_incarnations: Mutex::default(),
         controller_incarnations: Mutex::default(),
         next_value: Mutex::new(1),
         shutdown: tokio::sync::watch::channel(false).0,
+        hooks,
     });
     record_panic_locations();
     let started = std::time::Instant::now();
@@ -613,6 +635,18 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
             .build();
         cluster.clients.insert(NodeId::Client(i), client.id());
     }
+    for n in 1..=sc.workload.consumers {
+        let w = Arc::downgrade(&ctx);
+        let v = NodeId::Client(crate::faults::CONSUMER_BASE + n);
+        let client = handle
+            .create_node()
+            .name(format!("consumer-{n}"))
+            .ip(addr_of(v).ip())
+            .init(move || crate::consumer::consumer_node(w.upgrade().expect("run context"), n))
+            .build();
+        cluster.clients.insert(v, client.id());
+        cluster.down.insert(v, false);
+    }
     let mut outcome = Outcome::default();
     fault_phase(&ctx, &handle, &mut cluster, &mut outcome).await;
     // Heal: every cut link is restored and every node that is down comes back, then the
@@ -642,12 +676,26 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
 }
 
 /// A quorum leader exists, and every partition has the leader the controllers chose, acting
-/// in that epoch, with every replica at the leader's full log and HW.
+/// in that epoch, with every replica at the leader's full log and HW; consumers that start at
+/// the earliest offset have polled every partition up to its HW (the final drain).
 fn settled(ctx: &Ctx) -> bool {
     let obs = ctx.observe();
     let sc = &ctx.sc;
     if obs.quorum_leader().is_none() {
         return false;
+    }
+    if sc.workload.consumers > 0 && sc.consumer.auto_offset_reset_earliest {
+        for p in 0..sc.partitions {
+            let hw = obs
+                .controller
+                .get(&p)
+                .and_then(|c| c.0)
+                .and_then(|l| obs.views.get(&(l, p)))
+                .map_or(0, |v| v.hw);
+            if obs.drained.get(&p).copied().unwrap_or(0) < hw {
+                return false;
+            }
+        }
     }
     for p in 0..sc.partitions {
         let Some((Some(leader), epoch, _)) = obs.controller.get(&p).cloned() else {

@@ -24,6 +24,7 @@ pub struct Scenario {
     /// `[server]` keys that the brokers and the controller read.
     pub broker: BrokerConfig,
     pub producer: ProducerConfig,
+    pub consumer: ConsumerConfig,
     pub workload: Workload,
     pub faults: Faults,
     pub run: RunLimits,
@@ -74,6 +75,39 @@ pub struct Workload {
     pub duration_ms: u64,
     /// Size of each record value (its first bytes carry the unique value id).
     pub value_bytes: usize,
+    /// Consumers, one consumer group, each its own simulated node (0: none).
+    pub consumers: u32,
+}
+
+/// `[consumer]`: Kafka's consumer keys.
+#[derive(Clone, Debug)]
+pub struct ConsumerConfig {
+    /// `session.timeout.ms` (Kafka's default since 3.0: 45000).
+    pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`
+    pub heartbeat_interval_ms: u64,
+    /// `enable.auto.commit`: commit the position every `auto.commit.interval.ms`, and before
+    /// rejoining the group; false commits after every poll instead (a manual `commitSync`).
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms`
+    pub auto_commit_interval_ms: u64,
+    /// `auto.offset.reset`: where a partition without a committed offset starts.
+    pub auto_offset_reset_earliest: bool,
+    /// `partition.assignment.strategy`
+    pub assignor: ksim_model::Assignor,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        ConsumerConfig {
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            enable_auto_commit: true,
+            auto_commit_interval_ms: 5_000,
+            auto_offset_reset_earliest: false,
+            assignor: ksim_model::Assignor::Range,
+        }
+    }
 }
 
 /// `[faults]`
@@ -296,6 +330,9 @@ pub enum Target {
     Controller(u32),
     /// `controller:leader`: the active controller (the quorum leader) when the fault fires.
     ControllerLeader,
+    /// `consumer:N`: consumer N of the workload's group (crash, restart, pause and network
+    /// faults; it has no disk to lose).
+    Consumer(u32),
 }
 
 impl std::fmt::Display for Target {
@@ -308,6 +345,7 @@ impl std::fmt::Display for Target {
             Target::All => write!(f, "all"),
             Target::Controller(c) => write!(f, "controller:{c}"),
             Target::ControllerLeader => write!(f, "controller:leader"),
+            Target::Consumer(n) => write!(f, "consumer:{n}"),
         }
     }
 }
@@ -441,11 +479,13 @@ impl Default for Scenario {
                 delivery_timeout_ms: 120_000,
                 enable_idempotence: false,
             },
+            consumer: ConsumerConfig::default(),
             workload: Workload {
                 producers: 1,
                 rate_per_sec: 100,
                 duration_ms: 20_000,
                 value_bytes: 16,
+                consumers: 0,
             },
             faults: Faults::default(),
             run: RunLimits {

@@ -153,7 +153,14 @@ static KEYS: &[KeySpec] = &[
     key!("producer", "retries", |sc, v| sc.producer.retries => int_in(v, 0, i64::from(i32::MAX))?),
     key!("producer", "retry.backoff.ms", |sc, v| sc.producer.retry_backoff_ms => int_in(v, 0, MAX)?),
     key!("producer", "delivery.timeout.ms", |sc, v| sc.producer.delivery_timeout_ms => int_in(v, 1, MAX)?),
+    key!("consumer", "session.timeout.ms", |sc, v| sc.consumer.session_timeout_ms => int_in(v, 1, MAX)?),
+    key!("consumer", "heartbeat.interval.ms", |sc, v| sc.consumer.heartbeat_interval_ms => int_in(v, 1, MAX)?),
+    key!("consumer", "enable.auto.commit", |sc, v| sc.consumer.enable_auto_commit => boolean(v)?),
+    key!("consumer", "auto.commit.interval.ms", |sc, v| sc.consumer.auto_commit_interval_ms => int_in(v, 1, MAX)?),
+    key!("consumer", "auto.offset.reset", |sc, v| sc.consumer.auto_offset_reset_earliest => offset_reset(v)?),
+    key!("consumer", "partition.assignment.strategy", |sc, v| sc.consumer.assignor => assignor(v)?),
     key!("workload", "producers", |sc, v| sc.workload.producers => int_in(v, 1, 64)?),
+    key!("workload", "consumers", |sc, v| sc.workload.consumers => int_in(v, 0, 64)?),
     key!("workload", "rate_per_sec", |sc, v| sc.workload.rate_per_sec => int_in(v, 1, 100_000)?),
     key!("workload", "duration_ms", |sc, v| sc.workload.duration_ms => int_in(v, 1, 86_400_000)?),
     key!("workload", "value_bytes", |sc, v| sc.workload.value_bytes => int_in(v, 8, 1_048_576)?),
@@ -252,6 +259,8 @@ const FLAWS: &[(&str, Flaw)] = &[
     ("elect-outside-isr", Flaw::ElectOutsideIsr),
     ("skip-duplicate-check", Flaw::SkipDuplicateCheck),
     ("reorder-retries", Flaw::ReorderRetries),
+    ("consumer-skips-a-record", Flaw::ConsumerSkipsARecord),
+    ("read-above-hw", Flaw::ReadAboveHw),
 ];
 
 #[derive(Clone, Copy)]
@@ -392,6 +401,31 @@ fn acks(v: &Value) -> Result<Acks, String> {
     }
 }
 
+/// `auto.offset.reset`: true for earliest.
+fn offset_reset(v: &Value) -> Result<bool, String> {
+    match string(v)? {
+        "earliest" => Ok(true),
+        "latest" => Ok(false),
+        other => Err(format!(
+            "invalid value `{other}`: must be one of: earliest, latest (`none`, which fails \
+             instead, is not modelled)"
+        )),
+    }
+}
+
+/// `partition.assignment.strategy`: the assignor's short name or Kafka's class name.
+fn assignor(v: &Value) -> Result<ksim_model::Assignor, String> {
+    let s = string(v)?;
+    match s.rsplit('.').next().unwrap_or(s) {
+        "range" | "RangeAssignor" => Ok(ksim_model::Assignor::Range),
+        "roundrobin" | "RoundRobinAssignor" => Ok(ksim_model::Assignor::RoundRobin),
+        _ => Err(format!(
+            "invalid value `{s}`: must be one of: range, roundrobin (or Kafka's RangeAssignor, \
+             RoundRobinAssignor class names)"
+        )),
+    }
+}
+
 /// `fix`: an array of `KEY=VALUE` strings (each checked as a `--set` by `validate`).
 fn assignments(v: &Value) -> Result<Vec<String>, String> {
     let array = v
@@ -452,7 +486,7 @@ fn min_max(v: &Value, lo: i64) -> Result<(u64, u64), String> {
 fn target(v: &Value) -> Result<Target, String> {
     let s = string(v)?;
     parse_target(s.trim()).ok_or_else(|| {
-        format!("invalid target `{s}`: expected broker:N, leader:P, follower:P, replicas:P or all")
+        format!("invalid target `{s}`: expected broker:N, leader:P, follower:P, replicas:P, all, controller:N, controller:leader or consumer:N")
     })
 }
 
@@ -475,6 +509,7 @@ fn parse_target(s: &str) -> Option<Target> {
         "follower" => Some(Target::FollowerOf(n)),
         "replicas" => Some(Target::ReplicasOf(n)),
         "controller" => u32::try_from(n).ok().map(Target::Controller),
+        "consumer" => u32::try_from(n).ok().map(Target::Consumer),
         _ => None,
     }
 }
@@ -1316,6 +1351,9 @@ fn check_target(target: &Target, sc: &Scenario) -> Option<String> {
         }
         Target::Controller(c) if c < 1 || c > sc.controllers => {
             Some(format!("target `{target}` names controller {c}, but the quorum's controllers are 1..={}", sc.controllers))
+        }
+        Target::Consumer(c) if c < 1 || c > sc.workload.consumers => {
+            Some(format!("target `{target}` names consumer {c}, but the workload's consumers are 1..={}", sc.workload.consumers))
         }
         Target::LeaderOf(p) | Target::FollowerOf(p) | Target::ReplicasOf(p) if p < 0 || p >= sc.partitions => {
             Some(format!(

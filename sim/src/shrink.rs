@@ -251,11 +251,31 @@ pub fn to_toml(sc: &Scenario) -> String {
         "max.in.flight.requests.per.connection = {}",
         sc.producer.max_in_flight
     );
+    let pc = &sc.producer;
+    let _ = writeln!(
+        s,
+        "retries = {}\nretry.backoff.ms = {}\ndelivery.timeout.ms = {}\nenable.idempotence = {}",
+        pc.retries, pc.retry_backoff_ms, pc.delivery_timeout_ms, pc.enable_idempotence
+    );
+    let c = &sc.consumer;
+    let _ = writeln!(
+        s,
+        "\n[consumer]\nsession.timeout.ms = {}\nheartbeat.interval.ms = {}\nenable.auto.commit = {}\nauto.commit.interval.ms = {}\nauto.offset.reset = {}\npartition.assignment.strategy = {}",
+        c.session_timeout_ms,
+        c.heartbeat_interval_ms,
+        c.enable_auto_commit,
+        c.auto_commit_interval_ms,
+        toml_str(if c.auto_offset_reset_earliest { "earliest" } else { "latest" }),
+        toml_str(match c.assignor {
+            ksim_model::Assignor::Range => "range",
+            ksim_model::Assignor::RoundRobin => "roundrobin",
+        })
+    );
     let w = &sc.workload;
     let _ = writeln!(
         s,
-        "\n[workload]\nproducers = {}\nrate_per_sec = {}\nduration_ms = {}\nvalue_bytes = {}",
-        w.producers, w.rate_per_sec, w.duration_ms, w.value_bytes
+        "\n[workload]\nproducers = {}\nconsumers = {}\nrate_per_sec = {}\nduration_ms = {}\nvalue_bytes = {}",
+        w.producers, w.consumers, w.rate_per_sec, w.duration_ms, w.value_bytes
     );
     let _ = writeln!(s, "\n[run]\nsettle_ms = {}", sc.run.settle_ms);
     if let Some(seed) = sc.run.seed {
