@@ -121,8 +121,33 @@ fn set_executable(_: &Path) -> std::io::Result<()> {
 pub fn write_history(obs: &Observer, path: &Path) -> std::io::Result<()> {
     let tmp = tmp_path(path);
     let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    for op in &obs.history {
-        serde_json::to_writer(&mut f, op)?;
+    // The producers' operations and the consumers' polls, merged in time order (each list is
+    // in time order already; at equal times the sends come first).
+    let (mut ops, mut polls) = (obs.history.iter().peekable(), obs.polls.iter().peekable());
+    loop {
+        let send_first = match (ops.peek(), polls.peek()) {
+            (None, None) => break,
+            (Some(o), Some(p)) => o.time_ms <= p.time_ms,
+            (o, _) => o.is_some(),
+        };
+        if send_first {
+            serde_json::to_writer(&mut f, ops.next().expect("peeked"))?;
+        } else {
+            let p = polls.next().expect("peeked");
+            let line = serde_json::json!({
+                "time_ms": p.time_ms,
+                "process": crate::faults::CONSUMER_BASE + p.consumer,
+                "type": "ok",
+                "f": "poll",
+                "value": p.value,
+                "partition": p.partition,
+                "offset": p.offset,
+                "consumer": p.consumer,
+                "incarnation": p.incarnation,
+                "generation": p.generation,
+            });
+            serde_json::to_writer(&mut f, &line)?;
+        }
         f.write_all(b"\n")?;
     }
     f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
