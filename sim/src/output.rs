@@ -125,12 +125,17 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
     let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries={} retry.backoff.ms={} delivery.timeout.ms={} enable.idempotence={}", pc.acks.name(), pc.request_timeout_ms, pc.max_in_flight, pc.retries, pc.retry_backoff_ms, pc.delivery_timeout_ms, pc.enable_idempotence);
     let _ = writeln!(
         s,
-        "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}",
+        "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}{}",
         sc.workload.producers,
         sc.workload.rate_per_sec,
         sc.workload.duration_ms,
         sc.workload.value_bytes,
-        sc.run.settle_ms
+        sc.run.settle_ms,
+        if sc.workload.keys > 0 {
+            format!(" keys={} (murmur2 partitioner)", sc.workload.keys)
+        } else {
+            String::new()
+        }
     );
     if sc.workload.consumers > 0 {
         let c = &sc.consumer;

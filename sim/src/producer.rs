@@ -28,6 +28,8 @@ use crate::timer::Timer;
 #[derive(Clone, Debug)]
 struct Batch {
     value: u64,
+    /// The record's key (empty: no key).
+    key: bytes::Bytes,
     partition: PartitionId,
     /// The idempotent session it belongs to and its sequence number (-1, -1 without).
     producer_id: i64,
@@ -108,6 +110,9 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     let mut next_metadata = Instant::now();
     let mut next_send = Instant::now();
     let mut next_partition = idx as i32 % sc.partitions;
+    // Keyed records (`[workload] keys`): the producer's n-th send slot writes key "key-<n mod
+    // keys>", placed by the Java client's partitioner (murmur2 of the key bytes).
+    let mut slot: u64 = 0;
     let mut wake_timer = Timer::new(Instant::now());
     loop {
         if !metadata_in_flight
@@ -252,15 +257,25 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
         if Instant::now() >= next_send {
             next_send += interval;
             if now < end_ms {
-                let p = next_partition;
-                next_partition = (next_partition + 1) % sc.partitions;
+                let key = (sc.workload.keys > 0).then(|| {
+                    slot += 1;
+                    bytes::Bytes::from(format!("key-{}", (slot - 1) % u64::from(sc.workload.keys)))
+                });
+                let p = match &key {
+                    Some(k) => ksim_model::partitioner::partition_for_key(k, sc.partitions),
+                    None => {
+                        let p = next_partition;
+                        next_partition = (next_partition + 1) % sc.partitions;
+                        p
+                    }
+                };
                 // Retries of this partition go first, and an idempotent producer waits for
                 // its producer id: the record is not sent this time.
                 let waiting = pr.retries.get(&p).is_some_and(|q| !q.is_empty())
                     || (pc.enable_idempotence && pr.producer_id.is_none());
                 if let Some(&leader) = pr.leaders.get(&p).filter(|_| !waiting) {
                     if pr.room(leader) {
-                        let batch = pr.new_batch(p, now);
+                        let batch = pr.new_batch(p, now, key.unwrap_or_default());
                         pr.send(batch, leader);
                     }
                 }
@@ -280,7 +295,7 @@ impl Producer {
     }
 
     /// A new record: its value, and its sequence number in the idempotent session.
-    fn new_batch(&mut self, p: PartitionId, now: u64) -> Batch {
+    fn new_batch(&mut self, p: PartitionId, now: u64, key: bytes::Bytes) -> Batch {
         let value = {
             let mut v = lock(&self.ctx.next_value);
             *v += 1;
@@ -307,6 +322,7 @@ impl Producer {
         });
         Batch {
             value,
+            key,
             partition: p,
             producer_id,
             sequence,
@@ -333,7 +349,7 @@ impl Producer {
             producer_id: batch.producer_id,
             base_sequence: batch.sequence,
             records: vec![ProduceRecord {
-                key: bytes::Bytes::new(),
+                key: batch.key.clone(),
                 value: bytes::Bytes::from(bytes),
             }],
         };

@@ -77,6 +77,9 @@ pub struct Workload {
     pub value_bytes: usize,
     /// Consumers, one consumer group, each its own simulated node (0: none).
     pub consumers: u32,
+    /// Distinct record keys, "key-0".."key-<keys-1>", placed by Kafka's partitioner (0: no
+    /// keys, partitions in turn).
+    pub keys: u32,
 }
 
 /// `[consumer]`: Kafka's consumer keys.
@@ -486,6 +489,7 @@ impl Default for Scenario {
                 duration_ms: 20_000,
                 value_bytes: 16,
                 consumers: 0,
+                keys: 0,
             },
             faults: Faults::default(),
             run: RunLimits {

@@ -161,6 +161,7 @@ static KEYS: &[KeySpec] = &[
     key!("consumer", "partition.assignment.strategy", |sc, v| sc.consumer.assignor => assignor(v)?),
     key!("workload", "producers", |sc, v| sc.workload.producers => int_in(v, 1, 64)?),
     key!("workload", "consumers", |sc, v| sc.workload.consumers => int_in(v, 0, 64)?),
+    key!("workload", "keys", |sc, v| sc.workload.keys => int_in(v, 0, 1_000_000)?),
     key!("workload", "rate_per_sec", |sc, v| sc.workload.rate_per_sec => int_in(v, 1, 100_000)?),
     key!("workload", "duration_ms", |sc, v| sc.workload.duration_ms => int_in(v, 1, 86_400_000)?),
     key!("workload", "value_bytes", |sc, v| sc.workload.value_bytes => int_in(v, 8, 1_048_576)?),

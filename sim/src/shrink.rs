@@ -274,8 +274,8 @@ pub fn to_toml(sc: &Scenario) -> String {
     let w = &sc.workload;
     let _ = writeln!(
         s,
-        "\n[workload]\nproducers = {}\nconsumers = {}\nrate_per_sec = {}\nduration_ms = {}\nvalue_bytes = {}",
-        w.producers, w.consumers, w.rate_per_sec, w.duration_ms, w.value_bytes
+        "\n[workload]\nproducers = {}\nconsumers = {}\nkeys = {}\nrate_per_sec = {}\nduration_ms = {}\nvalue_bytes = {}",
+        w.producers, w.consumers, w.keys, w.rate_per_sec, w.duration_ms, w.value_bytes
     );
     let _ = writeln!(s, "\n[run]\nsettle_ms = {}", sc.run.settle_ms);
     if let Some(seed) = sc.run.seed {

@@ -115,3 +115,24 @@ fn the_producer_order_checker_flags_retries_landing_out_of_order_and_counts_them
         .iter()
         .all(|v| v.checker != "producer-order"));
 }
+
+#[test]
+fn keyed_records_go_where_the_java_clients_partitioner_puts_their_key() {
+    use ksim_model::partitioner::partition_for_key;
+    let partitions_written = |sets: &[&str]| {
+        let out = ksim::run::run(1, &scenario("consumer-group-crash", sets));
+        let obs = ksim::run::lock(&out.ctx.observer);
+        let mut ps: Vec<i32> = obs.history.iter().map(|op| op.partition).collect();
+        ps.sort();
+        ps.dedup();
+        ps
+    };
+    // Three keys over six partitions: only the keys' partitions are written.
+    let mut expected: Vec<i32> = (0..3)
+        .map(|k| partition_for_key(format!("key-{k}").as_bytes(), 6))
+        .collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(partitions_written(&["keys=3"]), expected);
+    assert_eq!(partitions_written(&[]), vec![0, 1, 2, 3, 4, 5]);
+}
