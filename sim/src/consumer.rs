@@ -414,19 +414,7 @@ impl Consumer {
                     let mut id = [0u8; 8];
                     let n = r.value.len().min(8);
                     id[..n].copy_from_slice(&r.value[..n]);
-                    if let Some(handler) = &self.ctx.hooks.on_record {
-                        handler(&crate::embedded::Delivery {
-                            time_ms: now,
-                            consumer: self.n,
-                            incarnation: self.incarnation,
-                            generation: self.generation.unwrap_or(-1),
-                            partition: p,
-                            offset: r.offset,
-                            value: u64::from_be_bytes(id),
-                            payload: r.value.slice(n..),
-                        });
-                    }
-                    self.ctx.observe().polled(Poll {
+                    let poll = Poll {
                         time_ms: now,
                         consumer: self.n,
                         incarnation: self.incarnation,
@@ -434,7 +422,14 @@ impl Consumer {
                         partition: p,
                         offset: r.offset,
                         value: u64::from_be_bytes(id),
-                    });
+                    };
+                    if let Some(handler) = &self.ctx.hooks.on_record {
+                        handler(&crate::embedded::Delivery {
+                            poll: poll.clone(),
+                            payload: r.value.slice(n..),
+                        });
+                    }
+                    self.ctx.observe().polled(poll);
                     next = r.offset + 1;
                 }
                 let polled = next > at;

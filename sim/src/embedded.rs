@@ -26,27 +26,26 @@ use bytes::Bytes;
 use ksim_model::{Offset, PartitionId};
 
 use crate::checker::{check, Report, Verdict};
-use crate::observer::OpType;
+use crate::observer::{OpType, Poll};
 use crate::run::{lock, run_hooked, Hooks};
 use crate::scenario::Scenario;
 use crate::scenario_parse::{apply_set, load, InputError};
 
-/// One record as a consumer's poll handed it to the application.
+/// One record as a consumer's poll handed it to the application: the poll as the checkers
+/// see it (time, consumer, its start and generation, partition, offset, the record's unique
+/// id `value`; reachable as `d.offset`, `d.value`, ...) and its payload.
 #[derive(Clone, Debug)]
 pub struct Delivery {
-    /// Simulated milliseconds since the run started.
-    pub time_ms: u64,
-    /// Which consumer of the group (1-based), which start of it (a restarted consumer is a
-    /// new member), and the group generation it polled in.
-    pub consumer: u32,
-    pub incarnation: u64,
-    pub generation: i32,
-    pub partition: PartitionId,
-    pub offset: Offset,
-    /// The record's unique id in the run (the history's `value`).
-    pub value: u64,
+    pub poll: Poll,
     /// What the producer hook wrote for it (empty without one).
     pub payload: Bytes,
+}
+
+impl std::ops::Deref for Delivery {
+    type Target = Poll;
+    fn deref(&self) -> &Poll {
+        &self.poll
+    }
 }
 
 /// A simulated cluster with user code: a scenario (brokers, controllers, producers,

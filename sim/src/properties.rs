@@ -36,11 +36,11 @@ impl PropertiesKind {
         }
     }
 
-    fn inert(self) -> &'static [&'static str] {
+    fn inert(self) -> Vec<&'static str> {
         match self {
-            PropertiesKind::Server => SERVER_INERT,
-            PropertiesKind::Producer => PRODUCER_INERT,
-            PropertiesKind::Consumer => CONSUMER_INERT,
+            PropertiesKind::Server => SERVER_INERT.to_vec(),
+            PropertiesKind::Producer => [CLIENT_INERT, PRODUCER_INERT].concat(),
+            PropertiesKind::Consumer => [CLIENT_INERT, CONSUMER_INERT].concat(),
         }
     }
 
@@ -138,12 +138,10 @@ const CONSUMER_MODELLED: &[&str] = &[
     "partition.assignment.strategy",
 ];
 
-const CONSUMER_INERT: &[&str] = &[
+/// Client keys with no effect on replication, for producers and consumers alike.
+const CLIENT_INERT: &[&str] = &[
     "bootstrap.servers",
     "client.id",
-    "group.id",
-    "key.deserializer",
-    "value.deserializer",
     "security.protocol",
     "send.buffer.bytes",
     "receive.buffer.bytes",
@@ -152,6 +150,8 @@ const CONSUMER_INERT: &[&str] = &[
     "reconnect.backoff.max.ms",
     "connections.max.idle.ms",
 ];
+
+const CONSUMER_INERT: &[&str] = &["group.id", "key.deserializer", "value.deserializer"];
 
 const CONSUMER_NOT_MODELLED: &[&str] = &[
     "group.instance.id",
@@ -179,19 +179,10 @@ const PRODUCER_MODELLED: &[&str] = &[
 ];
 
 const PRODUCER_INERT: &[&str] = &[
-    "bootstrap.servers",
-    "client.id",
     "key.serializer",
     "value.serializer",
-    "security.protocol",
     "buffer.memory",
     "max.block.ms",
-    "send.buffer.bytes",
-    "receive.buffer.bytes",
-    "metadata.max.age.ms",
-    "reconnect.backoff.ms",
-    "reconnect.backoff.max.ms",
-    "connections.max.idle.ms",
 ];
 
 const PRODUCER_NOT_MODELLED: &[&str] = &[
@@ -253,10 +244,11 @@ pub fn apply_properties(
             sc.ignored
                 .push(format!("{key}={value} ({file}: not modelled yet)"));
         } else {
+            let inert = kind.inert();
             let known = kind
                 .modelled()
                 .iter()
-                .chain(kind.inert())
+                .chain(&inert)
                 .chain(kind.not_modelled())
                 .copied();
             let hint = suggest(&key, known)
