@@ -67,6 +67,7 @@ struct Producer {
     producer_id: Option<i64>,
     next_sequence: BTreeMap<PartitionId, i32>,
     init_in_flight: Option<u64>,
+    init_sent_ms: u64,
     next_init_ms: u64,
 }
 
@@ -95,6 +96,7 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
         producer_id: None,
         next_sequence: BTreeMap::new(),
         init_in_flight: None,
+        init_sent_ms: 0,
         next_init_ms: 0,
     };
     let interval = Duration::from_micros(1_000_000 / sc.workload.rate_per_sec.max(1) as u64);
@@ -136,6 +138,7 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
         {
             pr.correlation += 1;
             pr.init_in_flight = Some(pr.correlation);
+            pr.init_sent_ms = now_ms();
             pr.net.send(
                 NodeId::Controller(metadata_from),
                 Request::InitProducerId {
@@ -229,8 +232,11 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
             }
         }
         let now = now_ms();
-        if metadata_in_flight
-            && now.saturating_sub(metadata_sent_ms) >= sc.producer.request_timeout_ms
+        let init_expired = pr.init_in_flight.is_some()
+            && now.saturating_sub(pr.init_sent_ms) >= sc.producer.request_timeout_ms;
+        if init_expired
+            || (metadata_in_flight
+                && now.saturating_sub(metadata_sent_ms) >= sc.producer.request_timeout_ms)
         {
             pr.net.close(NodeId::Controller(metadata_from));
             metadata_in_flight = false;
