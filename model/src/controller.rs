@@ -192,16 +192,10 @@ pub struct Controller {
     group: Group,
 }
 
-/// A group request carried by a command (requests are not comparable; commands are, by
-/// their wire form).
-#[derive(Clone, Debug)]
+/// A group request carried by a command (one of `JoinGroup`, `GroupHeartbeat`,
+/// `OffsetCommit`, `OffsetFetch`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct GroupRequest(pub Request);
-
-impl PartialEq for GroupRequest {
-    fn eq(&self, other: &Self) -> bool {
-        format!("{:?}", self.0) == format!("{:?}", other.0)
-    }
-}
 
 impl GroupRequest {
     /// The answer refusing this request with `e`.

@@ -342,13 +342,13 @@ pub struct PartitionState {
 }
 
 /// A record a producer sends (the broker assigns offset and epoch).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProduceRecord {
     pub key: Bytes,
     pub value: Bytes,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     Produce {
         correlation_id: u64,
