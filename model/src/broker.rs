@@ -518,6 +518,7 @@ impl Broker {
                         } else {
                             -1
                         },
+                        base_offset,
                         key: pr.key,
                         value: pr.value,
                     })
@@ -910,7 +911,11 @@ impl Broker {
                 leader_epoch,
                 result,
             } => self.on_fetch_response(now, from, partition, leader_epoch, result, ready),
-            Response::AlterPartition { partition, result } => {
+            Response::AlterPartition {
+                partition,
+                proposal,
+                result,
+            } => {
                 if result.as_ref().err() == Some(&ErrorCode::NotController) {
                     self.not_controller(now, from);
                     return;
@@ -918,11 +923,20 @@ impl Broker {
                 let Some(r) = self.replicas.get_mut(&partition) else {
                     return;
                 };
+                // Kafka ignores an answer to a proposal that is no longer its pending one: a
+                // refusal of an older copy must not drop a newer proposal (its HW would pass
+                // the replicas that one adds).
+                let current = matches!(&r.pending_alter,
+                    Some(Request::AlterPartition { partition_epoch, new_isr, .. })
+                        if crate::controller::proposal(*partition_epoch, new_isr) == proposal);
                 match result {
                     Ok(state) => {
-                        clear_pending_alter(r);
+                        if current {
+                            clear_pending_alter(r);
+                        }
                         self.apply_state(now, state, ready)
                     }
+                    _ if !current => {}
                     // Applied already, or overtaken by another change: the outcome shows in
                     // the next partition state, until which the request stays pending.
                     Err(ErrorCode::InvalidUpdateVersion) => {}

@@ -134,11 +134,16 @@ impl Command {
                 },
             )),
             Command::AlterPartition {
-                origin, partition, ..
+                origin,
+                partition,
+                partition_epoch,
+                new_isr,
+                ..
             } => Some((
                 origin.conn,
                 Response::AlterPartition {
                     partition: *partition,
+                    proposal: proposal(*partition_epoch, new_isr),
                     result: Err(ErrorCode::NotController),
                 },
             )),
@@ -180,6 +185,8 @@ pub fn assignment(p: PartitionId, brokers: i32, replication_factor: i32) -> Vec<
 #[derive(Debug)]
 pub struct Controller {
     cfg: BrokerConfig,
+    /// How many topics the partitions make (each of `partitions.len() / topics`).
+    topics: i32,
     brokers: BTreeMap<BrokerId, Registration>,
     partitions: BTreeMap<PartitionId, PartitionState>,
     next_broker_epoch: i64,
@@ -236,6 +243,17 @@ struct Group {
 }
 
 impl Controller {
+    /// The partitions make `topics` topics of equal size, topic by topic (the group
+    /// coordinator's assignors work per topic).
+    pub fn with_topics(mut self, topics: i32) -> Self {
+        assert!(
+            topics >= 1 && self.partitions.len() as i32 % topics == 0,
+            "every topic has num.partitions partitions"
+        );
+        self.topics = topics;
+        self
+    }
+
     /// A controller for a topic of `partitions` partitions over brokers `1..=brokers`, created
     /// as if every broker was up: each partition led by its first replica in epoch 0, with a
     /// full ISR. Replicas are assigned round-robin, as Kafka's default assignor does.
@@ -263,6 +281,7 @@ impl Controller {
         }
         Controller {
             cfg,
+            topics: 1,
             brokers: BTreeMap::new(),
             partitions: parts,
             next_broker_epoch: 1,
@@ -361,6 +380,7 @@ impl Controller {
                     conn: origin.conn,
                     response: Response::AlterPartition {
                         partition: *partition,
+                        proposal: proposal(*partition_epoch, new_isr),
                         result,
                     },
                 });
@@ -508,7 +528,7 @@ impl Controller {
 
     /// Apply a group request: the answer the coordinator gives.
     fn group_request(&mut self, now: TimeMs, request: &Request) -> Response {
-        let partitions = self.partitions.len() as i32;
+        let (topics, per_topic) = (self.topics, self.partitions.len() as i32 / self.topics);
         let g = &mut self.group;
         match request {
             Request::JoinGroup {
@@ -528,7 +548,10 @@ impl Controller {
                 let members: Vec<MemberId> = g.members.keys().copied().collect();
                 Response::JoinGroup {
                     correlation_id: *correlation_id,
-                    result: Ok((g.generation, assignor.assign(&members, partitions, *member))),
+                    result: Ok((
+                        g.generation,
+                        assignor.assign(&members, topics, per_topic, *member),
+                    )),
                 }
             }
             Request::GroupHeartbeat {
@@ -854,20 +877,32 @@ impl Controller {
             return Err(ErrorCode::InvalidUpdateVersion);
         }
         let check_epoch = self.cfg.protocol.isr_add_checks_broker_epoch;
-        for (b, epoch) in &new_isr {
-            if state.isr.contains(b) {
-                continue;
+        // KIP-903: a replica joins the ISR only if it is unfenced and the broker epoch it
+        // fetched with is its current one (off: a fetch from before a restart counts).
+        let ineligible = new_isr.iter().any(|(b, epoch)| {
+            !state.isr.contains(b)
+                && (!state.replicas.contains(b)
+                    || !self
+                        .brokers
+                        .get(b)
+                        .map(|r| !r.fenced && (!check_epoch || r.broker_epoch == *epoch))
+                        .unwrap_or(false))
+        });
+        if ineligible {
+            if self.cfg.protocol.refusal_bumps_partition_epoch {
+                // The refusal is a command of the metadata log like any change, so every
+                // controller bumps alike, and a copy of this request still in flight meets
+                // the new partition epoch wherever it lands.
+                let s = self.partitions.get_mut(&p).expect("partition exists");
+                s.partition_epoch += 1;
+                ready.notes.push(Note::IsrChanged {
+                    partition: p,
+                    isr: s.isr.clone(),
+                    partition_epoch: s.partition_epoch,
+                });
+                self.push(p, ready);
             }
-            // KIP-903: a replica joins the ISR only if it is unfenced and the broker epoch it
-            // fetched with is its current one (off: a fetch from before a restart counts).
-            let ok = self
-                .brokers
-                .get(b)
-                .map(|r| !r.fenced && (!check_epoch || r.broker_epoch == *epoch))
-                .unwrap_or(false);
-            if !ok || !state.replicas.contains(b) {
-                return Err(ErrorCode::IneligibleReplica);
-            }
+            return Err(ErrorCode::IneligibleReplica);
         }
         let strict = self.cfg.protocol.strict_min_isr;
         let min_isr = self.cfg.min_insync_replicas;
@@ -889,6 +924,11 @@ impl Controller {
         self.push(p, ready);
         Ok(result)
     }
+}
+
+/// What an AlterPartition answer names of the proposal it answers.
+pub fn proposal(partition_epoch: Epoch, new_isr: &[(BrokerId, i64)]) -> (Epoch, Vec<BrokerId>) {
+    (partition_epoch, new_isr.iter().map(|(b, _)| *b).collect())
 }
 
 /// Change an ISR, keeping KIP-966's eligible leader replicas: a member that leaves while the

@@ -18,6 +18,9 @@ pub struct Record {
     pub producer_id: i64,
     /// Per-partition sequence number; -1 without idempotence.
     pub sequence: i32,
+    /// The offset of the first record of the batch it was appended with (Kafka's
+    /// `RecordBatch` base offset): an idempotent producer's retry is matched by batch.
+    pub base_offset: Offset,
     pub key: Bytes,
     pub value: Bytes,
 }
@@ -34,6 +37,14 @@ pub struct EpochEntry {
 /// `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`): a retry of any of them is answered with the
 /// offset it already has, which is why the producer may keep at most 5 requests in flight.
 pub const PRODUCER_BATCHES_RETAINED: usize = 5;
+
+/// One batch of an idempotent producer in the producer state (Kafka's `BatchMetadata`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ProducerBatch {
+    first_sequence: i32,
+    last_sequence: i32,
+    base_offset: Offset,
+}
 
 /// Where an idempotent producer's batch stands against what this log holds for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,10 +66,10 @@ pub struct PartitionLog {
     records: Vec<Record>,
     epochs: Vec<EpochEntry>,
     hw: Offset,
-    /// Each idempotent producer's last batches as (sequence, offset), oldest first: Kafka's
-    /// producer state. It is derived from the records, and rebuilt from them after a
-    /// truncation or a recovery, as Kafka rebuilds it from the log's batches.
-    producers: BTreeMap<i64, VecDeque<(i32, Offset)>>,
+    /// Each idempotent producer's last batches, oldest first: Kafka's producer state. It is
+    /// derived from the records, and rebuilt from them after a truncation or a recovery, as
+    /// Kafka rebuilds it from the log's batches.
+    producers: BTreeMap<i64, VecDeque<ProducerBatch>>,
 }
 
 impl PartitionLog {
@@ -194,10 +205,10 @@ impl PartitionLog {
         let Some(batches) = self.producers.get(&producer_id) else {
             return SequenceCheck::Unknown;
         };
-        if let Some((_, offset)) = batches.iter().find(|(s, _)| *s == sequence) {
-            return SequenceCheck::Duplicate(*offset);
+        if let Some(b) = batches.iter().find(|b| b.first_sequence == sequence) {
+            return SequenceCheck::Duplicate(b.base_offset);
         }
-        let last = batches.back().map(|(s, _)| *s).unwrap_or(-1);
+        let last = batches.back().map(|b| b.last_sequence).unwrap_or(-1);
         if sequence == last.wrapping_add(1) {
             SequenceCheck::Next
         } else {
@@ -247,16 +258,27 @@ impl PartitionLog {
     }
 }
 
-/// Remember an idempotent producer's record (each record is its own batch here: the producer
-/// sends one record per request).
-fn remember_batch(producers: &mut BTreeMap<i64, VecDeque<(i32, Offset)>>, r: &Record) {
+/// Remember an idempotent producer's record: the first record of a batch opens a batch entry,
+/// the others extend it.
+fn remember_batch(producers: &mut BTreeMap<i64, VecDeque<ProducerBatch>>, r: &Record) {
     if r.producer_id < 0 {
         return;
     }
     let batches = producers.entry(r.producer_id).or_default();
-    batches.push_back((r.sequence, r.offset));
-    if batches.len() > PRODUCER_BATCHES_RETAINED {
-        batches.pop_front();
+    match batches.back_mut() {
+        Some(b) if r.offset != r.base_offset && b.base_offset == r.base_offset => {
+            b.last_sequence = r.sequence;
+        }
+        _ => {
+            batches.push_back(ProducerBatch {
+                first_sequence: r.sequence,
+                last_sequence: r.sequence,
+                base_offset: r.base_offset,
+            });
+            if batches.len() > PRODUCER_BATCHES_RETAINED {
+                batches.pop_front();
+            }
+        }
     }
 }
 
@@ -270,6 +292,7 @@ mod tests {
             leader_epoch: epoch,
             producer_id: -1,
             sequence: -1,
+            base_offset: offset,
             key: Bytes::new(),
             value: Bytes::from(format!("v{offset}")),
         }
@@ -358,5 +381,33 @@ mod tests {
         let recovered = PartitionLog::recover(log.records().to_vec(), Vec::new(), 0);
         assert_eq!(recovered.check_sequence(7, 4), SequenceCheck::Duplicate(4));
         assert_eq!(recovered.check_sequence(7, 5), SequenceCheck::Next);
+    }
+
+    /// Batches of several records: a retry is matched by its first sequence number, and the
+    /// next batch must start right after the last record of the previous one.
+    #[test]
+    fn a_batch_of_several_records_is_one_entry_of_the_producer_state() {
+        let mut log = PartitionLog::default();
+        let batch = |base: Offset, seqs: std::ops::Range<i32>| -> Vec<Record> {
+            seqs.enumerate()
+                .map(|(i, seq)| Record {
+                    base_offset: base,
+                    ..idem(base + i as Offset, 7, seq)
+                })
+                .collect()
+        };
+        log.append(&batch(0, 0..3));
+        log.append(&batch(3, 3..5));
+        assert_eq!(log.check_sequence(7, 0), SequenceCheck::Duplicate(0));
+        assert_eq!(log.check_sequence(7, 3), SequenceCheck::Duplicate(3));
+        assert_eq!(log.check_sequence(7, 5), SequenceCheck::Next);
+        // A sequence inside a batch is no batch's start.
+        assert_eq!(
+            log.check_sequence(7, 1),
+            SequenceCheck::OutOfOrder { last: 4 }
+        );
+        log.truncate_to(3);
+        assert_eq!(log.check_sequence(7, 3), SequenceCheck::Next);
+        assert_eq!(log.check_sequence(7, 0), SequenceCheck::Duplicate(0));
     }
 }

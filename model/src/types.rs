@@ -141,6 +141,14 @@ pub struct Protocol {
     /// KIP-903 (3.5): AlterPartition adds a replica only if the broker epoch it fetched with is
     /// its current one. Off: a fetch from before a restart (which lost data) can re-add it.
     pub isr_add_checks_broker_epoch: bool,
+    /// Not in Kafka (a proposed fix; off is Kafka's rule). Kafka's leader, refused with
+    /// INELIGIBLE_REPLICA, drops its pending ISR change (`Partition.handleAlterPartitionError`)
+    /// on the reasoning that no controller can apply that request later. A copy of it still in
+    /// flight on a connection the leader gave up can be applied later, with the same partition
+    /// epoch, once the replica is eligible again, while the HW has passed it
+    /// (`scenarios/found/long-faults-seed-1638.toml`). On: the refusal itself bumps the
+    /// partition epoch, so every older copy is refused with INVALID_UPDATE_VERSION.
+    pub refusal_bumps_partition_epoch: bool,
 }
 
 impl Default for Protocol {
@@ -153,6 +161,7 @@ impl Default for Protocol {
             hw_over_maximal_isr: true,
             strict_min_isr: true,
             isr_add_checks_broker_epoch: true,
+            refusal_bumps_partition_epoch: false,
         }
     }
 }
@@ -170,6 +179,7 @@ impl Protocol {
             hw_over_maximal_isr: false,
             strict_min_isr: false,
             isr_add_checks_broker_epoch: false,
+            refusal_bumps_partition_epoch: false,
         }
     }
 
@@ -212,6 +222,15 @@ impl Protocol {
             if v != modern {
                 out.push(format!("{name}={v}"));
             }
+        }
+        out
+    }
+
+    /// The fixes beyond Kafka's rules in force, as `key=value` (for banners).
+    pub fn proposed_rules(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.refusal_bumps_partition_epoch {
+            out.push("refusal_bumps_partition_epoch=true".to_string());
         }
         out
     }
@@ -456,6 +475,10 @@ pub enum Response {
     },
     AlterPartition {
         partition: PartitionId,
+        /// The proposal answered (its partition epoch and ISR), so a leader can tell an answer
+        /// to an older copy from one to its pending proposal, as Kafka's broker does by
+        /// answering only its one request in flight.
+        proposal: (Epoch, Vec<BrokerId>),
         result: Result<PartitionState, ErrorCode>,
     },
     Metadata {
@@ -493,18 +516,22 @@ pub type MemberId = (u32, u64);
 /// `partition.assignment.strategy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Assignor {
-    /// RangeAssignor: each member a contiguous range of partitions, members in id order.
+    /// RangeAssignor: in each topic, each member a contiguous range of its partitions, members
+    /// in id order (so with several topics the first members get the extra partitions of
+    /// every topic).
     Range,
-    /// RoundRobinAssignor: partitions dealt to members in turn.
+    /// RoundRobinAssignor: every topic's partitions, topic by topic, dealt to members in turn.
     RoundRobin,
 }
 
 impl Assignor {
-    /// The partitions of `member` when `members` (sorted) share `partitions` partitions.
+    /// The partitions of `member` when `members` (sorted) share `topics` topics of
+    /// `per_topic` partitions each; topic t's partition i is partition `t * per_topic + i`.
     pub fn assign(
         self,
         members: &[MemberId],
-        partitions: i32,
+        topics: i32,
+        per_topic: i32,
         member: MemberId,
     ) -> Vec<PartitionId> {
         let Some(i) = members.iter().position(|m| *m == member) else {
@@ -513,13 +540,17 @@ impl Assignor {
         let n = members.len() as i32;
         match self {
             Assignor::Range => {
-                let (per, extra) = (partitions / n, partitions % n);
+                let (per, extra) = (per_topic / n, per_topic % n);
                 let i = i as i32;
                 let start = i * per + i.min(extra);
                 let len = per + i32::from(i < extra);
-                (start..start + len).collect()
+                (0..topics)
+                    .flat_map(|t| (start..start + len).map(move |p| t * per_topic + p))
+                    .collect()
             }
-            Assignor::RoundRobin => (0..partitions).filter(|p| p % n == i as i32).collect(),
+            Assignor::RoundRobin => (0..topics * per_topic)
+                .filter(|p| p % n == i as i32)
+                .collect(),
         }
     }
 }

@@ -130,8 +130,25 @@ fn a_commit_from_an_ended_generation_is_refused_and_the_committed_offsets_are_ke
 #[test]
 fn round_robin_deals_partitions_in_turn() {
     let members = [(1, 1), (2, 1), (3, 1)];
-    assert_eq!(Assignor::RoundRobin.assign(&members, 7, (2, 1)), vec![1, 4]);
-    assert_eq!(Assignor::Range.assign(&members, 7, (1, 1)), vec![0, 1, 2]);
-    assert_eq!(Assignor::Range.assign(&members, 7, (3, 1)), vec![5, 6]);
-    assert!(Assignor::Range.assign(&members, 7, (4, 1)).is_empty());
+    assert_eq!(
+        Assignor::RoundRobin.assign(&members, 1, 7, (2, 1)),
+        vec![1, 4]
+    );
+    assert_eq!(
+        Assignor::Range.assign(&members, 1, 7, (1, 1)),
+        vec![0, 1, 2]
+    );
+    assert_eq!(Assignor::Range.assign(&members, 1, 7, (3, 1)), vec![5, 6]);
+    assert!(Assignor::Range.assign(&members, 1, 7, (4, 1)).is_empty());
+    // Two topics of 4 (partitions 0..4 and 4..8): the range assignor works per topic, so the
+    // first member takes the extra partition of each; round-robin deals all 8 in turn.
+    assert_eq!(
+        Assignor::Range.assign(&members, 2, 4, (1, 1)),
+        vec![0, 1, 4, 5]
+    );
+    assert_eq!(Assignor::Range.assign(&members, 2, 4, (3, 1)), vec![3, 7]);
+    assert_eq!(
+        Assignor::RoundRobin.assign(&members, 2, 4, (2, 1)),
+        vec![1, 4, 7]
+    );
 }

@@ -275,7 +275,7 @@ type FinalLogs = BTreeMap<PartitionId, BTreeMap<u64, Vec<Offset>>>;
 
 fn final_logs(out: &RunOutput, obs: &Observer) -> FinalLogs {
     let mut finals = BTreeMap::new();
-    for p in 0..out.ctx.sc.partitions {
+    for p in 0..out.ctx.sc.total_partitions() {
         let mut map = BTreeMap::new();
         let leader = obs.controller.get(&p).and_then(|c| c.0);
         if let Some(l) = leader {
@@ -607,7 +607,7 @@ fn list(set: &std::collections::BTreeSet<BrokerId>) -> String {
 fn log_matching(out: &RunOutput, obs: &Observer) -> (Vec<Violation>, u64) {
     let mut violations = Vec::new();
     let mut compared = 0u64;
-    for p in 0..out.ctx.sc.partitions {
+    for p in 0..out.ctx.sc.total_partitions() {
         let replicas: Vec<BrokerId> = obs
             .views
             .keys()

@@ -406,7 +406,7 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
         (FaultAction::IsolateFromReplicas, NodeId::Broker(b)) => {
             // The other replicas of every partition this broker hosts.
             let mut peers = BTreeSet::new();
-            for p in 0..sc.partitions {
+            for p in 0..sc.total_partitions() {
                 let replicas = assignment(p, sc.brokers, sc.replication_factor);
                 if replicas.contains(&b) {
                     peers.extend(replicas.into_iter().filter(|r| *r != b));

@@ -419,7 +419,7 @@ fn run_one(
         }
     }
     if let Some(path) = history {
-        if let Err(e) = write_history(&lock(&out.ctx.observer), &path) {
+        if let Err(e) = write_history(&lock(&out.ctx.observer), &out.ctx.sc, &path) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return 2;
         }

@@ -112,17 +112,23 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         b.broker_heartbeat_interval_ms,
     );
     let old = b.protocol.old_rules();
+    let proposed = b.protocol.proposed_rules();
     let _ = writeln!(
         s,
-        "protocol   {}",
+        "protocol   {}{}",
         if old.is_empty() {
             "modern rules (every fix of Kafka's history on)".to_string()
         } else {
             format!("OLD RULES {}", old.join(" "))
+        },
+        if proposed.is_empty() {
+            String::new()
+        } else {
+            format!(" + BEYOND KAFKA {}", proposed.join(" "))
         }
     );
     let pc = &sc.producer;
-    let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries={} retry.backoff.ms={} delivery.timeout.ms={} enable.idempotence={}", pc.acks.name(), pc.request_timeout_ms, pc.max_in_flight, pc.retries, pc.retry_backoff_ms, pc.delivery_timeout_ms, pc.enable_idempotence);
+    let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries={} retry.backoff.ms={} delivery.timeout.ms={} enable.idempotence={} batch.size={} linger.ms={} partitioner.class={}", pc.acks.name(), pc.request_timeout_ms, pc.max_in_flight, pc.retries, pc.retry_backoff_ms, pc.delivery_timeout_ms, pc.enable_idempotence, pc.batch_size, pc.linger_ms, pc.partitioner.name());
     let _ = writeln!(
         s,
         "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}{}",
@@ -137,6 +143,20 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
             String::new()
         }
     );
+    if sc.workload.topics.len() > 1 {
+        let n = sc.partitions;
+        let topics: Vec<String> = sc
+            .workload
+            .topics
+            .iter()
+            .enumerate()
+            .map(|(t, name)| {
+                let first = t as i32 * n;
+                format!("{name} (p{first}..p{})", first + n - 1)
+            })
+            .collect();
+        let _ = writeln!(s, "topics     {}", topics.join(", "));
+    }
     if sc.workload.consumers > 0 {
         let c = &sc.consumer;
         let _ = writeln!(

@@ -1,11 +1,17 @@
-//! The producer client: one record per request at the workload's rate, round-robin over
-//! partitions, to the leader it learned from metadata. Each record is one operation of the
-//! history: `invoke` when it is first sent, then `ok`, `fail` or `info` once, whatever happens
-//! to its attempts in between.
+//! The producer client: records at the workload's rate, placed by `partitioner.class`, sent in
+//! batches to the leader it learned from metadata. Each record is one operation of the
+//! history: `invoke` when it is handed to the producer, then `ok`, `fail` or `info` once,
+//! whatever happens to its batch's attempts in between.
+//!
+//! With `linger.ms = 0` a record is sent at once in a batch of its own, or, when it cannot be
+//! (no leader known, `max.in.flight.requests.per.connection` reached), it is not offered: the
+//! workload's rate is a ceiling. With `linger.ms > 0` records wait in their partition's
+//! accumulator (Kafka's `RecordAccumulator`): a batch goes when it holds `batch.size` bytes or
+//! has waited `linger.ms`, once its leader is known and has room.
 //!
 //! With `retries` a failed attempt is sent again after `retry.backoff.ms`, until it succeeds,
 //! the retries run out or `delivery.timeout.ms` passes. A retry of an attempt whose outcome was
-//! unknown (a lost answer, a timeout) may append the record a second time: a duplicate, which
+//! unknown (a lost answer, a timeout) may append the batch a second time: duplicates, which
 //! Kafka allows without idempotence. With `enable.idempotence` the producer first asks the
 //! cluster for a producer id, numbers its records per partition, and the leader answers a retry
 //! of a batch it already holds with that batch's offset (see `PartitionLog::check_sequence`).
@@ -18,26 +24,51 @@ use ksim_model::{
     Acks, BrokerId, ErrorCode, Flaw, NodeId, PartitionId, ProduceRecord, Request, Response,
 };
 use madsim::time::Instant;
+use rand::Rng;
 
 use crate::net::{Inbound, NodeNet};
 use crate::observer::{Op, OpType};
 use crate::run::{lock, now_ms, Ctx};
+use crate::scenario::Partitioner;
 use crate::timer::Timer;
 
-/// One record on its way: first sent at `first_sent_ms`, `attempts` times so far.
+/// Kafka's `DefaultRecord` framing around a record's key and value (length, attributes,
+/// timestamp and offset deltas, header count, for small records), and a batch's header
+/// (`RECORD_BATCH_OVERHEAD`): what counts towards `batch.size`.
+const RECORD_OVERHEAD: usize = 7;
+const BATCH_OVERHEAD: usize = 61;
+
+/// One record of a batch.
 #[derive(Clone, Debug)]
-struct Batch {
+struct Rec {
     value: u64,
     /// The record's key (empty: no key).
     key: bytes::Bytes,
+}
+
+/// A batch of one partition's records on its way: created at `created_ms`, sent `attempts`
+/// times so far.
+#[derive(Clone, Debug)]
+struct Batch {
+    records: Vec<Rec>,
+    /// Its size as `batch.size` counts it.
+    bytes: usize,
     partition: PartitionId,
-    /// The idempotent session it belongs to and its sequence number (-1, -1 without).
+    /// The idempotent session it belongs to and its first record's sequence number (-1, -1
+    /// without).
     producer_id: i64,
     sequence: i32,
     attempts: u32,
-    first_sent_ms: u64,
+    created_ms: u64,
     /// Whether an earlier attempt may have been appended (its outcome was unknown).
     maybe_appended: bool,
+}
+
+impl Batch {
+    /// The first record's value: batches keep the order their records were handed over in.
+    fn first_value(&self) -> u64 {
+        self.records[0].value
+    }
 }
 
 /// An attempt the producer is waiting on.
@@ -69,6 +100,17 @@ struct Producer {
     init_in_flight: Option<u64>,
     init_sent_ms: u64,
     next_init_ms: u64,
+    /// With `linger.ms > 0`: per partition, the batches not sent yet, oldest first; the last
+    /// one may still take records.
+    accumulator: BTreeMap<PartitionId, VecDeque<Batch>>,
+    /// Per topic, the sticky partitioner's partition for records without a key, and the bytes
+    /// sent to it since it was drawn.
+    sticky: BTreeMap<usize, (PartitionId, usize)>,
+    sticky_rng: rand_chacha::ChaCha8Rng,
+    /// Per topic, the round-robin partitioner's next partition (within the topic).
+    next_partition: Vec<i32>,
+    /// The topic of the next record: the producer writes to its topics in turn.
+    next_topic: usize,
 }
 
 pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
@@ -98,6 +140,15 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
         init_in_flight: None,
         init_sent_ms: 0,
         next_init_ms: 0,
+        accumulator: BTreeMap::new(),
+        sticky: BTreeMap::new(),
+        sticky_rng: crate::run::stream_of(
+            ctx.seed,
+            crate::run::StreamId::Partitioner,
+            u64::from(idx),
+        ),
+        next_partition: vec![idx as i32 % sc.partitions; sc.workload.topics.len()],
+        next_topic: 0,
     };
     let interval = Duration::from_micros(1_000_000 / sc.workload.rate_per_sec.max(1) as u64);
     let end_ms = sc.workload.duration_ms;
@@ -111,14 +162,13 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
     // retry.backoff.ms between metadata refreshes.
     let mut next_metadata = Instant::now();
     let mut next_send = Instant::now();
-    let mut next_partition = idx as i32 % sc.partitions;
     // Keyed records (`[workload] keys`): the producer's n-th send slot writes key "key-<n mod
     // keys>", placed by the Java client's partitioner (murmur2 of the key bytes).
     let mut slot: u64 = 0;
     let mut wake_timer = Timer::new(Instant::now());
     loop {
         if !metadata_in_flight
-            && (pr.leaders.len() as i32) < sc.partitions
+            && (pr.leaders.len() as i32) < sc.total_partitions()
             && Instant::now() >= next_metadata
         {
             pr.correlation += 1;
@@ -163,9 +213,17 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
                 (pc.enable_idempotence && pr.producer_id.is_none() && pr.init_in_flight.is_none())
                     .then_some(pr.next_init_ms),
             )
+            // Likewise a batch of the accumulator, once linger.ms has passed.
+            .chain(
+                pr.accumulator
+                    .iter()
+                    .filter(|(p, _)| pr.sendable(**p))
+                    .filter_map(|(_, q)| pr.ready_at(q)),
+            )
             .min()
             .map(|d| Instant::now() + Duration::from_millis(d.saturating_sub(now_ms())));
-        let want_metadata = !metadata_in_flight && (pr.leaders.len() as i32) < sc.partitions;
+        let want_metadata =
+            !metadata_in_flight && (pr.leaders.len() as i32) < sc.total_partitions();
         let wake = [
             Some(next_send),
             wake,
@@ -267,26 +325,10 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
                     slot += 1;
                     bytes::Bytes::from(format!("key-{}", (slot - 1) % u64::from(sc.workload.keys)))
                 });
-                let p = match &key {
-                    Some(k) => ksim_model::partitioner::partition_for_key(k, sc.partitions),
-                    None => {
-                        let p = next_partition;
-                        next_partition = (next_partition + 1) % sc.partitions;
-                        p
-                    }
-                };
-                // Retries of this partition go first, and an idempotent producer waits for
-                // its producer id: the record is not sent this time.
-                let waiting = pr.retries.get(&p).is_some_and(|q| !q.is_empty())
-                    || (pc.enable_idempotence && pr.producer_id.is_none());
-                if let Some(&leader) = pr.leaders.get(&p).filter(|_| !waiting) {
-                    if pr.room(leader) {
-                        let batch = pr.new_batch(p, now, key.unwrap_or_default());
-                        pr.send(batch, leader);
-                    }
-                }
+                pr.offer(now, key.unwrap_or_default());
             }
         }
+        pr.send_accumulated(now);
     }
 }
 
@@ -300,52 +342,217 @@ impl Producer {
         to_leader < self.ctx.sc.producer.max_in_flight
     }
 
-    /// A new record: its value, and its sequence number in the idempotent session.
-    fn new_batch(&mut self, p: PartitionId, now: u64, key: bytes::Bytes) -> Batch {
+    /// The workload hands the producer one record (with `key`, maybe empty).
+    fn offer(&mut self, now: u64, key: bytes::Bytes) {
+        let ctx = self.ctx.clone();
+        let pc = &ctx.sc.producer;
+        let size = RECORD_OVERHEAD + key.len() + self.ctx.sc.workload.value_bytes;
+        let topic = self.next_topic;
+        self.next_topic = (topic + 1) % ctx.sc.workload.topics.len();
+        let p = self.partition_for(topic, &key);
+        // An idempotent producer numbers records only once it has its producer id.
+        if pc.enable_idempotence && self.producer_id.is_none() {
+            return;
+        }
+        if pc.linger_ms == 0 {
+            // Sent at once or not offered. Retries of this partition go first.
+            let waiting = self.retries.get(&p).is_some_and(|q| !q.is_empty());
+            let Some(&leader) = self.leaders.get(&p).filter(|_| !waiting) else {
+                return;
+            };
+            if !self.room(leader) {
+                return;
+            }
+            self.sent_to_partition(p, size);
+            let mut batch = self.new_batch(p, now);
+            self.append(&mut batch, now, key, size);
+            self.send(batch, leader);
+            return;
+        }
+        self.sent_to_partition(p, size);
+        let batch_size = pc.batch_size;
+        let full = |b: &Batch| !b.records.is_empty() && b.bytes + size > batch_size;
+        let open = self
+            .accumulator
+            .get(&p)
+            .and_then(|q| q.back())
+            .is_some_and(|b| !full(b));
+        if !open {
+            let batch = self.new_batch(p, now);
+            self.accumulator.entry(p).or_default().push_back(batch);
+        }
+        let mut batch = self
+            .accumulator
+            .get_mut(&p)
+            .and_then(|q| q.pop_back())
+            .expect("an open batch");
+        self.append(&mut batch, now, key, size);
+        self.accumulator
+            .get_mut(&p)
+            .expect("listed")
+            .push_back(batch);
+    }
+
+    /// The partition (of the cluster) for a record of `topic` with `key` (empty: none), by
+    /// `partitioner.class`.
+    fn partition_for(&mut self, topic: usize, key: &[u8]) -> PartitionId {
+        let ctx = self.ctx.clone();
+        let n = ctx.sc.partitions;
+        let first = topic as i32 * n;
+        let pc = &ctx.sc.producer;
+        if !key.is_empty() && pc.partitioner != Partitioner::RoundRobin {
+            return first + ksim_model::partitioner::partition_for_key(key, n);
+        }
+        if pc.partitioner == Partitioner::Sticky {
+            match self.sticky.get(&topic) {
+                Some((p, bytes)) if *bytes < pc.batch_size.max(1) => return *p,
+                _ => {}
+            }
+            // KIP-794: the next partition is drawn among the topic's partitions whose leader
+            // is known (all of them when none is).
+            let known: Vec<PartitionId> = self
+                .leaders
+                .keys()
+                .copied()
+                .filter(|p| (first..first + n).contains(p))
+                .collect();
+            let p = if known.is_empty() {
+                first + self.sticky_rng.gen_range(0..n)
+            } else {
+                known[self.sticky_rng.gen_range(0..known.len())]
+            };
+            self.sticky.insert(topic, (p, 0));
+            return p;
+        }
+        let i = self.next_partition[topic];
+        self.next_partition[topic] = (i + 1) % n;
+        first + i
+    }
+
+    /// `size` bytes went to partition `p`: the sticky partitioner counts them.
+    fn sent_to_partition(&mut self, p: PartitionId, size: usize) {
+        for (sp, bytes) in self.sticky.values_mut() {
+            if *sp == p {
+                *bytes += size;
+            }
+        }
+    }
+
+    fn new_batch(&mut self, p: PartitionId, now: u64) -> Batch {
+        Batch {
+            records: Vec::new(),
+            bytes: BATCH_OVERHEAD,
+            partition: p,
+            producer_id: -1,
+            sequence: -1,
+            attempts: 0,
+            created_ms: now,
+            maybe_appended: false,
+        }
+    }
+
+    /// Add a new record to `batch`: its value, and its sequence number in the idempotent
+    /// session (a batch's records are numbered in a row).
+    fn append(&mut self, batch: &mut Batch, now: u64, key: bytes::Bytes, size: usize) {
         let value = {
             let mut v = lock(&self.ctx.next_value);
             *v += 1;
             *v - 1
         };
-        let (producer_id, sequence) = match self.producer_id {
-            Some(id) => {
-                let seq = self.next_sequence.entry(p).or_insert(0);
-                *seq += 1;
-                (id, *seq - 1)
+        if let Some(id) = self.producer_id {
+            let seq = self.next_sequence.entry(batch.partition).or_insert(0);
+            if batch.records.is_empty() {
+                batch.producer_id = id;
+                batch.sequence = *seq;
             }
-            None => (-1, -1),
-        };
+            *seq += 1;
+        }
         self.ctx.observe().record(Op {
             time_ms: now,
             process: self.idx,
             kind: OpType::Invoke,
             f: "send",
             value,
-            partition: p,
+            partition: batch.partition,
             offset: None,
             error: None,
-            producer_id: (producer_id >= 0).then_some(producer_id),
+            producer_id: (batch.producer_id >= 0).then_some(batch.producer_id),
         });
-        Batch {
-            value,
-            key,
-            partition: p,
-            producer_id,
-            sequence,
-            attempts: 0,
-            first_sent_ms: now,
-            maybe_appended: false,
+        batch.records.push(Rec { value, key });
+        batch.bytes += size;
+    }
+
+    /// Whether a batch of partition `p` can go now: its leader is known and has room, and
+    /// no retry of `p` waits (those are older).
+    fn sendable(&self, p: PartitionId) -> bool {
+        self.leaders.get(&p).is_some_and(|l| self.room(*l))
+            && self.retries.get(&p).is_none_or(|q| q.is_empty())
+    }
+
+    /// When the oldest batch of a partition's accumulator may go: at once when a newer batch
+    /// follows it (it is full), else when it is full or has waited `linger.ms`.
+    fn ready_at(&self, q: &VecDeque<Batch>) -> Option<u64> {
+        let pc = &self.ctx.sc.producer;
+        let b = q.front()?;
+        let full = q.len() > 1 || b.bytes >= pc.batch_size;
+        Some(if full {
+            b.created_ms
+        } else {
+            b.created_ms + pc.linger_ms
+        })
+    }
+
+    /// Send the accumulated batches that are ready, oldest first per partition, while their
+    /// leader has room; give up those past `delivery.timeout.ms`.
+    fn send_accumulated(&mut self, now: u64) {
+        let limit = self.ctx.sc.producer.delivery_timeout_ms;
+        let partitions: Vec<PartitionId> = self.accumulator.keys().copied().collect();
+        for p in partitions {
+            let q = self.accumulator.get_mut(&p).expect("listed");
+            let (expired, kept): (Vec<Batch>, Vec<Batch>) =
+                q.drain(..).partition(|b| now >= b.created_ms + limit);
+            *q = kept.into();
+            for b in expired {
+                // Never sent: a definite failure.
+                self.give_up(&b, OpType::Fail, "delivery.timeout.ms expired");
+            }
+            while self.sendable(p)
+                && self
+                    .accumulator
+                    .get(&p)
+                    .and_then(|q| self.ready_at(q))
+                    .is_some_and(|t| t <= now)
+            {
+                let leader = self.leaders[&p];
+                let batch = self
+                    .accumulator
+                    .get_mut(&p)
+                    .and_then(|q| q.pop_front())
+                    .expect("ready");
+                self.send(batch, leader);
+            }
         }
+        self.accumulator.retain(|_, q| !q.is_empty());
     }
 
     fn send(&mut self, mut batch: Batch, leader: BrokerId) {
         let sc = &self.ctx.sc;
-        let mut bytes = vec![0u8; sc.workload.value_bytes.max(8)];
-        bytes[..8].copy_from_slice(&batch.value.to_be_bytes());
-        if let Some(payload) = &self.ctx.hooks.payload {
-            bytes.truncate(8);
-            bytes.extend(payload(self.idx, batch.value));
-        }
+        let records = batch
+            .records
+            .iter()
+            .map(|rec| {
+                let mut bytes = vec![0u8; sc.workload.value_bytes.max(8)];
+                bytes[..8].copy_from_slice(&rec.value.to_be_bytes());
+                if let Some(payload) = &self.ctx.hooks.payload {
+                    bytes.truncate(8);
+                    bytes.extend(payload(self.idx, rec.value));
+                }
+                ProduceRecord {
+                    key: rec.key.clone(),
+                    value: bytes::Bytes::from(bytes),
+                }
+            })
+            .collect();
         self.correlation += 1;
         let request = Request::Produce {
             correlation_id: self.correlation,
@@ -354,10 +561,7 @@ impl Producer {
             timeout_ms: sc.producer.request_timeout_ms,
             producer_id: batch.producer_id,
             base_sequence: batch.sequence,
-            records: vec![ProduceRecord {
-                key: batch.key.clone(),
-                value: bytes::Bytes::from(bytes),
-            }],
+            records,
         };
         self.net.send(NodeId::Broker(leader), request);
         batch.attempts += 1;
@@ -404,9 +608,8 @@ impl Producer {
         let Some(q) = self.retries.get_mut(&p) else {
             return;
         };
-        let (expired, kept): (Vec<Retry>, Vec<Retry>) = q
-            .drain(..)
-            .partition(|r| now >= r.batch.first_sent_ms + limit);
+        let (expired, kept): (Vec<Retry>, Vec<Retry>) =
+            q.drain(..).partition(|r| now >= r.batch.created_ms + limit);
         *q = kept.into();
         for r in expired {
             let kind = if r.batch.maybe_appended {
@@ -427,7 +630,7 @@ impl Producer {
         let due_ms = now + pc.retry_backoff_ms;
         let session = batch.producer_id < 0 || Some(batch.producer_id) == self.producer_id;
         if batch.attempts <= pc.retries
-            && due_ms < batch.first_sent_ms + pc.delivery_timeout_ms
+            && due_ms < batch.created_ms + pc.delivery_timeout_ms
             && session
         {
             let newest_first = self.ctx.sc.broker.flaw == Flaw::ReorderRetries;
@@ -436,7 +639,7 @@ impl Producer {
             // in sequence order.
             let at = q
                 .iter()
-                .position(|r| (r.batch.value > batch.value) != newest_first)
+                .position(|r| (r.batch.first_value() > batch.first_value()) != newest_first)
                 .unwrap_or(q.len());
             q.insert(at, Retry { batch, due_ms });
             return;
@@ -459,26 +662,28 @@ impl Producer {
         if batch.producer_id >= 0 && Some(batch.producer_id) == self.producer_id {
             self.producer_id = None;
             self.next_sequence.clear();
-            let waiting: Vec<Retry> = std::mem::take(&mut self.retries)
+            let waiting: Vec<Batch> = std::mem::take(&mut self.retries)
                 .into_values()
                 .flatten()
+                .map(|r| r.batch)
+                .chain(
+                    std::mem::take(&mut self.accumulator)
+                        .into_values()
+                        .flatten(),
+                )
                 .collect();
-            for r in waiting {
-                let kind = if r.batch.maybe_appended {
+            for b in waiting {
+                let kind = if b.maybe_appended {
                     OpType::Info
                 } else {
                     OpType::Fail
                 };
-                self.complete(
-                    &r.batch,
-                    kind,
-                    None,
-                    Some("idempotent session ended".into()),
-                );
+                self.complete(&b, kind, None, Some("idempotent session ended".into()));
             }
         }
     }
 
+    /// Complete every record of `batch`; on success record i has offset `offset + i`.
     fn complete(
         &mut self,
         batch: &Batch,
@@ -486,18 +691,21 @@ impl Producer {
         offset: Option<i64>,
         error: Option<String>,
     ) {
-        let op = Op {
-            time_ms: now_ms(),
-            process: self.idx,
-            kind,
-            f: "send",
-            value: batch.value,
-            partition: batch.partition,
-            offset,
-            error,
-            producer_id: (batch.producer_id >= 0).then_some(batch.producer_id),
-        };
-        self.ctx.observe().record(op);
+        let now = now_ms();
+        let mut obs = self.ctx.observe();
+        for (i, rec) in batch.records.iter().enumerate() {
+            obs.record(Op {
+                time_ms: now,
+                process: self.idx,
+                kind,
+                f: "send",
+                value: rec.value,
+                partition: batch.partition,
+                offset: offset.map(|o| o + i as i64),
+                error: error.clone(),
+                producer_id: (batch.producer_id >= 0).then_some(batch.producer_id),
+            });
+        }
     }
 
     /// Every attempt in flight to `peer` failed (its connection closed): each is retried or

@@ -176,6 +176,9 @@ const PRODUCER_MODELLED: &[&str] = &[
     "retries",
     "retry.backoff.ms",
     "delivery.timeout.ms",
+    "batch.size",
+    "linger.ms",
+    "partitioner.class",
 ];
 
 const PRODUCER_INERT: &[&str] = &[
@@ -186,10 +189,7 @@ const PRODUCER_INERT: &[&str] = &[
 ];
 
 const PRODUCER_NOT_MODELLED: &[&str] = &[
-    "linger.ms",
-    "batch.size",
     "compression.type",
-    "partitioner.class",
     "max.request.size",
     "transactional.id",
     "transaction.timeout.ms",

@@ -70,7 +70,7 @@ pub fn write(
     {
         let obs = lock(&out.ctx.observer);
         let jsonl = dir.join("history.jsonl");
-        write_history(&obs, &jsonl).map_err(|error| ReportError { path: jsonl, error })?;
+        write_history(&obs, sc, &jsonl).map_err(|error| ReportError { path: jsonl, error })?;
         put(&dir.join("history.txt"), history_text(&obs, sc, out.seed))?;
         put(
             &dir.join("replicas.txt"),
@@ -118,7 +118,14 @@ fn set_executable(_: &Path) -> std::io::Result<()> {
 
 /// The client history as JSON lines, one operation per line (the format documented in
 /// `reports/README.md`); written to a temporary file and renamed.
-pub fn write_history(obs: &Observer, path: &Path) -> std::io::Result<()> {
+pub fn write_history(obs: &Observer, sc: &Scenario, path: &Path) -> std::io::Result<()> {
+    let topic = |p: i32| {
+        sc.workload
+            .topics
+            .get((p / sc.partitions.max(1)) as usize)
+            .cloned()
+            .unwrap_or_default()
+    };
     let tmp = tmp_path(path);
     let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
     // The producers' operations and the consumers' polls, merged in time order (each list is
@@ -131,7 +138,10 @@ pub fn write_history(obs: &Observer, path: &Path) -> std::io::Result<()> {
             (o, _) => o.is_some(),
         };
         if send_first {
-            serde_json::to_writer(&mut f, ops.next().expect("peeked"))?;
+            let op = ops.next().expect("peeked");
+            let mut line = serde_json::to_value(op)?;
+            line["topic"] = topic(op.partition).into();
+            serde_json::to_writer(&mut f, &line)?;
         } else {
             let p = polls.next().expect("peeked");
             let line = serde_json::json!({
@@ -141,6 +151,7 @@ pub fn write_history(obs: &Observer, path: &Path) -> std::io::Result<()> {
                 "f": "poll",
                 "value": p.value,
                 "partition": p.partition,
+                "topic": topic(p.partition),
                 "offset": p.offset,
                 "consumer": p.consumer,
                 "incarnation": p.incarnation,
@@ -357,7 +368,7 @@ pub fn html(out: &RunOutput, report: &Report) -> String {
         Some(_) => {
             let draw = Draw::new(out, report, &obs);
             s.push_str(DEFS);
-            for p in 0..sc.partitions {
+            for p in 0..sc.total_partitions() {
                 let _ = writeln!(s, "<h3 id=\"p{p}\">partition {p}</h3>");
                 s.push_str(&draw.partition(p));
             }

@@ -44,13 +44,15 @@ pub(crate) enum StreamId {
     /// The swarm's later draws (stalled metadata, long faults): a stream of their own, so that
     /// a seed that draws neither keeps the mix and the trace it had before they existed.
     SwarmLater = 5,
+    /// The sticky partitioner's draws; `sub` = the producer's index.
+    Partitioner = 6,
 }
 
 pub(crate) fn stream(seed: u64, id: StreamId) -> ChaCha8Rng {
     stream_of(seed, id, 0)
 }
 
-fn stream_of(seed: u64, id: StreamId, sub: u64) -> ChaCha8Rng {
+pub(crate) fn stream_of(seed: u64, id: StreamId, sub: u64) -> ChaCha8Rng {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&(id as u64).to_le_bytes());
@@ -417,9 +419,10 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     let mut metadata = Controller::new(
         sc.broker.clone(),
         sc.brokers,
-        sc.partitions,
+        sc.total_partitions(),
         sc.replication_factor,
-    );
+    )
+    .with_topics(sc.workload.topics.len() as i32);
     let mut me = ControllerNode {
         id,
         incarnation,
@@ -595,7 +598,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         let initial = Controller::new(
             sc.broker.clone(),
             sc.brokers,
-            sc.partitions,
+            sc.total_partitions(),
             sc.replication_factor,
         );
         for p in initial.partitions() {
@@ -685,7 +688,7 @@ fn settled(ctx: &Ctx) -> bool {
         return false;
     }
     if sc.workload.consumers > 0 && sc.consumer.auto_offset_reset_earliest {
-        for p in 0..sc.partitions {
+        for p in 0..sc.total_partitions() {
             let hw = obs
                 .controller
                 .get(&p)
@@ -697,7 +700,7 @@ fn settled(ctx: &Ctx) -> bool {
             }
         }
     }
-    for p in 0..sc.partitions {
+    for p in 0..sc.total_partitions() {
         let Some((Some(leader), epoch, _)) = obs.controller.get(&p).cloned() else {
             return false;
         };

@@ -62,6 +62,42 @@ pub struct ProducerConfig {
     /// and partition, so that the leader answers a retry of a batch it holds instead of
     /// appending it again. false here by default (Kafka's client: true since 3.0).
     pub enable_idempotence: bool,
+    /// `batch.size`: the bytes a partition's batch may hold before it goes (Kafka's default
+    /// 16384).
+    pub batch_size: usize,
+    /// `linger.ms`: how long a batch waits for more records before it goes. With 0 (the
+    /// default here, Kafka's before 4.0) a record goes at once or, when it cannot (no leader,
+    /// `max.in.flight.requests.per.connection` reached), is not offered: the workload's rate
+    /// is a ceiling. With more, records wait in their partition's open batch.
+    pub linger_ms: u64,
+    /// `partitioner.class`
+    pub partitioner: Partitioner,
+}
+
+/// Where a record goes (`partitioner.class`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partitioner {
+    /// The default here: a keyed record by murmur2 of its key, the others to each partition
+    /// in turn, as the Java client's DefaultPartitioner did before 2.4 (so that every
+    /// partition is written from the first second).
+    KeyedRoundRobin,
+    /// Kafka's built-in partitioner since 3.3, what it uses when `partitioner.class` is unset:
+    /// a keyed record by murmur2, the others stick to one partition until `batch.size` bytes
+    /// went to it, then move to another partition with a known leader, drawn at random
+    /// (KIP-794's uniform sticky partitioner).
+    Sticky,
+    /// `RoundRobinPartitioner`: every record to the next partition, keys ignored.
+    RoundRobin,
+}
+
+impl Partitioner {
+    pub fn name(self) -> &'static str {
+        match self {
+            Partitioner::KeyedRoundRobin => "keyed-round-robin",
+            Partitioner::Sticky => "sticky",
+            Partitioner::RoundRobin => "round-robin",
+        }
+    }
 }
 
 /// `[workload]`
@@ -80,6 +116,10 @@ pub struct Workload {
     /// Distinct record keys, "key-0".."key-<keys-1>", placed by Kafka's partitioner (0: no
     /// keys, partitions in turn).
     pub keys: u32,
+    /// `topics`: the topics the producers write to and the group reads, each created with
+    /// `num.partitions` partitions. Partition ids run over all of them, topic by topic:
+    /// topic t's partition i is partition `t * num.partitions + i` of the cluster.
+    pub topics: Vec<String>,
 }
 
 /// `[consumer]`: Kafka's consumer keys.
@@ -481,6 +521,9 @@ impl Default for Scenario {
                 retry_backoff_ms: 100,
                 delivery_timeout_ms: 120_000,
                 enable_idempotence: false,
+                batch_size: 16_384,
+                linger_ms: 0,
+                partitioner: Partitioner::KeyedRoundRobin,
             },
             consumer: ConsumerConfig::default(),
             workload: Workload {
@@ -490,6 +533,7 @@ impl Default for Scenario {
                 value_bytes: 16,
                 consumers: 0,
                 keys: 0,
+                topics: vec!["events".to_string()],
             },
             faults: Faults::default(),
             run: RunLimits {
@@ -506,6 +550,18 @@ impl Default for Scenario {
 }
 
 impl Scenario {
+    /// Every partition of every topic: the partitions the cluster holds.
+    pub fn total_partitions(&self) -> i32 {
+        self.partitions * self.workload.topics.len().max(1) as i32
+    }
+
+    /// Kafka's name of cluster partition `p`: `topic-i`.
+    pub fn partition_name(&self, p: i32) -> String {
+        let t = (p / self.partitions.max(1)) as usize;
+        let topic = self.workload.topics.get(t).map_or("?", String::as_str);
+        format!("{topic}-{}", p % self.partitions.max(1))
+    }
+
     /// The scenario's name as one file-name component: characters other than ASCII letters,
     /// digits, `-`, `_` and `.` become `_`, and a name that is empty or starts with a dot
     /// gets a `scenario` prefix (report and sweep paths are built from it).

@@ -153,6 +153,9 @@ static KEYS: &[KeySpec] = &[
     key!("producer", "retries", |sc, v| sc.producer.retries => int_in(v, 0, i64::from(i32::MAX))?),
     key!("producer", "retry.backoff.ms", |sc, v| sc.producer.retry_backoff_ms => int_in(v, 0, MAX)?),
     key!("producer", "delivery.timeout.ms", |sc, v| sc.producer.delivery_timeout_ms => int_in(v, 1, MAX)?),
+    key!("producer", "batch.size", |sc, v| sc.producer.batch_size => int_in(v, 0, 1 << 30)?),
+    key!("producer", "linger.ms", |sc, v| sc.producer.linger_ms => int_in(v, 0, MAX)?),
+    key!("producer", "partitioner.class", |sc, v| sc.producer.partitioner => partitioner(v)?),
     key!("consumer", "session.timeout.ms", |sc, v| sc.consumer.session_timeout_ms => int_in(v, 1, MAX)?),
     key!("consumer", "heartbeat.interval.ms", |sc, v| sc.consumer.heartbeat_interval_ms => int_in(v, 1, MAX)?),
     key!("consumer", "enable.auto.commit", |sc, v| sc.consumer.enable_auto_commit => boolean(v)?),
@@ -162,6 +165,7 @@ static KEYS: &[KeySpec] = &[
     key!("workload", "producers", |sc, v| sc.workload.producers => int_in(v, 1, 64)?),
     key!("workload", "consumers", |sc, v| sc.workload.consumers => int_in(v, 0, 64)?),
     key!("workload", "keys", |sc, v| sc.workload.keys => int_in(v, 0, 1_000_000)?),
+    key!("workload", "topics", |sc, v| sc.workload.topics => topics(v)?),
     key!("workload", "rate_per_sec", |sc, v| sc.workload.rate_per_sec => int_in(v, 1, 100_000)?),
     key!("workload", "duration_ms", |sc, v| sc.workload.duration_ms => int_in(v, 1, 86_400_000)?),
     key!("workload", "value_bytes", |sc, v| sc.workload.value_bytes => int_in(v, 8, 1_048_576)?),
@@ -197,6 +201,7 @@ static KEYS: &[KeySpec] = &[
     key!("protocol", "hw_over_maximal_isr", |sc, v| sc.broker.protocol.hw_over_maximal_isr => boolean(v)?),
     key!("protocol", "strict_min_isr", |sc, v| sc.broker.protocol.strict_min_isr => boolean(v)?),
     key!("protocol", "isr_add_checks_broker_epoch", |sc, v| sc.broker.protocol.isr_add_checks_broker_epoch => boolean(v)?),
+    key!("protocol", "refusal_bumps_partition_epoch", |sc, v| sc.broker.protocol.refusal_bumps_partition_epoch => boolean(v)?),
     key!("selftest", "flaw", |sc, v| sc.broker.flaw => choice(v, FLAWS)?),
     key!("selftest", "quorum_flaw", |sc, v| sc.quorum_flaw => choice(v, QUORUM_FLAWS)?),
 ];
@@ -423,6 +428,61 @@ fn assignor(v: &Value) -> Result<ksim_model::Assignor, String> {
         _ => Err(format!(
             "invalid value `{s}`: must be one of: range, roundrobin (or Kafka's RangeAssignor, \
              RoundRobinAssignor class names)"
+        )),
+    }
+}
+
+/// `topics`: a list of topic names (Kafka's legal characters, distinct), or how many topics
+/// (named `topic-0`, `topic-1`, ...).
+fn topics(v: &Value) -> Result<Vec<String>, String> {
+    let names: Vec<String> = match (v.as_integer(), v.as_array()) {
+        (Some(n), _) if (1..=100).contains(&n) => (0..n).map(|i| format!("topic-{i}")).collect(),
+        (_, Some(items)) if !items.is_empty() => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| expected("a topic name (a string)", item))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(expected(
+                "a list of topic names, or a number of topics from 1 to 100",
+                v,
+            ))
+        }
+    };
+    for (i, name) in names.iter().enumerate() {
+        let legal = !name.is_empty()
+            && name.len() <= 249
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && name != "."
+            && name != "..";
+        if !legal {
+            return Err(format!(
+                "invalid topic name `{name}`: Kafka allows 1 to 249 of [a-zA-Z0-9._-], not `.` or `..`"
+            ));
+        }
+        if names[..i].contains(name) {
+            return Err(format!("topic `{name}` is listed twice"));
+        }
+    }
+    Ok(names)
+}
+
+/// `partitioner.class`: a short name, or Kafka's class name for the round-robin one.
+fn partitioner(v: &Value) -> Result<crate::scenario::Partitioner, String> {
+    use crate::scenario::Partitioner;
+    let s = string(v)?;
+    match s.rsplit('.').next().unwrap_or(s) {
+        "keyed-round-robin" => Ok(Partitioner::KeyedRoundRobin),
+        "sticky" | "built-in" => Ok(Partitioner::Sticky),
+        "round-robin" | "RoundRobinPartitioner" => Ok(Partitioner::RoundRobin),
+        _ => Err(format!(
+            "invalid value `{s}`: must be one of: keyed-round-robin (the default here), sticky \
+             (Kafka's built-in one), round-robin (or Kafka's RoundRobinPartitioner class name)"
         )),
     }
 }
@@ -1347,21 +1407,27 @@ fn check_script(sc: &Scenario) -> Option<Problem> {
 
 fn check_target(target: &Target, sc: &Scenario) -> Option<String> {
     match *target {
-        Target::Broker(b) if b < 1 || b > sc.brokers => {
-            Some(format!("target `{target}` names broker {b}, but the cluster's brokers are 1..={}", sc.brokers))
-        }
-        Target::Controller(c) if c < 1 || c > sc.controllers => {
-            Some(format!("target `{target}` names controller {c}, but the quorum's controllers are 1..={}", sc.controllers))
-        }
-        Target::Consumer(c) if c < 1 || c > sc.workload.consumers => {
-            Some(format!("target `{target}` names consumer {c}, but the workload's consumers are 1..={}", sc.workload.consumers))
-        }
-        Target::LeaderOf(p) | Target::FollowerOf(p) | Target::ReplicasOf(p) if p < 0 || p >= sc.partitions => {
+        Target::Broker(b) if b < 1 || b > sc.brokers => Some(format!(
+            "target `{target}` names broker {b}, but the cluster's brokers are 1..={}",
+            sc.brokers
+        )),
+        Target::Controller(c) if c < 1 || c > sc.controllers => Some(format!(
+            "target `{target}` names controller {c}, but the quorum's controllers are 1..={}",
+            sc.controllers
+        )),
+        Target::Consumer(c) if c < 1 || c > sc.workload.consumers => Some(format!(
+            "target `{target}` names consumer {c}, but the workload's consumers are 1..={}",
+            sc.workload.consumers
+        )),
+        Target::LeaderOf(p) | Target::FollowerOf(p) | Target::ReplicasOf(p)
+            if p < 0 || p >= sc.total_partitions() =>
+        {
             Some(format!(
-                "target `{target}` names partition {p}, but num.partitions is {} (partitions 0..={}); \
-                 Kafka would answer UNKNOWN_TOPIC_OR_PARTITION",
+                "target `{target}` names partition {p}, but num.partitions is {} over {} topic(s) \
+                 (partitions 0..={}); Kafka would answer UNKNOWN_TOPIC_OR_PARTITION",
                 sc.partitions,
-                sc.partitions - 1
+                sc.workload.topics.len(),
+                sc.total_partitions() - 1
             ))
         }
         _ => None,
@@ -2447,5 +2513,31 @@ flaw = "hw-regress"
                 }
             }
         }
+    }
+
+    #[test]
+    fn topics_take_names_or_a_count_and_refuse_what_kafka_refuses() {
+        let sc = parse(
+            "[workload]\ntopics = [\"orders\", \"payments\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(sc.workload.topics, vec!["orders", "payments"]);
+        let sc = parse("[workload]\ntopics = 3\n", "t.toml").unwrap();
+        assert_eq!(sc.workload.topics, vec!["topic-0", "topic-1", "topic-2"]);
+        let e = parse_err("[workload]\ntopics = [\"a b\"]\n");
+        assert_err(&e, 2, 10, "workload.topics", "invalid topic name `a b`");
+        let e = parse_err("[workload]\ntopics = [\"x\", \"x\"]\n");
+        assert_err(&e, 2, 10, "workload.topics", "listed twice");
+        let e = parse_err("[workload]\ntopics = 0\n");
+        assert_err(
+            &e,
+            2,
+            10,
+            "workload.topics",
+            "a number of topics from 1 to 100",
+        );
+        let e = parse_err("[producer]\npartitioner.class = \"murmur\"\n");
+        assert_err(&e, 2, 21, "producer.partitioner.class", "keyed-round-robin");
     }
 }

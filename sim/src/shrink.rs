@@ -243,6 +243,9 @@ pub fn to_toml(sc: &Scenario) -> String {
         "isr_add_checks_broker_epoch = {}",
         p.isr_add_checks_broker_epoch
     );
+    if p.refusal_bumps_partition_epoch {
+        let _ = writeln!(s, "refusal_bumps_partition_epoch = true");
+    }
     let _ = writeln!(s, "\n[producer]");
     let _ = writeln!(s, "acks = {}", toml_str(sc.producer.acks.name()));
     let _ = writeln!(s, "request.timeout.ms = {}", sc.producer.request_timeout_ms);
@@ -254,8 +257,14 @@ pub fn to_toml(sc: &Scenario) -> String {
     let pc = &sc.producer;
     let _ = writeln!(
         s,
-        "retries = {}\nretry.backoff.ms = {}\ndelivery.timeout.ms = {}\nenable.idempotence = {}",
-        pc.retries, pc.retry_backoff_ms, pc.delivery_timeout_ms, pc.enable_idempotence
+        "retries = {}\nretry.backoff.ms = {}\ndelivery.timeout.ms = {}\nenable.idempotence = {}\nbatch.size = {}\nlinger.ms = {}\npartitioner.class = {}",
+        pc.retries,
+        pc.retry_backoff_ms,
+        pc.delivery_timeout_ms,
+        pc.enable_idempotence,
+        pc.batch_size,
+        pc.linger_ms,
+        toml_str(pc.partitioner.name())
     );
     let c = &sc.consumer;
     let _ = writeln!(
@@ -274,8 +283,18 @@ pub fn to_toml(sc: &Scenario) -> String {
     let w = &sc.workload;
     let _ = writeln!(
         s,
-        "\n[workload]\nproducers = {}\nconsumers = {}\nkeys = {}\nrate_per_sec = {}\nduration_ms = {}\nvalue_bytes = {}",
-        w.producers, w.consumers, w.keys, w.rate_per_sec, w.duration_ms, w.value_bytes
+        "\n[workload]\nproducers = {}\nconsumers = {}\nkeys = {}\ntopics = [{}]\nrate_per_sec = {}\nduration_ms = {}\nvalue_bytes = {}",
+        w.producers,
+        w.consumers,
+        w.keys,
+        w.topics
+            .iter()
+            .map(|t| toml_str(t))
+            .collect::<Vec<_>>()
+            .join(", "),
+        w.rate_per_sec,
+        w.duration_ms,
+        w.value_bytes
     );
     let _ = writeln!(s, "\n[run]\nsettle_ms = {}", sc.run.settle_ms);
     if let Some(seed) = sc.run.seed {

@@ -165,7 +165,7 @@ fn server_and_producer_properties_apply_with_located_errors() {
     let server = temp_scenario("server2.properties", "broker.id=1\nmin.insync.replicas=2\n");
     let producer = temp_scenario(
         "producer.properties",
-        "bootstrap.servers=localhost:9092\nacks=1\nlinger.ms=5\n",
+        "bootstrap.servers=localhost:9092\nacks=1\nlinger.ms=5\ncompression.type=gzip\n",
     );
     let (code, out, err) = ksim(&[
         "run",
@@ -180,11 +180,13 @@ fn server_and_producer_properties_apply_with_located_errors() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("min.insync.replicas=2 "), "{out}");
     assert!(
-        out.contains("ignored    linger.ms=5") && out.contains("not modelled yet"),
+        out.contains("ignored    compression.type=gzip") && out.contains("not modelled yet"),
         "{out}"
     );
     assert!(
-        out.contains("--set server.min.insync.replicas=2 --set producer.acks=1"),
+        out.contains(
+            "--set server.min.insync.replicas=2 --set producer.acks=1 --set producer.linger.ms=5"
+        ),
         "{out}"
     );
 }

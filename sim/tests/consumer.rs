@@ -89,3 +89,41 @@ fn inconsistent_offsets_flags_consumers_served_above_the_hw() {
     let c = checkers(&r);
     assert!(c.contains(&"inconsistent-offsets"), "{c:?}");
 }
+
+/// Several topics: the producers write each topic in turn, the group reads them all, and the
+/// range assignor splits each topic's partitions on its own. The history names each line's
+/// topic.
+#[test]
+fn a_group_reads_several_topics_and_the_history_names_them() {
+    let sets = ["topics=[\"orders\", \"payments\"]", "num.partitions=3"];
+    let sc = scenario("consumer-group-crash", &sets);
+    assert_eq!(sc.total_partitions(), 6);
+    let out = ksim::run::run(1, &sc);
+    assert!(out.panic.is_none(), "{:?}", out.panic);
+    let r = ksim::checker::check(&out);
+    assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.violations.first());
+    let obs = ksim::run::lock(&out.ctx.observer);
+    for part in 0..6 {
+        assert!(
+            obs.history.iter().any(|op| op.partition == part),
+            "partition {part} written"
+        );
+        assert!(
+            obs.polls.iter().any(|p| p.partition == part),
+            "partition {part} polled"
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("ksim-topics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("history.jsonl");
+    ksim::report::write_history(&obs, &sc, &path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let p = v["partition"].as_i64().unwrap();
+        let topic = if p < 3 { "orders" } else { "payments" };
+        assert_eq!(v["topic"], topic, "{line}");
+    }
+    assert_eq!(sc.partition_name(4), "payments-1");
+}

@@ -136,3 +136,154 @@ fn keyed_records_go_where_the_java_clients_partitioner_puts_their_key() {
     assert_eq!(partitions_written(&["keys=3"]), expected);
     assert_eq!(partitions_written(&[]), vec![0, 1, 2, 3, 4, 5]);
 }
+
+/// The history of seed 1 of `name` with `sets`, and how many Produce requests it sent.
+fn produced(name: &str, sets: &[&str]) -> (Vec<ksim::observer::Op>, Report) {
+    let sc = scenario(name, sets);
+    let out = ksim::run::run(1, &sc);
+    assert!(out.panic.is_none(), "{:?}", out.panic);
+    let report = ksim::checker::check(&out);
+    let history = ksim::run::lock(&out.ctx.observer).history.clone();
+    (history, report)
+}
+
+fn acked(history: &[ksim::observer::Op]) -> u64 {
+    history
+        .iter()
+        .filter(|op| op.kind == ksim::observer::OpType::Ok)
+        .count() as u64
+}
+
+#[test]
+fn linger_ms_gathers_records_into_batches_and_batch_size_caps_them() {
+    let produce = |r: &Report| r.messages_by_kind.get("produce").copied().unwrap_or(0);
+    // linger.ms = 0: one record per request.
+    let (h, r) = produced("default", &["rate_per_sec=1000", "duration_ms=10000"]);
+    assert_eq!(
+        r.verdict,
+        Verdict::Valid,
+        "{:?} {:?}",
+        r.violations,
+        r.vacuous
+    );
+    assert_eq!(
+        produce(&r),
+        h.iter()
+            .filter(|op| op.kind == ksim::observer::OpType::Invoke)
+            .count() as u64
+    );
+    // linger.ms = 20 at 1000 records/s: about 20 records per batch.
+    let (h, r) = produced(
+        "default",
+        &["rate_per_sec=1000", "duration_ms=10000", "linger.ms=20"],
+    );
+    assert_eq!(
+        r.verdict,
+        Verdict::Valid,
+        "{:?} {:?}",
+        r.violations,
+        r.vacuous
+    );
+    let (ok, sent) = (acked(&h), produce(&r));
+    assert!(ok >= 5000, "{ok} acknowledged");
+    assert!(sent * 10 <= ok, "{sent} requests for {ok} records");
+    // batch.size = 300 bytes: 61 of batch header and 23 per 16-byte record, so 10 records a
+    // batch at most, however long linger.ms is.
+    let (h, r) = produced(
+        "default",
+        &[
+            "rate_per_sec=1000",
+            "duration_ms=10000",
+            "linger.ms=5000",
+            "batch.size=300",
+        ],
+    );
+    assert_eq!(
+        r.verdict,
+        Verdict::Valid,
+        "{:?} {:?}",
+        r.violations,
+        r.vacuous
+    );
+    let invoked = h
+        .iter()
+        .filter(|op| op.kind == ksim::observer::OpType::Invoke)
+        .count() as u64;
+    let (ok, sent) = (acked(&h), produce(&r));
+    assert!(ok >= 5000, "{ok} acknowledged");
+    assert!(
+        sent * 10 >= invoked && sent * 9 <= invoked,
+        "{sent} requests for {invoked} records"
+    );
+}
+
+/// Idempotence holds for batches: the leader matches a retried batch by its first sequence
+/// number. Without idempotence the same schedule duplicates whole batches.
+#[test]
+fn batched_retries_duplicate_without_idempotence_and_never_with_it() {
+    let mut duplicates = 0;
+    for seed in 1..=seeds().min(20) {
+        let plain = story(&["linger.ms=30", "rate_per_sec=400"], seed);
+        let idempotent = story(
+            &[
+                "linger.ms=30",
+                "rate_per_sec=400",
+                "enable.idempotence=true",
+            ],
+            seed,
+        );
+        assert_ne!(
+            plain.verdict,
+            Verdict::Invalid,
+            "seed {seed}: {:?}",
+            plain.violations
+        );
+        assert_ne!(
+            idempotent.verdict,
+            Verdict::Invalid,
+            "seed {seed}: {:?}",
+            idempotent.violations
+        );
+        assert_eq!(idempotent.counts.duplicates, 0, "seed {seed}");
+        duplicates += plain.counts.duplicates;
+    }
+    assert!(duplicates >= 20, "{duplicates} duplicates");
+}
+
+#[test]
+fn the_sticky_partitioner_keeps_a_partition_for_batch_size_bytes_and_round_robin_ignores_keys() {
+    let order = |sets: &[&str]| -> Vec<i32> {
+        let (h, _) = produced("consumer-group-crash", sets);
+        // One producer's records (the story has two).
+        h.iter()
+            .filter(|op| op.kind == ksim::observer::OpType::Invoke && op.process == 1)
+            .map(|op| op.partition)
+            .collect()
+    };
+    // Sticky: runs of about batch.size / 23 bytes = 43 records on one partition, several
+    // partitions over the run.
+    let sticky = order(&["partitioner.class=sticky", "batch.size=1000"]);
+    let switches = sticky.windows(2).filter(|w| w[0] != w[1]).count();
+    let mut distinct = sticky.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert!(distinct.len() >= 4, "{distinct:?}");
+    assert!(
+        switches * 40 <= sticky.len() && switches * 70 >= sticky.len(),
+        "{switches} switches in {} records",
+        sticky.len()
+    );
+    // The default: each partition in turn.
+    let turns = order(&[]);
+    let in_turn = turns.windows(2).filter(|w| w[1] == (w[0] + 1) % 6).count();
+    assert!(
+        in_turn * 10 >= turns.len() * 9,
+        "{in_turn} of {}",
+        turns.len()
+    );
+    // RoundRobinPartitioner ignores keys: three keys still reach all six partitions.
+    let mut rr = order(&["keys=3", "partitioner.class=RoundRobinPartitioner"]);
+    rr.sort();
+    rr.dedup();
+    assert_eq!(rr, vec![0, 1, 2, 3, 4, 5]);
+}

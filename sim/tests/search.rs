@@ -233,3 +233,41 @@ fn a_recovery_among_a_last_known_elr_that_all_lost_power_is_an_allowed_loss() {
         .count();
     assert!(recovered > 100, "{recovered} of {}", r.allowed_losses.len());
 }
+
+/// The modern rules' open finding, kept as a story: a copy of a refused AlterPartition that is
+/// still in flight is applied later. Kafka's rule (drop the pending change on
+/// INELIGIBLE_REPLICA) lets the HW pass the replica the copy then adds; the proposed rule
+/// (the refusal bumps the partition epoch) refuses the copy, and the run holds.
+#[test]
+fn a_refusal_that_bumps_the_partition_epoch_refuses_the_late_copy() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/found/alter-partition-copy-after-refusal.toml"
+    );
+    let mut sc = load(path).unwrap_or_else(|e| panic!("{e}"));
+    let seed = sc.run.seed.expect("carries its seed");
+    let kafka = run_check(&sc, seed);
+    assert!(
+        kafka.violations.iter().any(|v| v.checker == "strong-isr"),
+        "{:?}",
+        kafka.violations.first()
+    );
+    assert_eq!(kafka.errors.get("INVALID_UPDATE_VERSION"), None);
+    ksim::scenario_parse::apply_set(&mut sc, "protocol.refusal_bumps_partition_epoch=true")
+        .unwrap();
+    let fixed = run_check(&sc, seed);
+    assert_eq!(fixed.verdict, Verdict::Valid, "{:?}", fixed.violations);
+    assert!(fixed.errors.get("INELIGIBLE_REPLICA").copied().unwrap_or(0) >= 1);
+    assert!(
+        fixed
+            .errors
+            .get("INVALID_UPDATE_VERSION")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    );
+    assert!(fixed
+        .coverage
+        .iter()
+        .any(|c| c.checker == "strong-isr" && c.compared > 0));
+}

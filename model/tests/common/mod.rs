@@ -27,6 +27,7 @@ pub fn rec(offset: Offset, leader_epoch: Epoch, v: &str) -> Record {
         leader_epoch,
         producer_id: -1,
         sequence: -1,
+        base_offset: offset,
         key: Bytes::new(),
         value: Bytes::from(v.to_string()),
     }
