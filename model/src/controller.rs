@@ -240,6 +240,32 @@ struct Group {
     /// Each member's last heartbeat (the proposer's time), session timeout and assignor.
     members: BTreeMap<MemberId, (TimeMs, TimeMs, Assignor)>,
     committed: BTreeMap<PartitionId, Offset>,
+    /// A rebalance in progress (Kafka's PreparingRebalance): the generation stays, its members
+    /// may still commit, and the next generation starts once every member has joined again
+    /// (the JoinGroup barrier); `joined` are those that have.
+    rebalancing: bool,
+    joined: std::collections::BTreeSet<MemberId>,
+}
+
+impl Group {
+    /// Start a rebalance, or finish the one in progress once every member has joined: the
+    /// next generation. A group left without members starts a new generation at once.
+    fn rebalance(&mut self) {
+        if self.members.is_empty() {
+            self.generation += 1;
+            self.rebalancing = false;
+            self.joined.clear();
+            return;
+        }
+        self.rebalancing = true;
+        let members = &self.members;
+        self.joined.retain(|m| members.contains_key(m));
+        if self.members.keys().all(|m| self.joined.contains(m)) {
+            self.generation += 1;
+            self.rebalancing = false;
+            self.joined.clear();
+        }
+    }
 }
 
 impl Controller {
@@ -537,21 +563,29 @@ impl Controller {
                 assignor,
                 session_timeout_ms,
             } => {
-                // A new member starts a new generation; a member rejoining after
-                // REBALANCE_IN_PROGRESS learns the current one.
-                if g.members
+                // A new member starts a rebalance; the generation moves on once every member
+                // has joined again. Until then a joining member is told REBALANCE_IN_PROGRESS
+                // and asks again (Kafka holds the JoinGroup instead). A member that joins when
+                // no rebalance is on learns the current generation.
+                let new = g
+                    .members
                     .insert(*member, (now, *session_timeout_ms, *assignor))
-                    .is_none()
-                {
-                    g.generation += 1;
+                    .is_none();
+                if new || g.rebalancing {
+                    g.joined.insert(*member);
+                    g.rebalance();
                 }
                 let members: Vec<MemberId> = g.members.keys().copied().collect();
                 Response::JoinGroup {
                     correlation_id: *correlation_id,
-                    result: Ok((
-                        g.generation,
-                        assignor.assign(&members, topics, per_topic, *member),
-                    )),
+                    result: if g.rebalancing {
+                        Err(ErrorCode::RebalanceInProgress)
+                    } else {
+                        Ok((
+                            g.generation,
+                            assignor.assign(&members, topics, per_topic, *member),
+                        ))
+                    },
                 }
             }
             Request::GroupHeartbeat {
@@ -563,7 +597,7 @@ impl Controller {
                     None => Err(ErrorCode::UnknownMemberId),
                     Some(m) => {
                         m.0 = m.0.max(now);
-                        if *generation == g.generation {
+                        if *generation == g.generation && !g.rebalancing {
                             Ok(())
                         } else {
                             Err(ErrorCode::RebalanceInProgress)
@@ -619,7 +653,7 @@ impl Controller {
             .members
             .retain(|_, (last, timeout, _)| now.saturating_sub(*last) <= *timeout);
         if self.group.members.len() != before {
-            self.group.generation += 1;
+            self.group.rebalance();
         }
         let expired: Vec<BrokerId> = self
             .brokers

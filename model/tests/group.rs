@@ -1,5 +1,5 @@
-//! The consumer group coordinator: generations, assignment, session expiry and generation
-//! fencing of offset commits, applied as metadata-log commands.
+//! The consumer group coordinator: generations and the JoinGroup barrier, assignment, session
+//! expiry and generation fencing of offset commits, applied as metadata-log commands.
 
 use ksim_model::controller::GroupRequest;
 use ksim_model::*;
@@ -25,7 +25,11 @@ fn ask(c: &mut Controller, now: TimeMs, request: Request) -> Response {
     }
 }
 
-fn join(c: &mut Controller, now: TimeMs, member: MemberId) -> (i32, Vec<PartitionId>) {
+fn join(
+    c: &mut Controller,
+    now: TimeMs,
+    member: MemberId,
+) -> Result<(i32, Vec<PartitionId>), ErrorCode> {
     let request = Request::JoinGroup {
         correlation_id: 1,
         member,
@@ -33,7 +37,7 @@ fn join(c: &mut Controller, now: TimeMs, member: MemberId) -> (i32, Vec<Partitio
         session_timeout_ms: 10_000,
     };
     match ask(c, now, request) {
-        Response::JoinGroup { result: Ok(r), .. } => r,
+        Response::JoinGroup { result, .. } => result,
         other => panic!("{other:?}"),
     }
 }
@@ -84,37 +88,58 @@ fn committed(c: &mut Controller) -> Vec<(PartitionId, Offset)> {
 fn members_share_the_partitions_and_a_member_whose_session_expires_leaves_a_new_generation() {
     let mut c = controller(6);
     let (a, b, m) = ((1, 1), (2, 1), (3, 1));
-    assert_eq!(join(&mut c, 0, a), (1, vec![0, 1, 2, 3, 4, 5]));
-    assert_eq!(join(&mut c, 0, b), (2, vec![3, 4, 5]));
-    // a hears of generation 2 from its heartbeat and rejoins for its new share.
+    const WAIT: Result<(i32, Vec<PartitionId>), ErrorCode> = Err(ErrorCode::RebalanceInProgress);
+    assert_eq!(join(&mut c, 0, a), Ok((1, vec![0, 1, 2, 3, 4, 5])));
+    // b's join starts a rebalance, which waits for a (the JoinGroup barrier).
+    assert_eq!(join(&mut c, 0, b), WAIT);
     assert_eq!(
         heartbeat(&mut c, 100, a, 1),
         Err(ErrorCode::RebalanceInProgress)
     );
-    assert_eq!(join(&mut c, 100, a), (2, vec![0, 1, 2]));
-    assert_eq!(join(&mut c, 200, m), (3, vec![4, 5]));
-    assert_eq!(join(&mut c, 300, a), (3, vec![0, 1]));
-    // m stops heartbeating: after session.timeout.ms it leaves, and a new generation starts.
+    assert_eq!(join(&mut c, 100, a), Ok((2, vec![0, 1, 2])));
+    assert_eq!(join(&mut c, 150, b), Ok((2, vec![3, 4, 5])));
+    // m joins: a and b must join again before generation 3 starts.
+    assert_eq!(join(&mut c, 200, m), WAIT);
+    assert_eq!(
+        heartbeat(&mut c, 250, a, 2),
+        Err(ErrorCode::RebalanceInProgress)
+    );
+    assert_eq!(join(&mut c, 300, a), WAIT);
+    assert_eq!(join(&mut c, 300, b), Ok((3, vec![2, 3])));
+    assert_eq!(join(&mut c, 300, a), Ok((3, vec![0, 1])));
+    assert_eq!(join(&mut c, 300, m), Ok((3, vec![4, 5])));
+    // m stops heartbeating: after session.timeout.ms it leaves, and the others rebalance.
     assert_eq!(heartbeat(&mut c, 9_000, a, 3), Ok(()));
     assert_eq!(heartbeat(&mut c, 9_000, b, 3), Ok(()));
-    assert!(!c.sessions_expired(10_000));
-    assert!(c.sessions_expired(10_300));
-    c.apply(&Command::ExpireSessions { now: 10_300 });
+    assert!(!c.sessions_expired(10_300));
+    assert!(c.sessions_expired(10_301));
+    c.apply(&Command::ExpireSessions { now: 10_301 });
     assert_eq!(
         heartbeat(&mut c, 10_400, m, 3),
         Err(ErrorCode::UnknownMemberId)
     );
-    assert_eq!(join(&mut c, 10_400, b), (4, vec![3, 4, 5]));
+    assert_eq!(
+        heartbeat(&mut c, 10_400, b, 3),
+        Err(ErrorCode::RebalanceInProgress)
+    );
+    assert_eq!(join(&mut c, 10_400, b), WAIT);
+    assert_eq!(join(&mut c, 10_500, a), Ok((4, vec![0, 1, 2])));
+    assert_eq!(join(&mut c, 10_600, b), Ok((4, vec![3, 4, 5])));
 }
 
 #[test]
 fn a_commit_from_an_ended_generation_is_refused_and_the_committed_offsets_are_kept() {
     let mut c = controller(2);
     let (a, b) = ((1, 1), (2, 1));
-    join(&mut c, 0, a);
+    assert_eq!(join(&mut c, 0, a), Ok((1, vec![0, 1])));
     assert_eq!(commit(&mut c, a, 1, vec![(0, 10), (1, 4)]), Ok(()));
-    join(&mut c, 0, b);
-    // a has not rejoined: its commit of generation 1 would move b's partition.
+    assert_eq!(join(&mut c, 0, b), Err(ErrorCode::RebalanceInProgress));
+    // While the rebalance waits for a, generation 1 still stands: a commits what it polled
+    // before it gives its partitions up, as Kafka's eager consumer does.
+    assert_eq!(commit(&mut c, a, 1, vec![(0, 10), (1, 5)]), Ok(()));
+    assert_eq!(join(&mut c, 0, a), Ok((2, vec![0])));
+    assert_eq!(join(&mut c, 0, b), Ok((2, vec![1])));
+    // Generation 1 has ended: its commit would move b's partition.
     assert_eq!(
         commit(&mut c, a, 1, vec![(1, 9)]),
         Err(ErrorCode::IllegalGeneration)

@@ -60,6 +60,9 @@ struct Consumer {
     next_commit_ms: u64,
     /// A commit is owed (manual commit after a poll).
     commit_owed: bool,
+    /// Told a rebalance is on: commit the positions (with auto-commit, as Kafka's eager
+    /// consumer does before it gives its partitions up), then rejoin.
+    rejoin_after_commit: bool,
     /// Per partition: the fetch in flight (broker, offset), and when the next may go.
     fetching: BTreeMap<PartitionId, (BrokerId, Offset)>,
     next_fetch_ms: BTreeMap<PartitionId, u64>,
@@ -103,6 +106,7 @@ pub(crate) async fn consumer_node(ctx: Arc<Ctx>, n: u32) {
         next_heartbeat_ms: 0,
         next_commit_ms: 0,
         commit_owed: false,
+        rejoin_after_commit: false,
         fetching: BTreeMap::new(),
         next_fetch_ms: BTreeMap::new(),
         skipped: Default::default(),
@@ -176,6 +180,7 @@ impl Consumer {
                     ),
                 Some(generation)
                     if self.commit_owed
+                        || self.rejoin_after_commit
                         || (cc.enable_auto_commit && now >= self.next_commit_ms) =>
                 {
                     let offsets: Vec<(PartitionId, Offset)> = self
@@ -214,7 +219,12 @@ impl Consumer {
                 Some(_) => {}
             }
         }
-        let assigned = self.assigned.clone();
+        // Giving the partitions up: no more fetches in this generation.
+        let assigned = if self.rejoin_after_commit {
+            Vec::new()
+        } else {
+            self.assigned.clone()
+        };
         for p in assigned {
             let offset = match self.positions.get(&p) {
                 Some(Position::At(o)) => *o,
@@ -249,7 +259,7 @@ impl Consumer {
         if self.group_in_flight.is_none() {
             let group = match self.generation {
                 None => self.next_group_ms,
-                Some(_) if self.commit_owed => self.next_group_ms,
+                Some(_) if self.commit_owed || self.rejoin_after_commit => self.next_group_ms,
                 Some(_) if self.ctx.sc.consumer.enable_auto_commit => self
                     .next_heartbeat_ms
                     .min(self.next_commit_ms)
@@ -262,7 +272,7 @@ impl Consumer {
         if want_metadata && !self.metadata_in_flight {
             wake = wake.min(self.next_metadata_ms);
         }
-        for p in &self.assigned {
+        for p in self.assigned.iter().filter(|_| !self.rejoin_after_commit) {
             let fetchable = matches!(
                 self.positions.get(p),
                 Some(Position::At(_) | Position::Latest)
@@ -303,6 +313,7 @@ impl Consumer {
 
     /// Leave the generation: drop the assignment, and join again.
     fn rejoin(&mut self) {
+        self.rejoin_after_commit = false;
         self.generation = None;
         self.assigned.clear();
         self.positions.clear();
@@ -333,6 +344,8 @@ impl Consumer {
                     self.next_heartbeat_ms = now + cc.heartbeat_interval_ms;
                     self.next_commit_ms = now + cc.auto_commit_interval_ms;
                 }
+                // The rebalance waits for other members: ask again.
+                Err(ErrorCode::RebalanceInProgress) => self.next_group_ms = now + RETRY_BACKOFF_MS,
                 Err(_) => self.next_coordinator(now),
             },
             Response::OffsetFetch {
@@ -357,6 +370,17 @@ impl Consumer {
             } if self.group_answer(correlation_id) => match result {
                 Ok(()) => {}
                 Err(ErrorCode::NotController) => self.next_coordinator(now),
+                // The generation's last commit first (with auto-commit; without, each poll
+                // was committed), then join again.
+                Err(ErrorCode::RebalanceInProgress)
+                    if cc.enable_auto_commit
+                        && self
+                            .positions
+                            .values()
+                            .any(|p| matches!(p, Position::At(_))) =>
+                {
+                    self.rejoin_after_commit = true;
+                }
                 // REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID (the session expired).
                 Err(_) => self.rejoin(),
             },
@@ -364,8 +388,10 @@ impl Consumer {
                 correlation_id,
                 result,
             } if self.group_answer(correlation_id) => match result {
+                Ok(()) if self.rejoin_after_commit => self.rejoin(),
                 Ok(()) => {}
                 Err(ErrorCode::NotController) => self.next_coordinator(now),
+                Err(_) if self.rejoin_after_commit => self.rejoin(),
                 // ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID: the partitions may be another
                 // member's by now; the heartbeat tells, and the consumer rejoins.
                 Err(_) => self.next_heartbeat_ms = now,
