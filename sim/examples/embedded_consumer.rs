@@ -29,6 +29,8 @@ fn check_seed(seed: u64) -> Seen {
     let app = orders.clone();
     let cluster = EmbeddedCluster::scenario("consumer-group-crash")
         .expect("the gallery scenario")
+        .set("topics=[\"orders\"]")
+        .expect("a topic name Kafka accepts")
         // The producer side: each record carries an order, in the application's format.
         .produce_with(|producer, id| format!("order-{id} by producer-{producer}").into_bytes())
         // The consumer side: the application's handler, as it would run behind poll().
@@ -36,7 +38,9 @@ fn check_seed(seed: u64) -> Seen {
             let mut o = app.lock().unwrap();
             *o.processed.entry(d.value).or_default() += 1;
             let text = String::from_utf8_lossy(&d.payload);
-            if !text.starts_with(&format!("order-{} by producer-", d.value)) {
+            if &*d.topic != "orders"
+                || !text.starts_with(&format!("order-{} by producer-", d.value))
+            {
                 o.wrong_payload.push(d.value);
             }
         });

@@ -68,6 +68,8 @@ struct Consumer {
     next_fetch_ms: BTreeMap<PartitionId, u64>,
     /// Flaw::ConsumerSkipsARecord: the partitions of this assignment it skipped in already.
     skipped: std::collections::BTreeSet<PartitionId>,
+    /// The workload's topic names, shared with each delivery to an embedded handler.
+    topics: Vec<Arc<str>>,
 }
 
 pub(crate) async fn consumer_node(ctx: Arc<Ctx>, n: u32) {
@@ -88,6 +90,13 @@ pub(crate) async fn consumer_node(ctx: Arc<Ctx>, n: u32) {
     )
     .await;
     let controllers = ctx.sc.controllers.max(1);
+    let ctx_topics: Vec<Arc<str>> = ctx
+        .sc
+        .workload
+        .topics
+        .iter()
+        .map(|t| Arc::from(t.as_str()))
+        .collect();
     let mut c = Consumer {
         coordinator: (n - 1) % controllers + 1,
         ctx,
@@ -110,6 +119,7 @@ pub(crate) async fn consumer_node(ctx: Arc<Ctx>, n: u32) {
         fetching: BTreeMap::new(),
         next_fetch_ms: BTreeMap::new(),
         skipped: Default::default(),
+        topics: ctx_topics,
     };
     let mut wake_timer = Timer::new(Instant::now());
     loop {
@@ -452,6 +462,8 @@ impl Consumer {
                     if let Some(handler) = &self.ctx.hooks.on_record {
                         handler(&crate::embedded::Delivery {
                             poll: poll.clone(),
+                            topic: self.topics[(p / self.ctx.sc.partitions.max(1)) as usize]
+                                .clone(),
                             payload: r.value.slice(n..),
                         });
                     }

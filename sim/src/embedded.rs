@@ -37,6 +37,8 @@ use crate::scenario_parse::{apply_set, load, InputError};
 #[derive(Clone, Debug)]
 pub struct Delivery {
     pub poll: Poll,
+    /// The topic of `poll.partition` (which numbers partitions over all topics).
+    pub topic: std::sync::Arc<str>,
     /// What the producer hook wrote for it (empty without one).
     pub payload: Bytes,
 }
