@@ -486,22 +486,24 @@ impl Broker {
         assert!(!records.is_empty(), "empty produce");
         // An idempotent producer's batch: a retry of one this log holds is answered with its
         // offset once it is committed, and a gap is refused (Kafka's producer state).
-        let duplicate =
-            match (producer_id >= 0).then(|| r.log.check_sequence(producer_id, base_sequence)) {
-                Some(SequenceCheck::OutOfOrder { .. }) if flaw != Flaw::ReorderRetries => {
-                    ready.sends.push(produce_reply(
-                        conn,
-                        correlation_id,
-                        p,
-                        Err(ErrorCode::OutOfOrderSequenceNumber),
-                    ));
-                    return;
-                }
-                Some(SequenceCheck::Duplicate(offset)) if flaw != Flaw::SkipDuplicateCheck => {
-                    Some(offset)
-                }
-                _ => None,
-            };
+        let duplicate = match (producer_id >= 0).then(|| {
+            let last = base_sequence.wrapping_add(records.len() as i32 - 1);
+            r.log.check_sequence(producer_id, base_sequence, last)
+        }) {
+            Some(SequenceCheck::OutOfOrder { .. }) if flaw != Flaw::ReorderRetries => {
+                ready.sends.push(produce_reply(
+                    conn,
+                    correlation_id,
+                    p,
+                    Err(ErrorCode::OutOfOrderSequenceNumber),
+                ));
+                return;
+            }
+            Some(SequenceCheck::Duplicate(offset)) if flaw != Flaw::SkipDuplicateCheck => {
+                Some(offset)
+            }
+            _ => None,
+        };
         let (base_offset, required_hw) = match duplicate {
             Some(offset) => (offset, (offset + records.len() as Offset).min(r.log.leo())),
             None => {
@@ -607,7 +609,12 @@ impl Broker {
                     log_end_offset: r.log.leo(),
                     diverging_epoch: None,
                     truncate_to: None,
-                    records: r.log.read(f.fetch_offset, max.min(below_hw)),
+                    records: r
+                        .log
+                        .read(f.fetch_offset, max.min(below_hw))
+                        .into_iter()
+                        .filter(|rec| rec.offset < hw)
+                        .collect(),
                 })
             };
             ready.sends.push(fetch_reply(f.conn, p, my_epoch, result));

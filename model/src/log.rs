@@ -199,13 +199,22 @@ impl PartitionLog {
         self.producers = producers;
     }
 
-    /// Kafka's `ProducerAppendInfo.checkSequence` for a batch of `producer_id` starting at
-    /// `sequence`.
-    pub fn check_sequence(&self, producer_id: i64, sequence: i32) -> SequenceCheck {
+    /// Kafka's `ProducerAppendInfo.checkSequence` for a batch of `producer_id` with sequence
+    /// numbers `sequence..=last_sequence`: a duplicate is a retained batch with both the same
+    /// first and last sequence number (`ProducerStateEntry.findDuplicateBatch`).
+    pub fn check_sequence(
+        &self,
+        producer_id: i64,
+        sequence: i32,
+        last_sequence: i32,
+    ) -> SequenceCheck {
         let Some(batches) = self.producers.get(&producer_id) else {
             return SequenceCheck::Unknown;
         };
-        if let Some(b) = batches.iter().find(|b| b.first_sequence == sequence) {
+        if let Some(b) = batches
+            .iter()
+            .find(|b| b.first_sequence == sequence && b.last_sequence == last_sequence)
+        {
             return SequenceCheck::Duplicate(b.base_offset);
         }
         let last = batches.back().map(|b| b.last_sequence).unwrap_or(-1);
@@ -251,9 +260,18 @@ impl PartitionLog {
     }
 
     /// Records from `offset`, at most `max` of them.
+    /// Up to `max` records from `offset`, and on to the end of the last batch read: like
+    /// Kafka's fetch, which returns whole batches, so that a follower's log (and so the HW)
+    /// ends on a batch boundary.
     pub fn read(&self, offset: Offset, max: usize) -> Vec<Record> {
         let start = (offset.max(0) as usize).min(self.records.len());
-        let end = (start + max).min(self.records.len());
+        let mut end = (start + max).min(self.records.len());
+        while end > start
+            && end < self.records.len()
+            && self.records[end].base_offset < end as Offset
+        {
+            end += 1;
+        }
         self.records[start..end].to_vec()
     }
 }
@@ -357,30 +375,33 @@ mod tests {
     #[test]
     fn the_last_five_batches_of_each_producer_answer_retries_and_a_gap_is_out_of_order() {
         let mut log = PartitionLog::default();
-        assert_eq!(log.check_sequence(7, 3), SequenceCheck::Unknown);
+        assert_eq!(log.check_sequence(7, 3, 3), SequenceCheck::Unknown);
         let records: Vec<Record> = (0..7).map(|i| idem(i, 7, i as i32)).collect();
         log.append(&records);
         log.append(&[rec(7, 0)]);
-        assert_eq!(log.check_sequence(7, 7), SequenceCheck::Next);
-        assert_eq!(log.check_sequence(7, 6), SequenceCheck::Duplicate(6));
-        assert_eq!(log.check_sequence(7, 2), SequenceCheck::Duplicate(2));
+        assert_eq!(log.check_sequence(7, 7, 7), SequenceCheck::Next);
+        assert_eq!(log.check_sequence(7, 6, 6), SequenceCheck::Duplicate(6));
+        assert_eq!(log.check_sequence(7, 2, 2), SequenceCheck::Duplicate(2));
         // Older than the five retained batches: Kafka cannot tell, and answers out of order.
         assert_eq!(
-            log.check_sequence(7, 1),
+            log.check_sequence(7, 1, 1),
             SequenceCheck::OutOfOrder { last: 6 }
         );
         assert_eq!(
-            log.check_sequence(7, 9),
+            log.check_sequence(7, 9, 9),
             SequenceCheck::OutOfOrder { last: 6 }
         );
-        assert_eq!(log.check_sequence(8, 5), SequenceCheck::Unknown);
+        assert_eq!(log.check_sequence(8, 5, 5), SequenceCheck::Unknown);
         // A truncation forgets the batches it cut; a recovery rebuilds them from the records.
         log.truncate_to(5);
-        assert_eq!(log.check_sequence(7, 5), SequenceCheck::Next);
-        assert_eq!(log.check_sequence(7, 0), SequenceCheck::Duplicate(0));
+        assert_eq!(log.check_sequence(7, 5, 5), SequenceCheck::Next);
+        assert_eq!(log.check_sequence(7, 0, 0), SequenceCheck::Duplicate(0));
         let recovered = PartitionLog::recover(log.records().to_vec(), Vec::new(), 0);
-        assert_eq!(recovered.check_sequence(7, 4), SequenceCheck::Duplicate(4));
-        assert_eq!(recovered.check_sequence(7, 5), SequenceCheck::Next);
+        assert_eq!(
+            recovered.check_sequence(7, 4, 4),
+            SequenceCheck::Duplicate(4)
+        );
+        assert_eq!(recovered.check_sequence(7, 5, 5), SequenceCheck::Next);
     }
 
     /// Batches of several records: a retry is matched by its first sequence number, and the
@@ -398,16 +419,25 @@ mod tests {
         };
         log.append(&batch(0, 0..3));
         log.append(&batch(3, 3..5));
-        assert_eq!(log.check_sequence(7, 0), SequenceCheck::Duplicate(0));
-        assert_eq!(log.check_sequence(7, 3), SequenceCheck::Duplicate(3));
-        assert_eq!(log.check_sequence(7, 5), SequenceCheck::Next);
-        // A sequence inside a batch is no batch's start.
+        assert_eq!(log.check_sequence(7, 0, 2), SequenceCheck::Duplicate(0));
+        assert_eq!(log.check_sequence(7, 3, 4), SequenceCheck::Duplicate(3));
+        assert_eq!(log.check_sequence(7, 5, 9), SequenceCheck::Next);
+        // A sequence inside a batch is no batch's start, and a batch that only starts like a
+        // retained one is not a retry of it.
         assert_eq!(
-            log.check_sequence(7, 1),
+            log.check_sequence(7, 1, 1),
             SequenceCheck::OutOfOrder { last: 4 }
         );
+        assert_eq!(
+            log.check_sequence(7, 0, 1),
+            SequenceCheck::OutOfOrder { last: 4 }
+        );
+        // A read ends on a batch boundary, whatever its limit.
+        assert_eq!(log.read(0, 1).len(), 3);
+        assert_eq!(log.read(1, 1).len(), 2);
+        assert_eq!(log.read(0, 4).len(), 5);
         log.truncate_to(3);
-        assert_eq!(log.check_sequence(7, 3), SequenceCheck::Next);
-        assert_eq!(log.check_sequence(7, 0), SequenceCheck::Duplicate(0));
+        assert_eq!(log.check_sequence(7, 3, 4), SequenceCheck::Next);
+        assert_eq!(log.check_sequence(7, 0, 2), SequenceCheck::Duplicate(0));
     }
 }
