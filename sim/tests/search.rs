@@ -271,3 +271,25 @@ fn a_refusal_that_bumps_the_partition_epoch_refuses_the_late_copy() {
         .iter()
         .any(|c| c.checker == "strong-isr" && c.compared > 0));
 }
+
+/// `hw_requires_current_epoch = false`, found by the swarm over `long-faults` (seed 13192) and
+/// shrunk: the old rule breaks strong-isr, the modern rule holds on the same script.
+#[test]
+fn the_swarm_found_story_of_a_hw_counted_from_an_earlier_epoch_holds_with_the_modern_rule() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/found/hw-from-an-earlier-epoch.toml"
+    );
+    let mut sc = load(path).unwrap_or_else(|e| panic!("{e}"));
+    let seed = sc.run.seed.expect("carries its seed");
+    assert!(!sc.broker.protocol.hw_requires_current_epoch);
+    let old = run_check(&sc, seed);
+    assert!(
+        old.violations.iter().any(|v| v.checker == "strong-isr"),
+        "{:?}",
+        old.violations.first()
+    );
+    ksim::scenario_parse::apply_set(&mut sc, "hw_requires_current_epoch=true").unwrap();
+    let modern = run_check(&sc, seed);
+    assert_eq!(modern.verdict, Verdict::Valid, "{:?}", modern.violations);
+}
