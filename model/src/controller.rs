@@ -927,14 +927,7 @@ impl Controller {
                 // The refusal is a command of the metadata log like any change, so every
                 // controller bumps alike, and a copy of this request still in flight meets
                 // the new partition epoch wherever it lands.
-                let s = self.partitions.get_mut(&p).expect("partition exists");
-                s.partition_epoch += 1;
-                ready.notes.push(Note::IsrChanged {
-                    partition: p,
-                    isr: s.isr.clone(),
-                    partition_epoch: s.partition_epoch,
-                });
-                self.push(p, ready);
+                self.isr_changed(p, ready);
             }
             return Err(ErrorCode::IneligibleReplica);
         }
