@@ -294,3 +294,28 @@ fn a_retried_batch_is_a_duplicate_only_of_a_whole_retained_batch() {
     assert_eq!(r.errors.get("OUT_OF_ORDER_SEQUENCE_NUMBER"), None);
     assert!(r.counts.acked >= 5000, "{}", r.counts.acked);
 }
+
+/// The gallery's `orders-and-payments`: batching idempotent producers with the sticky
+/// partitioner over two topics, a group of three, a leader crash and a consumer crash.
+#[test]
+fn orders_and_payments_batches_over_two_topics_and_loses_duplicates_or_skips_nothing() {
+    let (h, r) = produced("orders-and-payments", &[]);
+    assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.violations.first());
+    assert_eq!(r.counts.duplicates, 0);
+    assert!(r.counts.polled >= r.counts.acked);
+    let invoked = h
+        .iter()
+        .filter(|op| op.kind == ksim::observer::OpType::Invoke)
+        .count() as u64;
+    let produce = r.messages_by_kind.get("produce").copied().unwrap_or(0);
+    assert!(
+        produce * 3 <= invoked,
+        "{produce} requests for {invoked} records"
+    );
+    for p in 0..6 {
+        assert!(
+            h.iter().any(|op| op.partition == p),
+            "partition {p} written"
+        );
+    }
+}
