@@ -525,6 +525,14 @@ pub enum Assignor {
 }
 
 impl Assignor {
+    /// The short name `partition.assignment.strategy` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Assignor::Range => "range",
+            Assignor::RoundRobin => "roundrobin",
+        }
+    }
+
     /// The partitions of `member` when `members` (sorted) share `topics` topics of
     /// `per_topic` partitions each; topic t's partition i is partition `t * per_topic + i`.
     pub fn assign(

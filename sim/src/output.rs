@@ -167,11 +167,8 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
             c.heartbeat_interval_ms,
             c.enable_auto_commit,
             c.auto_commit_interval_ms,
-            if c.auto_offset_reset_earliest { "earliest" } else { "latest" },
-            match c.assignor {
-                ksim_model::Assignor::Range => "range",
-                ksim_model::Assignor::RoundRobin => "roundrobin",
-            }
+            c.auto_offset_reset(),
+            c.assignor.name()
         );
     }
     for f in &sc.faults.script {

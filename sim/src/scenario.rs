@@ -140,6 +140,17 @@ pub struct ConsumerConfig {
     pub assignor: ksim_model::Assignor,
 }
 
+impl ConsumerConfig {
+    /// `auto.offset.reset` as written.
+    pub fn auto_offset_reset(&self) -> &'static str {
+        if self.auto_offset_reset_earliest {
+            "earliest"
+        } else {
+            "latest"
+        }
+    }
+}
+
 impl Default for ConsumerConfig {
     fn default() -> Self {
         ConsumerConfig {

@@ -274,11 +274,8 @@ pub fn to_toml(sc: &Scenario) -> String {
         c.heartbeat_interval_ms,
         c.enable_auto_commit,
         c.auto_commit_interval_ms,
-        toml_str(if c.auto_offset_reset_earliest { "earliest" } else { "latest" }),
-        toml_str(match c.assignor {
-            ksim_model::Assignor::Range => "range",
-            ksim_model::Assignor::RoundRobin => "roundrobin",
-        })
+        toml_str(c.auto_offset_reset()),
+        toml_str(c.assignor.name())
     );
     let w = &sc.workload;
     let _ = writeln!(

@@ -119,11 +119,15 @@ fn a_group_reads_several_topics_and_the_history_names_them() {
     ksim::report::write_history(&obs, &sc, &path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+    // Every line names its partition's topic, and both topics have sends and polls.
+    let mut seen = std::collections::BTreeSet::new();
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let p = v["partition"].as_i64().unwrap();
         let topic = if p < 3 { "orders" } else { "payments" };
         assert_eq!(v["topic"], topic, "{line}");
+        seen.insert((topic, v["f"].as_str().unwrap().to_string()));
     }
+    assert_eq!(seen.len(), 4, "{seen:?}");
     assert_eq!(sc.partition_name(4), "payments-1");
 }

@@ -153,6 +153,17 @@ fn produced(name: &str, sets: &[&str]) -> (Vec<ksim::observer::Op>, Report) {
     (history, report)
 }
 
+/// The run held and compared something (not vacuous).
+fn assert_valid(r: &Report) {
+    assert_eq!(
+        r.verdict,
+        Verdict::Valid,
+        "{:?} {:?}",
+        r.violations,
+        r.vacuous
+    );
+}
+
 fn acked(history: &[ksim::observer::Op]) -> u64 {
     history
         .iter()
@@ -165,13 +176,7 @@ fn linger_ms_gathers_records_into_batches_and_batch_size_caps_them() {
     let produce = |r: &Report| r.messages_by_kind.get("produce").copied().unwrap_or(0);
     // linger.ms = 0: one record per request.
     let (h, r) = produced("default", &["rate_per_sec=1000", "duration_ms=10000"]);
-    assert_eq!(
-        r.verdict,
-        Verdict::Valid,
-        "{:?} {:?}",
-        r.violations,
-        r.vacuous
-    );
+    assert_valid(&r);
     assert_eq!(
         produce(&r),
         h.iter()
@@ -183,13 +188,7 @@ fn linger_ms_gathers_records_into_batches_and_batch_size_caps_them() {
         "default",
         &["rate_per_sec=1000", "duration_ms=10000", "linger.ms=20"],
     );
-    assert_eq!(
-        r.verdict,
-        Verdict::Valid,
-        "{:?} {:?}",
-        r.violations,
-        r.vacuous
-    );
+    assert_valid(&r);
     let (ok, sent) = (acked(&h), produce(&r));
     assert!(ok >= 5000, "{ok} acknowledged");
     assert!(sent * 10 <= ok, "{sent} requests for {ok} records");
@@ -204,13 +203,7 @@ fn linger_ms_gathers_records_into_batches_and_batch_size_caps_them() {
             "batch.size=300",
         ],
     );
-    assert_eq!(
-        r.verdict,
-        Verdict::Valid,
-        "{:?} {:?}",
-        r.violations,
-        r.vacuous
-    );
+    assert_valid(&r);
     let invoked = h
         .iter()
         .filter(|op| op.kind == ksim::observer::OpType::Invoke)
@@ -289,7 +282,7 @@ fn a_retried_batch_is_a_duplicate_only_of_a_whole_retained_batch() {
         "retries=10",
     ];
     let r = run_check(&scenario("default", &sets), 711);
-    assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.violations.first());
+    assert_valid(&r);
     assert_eq!(r.counts.lost_violating, 0);
     assert_eq!(r.errors.get("OUT_OF_ORDER_SEQUENCE_NUMBER"), None);
     assert!(r.counts.acked >= 5000, "{}", r.counts.acked);
@@ -300,7 +293,7 @@ fn a_retried_batch_is_a_duplicate_only_of_a_whole_retained_batch() {
 #[test]
 fn orders_and_payments_batches_over_two_topics_and_loses_duplicates_or_skips_nothing() {
     let (h, r) = produced("orders-and-payments", &[]);
-    assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.violations.first());
+    assert_valid(&r);
     assert_eq!(r.counts.duplicates, 0);
     assert!(r.counts.polled >= r.counts.acked);
     let invoked = h
