@@ -17,6 +17,12 @@ scenarios:
 sweep scenario="acks-all-leader-crash" seeds="1000":
     cargo run --release -- sweep {{scenario}} --seeds {{seeds}} --resume
 
+# The coverage sweep CI runs: 1,000 swarm seeds of `default` must have no finding and reach
+# every coverage mark `[expect.swarm] sweep_marks` names (the table shows seeds per mark).
+coverage seeds="1000":
+    rm -f reports/sweeps/coverage-{{seeds}}.jsonl
+    cargo run --release -- sweep default --set faults.random.swarm=true --seeds {{seeds}} --out reports/sweeps/coverage-{{seeds}}.jsonl
+
 # ksim against madsim's floor: messages/s, seeds/s, simulated/wall time, memory, scaling.
 bench *args="":
     cargo run --release -- bench {{args}}

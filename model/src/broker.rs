@@ -491,6 +491,7 @@ impl Broker {
             r.log.check_sequence(producer_id, base_sequence, last)
         }) {
             Some(SequenceCheck::OutOfOrder { .. }) if flaw != Flaw::ReorderRetries => {
+                ready.notes.push(Note::Mark(Mark::OutOfOrderSequence));
                 ready.sends.push(produce_reply(
                     conn,
                     correlation_id,
@@ -500,6 +501,7 @@ impl Broker {
                 return;
             }
             Some(SequenceCheck::Duplicate(offset)) if flaw != Flaw::SkipDuplicateCheck => {
+                ready.notes.push(Note::Mark(Mark::IdempotentDuplicate));
                 Some(offset)
             }
             _ => None,
@@ -586,6 +588,9 @@ impl Broker {
             None
         };
         if let Some(e) = error {
+            if e == ErrorCode::FencedLeaderEpoch {
+                ready.notes.push(Note::Mark(Mark::FencedLeaderEpoch));
+            }
             ready
                 .sends
                 .push(fetch_reply(f.conn, p, f.current_leader_epoch, Err(e)));
@@ -632,7 +637,10 @@ impl Broker {
         };
         if let Some(diverging) = diverging {
             let (diverging_epoch, truncate_to) = match diverging {
-                Divergence::Epoch(epoch, end) => (Some((epoch, end)), None),
+                Divergence::Epoch(epoch, end) => {
+                    ready.notes.push(Note::Mark(Mark::DivergingEpoch));
+                    (Some((epoch, end)), None)
+                }
                 Divergence::TruncateTo(offset, why) => (None, Some((offset, why))),
             };
             let data = FetchData {
@@ -800,7 +808,7 @@ impl Broker {
         let lag_max = self.cfg.replica_lag_time_max_ms;
         let me = self.id;
         let r = &self.replicas[&p];
-        if r.pending_isr.is_some() {
+        if r.pending_isr.is_some() || self.cfg.flaw == Flaw::NeverShrinkIsr {
             return;
         }
         let lagging: Vec<BrokerId> = r
@@ -818,6 +826,7 @@ impl Broker {
         if lagging.is_empty() {
             return;
         }
+        ready.notes.push(Note::Mark(Mark::IsrShrinkForLag));
         let new_isr: Vec<BrokerId> = r
             .isr
             .iter()
@@ -856,6 +865,7 @@ impl Broker {
             0
         };
         if fs.leo >= r.log.hw() && fs.leo >= epoch_start {
+            ready.notes.push(Note::Mark(Mark::IsrExpand));
             let mut new_isr = r.isr.clone();
             new_isr.push(follower);
             self.send_alter_partition(now, p, new_isr, ready);
@@ -1087,8 +1097,11 @@ impl Broker {
             append(r, now, &self.cfg, data.records, ready);
         }
         // Follower HW: the leader's HW, capped by its own LEO.
-        let hw = data.high_watermark.min(r.log.leo());
-        r.log.set_hw(hw);
+        if self.cfg.flaw == Flaw::FollowerHwAboveLeo {
+            r.log.set_hw_unchecked(data.high_watermark);
+        } else {
+            r.log.set_hw(data.high_watermark.min(r.log.leo()));
+        }
         r.next_fetch_ms = now;
         self.maybe_fetch(now, p, ready);
     }

@@ -825,9 +825,16 @@ impl Controller {
         // the planted flaw, which must leave the ISR as it was).
         let (leader, unclean, reset_isr, recovered) = match (clean, from_elr, &recovery) {
             (Some(b), _, _) => (Some(b), false, false, false),
-            (None, Some(b), _) => (Some(b), false, true, false),
+            (None, Some(b), _) => {
+                ready.notes.push(Note::Mark(Mark::ElrElection));
+                (Some(b), false, true, false)
+            }
             (None, None, Some((b, _))) => (Some(*b), false, true, true),
-            _ if self.cfg.unclean_leader_election_enable => (unclean_pick(), true, true, false),
+            _ if self.cfg.unclean_leader_election_enable
+                || self.cfg.flaw == Flaw::UncleanWhenDisabled =>
+            {
+                (unclean_pick(), true, true, false)
+            }
             _ => (None, false, false, false),
         };
         if leader == state.leader {

@@ -246,6 +246,12 @@ impl PartitionLog {
         self.hw = hw;
     }
 
+    /// Set the HW without the LEO check: only the planted flaw `FollowerHwAboveLeo` does
+    /// this, so that the simulator's replica check (not this assertion) must catch it.
+    pub fn set_hw_unchecked(&mut self, hw: Offset) {
+        self.hw = hw;
+    }
+
     /// Kafka's OffsetsForLeaderEpoch answer (KIP-279): the largest epoch <= `epoch` in this
     /// log's cache and the offset where it ends (the start of the next epoch, or the LEO).
     /// `None` when every cached epoch is larger: the requester must truncate to 0.

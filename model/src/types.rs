@@ -78,9 +78,22 @@ pub enum Flaw {
     /// The consumer moves its position one record too far after its first poll of each
     /// partition it is assigned: poll-skip and unseen must catch it.
     ConsumerSkipsARecord,
-    /// The leader serves consumers up to its LEO instead of its HW: they read records a
-    /// failover may truncate, and inconsistent-offsets must catch it.
+    /// The leader serves consumers up to its LEO instead of its HW: they read records that
+    /// are not committed yet, and read-above-hw must catch it.
     ReadAboveHw,
+    /// A follower takes the leader's HW without capping it by its own LEO: the replica
+    /// check (HW <= LEO) must catch it.
+    FollowerHwAboveLeo,
+    /// The leader never asks to drop a lagging follower from the ISR
+    /// (`replica.lag.time.max.ms` is ignored): a follower cut off from the leader but not from
+    /// the controllers holds the HW back for good, and the unavailability check must report it.
+    NeverShrinkIsr,
+    /// The simulated disk keeps unflushed records through a power loss (a disk model that
+    /// lies): the disk check must catch it.
+    DiskKeepsUnflushed,
+    /// The controller falls back to an unclean election although
+    /// `unclean.leader.election.enable=false`: the election check must catch it.
+    UncleanWhenDisabled,
 }
 
 /// How a replica finds where its log stops matching the leader's, when it follows a new
@@ -591,6 +604,16 @@ pub enum TruncateReason {
 }
 
 impl TruncateReason {
+    /// The coverage mark of this kind of truncation.
+    pub fn mark(self) -> &'static str {
+        match self {
+            TruncateReason::HighWatermark => "truncate:high-watermark",
+            TruncateReason::Kip101 => "truncate:kip-101",
+            TruncateReason::DivergingEpoch => "truncate:diverging-epoch",
+            TruncateReason::OffsetOutOfRange => "truncate:offset-out-of-range",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             TruncateReason::HighWatermark => {
@@ -783,6 +806,53 @@ pub enum Note {
         partition: PartitionId,
         leader_epoch: Epoch,
     },
+    /// The step took a protocol branch worth counting (a coverage mark).
+    Mark(Mark),
+}
+
+/// A protocol branch that matters, counted when taken (FoundationDB's code probes): a sweep
+/// reports how many seeds reached each, and a scenario may require some. Truncations, fencing
+/// of brokers, unclean elections and KIP-966 recoveries are counted from their notes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mark {
+    /// A leader asks to drop a follower that lagged `replica.lag.time.max.ms`.
+    IsrShrinkForLag,
+    /// A leader asks to add a follower that caught up.
+    IsrExpand,
+    /// A leader refused a fetch from an older leader epoch (KIP-320's FENCED_LEADER_EPOCH).
+    FencedLeaderEpoch,
+    /// A leader answered a fetch with a diverging epoch (KIP-320).
+    DivergingEpoch,
+    /// A leader answered an idempotent producer's retry of a batch it holds with its offset.
+    IdempotentDuplicate,
+    /// A leader refused an idempotent batch with a sequence gap (OUT_OF_ORDER_SEQUENCE_NUMBER).
+    OutOfOrderSequence,
+    /// The controller elected a leader from the ELR, the ISR being empty (KIP-966).
+    ElrElection,
+}
+
+impl Mark {
+    pub const ALL: [Mark; 7] = [
+        Mark::IsrShrinkForLag,
+        Mark::IsrExpand,
+        Mark::FencedLeaderEpoch,
+        Mark::DivergingEpoch,
+        Mark::IdempotentDuplicate,
+        Mark::OutOfOrderSequence,
+        Mark::ElrElection,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mark::IsrShrinkForLag => "isr-shrink-for-lag",
+            Mark::IsrExpand => "isr-expand",
+            Mark::FencedLeaderEpoch => "fenced-leader-epoch",
+            Mark::DivergingEpoch => "diverging-epoch",
+            Mark::IdempotentDuplicate => "idempotent-duplicate",
+            Mark::OutOfOrderSequence => "out-of-order-sequence",
+            Mark::ElrElection => "elr-election",
+        }
+    }
 }
 
 /// The output of one step.

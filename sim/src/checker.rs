@@ -12,6 +12,69 @@ use serde::Serialize;
 use crate::observer::{Observer, OpType, Violation};
 use crate::run::{lock, RunOutput};
 
+/// Every checker's name, as violations and `[expect] violation` name them.
+pub const CHECKERS: &[&str] = &[
+    "acked-durability",
+    "log-matching",
+    "leader-hw-monotonic",
+    "one-leader-per-epoch",
+    "leader-in-isr",
+    "leader-completeness",
+    "strong-isr",
+    "hw-within-leo",
+    "disk",
+    "quorum",
+    "unclean-election",
+    "duplicate",
+    "producer-order",
+    "poll-skip",
+    "nonmonotonic-poll",
+    "inconsistent-offsets",
+    "read-above-hw",
+    "unseen",
+    "unavailability",
+    "liveness",
+    "panic",
+    "story",
+];
+
+/// Every coverage mark: the model's protocol branches, the facts the observer counts, and
+/// each fault kind taking effect.
+pub fn marks() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = ksim_model::Mark::ALL.iter().map(|m| m.name()).collect();
+    out.extend([
+        "truncate:high-watermark",
+        "truncate:kip-101",
+        "truncate:diverging-epoch",
+        "truncate:offset-out-of-range",
+        "broker-fenced",
+        "unclean-election",
+        "kip-966-recovery",
+        "group-rebalance",
+    ]);
+    out.extend(FAULT_MARKS);
+    out
+}
+
+/// `fault:<kind>`: a fault of that kind took effect.
+const FAULT_MARKS: [&str; 15] = [
+    "fault:crash",
+    "fault:power-loss",
+    "fault:pause",
+    "fault:isolate",
+    "fault:isolate-from-replicas",
+    "fault:isolate-from-controller",
+    "fault:isolate-outbound",
+    "fault:slow",
+    "fault:slow-to-controller",
+    "fault:slow-alter-partition",
+    "fault:lossy",
+    "fault:split",
+    "fault:bridge",
+    "fault:clock-drift",
+    "fault:stale-metadata",
+];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -73,6 +136,9 @@ pub struct Counts {
     pub controller_elections: u64,
     /// Simulated time with no active controller (including the first election).
     pub controller_unavailable_ms: u64,
+    /// Simulated time, summed over partitions, in stretches of at least 1 s in which a write
+    /// waited and the partition committed nothing.
+    pub unavailable_ms: u64,
     pub unclean_elections: u64,
     pub crashes: u64,
     pub pauses: u64,
@@ -99,6 +165,10 @@ pub struct Report {
     pub messages_by_kind: BTreeMap<String, u64>,
     /// Error responses by Kafka error name.
     pub errors: BTreeMap<String, u64>,
+    /// Coverage marks: how often the run took each protocol branch that matters.
+    pub marks: BTreeMap<String, u64>,
+    /// For a story run as written (or with its fix): what it showed of its `[expect]`.
+    pub story: Option<String>,
 }
 
 pub fn check(out: &RunOutput) -> Report {
@@ -136,6 +206,36 @@ pub fn check(out: &RunOutput) -> Report {
             checker: "strong-isr",
             compared: obs.strong_isr_checks,
             unit: "ISR members against the committed log",
+        },
+        Coverage {
+            checker: "hw-within-leo",
+            compared: obs.hw_leo_checks,
+            unit: "replica HWs against their LEO",
+        },
+        Coverage {
+            checker: "log-matching",
+            compared: obs.matching_checks,
+            unit: "replica HW advances against the committed log",
+        },
+        Coverage {
+            checker: "disk",
+            compared: obs.disk_checks,
+            unit: "restarted logs and their records against what their disk was asked to keep",
+        },
+        Coverage {
+            checker: "quorum",
+            compared: obs.votes.checks,
+            unit: "controller votes written and granted",
+        },
+        Coverage {
+            checker: "unclean-election",
+            compared: obs.election_checks,
+            unit: "elections against unclean.leader.election.enable",
+        },
+        Coverage {
+            checker: "unavailability",
+            compared: obs.availability.checks,
+            unit: "health checks of partitions with a waiting write",
         },
     ];
     let mut counts = Counts::default();
@@ -193,6 +293,11 @@ pub fn check(out: &RunOutput) -> Report {
     if sc.workload.consumers > 0 {
         let c = consumer_checks(out, &obs, &finals, &lost_allowed);
         coverage.extend(c.coverage);
+        coverage.push(Coverage {
+            checker: "read-above-hw",
+            compared: obs.read_checks,
+            unit: "polled records, committed when read",
+        });
         counts.polled = obs.polls.len() as u64;
         counts.redelivered = c.redelivered;
         violations.extend(c.violations);
@@ -207,6 +312,7 @@ pub fn check(out: &RunOutput) -> Report {
     counts.leader_changes = obs.elections;
     counts.controller_elections = obs.quorum_elections;
     counts.controller_unavailable_ms = obs.controller_unavailable_until(out.outcome.end_ms);
+    counts.unavailable_ms = obs.availability.unavailable_until(out.outcome.end_ms);
     counts.unclean_elections = obs.unclean_elections.values().map(|v| v.len() as u64).sum();
     counts.crashes = obs.crashes;
     counts.pauses = obs.pauses;
@@ -250,15 +356,8 @@ pub fn check(out: &RunOutput) -> Report {
     {
         vacuous.push("the scenario asked for faults but none was injected".to_string());
     }
-    let verdict = if !violations.is_empty() {
-        Verdict::Invalid
-    } else if !vacuous.is_empty() {
-        Verdict::Vacuous
-    } else {
-        Verdict::Valid
-    };
-    Report {
-        verdict,
+    let mut report = Report {
+        verdict: verdict_of(&violations, &vacuous),
         counts,
         coverage,
         violations,
@@ -266,6 +365,39 @@ pub fn check(out: &RunOutput) -> Report {
         vacuous,
         messages_by_kind,
         errors,
+        marks: obs.marks.clone(),
+        story: None,
+    };
+    judge_story(out, &mut report);
+    report
+}
+
+fn verdict_of(violations: &[Violation], vacuous: &[String]) -> Verdict {
+    if !violations.is_empty() {
+        Verdict::Invalid
+    } else if !vacuous.is_empty() {
+        Verdict::Vacuous
+    } else {
+        Verdict::Valid
+    }
+}
+
+/// A story run as written (or with exactly its fix) must show its `[expect]`; one that does
+/// not is a `story` violation.
+fn judge_story(out: &RunOutput, report: &mut Report) {
+    let Some(outcome) = crate::story::outcome_in_force(&out.ctx.sc, out.seed) else {
+        return;
+    };
+    match crate::story::judge(outcome, report, &report.marks) {
+        Ok(shown) => report.story = Some(shown),
+        Err(missing) => {
+            report.violations.push(Violation {
+                checker: "story",
+                time_ms: out.outcome.end_ms,
+                message: format!("the story no longer shows what it must: {missing}"),
+            });
+            report.verdict = Verdict::Invalid;
+        }
     }
 }
 
@@ -318,7 +450,12 @@ fn durability(
                 let holders = obs.held_by.get(&op.value).cloned().unwrap_or_default();
                 let power_lost = obs.power_lost_by.get(&op.value).cloned().unwrap_or_default();
                 let committed = obs.committed.contains(&op.value);
-                let unclean_after = obs.unclean_elections.get(&op.partition).is_some_and(|v| v.iter().any(|t| *t >= op.time_ms));
+                // Losses follow from what happened after the record was committed (the leader
+                // may answer long before the producer hears it), and an unclean election
+                // excuses a loss only where the configuration allows one.
+                let since = obs.committed_at.get(&op.value).map_or(op.time_ms, |t| (*t).min(op.time_ms));
+                let unclean_after = obs.rules.unclean_leader_election_enable
+                    && obs.unclean_elections.get(&op.partition).is_some_and(|v| v.iter().any(|t| *t >= since));
                 let reason = if !committed && acks != Acks::All {
                     Some(format!("acks={}: acknowledged by the leader alone and never committed (never below a leader's HW) before the leader failed over", acks.name()))
                 } else if !holders.is_empty() && holders.iter().all(|b| power_lost.contains(b)) {
@@ -326,7 +463,7 @@ fn durability(
                 } else if unclean_after {
                     Some("an unclean leader election (unclean.leader.election.enable=true) chose a replica without it".to_string())
                 } else {
-                    obs.recovered_without(op.partition, &[op.value], op.time_ms)
+                    obs.recovered_without(op.partition, &[op.value], since)
                 };
                 match reason {
                     Some(reason) => allowed.push(AllowedLoss { value: op.value, partition: op.partition, offset: op.offset, reason }),
@@ -480,7 +617,8 @@ fn consumer_checks(
         let committed = by_offset
             .get(&poll.partition)
             .and_then(|m| m.get(&poll.offset));
-        let unclean = obs.unclean_elections.contains_key(&poll.partition);
+        let unclean = obs.rules.unclean_leader_election_enable
+            && obs.unclean_elections.contains_key(&poll.partition);
         if committed != Some(&poll.value) && !unclean && !allowed_values.contains(&poll.value) {
             violations.push(Violation {
                 checker: "inconsistent-offsets",

@@ -87,11 +87,12 @@ impl Disks {
             .unwrap_or_default()
     }
 
-    /// Drop every unflushed record of `broker` and say what was lost.
-    pub fn power_loss(&mut self, broker: BrokerId) -> Vec<LostSuffix> {
+    /// Drop every unflushed record of `broker` and say what was lost. `lying` is the planted
+    /// flaw `disk-keeps-unflushed`: the disk keeps its page cache, and says so.
+    pub fn power_loss(&mut self, broker: BrokerId, lying: bool) -> Vec<LostSuffix> {
         let mut lost = Vec::new();
         for (p, d) in self.brokers.entry(broker).or_default().iter_mut() {
-            if d.flushed < d.records.len() {
+            if d.flushed < d.records.len() && !lying {
                 let records = d.records.split_off(d.flushed);
                 lost.push(LostSuffix {
                     partition: *p,

@@ -658,10 +658,11 @@ fn strike(
     let power = action == FaultAction::PowerLoss;
     match v {
         NodeId::Broker(b) if power => {
-            let lost = lock(&ctx.disks).power_loss(b);
+            let lying = ctx.sc.broker.flaw == ksim_model::Flaw::DiskKeepsUnflushed;
+            let lost = lock(&ctx.disks).power_loss(b, lying);
             let n: usize = lost.iter().map(|l| l.records.len()).sum();
             let mut obs = ctx.observe();
-            obs.power_lost(b, &lost);
+            obs.power_lost(b);
             obs.fault(
                 now,
                 format!("power loss on broker {b} ({n} unflushed records dropped)"),

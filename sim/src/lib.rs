@@ -25,6 +25,7 @@ pub mod run;
 pub mod scenario;
 pub mod scenario_parse;
 pub mod shrink;
+pub mod story;
 pub mod sweep;
 pub mod timer;
 pub mod tradeoffs;

@@ -269,6 +269,11 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
         "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} slow/lossy links={} clock drifts={} metadata stalls={} truncations={} flushes={}",
         c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.crashes, c.power_losses, c.restarts, c.partitions, c.link_faults, c.clock_drifts, c.metadata_stalls, c.truncations, c.flushes
     );
+    let _ = writeln!(
+        s,
+        "unavail.   {} ms (summed over partitions: stretches of 1 s or more in which a write waited and nothing was committed)",
+        c.unavailable_ms
+    );
     let true_hw: Vec<String> = obs
         .true_hw
         .iter()
@@ -323,6 +328,20 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
             first.reason
         );
     }
+    let marks: Vec<String> = report
+        .marks
+        .iter()
+        .map(|(m, n)| format!("{m}={n}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "marks      {}",
+        if marks.is_empty() {
+            "none".to_string()
+        } else {
+            marks.join(" ")
+        }
+    );
     let verdict = verdict_words(report);
     // The story: every significant step for a gallery story; for another failing run, the
     // steps that led to the first violation.
@@ -346,6 +365,9 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
         }
     }
     let _ = writeln!(s, "verdict    {verdict}");
+    if let Some(shown) = &report.story {
+        let _ = writeln!(s, "story      shows what it must: {shown}");
+    }
     if let Some(v) = report.violations.first() {
         let _ = writeln!(
             s,

@@ -20,7 +20,7 @@ use crate::clock::Clocks;
 use crate::disk::Disks;
 use crate::faults::{fault_phase, heal, restart, Cluster};
 use crate::net::{addr_of, Inbound, LinkFaults, NodeNet, SharedLinkFaults};
-use crate::observer::{Keep, Observer, Stats};
+use crate::observer::{Keep, Observer, Rules, Stats};
 use crate::scenario::{Scenario, ScriptedFault};
 use crate::timer::Timer;
 
@@ -201,13 +201,28 @@ pub fn run_for_report(seed: u64, sc: &Scenario) -> RunOutput {
     )
 }
 
+/// What the configuration allows, for the observer's checkers.
+fn rules_of(sc: &Scenario) -> Rules {
+    let b = &sc.broker;
+    let acks_all = sc.producer.acks == ksim_model::Acks::All;
+    Rules {
+        unclean_leader_election_enable: b.unclean_leader_election_enable,
+        stall_bound_ms: if acks_all {
+            b.replica_lag_time_max_ms + b.broker_session_timeout_ms
+        } else {
+            0
+        },
+    }
+}
+
 fn run_with(seed: u64, sc: &Scenario, keep: Keep, hooks: Hooks) -> RunOutput {
     let mut sc = sc.clone();
     sc.broker.controller_quorum_voters = (1..=sc.controllers).collect();
+    let rules = rules_of(&sc);
     let ctx = Arc::new(Ctx {
         sc,
         seed,
-        observer: Mutex::new(Observer::new(keep)),
+        observer: Mutex::new(Observer::new(keep, rules)),
         disks: Mutex::default(),
         stats: Arc::default(),
         links: Arc::new(Mutex::new(LinkFaults::new(stream(seed, StreamId::Loss)))),
@@ -520,6 +535,8 @@ impl ControllerNode {
         // Raft's persistence rule: term, vote and log are on stable storage before any message
         // that depends on them leaves. Controllers fsync (the harness applies at once).
         lock(&ctx.disks).apply_controller(self.id, &ready.persist);
+        ctx.observe()
+            .quorum_writes(now_ms(), self.id, &ready.persist, &ready.sends);
         let sends = ready.sends.len();
         for (to, msg) in ready.sends {
             net.send(NodeId::Controller(to), Request::Raft { from: self.id, msg });

@@ -39,6 +39,38 @@ pub struct Scenario {
     pub fix: Vec<String>,
     /// `fixed_in`: the Kafka release (and KIP) that shipped the fix.
     pub fixed_in: String,
+    /// `[expect]`: what the story, run as written, must show.
+    pub expect: Option<Outcome>,
+    /// `[expect.fixed]`: what it must show with `--fixed`.
+    pub expect_fixed: Option<Outcome>,
+    /// `[expect] seeds`: the seeds the outcomes are promised for (empty: every seed).
+    pub expect_seeds: Vec<u64>,
+    /// `[expect] sweep_marks`: coverage marks that a sweep of this scenario must reach in at
+    /// least one seed.
+    pub sweep_marks: Vec<String>,
+    /// `[expect.swarm] sweep_marks`: the same for a sweep with `faults.random.swarm=true` (and
+    /// no other override).
+    pub swarm_marks: Vec<String>,
+    /// `within_seeds` of `[expect]` and `[expect.swarm]`: the marks are required of sweeps of
+    /// at least this many seeds (0: of every sweep).
+    pub sweep_marks_within: u64,
+    pub swarm_marks_within: u64,
+}
+
+/// What a story must show: its verdict, the checker it breaks with, the allowed loss it
+/// shows, the protocol branches it takes. A story that no longer shows it fails.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// `verdict`: "valid" or "invalid".
+    pub invalid: Option<bool>,
+    /// `violation`: the checker that must flag the run.
+    pub violation: Option<String>,
+    /// `allowed_loss`: acknowledged writes must be lost, each for a reason containing this.
+    pub allowed_loss: Option<String>,
+    /// `loses_nothing`: no acknowledged write may be lost, not even for an allowed reason.
+    pub loses_nothing: bool,
+    /// `marks`: coverage marks the run must reach.
+    pub marks: Vec<String>,
 }
 
 /// `[producer]`: keys from producer.properties.
@@ -556,6 +588,13 @@ impl Default for Scenario {
             overrides: Vec::new(),
             ignored: Vec::new(),
             quorum_flaw: Default::default(),
+            expect: None,
+            expect_fixed: None,
+            expect_seeds: Vec::new(),
+            sweep_marks: Vec::new(),
+            swarm_marks: Vec::new(),
+            sweep_marks_within: 0,
+            swarm_marks_within: 0,
         }
     }
 }

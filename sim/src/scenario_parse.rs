@@ -12,7 +12,7 @@ use ksim_model::quorum::QuorumFlaw;
 use ksim_model::{Acks, Flaw, Protocol, Truncation};
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
-use crate::scenario::{FaultAction, RandomFaults, Scenario, ScriptedFault, Target};
+use crate::scenario::{FaultAction, Outcome, RandomFaults, Scenario, ScriptedFault, Target};
 
 /// A problem with a scenario file or a `--set` override, located as precisely as known.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,6 +202,21 @@ static KEYS: &[KeySpec] = &[
     key!("protocol", "strict_min_isr", |sc, v| sc.broker.protocol.strict_min_isr => boolean(v)?),
     key!("protocol", "isr_add_checks_broker_epoch", |sc, v| sc.broker.protocol.isr_add_checks_broker_epoch => boolean(v)?),
     key!("protocol", "refusal_bumps_partition_epoch", |sc, v| sc.broker.protocol.refusal_bumps_partition_epoch => boolean(v)?),
+    key!("expect", "verdict", |sc, v| outcome(&mut sc.expect).invalid => Some(choice(v, VERDICTS)?)),
+    key!("expect", "violation", |sc, v| outcome(&mut sc.expect).violation => Some(checker_name(v)?)),
+    key!("expect", "allowed_loss", |sc, v| outcome(&mut sc.expect).allowed_loss => Some(non_empty_string(v)?)),
+    key!("expect", "marks", |sc, v| outcome(&mut sc.expect).marks => mark_names(v)?),
+    key!("expect", "loses_nothing", |sc, v| outcome(&mut sc.expect).loses_nothing => boolean(v)?),
+    key!("expect", "seeds", |sc, v| sc.expect_seeds => seed_list(v)?),
+    key!("expect", "sweep_marks", |sc, v| sc.sweep_marks => mark_names(v)?),
+    key!("expect.swarm", "sweep_marks", |sc, v| sc.swarm_marks => mark_names(v)?),
+    key!("expect", "within_seeds", |sc, v| sc.sweep_marks_within => int_in(v, 0, MAX)?),
+    key!("expect.swarm", "within_seeds", |sc, v| sc.swarm_marks_within => int_in(v, 0, MAX)?),
+    key!("expect.fixed", "loses_nothing", |sc, v| outcome(&mut sc.expect_fixed).loses_nothing => boolean(v)?),
+    key!("expect.fixed", "verdict", |sc, v| outcome(&mut sc.expect_fixed).invalid => Some(choice(v, VERDICTS)?)),
+    key!("expect.fixed", "violation", |sc, v| outcome(&mut sc.expect_fixed).violation => Some(checker_name(v)?)),
+    key!("expect.fixed", "allowed_loss", |sc, v| outcome(&mut sc.expect_fixed).allowed_loss => Some(non_empty_string(v)?)),
+    key!("expect.fixed", "marks", |sc, v| outcome(&mut sc.expect_fixed).marks => mark_names(v)?),
     key!("selftest", "flaw", |sc, v| sc.broker.flaw => choice(v, FLAWS)?),
     key!("selftest", "quorum_flaw", |sc, v| sc.quorum_flaw => choice(v, QUORUM_FLAWS)?),
 ];
@@ -223,6 +238,81 @@ fn sections() -> Vec<&'static str> {
 
 fn is_section(name: &str) -> bool {
     sections().contains(&name)
+}
+
+fn outcome(slot: &mut Option<Outcome>) -> &mut Outcome {
+    slot.get_or_insert_with(Outcome::default)
+}
+
+/// `[expect] verdict`: whether the story must break (`invalid`) or hold (`valid`).
+const VERDICTS: &[(&str, bool)] = &[("valid", false), ("invalid", true)];
+
+/// `[expect] violation`: one of the checkers' names.
+fn checker_name(v: &Value) -> Result<String, String> {
+    let name = non_empty_string(v)?;
+    if crate::checker::CHECKERS.contains(&name.as_str()) {
+        return Ok(name);
+    }
+    Err(unknown_name("checker", &name, crate::checker::CHECKERS))
+}
+
+fn unknown_name(what: &str, name: &str, known: &[&str]) -> String {
+    let mut msg = format!(
+        "unknown {what} `{name}`: must be one of: {}",
+        known.join(", ")
+    );
+    if let Some(best) = suggest(name, known.iter().copied()) {
+        msg.push_str(&format!("; did you mean `{best}`?"));
+    }
+    msg
+}
+
+/// `[expect] seeds`: a list of seeds.
+fn seed_list(v: &Value) -> Result<Vec<u64>, String> {
+    let Some(list) = v.as_array() else {
+        return Err(format!("expected a list of seeds, found {}", type_name(v)));
+    };
+    list.iter().map(|s| int_in(s, 0, MAX)).collect()
+}
+
+/// `[expect] marks` and `sweep_marks`: a list of coverage mark names.
+fn mark_names(v: &Value) -> Result<Vec<String>, String> {
+    let Some(list) = v.as_array() else {
+        return Err(format!(
+            "expected a list of mark names, found {}",
+            type_name(v)
+        ));
+    };
+    let known = crate::checker::marks();
+    let mut out = Vec::new();
+    for item in list.iter() {
+        let name = non_empty_string(item)?;
+        if !known.contains(&name.as_str()) {
+            return Err(unknown_name("coverage mark", &name, &known));
+        }
+        out.push(name);
+    }
+    Ok(out)
+}
+
+/// `[expect.fixed]` and `[expect.swarm]` flatten to `fixed.*` and `swarm.*` keys of [expect]:
+/// each becomes a section of its own.
+fn collect_expect<'d>(leaves: Vec<Leaf<'d>>, sections: &mut Vec<(String, Vec<Leaf<'d>>)>) {
+    let mut by_section: BTreeMap<&str, Vec<Leaf<'d>>> = BTreeMap::new();
+    for l in leaves {
+        let (section, key) = match l.key.split_once('.') {
+            Some(("fixed", rest)) => ("expect.fixed", rest.to_string()),
+            Some(("swarm", rest)) => ("expect.swarm", rest.to_string()),
+            _ => ("expect", l.key.clone()),
+        };
+        by_section
+            .entry(section)
+            .or_default()
+            .push(Leaf { key, ..l });
+    }
+    for (section, leaves) in by_section {
+        sections.push((section.to_string(), leaves));
+    }
 }
 
 /// `[faults.random]` without some keys gets these (the section's documented example).
@@ -267,6 +357,10 @@ const FLAWS: &[(&str, Flaw)] = &[
     ("reorder-retries", Flaw::ReorderRetries),
     ("consumer-skips-a-record", Flaw::ConsumerSkipsARecord),
     ("read-above-hw", Flaw::ReadAboveHw),
+    ("follower-hw-above-leo", Flaw::FollowerHwAboveLeo),
+    ("never-shrink-isr", Flaw::NeverShrinkIsr),
+    ("disk-keeps-unflushed", Flaw::DiskKeepsUnflushed),
+    ("unclean-when-disabled", Flaw::UncleanWhenDisabled),
 ];
 
 #[derive(Clone, Copy)]
@@ -893,6 +987,8 @@ impl<'t> Reader<'t> {
             };
             if k == "faults" {
                 self.collect_faults(table, sections, scripts)?;
+            } else if k == "expect" {
+                collect_expect(leaves_of(table, self.text), sections);
             } else if is_section(k) && k != SCRIPT_SECTION {
                 sections.push((k.to_string(), leaves_of(table, self.text)));
             } else {
@@ -2297,7 +2393,12 @@ flaw = "hw-regress"
             "{e}"
         );
         assert!(resolve(&table, "b.x").is_ok());
-        let bare: Vec<&str> = KEYS.iter().map(|s| s.key).collect();
+        // `[expect]` and `[expect.fixed]` share their keys: those are set qualified only.
+        let bare: Vec<&str> = KEYS
+            .iter()
+            .filter(|s| !s.section.starts_with("expect"))
+            .map(|s| s.key)
+            .collect();
         for k in &bare {
             assert_eq!(
                 bare.iter().filter(|b| *b == k).count(),

@@ -23,6 +23,7 @@
 //! | `wall_ms` | u64 | wall time of the (first) run; the only field that differs between two sweeps with the same options |
 //! | `determinism` | bool \| null | null when not re-run; else whether the second run's trace hash matched |
 //! | `reproduce` | string | the `ksim run` command line that replays the seed |
+//! | `marks` | list of strings | the coverage marks the run reached (protocol branches and faults taking effect; absent in files written before it was added, read as none) |
 //!
 //! # Guarantees
 //!
@@ -133,6 +134,8 @@ pub struct Line {
     pub wall_ms: u64,
     pub determinism: Option<bool>,
     pub reproduce: String,
+    #[serde(default)]
+    pub marks: Vec<String>,
 }
 
 impl Line {
@@ -159,6 +162,7 @@ impl Line {
             wall_ms: out.wall.as_millis() as u64,
             determinism: None,
             reproduce: reproduce_line(sc, out.seed),
+            marks: report.marks.keys().cloned().collect(),
         }
     }
 
@@ -180,6 +184,7 @@ impl Line {
             wall_ms: 0,
             determinism: None,
             reproduce: reproduce_line(sc, seed),
+            marks: Vec::new(),
         }
     }
 
@@ -649,6 +654,10 @@ pub struct Summary {
     /// Duplicated values, and the seeds that had any.
     pub duplicates: u64,
     pub seeds_with_duplicates: u64,
+    /// Coverage mark -> how many seeds reached it.
+    pub marks: BTreeMap<String, u64>,
+    /// The marks the scenario requires (`[expect] sweep_marks`) that no seed reached.
+    pub unreached: Vec<String>,
 }
 
 impl Summary {
@@ -675,18 +684,48 @@ impl Summary {
             s.lost_allowed += l.lost_allowed;
             s.duplicates += l.duplicates;
             s.seeds_with_duplicates += u64::from(l.duplicates > 0);
+            for m in &l.marks {
+                *s.marks.entry(m.clone()).or_default() += 1;
+            }
         }
         s
     }
 
-    /// 1 if any seed is invalid (nondeterminism included), else 3 if any is vacuous, else 0.
+    /// Note the marks `required` that no seed reached: each fails the sweep.
+    pub fn require(&mut self, required: &[String]) {
+        self.unreached = required
+            .iter()
+            .filter(|m| !self.marks.contains_key(*m))
+            .cloned()
+            .collect();
+        for m in &self.unreached {
+            self.marks.insert(m.clone(), 0);
+        }
+    }
+
+    /// 1 if any seed has a finding (nondeterminism included) or a required mark was reached by
+    /// no seed; else 3 if no seed was valid (every seed vacuous); else 0. Vacuous seeds beside
+    /// valid ones are counted and shown, not the sweep's verdict.
     pub fn exit_code(&self) -> i32 {
-        if self.invalid > 0 {
+        if self.invalid > 0 || !self.unreached.is_empty() {
             1
-        } else if self.vacuous > 0 {
+        } else if self.valid == 0 {
             3
         } else {
             0
+        }
+    }
+
+    /// How many seeds reached each coverage mark; a required mark that none reached is named.
+    fn render_marks(&self, s: &mut String) {
+        let _ = writeln!(s, "{:<20}{:>8}", "coverage marks", "seeds");
+        for (m, n) in &self.marks {
+            let missing = if *n == 0 {
+                "  REQUIRED, reached by no seed"
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "  {m:<30}{n:>8}{missing}");
         }
     }
 
@@ -712,6 +751,7 @@ impl Summary {
             let _ = writeln!(s, "  {kind:<18}{count:>8}  {}", first.join(", "));
             let _ = writeln!(s, "    reproduce: {reproduce}");
         }
+        self.render_marks(&mut s);
         let _ = writeln!(s, "{:<20}{:>8}", "acked total", self.acked);
         let _ = writeln!(s, "{:<20}{:>8}", "lost-but-allowed", self.lost_allowed);
         let _ = writeln!(
@@ -788,7 +828,8 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let (peak_running, _) = crate::bench::memory();
     let secs = started.elapsed().as_secs_f64();
     let all = read_whole(&path)?;
-    let summary = Summary::of(&all);
+    let mut summary = Summary::of(&all);
+    summary.require(crate::story::marks_required(sc, summary.seeds));
     let mb = |b: u64| format!("{:.1}", b as f64 / 1_048_576.0);
     let quarters: Vec<String> = rss_at.iter().map(|b| mb(*b)).collect();
     let invocation = format!(

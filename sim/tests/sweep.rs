@@ -488,3 +488,68 @@ fn every_seed_twice_under_jobs_2_gives_the_same_trace() {
     assert!(code == 0 || code == 3, "{stdout}{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A short acks=1 story with one crash, whose sweep must reach the marks `required`.
+fn marks_scenario(dir: &Path, required: &str) -> PathBuf {
+    let path = dir.join("marks.toml");
+    let body = format!(
+        "name = \"marks\"\n[server]\nmin.insync.replicas = 1\n[producer]\nacks = \"1\"\n[workload]\nduration_ms = 6000\n[run]\nsettle_ms = 20000\n[[faults.script]]\nat_ms = 3000\naction = \"crash\"\ntarget = \"leader:0\"\nrestart_after_ms = 1000\n[expect]\nsweep_marks = [{required}]\n"
+    );
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+#[test]
+fn a_sweep_counts_the_seeds_per_mark_and_fails_when_a_required_mark_is_never_reached() {
+    let dir = temp_dir("marks");
+    let out = dir.join("m.jsonl");
+    let sc = marks_scenario(&dir, "\"fault:crash\", \"unclean-election\"");
+    let args = [
+        "sweep",
+        sc.to_str().unwrap(),
+        "--seeds",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, stdout, err) = ksim(&dir, &args);
+    assert_eq!(code, 1, "{stdout}{err}");
+    assert!(
+        stdout.contains("unclean-election                     0  REQUIRED, reached by no seed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fault:crash                          2"),
+        "{stdout}"
+    );
+    assert!(lines(&out)
+        .iter()
+        .all(|l| l["marks"].as_array().is_some_and(|m| !m.is_empty())));
+    // The same sweep asked only for the mark it reaches passes.
+    marks_scenario(&dir, "\"fault:crash\"");
+    let _ = std::fs::remove_file(&out);
+    let (code, stdout, _) = ksim(&dir, &args);
+    assert_eq!(code, 0, "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The sweep's exit code: 1 if any seed has a finding, 3 if no seed was valid (all vacuous),
+/// else 0: vacuous seeds beside valid ones are counted, not the verdict.
+#[test]
+fn vacuous_seeds_are_counted_not_the_sweeps_verdict() {
+    let line = |seed: u64, verdict: &str| {
+        format!("{{\"seed\":{seed},\"scenario\":\"s\",\"verdict\":\"{verdict}\",\"exit_code\":0,\"finding\":null,\"message\":\"\",\"trace_hash\":\"0000000000000000\",\"acked\":0,\"lost_allowed\":0,\"lost_violating\":0,\"simulated_ms\":0,\"wall_ms\":0,\"determinism\":null,\"reproduce\":\"r\"}}\n")
+    };
+    let summary = |verdicts: &[&str]| {
+        let text: String = verdicts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| line(i as u64 + 1, v))
+            .collect();
+        let lines = ksim::sweep::parse_lines(Path::new("x"), text.as_bytes()).unwrap();
+        ksim::sweep::Summary::of(&lines).exit_code()
+    };
+    assert_eq!(summary(&["valid", "vacuous", "valid"]), 0);
+    assert_eq!(summary(&["vacuous", "vacuous"]), 3);
+    assert_eq!(summary(&["valid", "invalid", "vacuous"]), 1);
+}

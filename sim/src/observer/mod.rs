@@ -2,20 +2,29 @@
 //! single threaded, so this is safe and deterministic). It keeps a mirror of every replica's
 //! log, the truth log (acknowledged values, lossy crashes, elections, what was ever committed),
 //! the client history, message counts and the trace hash, and checks the cheap invariants
-//! after every event: one leader per partition epoch, and a leader's HW never decreasing
-//! within its epoch.
+//! after every event: one leader per partition epoch, a leader's HW never decreasing within
+//! its epoch, every replica's HW within its LEO and its log below the HW matching the committed
+//! log, a restarted broker's log equal to what its disk was asked to keep, a consumer reading
+//! only committed records, one vote per voter and term, and progress where Kafka owes it.
+//! What is allowed is read from the configuration (`Rules`), never from the model's labels.
+
+mod availability;
+mod replicas;
+mod votes;
+
+pub use availability::{Availability, Health, Stall, UNAVAILABLE_FROM_MS};
+pub use votes::VoteLedger;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use ksim_model::quorum::{QuorumNode, QuorumObserver};
+use ksim_model::quorum::{PersistOp, QuorumNode, QuorumObserver, RaftMessage};
 use ksim_model::{
     Broker, BrokerId, Command, DiskOp, Epoch, NodeId, Note, Offset, PartitionId, Ready, Role,
     TruncateReason,
 };
 use serde::Serialize;
 
-use crate::disk::LostSuffix;
 use crate::scenario::FaultAction;
 
 /// Message counts by kind.
@@ -128,6 +137,17 @@ impl Cut {
     }
 }
 
+/// What the configuration allows, read from the scenario: the checkers judge losses and
+/// elections by it, never by the model's own account of what it did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rules {
+    /// `unclean.leader.election.enable`: only then may a replica outside the ISR lead.
+    pub unclean_leader_election_enable: bool,
+    /// `replica.lag.time.max.ms` + `broker.session.timeout.ms` when `acks=all`: how long a
+    /// partition with a healthy majority may go without a commit; 0 for other `acks`.
+    pub stall_bound_ms: u64,
+}
+
 /// What an observer keeps beyond what the checkers need. None of it enters the trace hash, so
 /// a run is the same run whatever is kept.
 #[derive(Clone, Copy, Debug, Default)]
@@ -232,6 +252,8 @@ pub struct Observer {
     pub true_hw: BTreeMap<PartitionId, (Epoch, Offset)>,
     /// Values that were ever below a leader's HW at their offset.
     pub committed: BTreeSet<u64>,
+    /// When each value was first below a leader's HW.
+    pub committed_at: BTreeMap<u64, u64>,
     committed_marked: BTreeMap<(BrokerId, PartitionId), Offset>,
     /// Unclean elections per partition, with their time.
     pub unclean_elections: BTreeMap<PartitionId, Vec<u64>>,
@@ -322,15 +344,52 @@ pub struct Observer {
     pub timeline: Option<Timeline>,
     /// Simulated time without an active controller, summed (unavailability of metadata).
     pub controller_unavailable_ms: u64,
+    pub rules: Rules,
+    /// Each replica's flushed prefix, from the flushes its broker asked for: what a power loss
+    /// must leave, judged without the disk model's own account.
+    flushed: BTreeMap<(BrokerId, PartitionId), usize>,
+    /// Committed entries a loss cut from the committed log, as (partition, offset, value):
+    /// a consumer that read one before the cut read a committed record.
+    cut_committed: BTreeSet<(PartitionId, Offset, u64)>,
+    /// Replica HWs compared with their LEO.
+    pub hw_leo_checks: u64,
+    /// Replica HW advances whose log below the HW was compared with the committed log.
+    pub matching_checks: u64,
+    /// Records of restarted brokers compared with what their disk was asked to keep.
+    pub disk_checks: u64,
+    /// Polled records checked to be committed when they were read.
+    pub read_checks: u64,
+    /// Elections checked against `unclean.leader.election.enable`.
+    pub election_checks: u64,
+    /// (broker, partition, offset) of log-matching gaps already reported.
+    matching_reported: BTreeSet<(BrokerId, PartitionId, usize)>,
+    pub votes: VoteLedger,
+    pub availability: Availability,
+    /// Coverage marks: how often each protocol branch that matters was taken.
+    pub marks: BTreeMap<String, u64>,
+    /// The newest group generation a poll was made in.
+    group_generation: i32,
 }
 
 impl Observer {
     /// An observer that also keeps what `keep` asks for.
-    pub fn new(keep: Keep) -> Self {
+    pub fn new(keep: Keep, rules: Rules) -> Self {
         Observer {
             explain: keep.tables,
             timeline: keep.timeline.then(Timeline::default),
+            rules,
+            availability: Availability::new(rules.stall_bound_ms),
             ..Observer::default()
+        }
+    }
+
+    /// Count a pass through a protocol branch (a coverage mark).
+    pub fn mark(&mut self, name: &str) {
+        match self.marks.get_mut(name) {
+            Some(n) => *n += 1,
+            None => {
+                self.marks.insert(name.to_string(), 1);
+            }
         }
     }
 
@@ -358,6 +417,7 @@ impl Observer {
 
     /// A fault on `node` began (`kind` is the scenario's action name); returns its span's index.
     pub fn fault_began(&mut self, now: u64, node: NodeId, action: FaultAction) -> usize {
+        self.mark(&format!("fault:{}", action.name()));
         self.fault_spans.push(FaultSpan {
             node,
             action,
@@ -537,6 +597,7 @@ impl Observer {
             p.offset,
             p.value,
         ));
+        self.check_read_committed(&p);
         let drained = self.drained.entry(p.partition).or_default();
         let above = self.polled_offsets.entry(p.partition).or_default();
         if p.offset >= *drained {
@@ -557,6 +618,8 @@ impl Observer {
             op.offset,
             &op.error,
         ));
+        self.availability
+            .write(op.time_ms, op.partition, op.kind == OpType::Invoke);
         self.history.push(op);
     }
 
@@ -569,6 +632,19 @@ impl Observer {
     }
 
     /// After a controller's step: its Raft state, checked with the quorum invariants.
+    /// A controller's writes and sends of one step, before they leave: its votes.
+    pub fn quorum_writes(
+        &mut self,
+        now: u64,
+        voter: u32,
+        persist: &[PersistOp<Command>],
+        sends: &[(u32, RaftMessage<Command>)],
+    ) {
+        for v in self.votes.observe(voter, persist, sends) {
+            self.violate("quorum", now, format!("controller quorum: {v}"));
+        }
+    }
+
     pub fn after_quorum_step(
         &mut self,
         now: u64,
@@ -678,6 +754,10 @@ impl Observer {
                 } => {
                     self.elections += 1;
                     self.check_leader_in_isr(now, *partition, *leader, isr);
+                    self.check_election_allowed(now, *partition, *leader, *unclean);
+                    if *unclean && leader.is_some() {
+                        self.mark("unclean-election");
+                    }
                     if *unclean {
                         self.unclean_elections
                             .entry(*partition)
@@ -710,6 +790,7 @@ impl Observer {
                     self.check_strong_isr(now, *partition);
                 }
                 Note::BrokerFenced { broker } => {
+                    self.mark("broker-fenced");
                     self.unfenced.remove(broker);
                     self.step_note(now, format!("controller: broker {broker} fenced (its session expired)"));
                 }
@@ -728,6 +809,7 @@ impl Observer {
                     leader,
                     candidates,
                 } => {
+                    self.mark("kip-966-recovery");
                     let members: Vec<BrokerId> = candidates.iter().map(|c| c.0).collect();
                     self.recoveries
                         .entry(*partition)
@@ -742,6 +824,7 @@ impl Observer {
                     now,
                     format!("controller: broker {broker} registered after an unclean shutdown and leaves every ISR and ELR (KIP-966)"),
                 ),
+                Note::Mark(m) => self.mark(m.name()),
                 _ => {}
             }
         }
@@ -757,8 +840,17 @@ impl Observer {
         let b = broker.id;
         self.now_ms = now;
         self.trace((now, b, input, ready.disk.len(), ready.sends.len()));
-        self.process.insert(b, broker.incarnation());
-        let mut cut_below_committed = Vec::new();
+        let restarted = self.process.insert(b, broker.incarnation()) != Some(broker.incarnation());
+        // Each replica's HW before this step (within one process: a restart reads its HW
+        // from a checkpoint, which may lag or lead).
+        let hw_before: BTreeMap<PartitionId, Offset> = if restarted {
+            BTreeMap::new()
+        } else {
+            broker
+                .replicas()
+                .filter_map(|r| Some((r.partition, self.views.get(&(b, r.partition))?.hw)))
+                .collect()
+        };
         // The views first, so that a step's notes (and `explain`'s tables) see this step.
         for r in broker.replicas() {
             self.views.insert(
@@ -775,40 +867,70 @@ impl Observer {
         for op in &ready.disk {
             self.apply_disk_op(b, op);
         }
+        if restarted {
+            self.check_recovered_logs(now, broker);
+        }
+        let mut advanced = Vec::new();
         for note in &ready.notes {
-            match note {
-                Note::BecameLeader {
-                    broker,
-                    partition,
-                    leader_epoch,
-                } => {
-                    self.claim_leadership(now, *broker, *partition, *leader_epoch);
-                    self.check_leader_completeness(now, *broker, *partition, *leader_epoch);
-                }
-                Note::Truncated {
-                    broker,
-                    partition,
-                    from_leo,
-                    to,
-                    reason,
-                } => {
-                    self.truncations += 1;
-                    self.cuts.entry((*broker, *partition)).or_default().push((
-                        now,
-                        *from_leo,
-                        *to,
-                        Cut::Truncated(*reason),
-                    ));
-                    let committed = self.committed_log.get(partition).map_or(0, |c| c.len());
-                    if (*to as usize) < committed {
-                        self.step_note(now, format!("broker {broker}: truncated partition {partition} from LEO {from_leo} to {to}, below the committed offset {committed}: {}", reason.describe()));
-                        cut_below_committed.push(*partition);
-                    }
-                }
-                _ => {}
+            self.broker_note(now, note, &mut advanced);
+        }
+        self.after_leader_hw(now, broker, &mut advanced);
+        for p in advanced {
+            self.check_strong_isr(now, p);
+        }
+        self.check_replicas(now, broker, &hw_before);
+        if input == "tick" {
+            self.check_progress(now);
+        }
+        if self.timeline.is_some() {
+            // A new leader may also have cut the committed log (leader completeness).
+            for r in broker.replicas() {
+                self.sample_committed(now, r.partition);
             }
         }
-        let mut advanced = cut_below_committed;
+    }
+
+    /// A broker's note: a leadership claim, a mark, or a truncation (`cut_below_committed`
+    /// collects the partitions whose committed records it cut).
+    fn broker_note(&mut self, now: u64, note: &Note, cut_below_committed: &mut Vec<PartitionId>) {
+        match note {
+            Note::BecameLeader {
+                broker,
+                partition,
+                leader_epoch,
+            } => {
+                self.claim_leadership(now, *broker, *partition, *leader_epoch);
+                self.check_leader_completeness(now, *broker, *partition, *leader_epoch);
+            }
+            Note::Truncated {
+                broker,
+                partition,
+                from_leo,
+                to,
+                reason,
+            } => {
+                self.truncations += 1;
+                self.mark(reason.mark());
+                let cut = (now, *from_leo, *to, Cut::Truncated(*reason));
+                self.cuts
+                    .entry((*broker, *partition))
+                    .or_default()
+                    .push(cut);
+                let committed = self.committed_log.get(partition).map_or(0, |c| c.len());
+                if (*to as usize) < committed {
+                    self.step_note(now, format!("broker {broker}: truncated partition {partition} from LEO {from_leo} to {to}, below the committed offset {committed}: {}", reason.describe()));
+                    cut_below_committed.push(*partition);
+                }
+            }
+            Note::Mark(m) => self.mark(m.name()),
+            _ => {}
+        }
+    }
+
+    /// After a broker's step, each partition it leads: its HW is checked, and what lies below
+    /// it joins the committed log (`advanced` collects the partitions whose committed log grew).
+    fn after_leader_hw(&mut self, now: u64, broker: &Broker, advanced: &mut Vec<PartitionId>) {
+        let b = broker.id;
         for r in broker.replicas() {
             if let Role::Leader { leader_epoch } = r.role {
                 self.check_leader_hw(now, b, r.partition, leader_epoch, r.log.hw());
@@ -818,17 +940,9 @@ impl Observer {
                 }
                 self.mark_committed(b, r.partition, r.log.hw());
                 if self.extend_committed(now, b, r.partition, leader_epoch, r.log.hw()) {
+                    self.availability.progress(now, r.partition);
                     advanced.push(r.partition);
                 }
-            }
-        }
-        for p in advanced {
-            self.check_strong_isr(now, p);
-        }
-        if self.timeline.is_some() {
-            // A new leader may also have cut the committed log (leader completeness).
-            for r in broker.replicas() {
-                self.sample_committed(now, r.partition);
             }
         }
     }
@@ -888,7 +1002,7 @@ impl Observer {
             .unclean_elections
             .get(&p)
             .is_some_and(|ts| ts.iter().any(|t| *t >= committed_at));
-        if unclean || unclean_since {
+        if self.rules.unclean_leader_election_enable && (unclean || unclean_since) {
             return Some("an unclean election (unclean.leader.election.enable=true) chose a replica without them".into());
         }
         let all_lost = committed[from..].iter().all(|(_, v, _)| {
@@ -1004,10 +1118,11 @@ impl Observer {
                 self.violate("leader-completeness", now, msg);
             }
         }
-        self.committed_log
-            .get_mut(&p)
-            .expect("checked")
-            .truncate(have);
+        let log = self.committed_log.get_mut(&p).expect("checked");
+        for (o, (_, v, _)) in log.iter().enumerate().skip(have) {
+            self.cut_committed.insert((p, o as Offset, *v));
+        }
+        log.truncate(have);
         for ((_, part), m) in self.matched.iter_mut() {
             if *part == p {
                 *m = (*m).min(have);
@@ -1060,9 +1175,11 @@ impl Observer {
                 }
             }
             DiskOp::Truncate { partition, offset } => self.cut_mirror(b, *partition, *offset),
-            DiskOp::Flush { .. }
-            | DiskOp::CheckpointHw { .. }
-            | DiskOp::CheckpointEpochs { .. } => {}
+            DiskOp::Flush { partition } => {
+                let len = self.mirrors.get(&(b, *partition)).map_or(0, Vec::len);
+                self.flushed.insert((b, *partition), len);
+            }
+            DiskOp::CheckpointHw { .. } | DiskOp::CheckpointEpochs { .. } => {}
         }
     }
 
@@ -1073,6 +1190,8 @@ impl Observer {
         *m = (*m).min(offset.max(0) as usize);
         let marked = self.committed_marked.entry((b, p)).or_default();
         *marked = (*marked).min(offset);
+        let flushed = self.flushed.entry((b, p)).or_default();
+        *flushed = (*flushed).min(offset.max(0) as usize);
     }
 
     /// The partition leader the controllers chose is a member of the ISR: only an ISR member is
@@ -1134,6 +1253,7 @@ impl Observer {
         if let Some(mirror) = self.mirrors.get(&(b, p)) {
             for (_, v) in mirror.iter().skip(from as usize).take((hw - from) as usize) {
                 self.committed.insert(*v);
+                self.committed_at.entry(*v).or_insert(self.now_ms);
             }
         }
     }
@@ -1147,30 +1267,35 @@ impl Observer {
         }
     }
 
-    pub fn power_lost(&mut self, b: BrokerId, lost: &[LostSuffix]) {
+    /// `b` lost power: each of its logs keeps the prefix its broker had flushed, by the
+    /// observer's own count of the flushes asked for. The disk model's account is not trusted
+    /// here; the broker's recovered log is compared with this when it restarts.
+    pub fn power_lost(&mut self, b: BrokerId) {
         self.power_losses += 1;
         for ((broker, _), v) in self.views.iter_mut() {
             if *broker == b {
                 v.alive = false;
             }
         }
-        for suffix in lost {
-            for r in &suffix.records {
-                self.power_lost_by
-                    .entry(value_id(&r.value))
-                    .or_default()
-                    .insert(b);
+        let parts: Vec<PartitionId> = self
+            .mirrors
+            .keys()
+            .filter(|(broker, _)| *broker == b)
+            .map(|(_, p)| *p)
+            .collect();
+        for p in parts {
+            let keep = self.flushed.get(&(b, p)).copied().unwrap_or(0);
+            let mirror = &self.mirrors[&(b, p)];
+            if keep >= mirror.len() {
+                continue;
             }
-            let leo = self.mirrors.get(&(b, suffix.partition)).map_or(0, Vec::len) as Offset;
-            if suffix.from_offset < leo {
-                self.cuts.entry((b, suffix.partition)).or_default().push((
-                    self.now_ms,
-                    leo,
-                    suffix.from_offset,
-                    Cut::PowerLoss,
-                ));
+            for (_, v) in &mirror[keep..] {
+                self.power_lost_by.entry(*v).or_default().insert(b);
             }
-            self.cut_mirror(b, suffix.partition, suffix.from_offset);
+            let leo = mirror.len() as Offset;
+            let cut = (self.now_ms, leo, keep as Offset, Cut::PowerLoss);
+            self.cuts.entry((b, p)).or_default().push(cut);
+            self.cut_mirror(b, p, keep as Offset);
         }
     }
 
