@@ -231,6 +231,12 @@ pub(crate) async fn fault_phase(
                 FaultAction::ClockDrift => u64::from(rng.gen_range(110u32..=400)),
                 _ => 0,
             };
+            // A swarm run faults a cluster that has served: until a first write is acknowledged
+            // its faults are drawn and dropped, so that a mix of fast, many-sided faults cannot
+            // keep the cluster from ever forming (a vacuous run that proves nothing).
+            if random.swarm && random.wait_for_first_ack && ctx.observe().first_ok_ms.is_none() {
+                continue;
+            }
             let Some(v) = random_target(ctx, cluster, random, action, aimed, pick) else {
                 continue;
             };

@@ -195,7 +195,7 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         let kinds: Vec<&str> = r.kinds.iter().map(|k| k.name()).collect();
         let _ = writeln!(
             s,
-            "faults     {} kinds={} interval_ms={}..{} down_ms={}..{} max_down={} aim_percent={} hit_controllers={}",
+            "faults     {} kinds={} interval_ms={}..{} down_ms={}..{} max_down={} aim_percent={} hit_controllers={}{}",
             if r.swarm { "swarm (drawn for this seed):" } else { "random" },
             kinds.join(","),
             r.interval_ms.0,
@@ -204,7 +204,12 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
             r.down_ms.1,
             r.max_down,
             r.aim_percent,
-            r.controllers
+            r.controllers,
+            if r.swarm && r.wait_for_first_ack {
+                " (faults wait for the first acknowledged write)"
+            } else {
+                ""
+            }
         );
     }
     if sc.broker.flaw != Flaw::None {

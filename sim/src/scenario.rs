@@ -458,6 +458,10 @@ pub struct RandomFaults {
     /// Swarm testing: each seed draws its own kinds, rates, durations, `max_down`,
     /// `aim_percent` and `controllers` (printed in the banner), instead of the values above.
     pub swarm: bool,
+    /// `wait_for_first_ack` (swarm only, default true): the faults drawn before the first
+    /// write is acknowledged are dropped, so that the cluster forms before it is faulted.
+    /// `false` replays the swarm's runs from before this rule.
+    pub wait_for_first_ack: bool,
 }
 
 impl RandomFaults {
@@ -525,6 +529,7 @@ impl RandomFaults {
             aim_percent,
             controllers,
             swarm: true,
+            wait_for_first_ack: self.wait_for_first_ack,
         }
     }
 }

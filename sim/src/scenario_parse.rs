@@ -176,6 +176,7 @@ static KEYS: &[KeySpec] = &[
     key!("faults.random", "aim_percent", |sc, v| random(sc).aim_percent => int_in(v, 0, 100)?),
     key!("faults.random", "hit_controllers", |sc, v| random(sc).controllers => boolean(v)?),
     key!("faults.random", "swarm", |sc, v| random(sc).swarm => boolean(v)?),
+    key!("faults.random", "wait_for_first_ack", |sc, v| random(sc).wait_for_first_ack => boolean(v)?),
     key!("run", "settle_ms", |sc, v| sc.run.settle_ms => int_in(v, 1000, 600_000)?),
     key!("run", "seed", |sc, v| sc.run.seed => Some(int_in(v, 0, MAX)?)),
     KeySpec {
@@ -325,6 +326,7 @@ fn random(sc: &mut Scenario) -> &mut RandomFaults {
         aim_percent: 0,
         controllers: false,
         swarm: false,
+        wait_for_first_ack: true,
     })
 }
 
@@ -1787,6 +1789,7 @@ flaw = "hw-regress"
             aim_percent: 0,
             controllers: false,
             swarm: false,
+            wait_for_first_ack: true,
         };
         assert_eq!(sc.faults.random, Some(random));
         assert_eq!(sc.run.settle_ms, 1_000);
@@ -2420,6 +2423,7 @@ flaw = "hw-regress"
             aim_percent: 0,
             controllers: false,
             swarm: false,
+            wait_for_first_ack: true,
         });
         let e = validate(&sc, "x").unwrap_err();
         assert_eq!(

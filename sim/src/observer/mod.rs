@@ -367,6 +367,8 @@ pub struct Observer {
     pub availability: Availability,
     /// Coverage marks: how often each protocol branch that matters was taken.
     pub marks: BTreeMap<String, u64>,
+    /// When the first write was acknowledged.
+    pub first_ok_ms: Option<u64>,
     /// The newest group generation a poll was made in.
     group_generation: i32,
 }
@@ -620,6 +622,9 @@ impl Observer {
         ));
         self.availability
             .write(op.time_ms, op.partition, op.kind == OpType::Invoke);
+        if op.kind == OpType::Ok {
+            self.first_ok_ms.get_or_insert(op.time_ms);
+        }
         self.history.push(op);
     }
 
