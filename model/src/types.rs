@@ -462,6 +462,11 @@ pub enum Response {
     Produce {
         correlation_id: u64,
         partition: PartitionId,
+        /// The leader epoch the answering broker's replica was in when it answered (-1 when
+        /// it holds no replica of the partition). Kafka's ProduceResponse carries it only with
+        /// NOT_LEADER_OR_FOLLOWER (KIP-951's `CurrentLeader`); here every answer does, so that
+        /// the history can say in which epoch a write was acknowledged.
+        leader_epoch: Epoch,
         /// Base offset on success.
         result: Result<Offset, ErrorCode>,
     },
