@@ -1,12 +1,15 @@
 //! What a run exports for a checker written apart from ksim, from Kafka's semantics alone:
-//! the configuration in force (`results.json`'s `config`). The acknowledgements are in
-//! `history.jsonl` (`report::write_history`). Nothing here enters the trace hash: it reads the
-//! run once it is over.
+//! the configuration in force (`results.json`'s `config`) and every replica's final state with
+//! each record it holds (`replicas.json`). The acknowledgements are in `history.jsonl` (`report::write_history`).
+//! Each format is documented in `reports/README.md` and has a JSON Schema in `reports/schema/`.
+//! Nothing here enters the trace hash: it reads the run once it is over.
 
-use ksim_model::{BrokerConfig, PartitionId, Protocol};
+use ksim_model::{BrokerConfig, BrokerId, Epoch, Offset, PartitionId, Protocol, Role};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::disk::Disks;
+use crate::observer::{value_id, Observer};
 use crate::scenario::{
     ConsumerConfig, Faults, ProducerConfig, RandomFaults, RunLimits, Scenario, Workload,
 };
@@ -111,4 +114,119 @@ pub fn config(sc: &Scenario, seed: u64) -> Value {
         ignored: &sc.ignored,
     };
     serde_json::to_value(c).expect("the configuration serializes")
+}
+
+// ------------------------------------------------------------------------- replicas.json
+
+#[derive(Serialize)]
+struct Replicas<'a> {
+    scenario: &'a str,
+    seed: u64,
+    end_ms: u64,
+    replicas: Vec<Replica<'a>>,
+    partitions: Vec<Partition<'a>>,
+}
+
+/// One replica at the end of the run: its state as of its broker's last step, and its log as
+/// the broker's disk holds it.
+#[derive(Serialize)]
+struct Replica<'a> {
+    broker: BrokerId,
+    partition: PartitionId,
+    topic: &'a str,
+    role: &'static str,
+    leader: Option<BrokerId>,
+    leader_epoch: Option<Epoch>,
+    leo: Offset,
+    hw: Offset,
+    alive: bool,
+    flushed: usize,
+    records: Vec<Rec>,
+}
+
+#[derive(Serialize)]
+struct Rec {
+    offset: Offset,
+    leader_epoch: Epoch,
+    base_offset: Offset,
+    producer_id: Option<i64>,
+    sequence: Option<i32>,
+    key: Option<String>,
+    value: u64,
+}
+
+/// The controllers' last word on a partition, and how far it was committed.
+#[derive(Serialize)]
+struct Partition<'a> {
+    partition: PartitionId,
+    topic: &'a str,
+    leader: Option<BrokerId>,
+    leader_epoch: Epoch,
+    isr: &'a [BrokerId],
+    committed: usize,
+}
+
+/// `replicas.json`: every replica's final state with each record of its log, and the
+/// controllers' view of each partition.
+pub fn replicas(obs: &Observer, disks: &Disks, sc: &Scenario, seed: u64, end_ms: u64) -> Value {
+    let replicas = obs
+        .views
+        .iter()
+        .map(|(&(broker, partition), v)| {
+            let (role, leader, leader_epoch) = match v.role {
+                Role::Leader { leader_epoch } => ("leader", Some(broker), Some(leader_epoch)),
+                Role::Follower {
+                    leader,
+                    leader_epoch,
+                } => ("follower", Some(leader), Some(leader_epoch)),
+                Role::Offline => ("offline", None, None),
+            };
+            let (log, flushed) = disks.log(broker, partition).unwrap_or((&[], 0));
+            let records = log
+                .iter()
+                .map(|r| Rec {
+                    offset: r.offset,
+                    leader_epoch: r.leader_epoch,
+                    base_offset: r.base_offset,
+                    producer_id: (r.producer_id >= 0).then_some(r.producer_id),
+                    sequence: (r.sequence >= 0).then_some(r.sequence),
+                    key: (!r.key.is_empty()).then(|| String::from_utf8_lossy(&r.key).into()),
+                    value: value_id(&r.value),
+                })
+                .collect();
+            Replica {
+                broker,
+                partition,
+                topic: topic_of(sc, partition),
+                role,
+                leader,
+                leader_epoch,
+                leo: v.leo,
+                hw: v.hw,
+                alive: v.alive,
+                flushed,
+                records,
+            }
+        })
+        .collect();
+    let partitions = obs
+        .controller
+        .iter()
+        .map(|(&partition, (leader, leader_epoch, isr))| Partition {
+            partition,
+            topic: topic_of(sc, partition),
+            leader: *leader,
+            leader_epoch: *leader_epoch,
+            isr,
+            committed: obs.committed_log.get(&partition).map_or(0, Vec::len),
+        })
+        .collect();
+    let r = Replicas {
+        scenario: &sc.name,
+        seed,
+        end_ms,
+        replicas,
+        partitions,
+    };
+    serde_json::to_value(r).expect("the replicas serialize")
 }
