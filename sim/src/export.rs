@@ -1,17 +1,20 @@
 //! What a run exports for a checker written apart from ksim, from Kafka's semantics alone:
-//! the configuration in force (`results.json`'s `config`) and every replica's final state with
-//! each record it holds (`replicas.json`). The acknowledgements are in `history.jsonl` (`report::write_history`).
+//! the configuration in force (`results.json`'s `config`), every replica's final state with
+//! each record it holds (`replicas.json`), and the faults as intervals with their parameters
+//! (`faults.jsonl`). The acknowledgements are in `history.jsonl` (`report::write_history`).
 //! Each format is documented in `reports/README.md` and has a JSON Schema in `reports/schema/`.
 //! Nothing here enters the trace hash: it reads the run once it is over.
 
-use ksim_model::{BrokerConfig, BrokerId, Epoch, Offset, PartitionId, Protocol, Role};
+use ksim_model::{BrokerConfig, BrokerId, Epoch, NodeId, Offset, PartitionId, Protocol, Role};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::disk::Disks;
-use crate::observer::{value_id, Observer};
+use crate::faults::CONSUMER_BASE;
+use crate::observer::{value_id, FaultSpan, Observer};
 use crate::scenario::{
-    ConsumerConfig, Faults, ProducerConfig, RandomFaults, RunLimits, Scenario, Workload,
+    ConsumerConfig, FaultAction, Faults, ProducerConfig, RandomFaults, RunLimits, Scenario,
+    ScriptedFault, Workload,
 };
 use crate::scenario_parse::{flaw_name, quorum_flaw_name};
 
@@ -229,4 +232,87 @@ pub fn replicas(obs: &Observer, disks: &Disks, sc: &Scenario, seed: u64, end_ms:
         partitions,
     };
     serde_json::to_value(r).expect("the replicas serialize")
+}
+
+// -------------------------------------------------------------------------- faults.jsonl
+
+/// One fault as an interval: the node it hit, from its injection to the restart, resume or
+/// heal that ended it.
+#[derive(Serialize)]
+struct FaultLine {
+    node: String,
+    node_kind: &'static str,
+    node_id: i64,
+    kind: FaultAction,
+    start_ms: u64,
+    end_ms: Option<u64>,
+    parameters: Parameters,
+}
+
+/// A fault's parameters as it was injected (scripted, or drawn from the fault stream).
+#[derive(Serialize, Default)]
+struct Parameters {
+    restart_after_ms: Option<u64>,
+    heal_after_ms: Option<u64>,
+    latency_ms: Option<u64>,
+    loss_percent: Option<u32>,
+    clock_percent: Option<u32>,
+}
+
+/// A node's kind and number, and its name as a scenario's `target` writes it.
+fn node_name(node: NodeId) -> (String, &'static str, i64) {
+    let (kind, id) = match node {
+        NodeId::Broker(b) => ("broker", i64::from(b)),
+        NodeId::Controller(c) => ("controller", i64::from(c)),
+        NodeId::Client(c) if c > CONSUMER_BASE => ("consumer", i64::from(c - CONSUMER_BASE)),
+        NodeId::Client(c) => ("producer", i64::from(c)),
+    };
+    (format!("{kind}:{id}"), kind, id)
+}
+
+/// `faults.jsonl`'s lines: one per fault span of the observer, in the order they began, each
+/// with the parameters of the injected fault it is. `injected` lists every fault injected,
+/// each resolved to one node; the heals and restarts among them end spans instead of opening
+/// one, so the others are the spans, in the same order.
+pub fn fault_lines(spans: &[FaultSpan], injected: &[ScriptedFault]) -> Vec<Value> {
+    let opened: Vec<&ScriptedFault> = injected
+        .iter()
+        .filter(|f| !matches!(f.action, FaultAction::Heal | FaultAction::Restart))
+        .collect();
+    // Matched by action, time and node from where the last match left off, so that a span
+    // without its injected fault (a run that panicked midway) cannot shift the others.
+    let mut next = 0;
+    spans
+        .iter()
+        .map(|s| {
+            let (node, node_kind, node_id) = node_name(s.node);
+            let found = opened[next.min(opened.len())..].iter().position(|f| {
+                f.action == s.action && f.at_ms == s.from_ms && f.target.to_string() == node
+            });
+            let parameters = found
+                .map(|i| {
+                    let f = opened[next + i];
+                    next += i + 1;
+                    f
+                })
+                .map(|f| Parameters {
+                    restart_after_ms: f.restart_after_ms,
+                    heal_after_ms: f.heal_after_ms,
+                    latency_ms: f.latency_ms,
+                    loss_percent: f.loss_percent,
+                    clock_percent: f.clock_percent,
+                })
+                .unwrap_or_default();
+            let line = FaultLine {
+                node,
+                node_kind,
+                node_id,
+                kind: s.action,
+                start_ms: s.from_ms,
+                end_ms: s.to_ms,
+                parameters,
+            };
+            serde_json::to_value(line).expect("a fault serializes")
+        })
+        .collect()
 }

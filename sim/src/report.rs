@@ -1,10 +1,10 @@
 //! The run report `ksim run` writes: one directory per run, `<root>/<scenario>/<seed>/`, with
 //! the verdict and the configuration in force (`results.json`), the client history as JSON
 //! lines and as text with the faults interleaved, the final replica states as text and with
-//! every record as JSON (`replicas.json`), `replay.sh`, and `index.html`, one offline page
-//! with the verdict and a timeline per partition drawn from the observer's `Timeline`. Nothing
-//! in these files depends on the wall clock or on where they were written, so one seed always
-//! gives the same bytes.
+//! every record as JSON (`replicas.json`), the faults as JSON lines (`faults.jsonl`),
+//! `replay.sh`, and `index.html`, one offline page with the verdict and a timeline per
+//! partition drawn from the observer's `Timeline`. Nothing in these files depends on the wall
+//! clock or on where they were written, so one seed always gives the same bytes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,13 +22,14 @@ use crate::scenario::FaultAction;
 use crate::scenario::Scenario;
 
 /// The files of a report, in the order the page lists them.
-pub const FILES: [&str; 7] = [
+pub const FILES: [&str; 8] = [
     "index.html",
     "results.json",
     "history.jsonl",
     "history.txt",
     "replicas.txt",
     "replicas.json",
+    "faults.jsonl",
     "replay.sh",
 ];
 
@@ -84,6 +85,12 @@ pub fn write(
             export::replicas(&obs, &disks, sc, out.seed, out.outcome.end_ms)
         };
         put(&dir.join("replicas.json"), format!("{replicas}\n"))?;
+        let mut faults = String::new();
+        for line in export::fault_lines(&obs.fault_spans, &out.outcome.injected) {
+            faults.push_str(&line.to_string());
+            faults.push('\n');
+        }
+        put(&dir.join("faults.jsonl"), faults)?;
     }
     let replay = dir.join("replay.sh");
     put(&replay, replay_script(sc, out.seed))?;
