@@ -353,11 +353,13 @@ impl Broker {
             .drain(..)
             .partition(|pp| now >= pp.deadline_ms);
         r.pending_produce = kept;
+        let epoch = r.leader_epoch();
         for pp in expired {
             ready.sends.push(produce_reply(
                 pp.conn,
                 pp.correlation_id,
                 p,
+                epoch,
                 Err(ErrorCode::RequestTimedOut),
             ));
         }
@@ -458,6 +460,7 @@ impl Broker {
                 conn,
                 correlation_id,
                 p,
+                -1,
                 Err(ErrorCode::NotLeaderOrFollower),
             ));
             return;
@@ -468,6 +471,7 @@ impl Broker {
                     conn,
                     correlation_id,
                     p,
+                    r.leader_epoch(),
                     Err(ErrorCode::NotLeaderOrFollower),
                 ));
             }
@@ -479,6 +483,7 @@ impl Broker {
                 conn,
                 correlation_id,
                 p,
+                leader_epoch,
                 Err(ErrorCode::NotEnoughReplicas),
             ));
             return;
@@ -496,6 +501,7 @@ impl Broker {
                     conn,
                     correlation_id,
                     p,
+                    leader_epoch,
                     Err(ErrorCode::OutOfOrderSequenceNumber),
                 ));
                 return;
@@ -534,16 +540,20 @@ impl Broker {
         };
         match acks {
             Acks::None => {}
-            Acks::Leader => {
-                ready
-                    .sends
-                    .push(produce_reply(conn, correlation_id, p, Ok(base_offset)))
-            }
-            Acks::All if flaw == Flaw::AckBeforeReplication => {
-                ready
-                    .sends
-                    .push(produce_reply(conn, correlation_id, p, Ok(base_offset)))
-            }
+            Acks::Leader => ready.sends.push(produce_reply(
+                conn,
+                correlation_id,
+                p,
+                leader_epoch,
+                Ok(base_offset),
+            )),
+            Acks::All if flaw == Flaw::AckBeforeReplication => ready.sends.push(produce_reply(
+                conn,
+                correlation_id,
+                p,
+                leader_epoch,
+                Ok(base_offset),
+            )),
             Acks::All => r.pending_produce.push(PendingProduce {
                 conn,
                 correlation_id,
@@ -783,6 +793,7 @@ impl Broker {
         let r = self.replicas.get_mut(&p).expect("replica exists");
         let hw = r.log.hw();
         let isr_ok = r.isr.len() >= min_isr;
+        let epoch = r.leader_epoch();
         let (done, kept): (Vec<_>, Vec<_>) = r
             .pending_produce
             .drain(..)
@@ -798,7 +809,7 @@ impl Broker {
             };
             ready
                 .sends
-                .push(produce_reply(pp.conn, pp.correlation_id, p, result));
+                .push(produce_reply(pp.conn, pp.correlation_id, p, epoch, result));
         }
     }
 
@@ -1448,6 +1459,7 @@ fn abandon_leadership(r: &mut Replica, ready: &mut Ready) {
             pp.conn,
             pp.correlation_id,
             r.partition,
+            epoch,
             Err(ErrorCode::NotLeaderOrFollower),
         ));
     }
@@ -1473,6 +1485,7 @@ fn produce_reply(
     conn: ConnId,
     correlation_id: u64,
     partition: PartitionId,
+    leader_epoch: Epoch,
     result: Result<Offset, ErrorCode>,
 ) -> Envelope {
     Envelope::Reply {
@@ -1480,6 +1493,7 @@ fn produce_reply(
         response: Response::Produce {
             correlation_id,
             partition,
+            leader_epoch,
             result,
         },
     }

@@ -2,6 +2,7 @@
 //! (Produce, Fetch, BrokerHeartbeat, AlterPartition, Metadata) and its error codes.
 
 use bytes::Bytes;
+use serde::{Serialize, Serializer};
 
 use crate::log::Record;
 
@@ -43,6 +44,13 @@ impl Acks {
             Acks::Leader => "1",
             Acks::All => "all",
         }
+    }
+}
+
+/// As written in producer.properties: `"0"`, `"1"` or `"all"`.
+impl Serialize for Acks {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -125,9 +133,17 @@ impl Truncation {
     }
 }
 
+/// As the scenario file's `[protocol] truncation` names it.
+impl Serialize for Truncation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// Kafka's replication protocol is a series of fixes; each switch turns one fix off to show
 /// what it prevents. Every field defaults to the modern rule (`Protocol::default()`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Serialized with the scenario file's `[protocol]` keys (the field names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Protocol {
     pub truncation: Truncation,
     /// KIP-320 (2.1): fetches carry `current_leader_epoch` (a stale or newer one is fenced) and
@@ -249,30 +265,47 @@ impl Protocol {
     }
 }
 
-/// Broker-side configuration, with Kafka's names and defaults.
-#[derive(Clone, Debug)]
+/// Broker-side configuration, with Kafka's names and defaults. Serialized as server.properties
+/// keys; `protocol` and `flaw` are left to the sections of their own (`[protocol]`,
+/// `[selftest]`), as in a scenario file.
+#[derive(Clone, Debug, Serialize)]
 pub struct BrokerConfig {
+    #[serde(rename = "min.insync.replicas")]
     pub min_insync_replicas: usize,
+    #[serde(rename = "unclean.leader.election.enable")]
     pub unclean_leader_election_enable: bool,
+    #[serde(rename = "replica.lag.time.max.ms")]
     pub replica_lag_time_max_ms: TimeMs,
     /// `log.flush.interval.messages`; `None` is Kafka's default (Long.MAX_VALUE: never).
+    #[serde(rename = "log.flush.interval.messages")]
     pub log_flush_interval_messages: Option<u64>,
     /// `log.flush.interval.ms`; `None` is Kafka's default (never).
+    #[serde(rename = "log.flush.interval.ms")]
     pub log_flush_interval_ms: Option<TimeMs>,
+    #[serde(rename = "replica.high.watermark.checkpoint.interval.ms")]
     pub replica_high_watermark_checkpoint_interval_ms: TimeMs,
+    #[serde(rename = "broker.heartbeat.interval.ms")]
     pub broker_heartbeat_interval_ms: TimeMs,
+    #[serde(rename = "broker.session.timeout.ms")]
     pub broker_session_timeout_ms: TimeMs,
+    #[serde(rename = "replica.fetch.wait.max.ms")]
     pub replica_fetch_wait_max_ms: TimeMs,
+    #[serde(rename = "replica.fetch.backoff.ms")]
     pub replica_fetch_backoff_ms: TimeMs,
     /// Records returned by one fetch at most (stands in for `replica.fetch.max.bytes`).
+    #[serde(rename = "replica.fetch.max.records")]
     pub replica_fetch_max_records: usize,
     /// `controller.quorum.voters`: the controllers' ids (brokers try them in turn until one
     /// answers as the active controller).
+    #[serde(rename = "controller.quorum.voters")]
     pub controller_quorum_voters: Vec<u32>,
     /// `controller.quorum.election.timeout.ms`
+    #[serde(rename = "controller.quorum.election.timeout.ms")]
     pub controller_quorum_election_timeout_ms: TimeMs,
     /// The historical switches (`[protocol]`); modern rules by default.
+    #[serde(skip)]
     pub protocol: Protocol,
+    #[serde(skip)]
     pub flaw: Flaw,
 }
 
@@ -475,6 +508,11 @@ pub enum Response {
     Produce {
         correlation_id: u64,
         partition: PartitionId,
+        /// The leader epoch the answering broker's replica was in when it answered (-1 when
+        /// it holds no replica of the partition). Kafka's ProduceResponse carries it only with
+        /// NOT_LEADER_OR_FOLLOWER (KIP-951's `CurrentLeader`); here every answer does, so that
+        /// the history can say in which epoch a write was acknowledged.
+        leader_epoch: Epoch,
         /// Base offset on success.
         result: Result<Offset, ErrorCode>,
     },
@@ -535,6 +573,13 @@ pub enum Assignor {
     Range,
     /// RoundRobinAssignor: every topic's partitions, topic by topic, dealt to members in turn.
     RoundRobin,
+}
+
+/// As `partition.assignment.strategy` names it.
+impl Serialize for Assignor {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 impl Assignor {

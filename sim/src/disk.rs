@@ -119,6 +119,13 @@ impl Disks {
             .collect()
     }
 
+    /// The log of `broker`'s replica of `partition` as its disk holds it (the page cache
+    /// included), and how many of its records are flushed; `None` if it never wrote to it.
+    pub fn log(&self, broker: BrokerId, partition: PartitionId) -> Option<(&[Record], usize)> {
+        let d = self.brokers.get(&broker)?.get(&partition)?;
+        Some((&d.records, d.flushed))
+    }
+
     /// Records on the page cache only, over all partitions of `broker`.
     pub fn unflushed(&self, broker: BrokerId) -> usize {
         self.brokers

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod consumer;
 pub mod disk;
 pub mod embedded;
+pub mod export;
 pub mod faults;
 pub mod net;
 pub mod observer;

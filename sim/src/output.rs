@@ -475,5 +475,6 @@ pub fn json(out: &RunOutput, report: &Report, determinism: Option<bool>) -> serd
         "wall_s": out.wall.as_secs_f64(),
         "overrides": sc.overrides,
         "reproduce": reproduce_line(sc, out.seed),
+        "config": crate::export::config(sc, out.seed),
     })
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ksim_model::{
-    Acks, BrokerId, ErrorCode, Flaw, NodeId, PartitionId, ProduceRecord, Request, Response,
+    Acks, BrokerId, Epoch, ErrorCode, Flaw, NodeId, PartitionId, ProduceRecord, Request, Response,
 };
 use madsim::time::Instant;
 use rand::Rng;
@@ -76,6 +76,22 @@ struct InFlight {
     batch: Batch,
     broker: BrokerId,
     deadline_ms: u64,
+}
+
+/// What an acknowledgement carried: the batch's base offset, the leader epoch it was answered
+/// in, and who answered.
+#[derive(Clone, Copy, Debug)]
+struct Answer {
+    offset: i64,
+    leader_epoch: Epoch,
+    broker: Option<BrokerId>,
+}
+
+fn broker_of(node: NodeId) -> Option<BrokerId> {
+    match node {
+        NodeId::Broker(b) => Some(b),
+        _ => None,
+    }
 }
 
 /// A batch waiting to be sent again.
@@ -257,10 +273,13 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
                             }
                         }
                     }
-                    Inbound::Response { response: Response::Produce { correlation_id, result, .. }, .. } => {
+                    Inbound::Response { from, response: Response::Produce { correlation_id, leader_epoch, result, .. } } => {
                         if let Some(f) = pr.in_flight.remove(&correlation_id) {
                             match result {
-                                Ok(offset) => pr.complete(&f.batch, OpType::Ok, Some(offset), None),
+                                Ok(offset) => {
+                                    let answer = Answer { offset, leader_epoch, broker: broker_of(from) };
+                                    pr.complete(&f.batch, OpType::Ok, Some(answer), None)
+                                }
                                 Err(e) => {
                                     pr.leaders.remove(&f.batch.partition);
                                     // NOT_ENOUGH_REPLICAS is decided before the append, and an
@@ -477,6 +496,8 @@ impl Producer {
             offset: None,
             error: None,
             producer_id: (batch.producer_id >= 0).then_some(batch.producer_id),
+            leader_epoch: None,
+            broker: None,
         });
         batch.records.push(Rec { value, key });
         batch.bytes += size;
@@ -683,12 +704,13 @@ impl Producer {
         }
     }
 
-    /// Complete every record of `batch`; on success record i has offset `offset + i`.
+    /// Complete every record of `batch`; on an acknowledgement record i has offset
+    /// `answer.offset + i`.
     fn complete(
         &mut self,
         batch: &Batch,
         kind: OpType,
-        offset: Option<i64>,
+        answer: Option<Answer>,
         error: Option<String>,
     ) {
         let now = now_ms();
@@ -701,9 +723,11 @@ impl Producer {
                 f: "send",
                 value: rec.value,
                 partition: batch.partition,
-                offset: offset.map(|o| o + i as i64),
+                offset: answer.map(|a| a.offset + i as i64),
                 error: error.clone(),
                 producer_id: (batch.producer_id >= 0).then_some(batch.producer_id),
+                leader_epoch: answer.map(|a| a.leader_epoch),
+                broker: answer.and_then(|a| a.broker),
             });
         }
     }

@@ -1,9 +1,10 @@
 //! The run report `ksim run` writes: one directory per run, `<root>/<scenario>/<seed>/`, with
-//! the verdict (`results.json`), the client history as JSON lines and as text with the faults
-//! interleaved, the final replica states, `replay.sh`, and `index.html`, one offline page with
-//! the verdict and a timeline per partition drawn from the observer's `Timeline`. Nothing in
-//! these files depends on the wall clock or on where they were written, so one seed always
-//! gives the same bytes.
+//! the verdict and the configuration in force (`results.json`), the client history as JSON
+//! lines and as text with the faults interleaved, the final replica states as text and with
+//! every record as JSON (`replicas.json`), the faults as JSON lines (`faults.jsonl`),
+//! `replay.sh`, and `index.html`, one offline page with the verdict and a timeline per
+//! partition drawn from the observer's `Timeline`. Nothing in these files depends on the wall
+//! clock or on where they were written, so one seed always gives the same bytes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use ksim_model::{assignment, BrokerId, Epoch, NodeId, Offset, PartitionId, Role};
 
 use crate::checker::{Report, Verdict};
+use crate::export;
 use crate::observer::{ControllerSample, FaultSpan, Observer, OpType, ReplicaSample, Violation};
 use crate::output;
 use crate::run::{lock, RunOutput};
@@ -20,12 +22,14 @@ use crate::scenario::FaultAction;
 use crate::scenario::Scenario;
 
 /// The files of a report, in the order the page lists them.
-pub const FILES: [&str; 6] = [
+pub const FILES: [&str; 8] = [
     "index.html",
     "results.json",
     "history.jsonl",
     "history.txt",
     "replicas.txt",
+    "replicas.json",
+    "faults.jsonl",
     "replay.sh",
 ];
 
@@ -76,6 +80,17 @@ pub fn write(
             &dir.join("replicas.txt"),
             replicas_text(&obs, sc, out.seed, out.outcome.end_ms),
         )?;
+        let replicas = {
+            let disks = lock(&out.ctx.disks);
+            export::replicas(&obs, &disks, sc, out.seed, out.outcome.end_ms)
+        };
+        put(&dir.join("replicas.json"), format!("{replicas}\n"))?;
+        let mut faults = String::new();
+        for line in export::fault_lines(&obs.fault_spans, &out.outcome.injected) {
+            faults.push_str(&line.to_string());
+            faults.push('\n');
+        }
+        put(&dir.join("faults.jsonl"), faults)?;
     }
     let replay = dir.join("replay.sh");
     put(&replay, replay_script(sc, out.seed))?;

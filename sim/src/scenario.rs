@@ -3,6 +3,7 @@
 //! `scenario_parse.rs`; this file holds the types and their defaults.
 
 use ksim_model::{Acks, BrokerConfig, BrokerId, Flaw, PartitionId};
+use serde::{Serialize, Serializer};
 
 /// A parsed, validated scenario.
 #[derive(Clone, Debug)]
@@ -73,36 +74,44 @@ pub struct Outcome {
     pub marks: Vec<String>,
 }
 
-/// `[producer]`: keys from producer.properties.
-#[derive(Clone, Debug)]
+/// `[producer]`: keys from producer.properties (and serialized with them).
+#[derive(Clone, Debug, Serialize)]
 pub struct ProducerConfig {
     pub acks: Acks,
     /// `request.timeout.ms`: a request without an answer by then fails with an unknown outcome.
+    #[serde(rename = "request.timeout.ms")]
     pub request_timeout_ms: u64,
     /// `max.in.flight.requests.per.connection`
+    #[serde(rename = "max.in.flight.requests.per.connection")]
     pub max_in_flight: usize,
     /// `retries`: how many times a failed send is tried again. 0 here by default, unlike
     /// Kafka's client (2147483647 since 2.1), so that each write is one attempt unless a
     /// scenario asks for retries.
     pub retries: u32,
     /// `retry.backoff.ms`
+    #[serde(rename = "retry.backoff.ms")]
     pub retry_backoff_ms: u64,
     /// `delivery.timeout.ms`: a record not acknowledged this long after it was sent is given
     /// up, whatever `retries` says.
+    #[serde(rename = "delivery.timeout.ms")]
     pub delivery_timeout_ms: u64,
     /// `enable.idempotence`: a producer id from the cluster and a sequence number per record
     /// and partition, so that the leader answers a retry of a batch it holds instead of
     /// appending it again. false here by default (Kafka's client: true since 3.0).
+    #[serde(rename = "enable.idempotence")]
     pub enable_idempotence: bool,
     /// `batch.size`: the bytes a partition's batch may hold before it goes (Kafka's default
     /// 16384).
+    #[serde(rename = "batch.size")]
     pub batch_size: usize,
     /// `linger.ms`: how long a batch waits for more records before it goes. With 0 (the
     /// default here, Kafka's before 4.0) a record goes at once or, when it cannot (no leader,
     /// `max.in.flight.requests.per.connection` reached), is not offered: the workload's rate
     /// is a ceiling. With more, records wait in their partition's open batch.
+    #[serde(rename = "linger.ms")]
     pub linger_ms: u64,
     /// `partitioner.class`
+    #[serde(rename = "partitioner.class")]
     pub partitioner: Partitioner,
 }
 
@@ -132,8 +141,15 @@ impl Partitioner {
     }
 }
 
-/// `[workload]`
-#[derive(Clone, Debug)]
+/// As `partitioner.class` names it.
+impl Serialize for Partitioner {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// `[workload]`, serialized with its keys (the field names).
+#[derive(Clone, Debug, Serialize)]
 pub struct Workload {
     /// Producer clients, each its own simulated node.
     pub producers: u32,
@@ -154,22 +170,33 @@ pub struct Workload {
     pub topics: Vec<String>,
 }
 
-/// `[consumer]`: Kafka's consumer keys.
-#[derive(Clone, Debug)]
+/// `[consumer]`: Kafka's consumer keys (and serialized with them).
+#[derive(Clone, Debug, Serialize)]
 pub struct ConsumerConfig {
     /// `session.timeout.ms` (Kafka's default since 3.0: 45000).
+    #[serde(rename = "session.timeout.ms")]
     pub session_timeout_ms: u64,
     /// `heartbeat.interval.ms`
+    #[serde(rename = "heartbeat.interval.ms")]
     pub heartbeat_interval_ms: u64,
     /// `enable.auto.commit`: commit the position every `auto.commit.interval.ms`, and before
     /// rejoining the group; false commits after every poll instead (a manual `commitSync`).
+    #[serde(rename = "enable.auto.commit")]
     pub enable_auto_commit: bool,
     /// `auto.commit.interval.ms`
+    #[serde(rename = "auto.commit.interval.ms")]
     pub auto_commit_interval_ms: u64,
     /// `auto.offset.reset`: where a partition without a committed offset starts.
+    #[serde(rename = "auto.offset.reset", serialize_with = "offset_reset")]
     pub auto_offset_reset_earliest: bool,
     /// `partition.assignment.strategy`
+    #[serde(rename = "partition.assignment.strategy")]
     pub assignor: ksim_model::Assignor,
+}
+
+/// `auto.offset.reset` as written: `"earliest"` or `"latest"`.
+fn offset_reset<S: Serializer>(earliest: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if *earliest { "earliest" } else { "latest" })
 }
 
 impl ConsumerConfig {
@@ -197,14 +224,14 @@ impl Default for ConsumerConfig {
 }
 
 /// `[faults]`
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Faults {
     pub script: Vec<ScriptedFault>,
     pub random: Option<RandomFaults>,
 }
 
-/// One `[[faults.script]]` entry.
-#[derive(Clone, Debug, PartialEq)]
+/// One `[[faults.script]]` entry, serialized with its keys (an absent one as null).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScriptedFault {
     pub at_ms: u64,
     pub action: FaultAction,
@@ -314,6 +341,13 @@ pub enum FaultAction {
     StaleMetadata,
 }
 
+/// As the scenario file's `action` names it.
+impl Serialize for FaultAction {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl FaultAction {
     /// Every fault, in the order the documentation lists them.
     pub const ALL: [FaultAction; 17] = [
@@ -421,6 +455,13 @@ pub enum Target {
     Consumer(u32),
 }
 
+/// As the scenario file's `target` names it (`broker:1`, `leader:0`, ...).
+impl Serialize for Target {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -436,8 +477,9 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// `[faults.random]`: faults drawn from the run's fault stream.
-#[derive(Clone, Debug, PartialEq)]
+/// `[faults.random]`: faults drawn from the run's fault stream. Serialized with its keys;
+/// ranges as `[min, max]`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RandomFaults {
     /// Which faults may be drawn: crash, power-loss, pause, isolate, isolate-from-replicas,
     /// isolate-from-controller, isolate-outbound, slow, slow-to-controller,
@@ -454,6 +496,7 @@ pub struct RandomFaults {
     /// active controller) rather than at a node drawn at random.
     pub aim_percent: u32,
     /// `hit_controllers`: whether faults may hit controllers as well as brokers.
+    #[serde(rename = "hit_controllers")]
     pub controllers: bool,
     /// Swarm testing: each seed draws its own kinds, rates, durations, `max_down`,
     /// `aim_percent` and `controllers` (printed in the banner), instead of the values above.
@@ -534,8 +577,8 @@ impl RandomFaults {
     }
 }
 
-/// `[run]`
-#[derive(Clone, Debug)]
+/// `[run]`, serialized with its keys (`seed` null when the file sets none).
+#[derive(Clone, Debug, Serialize)]
 pub struct RunLimits {
     /// The seed `ksim run` uses when none is given (scenarios written by `ksim shrink` carry
     /// the seed they were found with).

@@ -84,6 +84,12 @@ pub struct Op {
     /// The idempotent producer's id the record was sent under (one per session); null when
     /// the producer is not idempotent.
     pub producer_id: Option<i64>,
+    /// An acknowledgement's leader epoch: the epoch the answering broker led the partition in
+    /// when it answered (null for everything but an `ok` with an answer). Not in the trace
+    /// hash, as `producer_id` is not: it only tells what the answer carried.
+    pub leader_epoch: Option<Epoch>,
+    /// The broker that answered an `ok` (null otherwise, and for acks=0).
+    pub broker: Option<BrokerId>,
 }
 
 /// A controller's Raft state after its last step.
