@@ -470,6 +470,8 @@ pub fn json(out: &RunOutput, report: &Report, determinism: Option<bool>) -> serd
         "allowed_losses": report.allowed_losses.len(),
         "allowed_loss_reasons": report.allowed_losses.iter().take(10).collect::<Vec<_>>(),
         "vacuous": report.vacuous,
+        "marks": report.marks,
+        "story": report.story,
         "true_hw": obs.true_hw.iter().map(|(p, (e, hw))| json!({"partition": p, "leader_epoch": e, "hw": hw})).collect::<Vec<_>>(),
         "simulated_ms": out.outcome.end_ms,
         "wall_s": out.wall.as_secs_f64(),
