@@ -23,6 +23,14 @@ coverage seeds="1000":
     rm -f reports/sweeps/coverage-{{seeds}}.jsonl
     cargo run --release -- sweep default --set faults.random.swarm=true --seeds {{seeds}} --out reports/sweeps/coverage-{{seeds}}.jsonl
 
+# Mutation testing of model/ with cargo-mutants (`cargo install cargo-mutants`; settings in
+# .cargo/mutants.toml, results in reports/mutants/, figures in MUTANTS.md): every mutant against
+# model/'s own tests, then the survivors against the simulator's gate (planted flaws, stories,
+# a short swarm sweep) in the optimized test profile.
+mutants:
+    cargo mutants --no-shuffle -j 2 -o reports/mutants
+    cargo mutants --iterate --no-shuffle -j 2 -o reports/mutants --test-package ksim --profile fast -- --test gate --test trust --test expect --test stories
+
 # ksim against madsim's floor: messages/s, seeds/s, simulated/wall time, memory, scaling.
 bench *args="":
     cargo run --release -- bench {{args}}
