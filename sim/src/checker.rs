@@ -12,68 +12,7 @@ use serde::Serialize;
 use crate::observer::{Observer, OpType, Violation};
 use crate::run::{lock, RunOutput};
 
-/// Every checker's name, as violations and `[expect] violation` name them.
-pub const CHECKERS: &[&str] = &[
-    "acked-durability",
-    "log-matching",
-    "leader-hw-monotonic",
-    "one-leader-per-epoch",
-    "leader-in-isr",
-    "leader-completeness",
-    "strong-isr",
-    "hw-within-leo",
-    "disk",
-    "quorum",
-    "unclean-election",
-    "duplicate",
-    "producer-order",
-    "poll-skip",
-    "nonmonotonic-poll",
-    "inconsistent-offsets",
-    "read-above-hw",
-    "unseen",
-    "unavailability",
-    "liveness",
-    "panic",
-    "story",
-];
-
-/// Every coverage mark: the model's protocol branches, the facts the observer counts, and
-/// each fault kind taking effect.
-pub fn marks() -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = ksim_model::Mark::ALL.iter().map(|m| m.name()).collect();
-    out.extend([
-        "truncate:high-watermark",
-        "truncate:kip-101",
-        "truncate:diverging-epoch",
-        "truncate:offset-out-of-range",
-        "broker-fenced",
-        "unclean-election",
-        "kip-966-recovery",
-        "group-rebalance",
-    ]);
-    out.extend(FAULT_MARKS);
-    out
-}
-
-/// `fault:<kind>`: a fault of that kind took effect.
-const FAULT_MARKS: [&str; 15] = [
-    "fault:crash",
-    "fault:power-loss",
-    "fault:pause",
-    "fault:isolate",
-    "fault:isolate-from-replicas",
-    "fault:isolate-from-controller",
-    "fault:isolate-outbound",
-    "fault:slow",
-    "fault:slow-to-controller",
-    "fault:slow-alter-partition",
-    "fault:lossy",
-    "fault:split",
-    "fault:bridge",
-    "fault:clock-drift",
-    "fault:stale-metadata",
-];
+pub use crate::vocabulary::{marks, CHECKERS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -388,7 +327,19 @@ fn judge_story(out: &RunOutput, report: &mut Report) {
     let Some(outcome) = crate::story::outcome_in_force(&out.ctx.sc, out.seed) else {
         return;
     };
-    match crate::story::judge(outcome, report, &report.marks) {
+    let shown = crate::story::Shown {
+        invalid: report.verdict == Verdict::Invalid,
+        violations: report.violations.iter().map(|v| v.checker).collect(),
+        allowed_losses: report
+            .allowed_losses
+            .iter()
+            .map(|l| l.reason.as_str())
+            .collect(),
+        lost: report.counts.lost_allowed + report.counts.lost_violating,
+        marks: &report.marks,
+    };
+    let judged = crate::story::judge(outcome, &shown);
+    match judged {
         Ok(shown) => report.story = Some(shown),
         Err(missing) => {
             report.violations.push(Violation {

@@ -30,3 +30,4 @@ pub mod story;
 pub mod sweep;
 pub mod timer;
 pub mod tradeoffs;
+pub mod vocabulary;

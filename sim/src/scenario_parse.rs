@@ -251,10 +251,10 @@ const VERDICTS: &[(&str, bool)] = &[("valid", false), ("invalid", true)];
 /// `[expect] violation`: one of the checkers' names.
 fn checker_name(v: &Value) -> Result<String, String> {
     let name = non_empty_string(v)?;
-    if crate::checker::CHECKERS.contains(&name.as_str()) {
+    if crate::vocabulary::CHECKERS.contains(&name.as_str()) {
         return Ok(name);
     }
-    Err(unknown_name("checker", &name, crate::checker::CHECKERS))
+    Err(unknown_name("checker", &name, crate::vocabulary::CHECKERS))
 }
 
 fn unknown_name(what: &str, name: &str, known: &[&str]) -> String {
@@ -284,7 +284,7 @@ fn mark_names(v: &Value) -> Result<Vec<String>, String> {
             type_name(v)
         ));
     };
-    let known = crate::checker::marks();
+    let known = crate::vocabulary::marks();
     let mut out = Vec::new();
     for item in list.iter() {
         let name = non_empty_string(item)?;

@@ -5,8 +5,19 @@
 
 use std::collections::BTreeMap;
 
-use crate::checker::{Report, Verdict};
 use crate::scenario::{Outcome, Scenario};
+
+/// What a run showed, as the story's judge needs it.
+pub struct Shown<'a> {
+    pub invalid: bool,
+    /// The checker of each violation.
+    pub violations: Vec<&'a str>,
+    /// The reason of each allowed loss.
+    pub allowed_losses: Vec<&'a str>,
+    /// Acknowledged writes lost, allowed or not.
+    pub lost: u64,
+    pub marks: &'a BTreeMap<String, u64>,
+}
 
 /// The outcome a run of `sc` with `seed` must show: `[expect]` with no overrides, `[expect.fixed]` with
 /// exactly the story's fix; none once anything else was changed (a user's experiment).
@@ -28,15 +39,11 @@ pub fn outcome_in_force(sc: &Scenario, seed: u64) -> Option<&Outcome> {
     }
 }
 
-/// Whether `report` shows `o`: Ok with what it showed, or Err with what it did not.
-pub fn judge(
-    o: &Outcome,
-    report: &Report,
-    marks: &BTreeMap<String, u64>,
-) -> Result<String, String> {
+/// Whether `run` shows `o`: Ok with what it showed, or Err with what it did not.
+pub fn judge(o: &Outcome, run: &Shown) -> Result<String, String> {
     let mut shown = Vec::new();
     let mut missing = Vec::new();
-    let invalid = report.verdict == Verdict::Invalid;
+    let invalid = run.invalid;
     if let Some(want) = o.invalid {
         let word = if want { "INVALID" } else { "VALID" };
         if invalid == want {
@@ -46,15 +53,15 @@ pub fn judge(
         }
     }
     if let Some(c) = &o.violation {
-        if report.violations.iter().any(|v| v.checker == c) {
+        if run.violations.contains(&c.as_str()) {
             shown.push(format!("a {c} violation"));
         } else {
             missing.push(format!("a {c} violation"));
         }
     }
     if let Some(why) = &o.allowed_loss {
-        let lost = &report.allowed_losses;
-        if !lost.is_empty() && lost.iter().all(|l| l.reason.contains(why.as_str())) {
+        let lost = &run.allowed_losses;
+        if !lost.is_empty() && lost.iter().all(|l| l.contains(why.as_str())) {
             shown.push(format!("{} allowed loss(es): {why}", lost.len()));
         } else {
             missing.push(format!(
@@ -64,13 +71,13 @@ pub fn judge(
         }
     }
     if o.loses_nothing {
-        match report.counts.lost_allowed + report.counts.lost_violating {
+        match run.lost {
             0 => shown.push("no acknowledged write lost".to_string()),
             n => missing.push(format!("no acknowledged write lost ({n} were)")),
         }
     }
     for m in &o.marks {
-        match marks.get(m) {
+        match run.marks.get(m) {
             Some(n) => shown.push(format!("{m} x{n}")),
             None => missing.push(format!("the protocol branch {m}")),
         }

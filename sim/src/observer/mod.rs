@@ -1288,13 +1288,7 @@ impl Observer {
                 v.alive = false;
             }
         }
-        let parts: Vec<PartitionId> = self
-            .mirrors
-            .keys()
-            .filter(|(broker, _)| *broker == b)
-            .map(|(_, p)| *p)
-            .collect();
-        for p in parts {
+        for p in self.mirrored_partitions(b) {
             let keep = self.flushed.get(&(b, p)).copied().unwrap_or(0);
             let mirror = &self.mirrors[&(b, p)];
             if keep >= mirror.len() {
@@ -1308,6 +1302,15 @@ impl Observer {
             self.cuts.entry((b, p)).or_default().push(cut);
             self.cut_mirror(b, p, keep as Offset);
         }
+    }
+
+    /// The partitions whose log the observer mirrors for broker `b`.
+    fn mirrored_partitions(&self, b: BrokerId) -> Vec<PartitionId> {
+        self.mirrors
+            .keys()
+            .filter(|(broker, _)| *broker == b)
+            .map(|(_, p)| *p)
+            .collect()
     }
 
     /// The broker currently leading `p`, as the brokers themselves claim it (a live broker

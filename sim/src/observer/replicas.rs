@@ -54,13 +54,7 @@ impl Observer {
     /// was asked to keep (all of it after a crash, the flushed prefix after a power loss).
     pub(super) fn check_recovered_logs(&mut self, now: u64, broker: &Broker) {
         let b = broker.id;
-        let parts: Vec<PartitionId> = self
-            .mirrors
-            .keys()
-            .filter(|(x, _)| *x == b)
-            .map(|(_, p)| *p)
-            .collect();
-        for p in parts {
+        for p in self.mirrored_partitions(b) {
             let expected = &self.mirrors[&(b, p)];
             let got = broker.replica(p).map(|r| r.log.records()).unwrap_or(&[]);
             // A log compared counts once, and so does each record in it.
