@@ -29,7 +29,7 @@ coverage seeds="1000":
 # a short swarm sweep) in the optimized test profile.
 mutants:
     cargo mutants --no-shuffle -j 2 -o reports/mutants
-    cargo mutants --no-config --iterate -f 'model/src/**/*.rs' --test-workspace=true --profile fast --no-shuffle -j 2 -o reports/mutants -- --test gate --test trust --test expect --test stories
+    cargo mutants --no-config --iterate -f 'model/src/**/*.rs' --test-workspace=true --profile fast --no-shuffle -j 2 -o reports/mutants -- --test gate --test trust --test expect --test stories --test producer --test consumer
 
 # ksim against madsim's floor: messages/s, seeds/s, simulated/wall time, memory, scaling.
 bench *args="":
