@@ -31,6 +31,23 @@ mutants:
     cargo mutants --no-shuffle -j 2 -o reports/mutants
     cargo mutants --no-config --iterate -f 'model/src/**/*.rs' --test-workspace=true --profile fast --no-shuffle -j 2 -o reports/mutants -- --test gate --test trust --test expect --test stories --test producer --test consumer
 
+# The trace hashes a refactor must keep: seeds 1..3 of every gallery and found scenario and
+# 200 `default` swarm seeds, one `scenario seed hash` line each, into FILE. Record before a
+# change, again after, and diff the two files.
+trace-hashes file="target/trace-hashes.txt" bin="target/release/ksim":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    [ "{{bin}}" != target/release/ksim ] || cargo build --release -q
+    dir=$(mktemp -d)
+    run() { "{{bin}}" sweep "$@" --jobs 2 --determinism-sample 0 --out "$dir/out.jsonl" >/dev/null || [ $? -ne 2 ]; }
+    hashes() { sed -E 's/.*"seed":([0-9]+),"scenario":"([^"]*)".*"trace_hash":"([0-9a-f]*)".*/\2 \1 \3/' "$dir/out.jsonl" | sort -k2n; rm "$dir/out.jsonl"; }
+    : > "{{file}}"
+    for s in scenarios/*.toml scenarios/found/*.toml; do run "$s" --seeds 3; hashes >> "{{file}}"; done
+    run default --set faults.random.swarm=true --seeds 200
+    hashes | sed 's/^default /default-swarm /' >> "{{file}}"
+    rm -r "$dir"
+    echo "$(wc -l < "{{file}}") trace hashes in {{file}}"
+
 # ksim against madsim's floor: messages/s, seeds/s, simulated/wall time, memory, scaling.
 bench *args="":
     cargo run --release -- bench {{args}}

@@ -26,11 +26,10 @@ pub enum Role {
 /// The leader's view of one follower.
 #[derive(Clone, Debug)]
 struct FollowerState {
+    /// -1 until the follower fetches in this leader epoch (only such fetches count towards
+    /// the HW), unless the old rule remembers it from an earlier epoch.
     leo: Offset,
     broker_epoch: i64,
-    /// Set once the follower fetched with the leader's current epoch: only such fetches
-    /// count towards the HW.
-    fetched_in_epoch: bool,
     last_caught_up_ms: TimeMs,
     last_fetch_ms: TimeMs,
     leader_leo_at_last_fetch: Offset,
@@ -262,7 +261,8 @@ impl Broker {
     /// Try the next voter: the current one is not the active controller or does not answer.
     fn next_controller(&mut self, now: TimeMs) {
         let voters = self.cfg.controller_quorum_voters.len().max(1);
-        self.controller_idx = (self.controller_idx + 1) % voters;
+        // `controller()` takes the index modulo the voters.
+        self.controller_idx += 1;
         self.heartbeat_in_flight = false;
         // After a full round without an active controller (an election is under way), wait a
         // little instead of spinning through the voters.
@@ -618,7 +618,6 @@ impl Broker {
                 Err(ErrorCode::OffsetOutOfRange)
             } else {
                 let max = self.cfg.replica_fetch_max_records;
-                let below_hw = usize::try_from(hw - f.fetch_offset).unwrap_or(0);
                 Ok(FetchData {
                     high_watermark: hw,
                     log_end_offset: r.log.leo(),
@@ -626,7 +625,7 @@ impl Broker {
                     truncate_to: None,
                     records: r
                         .log
-                        .read(f.fetch_offset, max.min(below_hw))
+                        .read(f.fetch_offset, max)
                         .into_iter()
                         .filter(|rec| rec.offset < hw)
                         .collect(),
@@ -664,15 +663,13 @@ impl Broker {
             return;
         }
         let leo = r.log.leo();
-        let fs = r.followers.entry(f.replica).or_insert(FollowerState {
-            leo: -1,
-            broker_epoch: f.broker_epoch,
-            fetched_in_epoch: false,
-            last_caught_up_ms: 0,
-            last_fetch_ms: now,
-            leader_leo_at_last_fetch: leo,
-            hw_sent: -1,
-        });
+        // Kafka's followerReplicaOrThrow: a fetch from a broker that is not a replica of this
+        // partition is refused.
+        let Some(fs) = r.followers.get_mut(&f.replica) else {
+            let refusal = Err(ErrorCode::NotLeaderOrFollower);
+            ready.sends.push(fetch_reply(f.conn, p, my_epoch, refusal));
+            return;
+        };
         // Kafka's lastCaughtUpTimeMs: caught up now if at our LEO; caught up as of the
         // previous fetch if it reached the LEO we had then.
         if f.fetch_offset >= leo {
@@ -682,7 +679,6 @@ impl Broker {
         }
         fs.leo = f.fetch_offset;
         fs.broker_epoch = f.broker_epoch;
-        fs.fetched_in_epoch = true;
         if !proto.hw_requires_current_epoch {
             r.remembered_leos.insert(f.replica, f.fetch_offset);
         }
@@ -773,13 +769,11 @@ impl Broker {
         }
         let mut candidate = r.log.leo();
         for b in maximal.iter().filter(|b| **b != me) {
+            // A follower that has not fetched in this epoch holds the HW back (LEO -1), unless
+            // hw_requires_current_epoch = false remembered its LEO from an earlier epoch.
             match r.followers.get(b) {
-                // hw_requires_current_epoch = false: a LEO remembered from an earlier epoch
-                // counts as well.
-                Some(fs) if fs.fetched_in_epoch || !proto.hw_requires_current_epoch => {
-                    candidate = candidate.min(fs.leo)
-                }
-                _ => return,
+                Some(fs) => candidate = candidate.min(fs.leo),
+                None => return,
             }
         }
         if candidate > r.log.hw() {
@@ -907,7 +901,8 @@ impl Broker {
                     if *b == me {
                         broker_epoch
                     } else {
-                        r.followers.get(b).map(|f| f.broker_epoch).unwrap_or(-1)
+                        // Every replica but the leader has a follower state.
+                        r.followers[b].broker_epoch
                     },
                 )
             })
@@ -1244,7 +1239,6 @@ impl Broker {
                     FollowerState {
                         leo: remembered.get(b).copied().unwrap_or(-1),
                         broker_epoch: -1,
-                        fetched_in_epoch: false,
                         last_caught_up_ms: caught_up,
                         last_fetch_ms: now,
                         leader_leo_at_last_fetch: r.log.leo(),
@@ -1323,9 +1317,7 @@ fn divergence(
     fetch_offset: Offset,
     last_fetched_epoch: Epoch,
 ) -> Option<(Option<Epoch>, Offset)> {
-    if fetch_offset == 0 && last_fetched_epoch < 0 {
-        return None;
-    }
+    // Only asked with an epoch: check_follower_log answers a fetch without one.
     match log.end_offset_for_epoch(last_fetched_epoch) {
         None => Some((None, 0)),
         Some((epoch, end)) if epoch < last_fetched_epoch || end < fetch_offset => {

@@ -76,19 +76,22 @@ impl PartitionLog {
     /// Rebuild a log from what survived on disk. As a broker does on recovery, the epoch
     /// cache is cut back to the log end and the HW checkpoint to the LEO: a power loss may have
     /// dropped records that the (separately fsynced) checkpoint files still mention.
+    ///
+    /// The epoch checkpoint is read but not trusted: the cache is rebuilt from the records'
+    /// epochs (`rebuild_missing_epochs`), so an epoch a replica led without writing is not
+    /// kept across a restart.
     pub fn recover(
         records: Vec<Record>,
-        mut epochs: Vec<EpochEntry>,
+        _epoch_checkpoint: Vec<EpochEntry>,
         hw_checkpoint: Offset,
     ) -> Self {
         let leo = records.len() as Offset;
         for (i, r) in records.iter().enumerate() {
             assert_eq!(r.offset, i as Offset, "log offsets must be dense from 0");
         }
-        epochs.retain(|e| e.start_offset < leo);
         let mut log = PartitionLog {
             records,
-            epochs,
+            epochs: Vec::new(),
             hw: 0,
             producers: BTreeMap::new(),
         };
@@ -445,5 +448,23 @@ mod tests {
         log.truncate_to(3);
         assert_eq!(log.check_sequence(7, 3, 4), SequenceCheck::Next);
         assert_eq!(log.check_sequence(7, 0, 2), SequenceCheck::Duplicate(0));
+    }
+
+    #[test]
+    fn a_read_returns_whole_batches_and_nothing_when_asked_for_none() {
+        let mut log = PartitionLog::default();
+        let batch = |offset, base| Record {
+            base_offset: base,
+            ..rec(offset, 1)
+        };
+        log.append(&[batch(0, 0), batch(1, 0), batch(2, 0), batch(3, 3)]);
+        let offsets = |v: Vec<Record>| v.iter().map(|r| r.offset).collect::<Vec<_>>();
+        assert_eq!(
+            offsets(log.read(0, 1)),
+            vec![0, 1, 2],
+            "rounded up to the batch"
+        );
+        assert_eq!(offsets(log.read(1, 0)), Vec::<Offset>::new());
+        assert_eq!(offsets(log.read(3, 5)), vec![3]);
     }
 }

@@ -10,6 +10,8 @@
 // Each test crate uses its own part of the harness.
 #![allow(dead_code)]
 
+pub mod hand;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::Bytes;
@@ -565,6 +567,17 @@ impl Cluster {
 
     /// The client sends one produce request to the controller's current leader.
     pub fn produce_t(&mut self, acks: Acks, values: &[&str], timeout_ms: TimeMs) -> u64 {
+        self.produce_as(acks, values, timeout_ms, (-1, -1))
+    }
+
+    /// Like `produce_t`, as an idempotent producer: `(producer id, first sequence number)`.
+    pub fn produce_as(
+        &mut self,
+        acks: Acks,
+        values: &[&str],
+        timeout_ms: TimeMs,
+        (producer_id, base_sequence): (i64, i32),
+    ) -> u64 {
         self.next_corr += 1;
         let corr = self.next_corr;
         let sent = values.iter().map(|v| v.to_string()).collect();
@@ -582,8 +595,8 @@ impl Cluster {
                 partition: P,
                 acks,
                 timeout_ms,
-                producer_id: -1,
-                base_sequence: -1,
+                producer_id,
+                base_sequence,
                 records,
             };
             self.apply(
