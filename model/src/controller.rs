@@ -190,7 +190,6 @@ pub struct Controller {
     brokers: BTreeMap<BrokerId, Registration>,
     partitions: BTreeMap<PartitionId, PartitionState>,
     next_broker_epoch: i64,
-    elections: u64,
     /// Each replica's last epoch and LEO as of its latest heartbeat.
     log_ends: BTreeMap<(BrokerId, PartitionId), (Epoch, Offset)>,
     /// The producer id InitProducerId hands out next.
@@ -311,7 +310,6 @@ impl Controller {
             brokers: BTreeMap::new(),
             partitions: parts,
             next_broker_epoch: 1,
-            elections: 0,
             log_ends: BTreeMap::new(),
             next_producer_id: 0,
             group: Group::default(),
@@ -864,7 +862,6 @@ impl Controller {
             }
             s.last_known_elr.clear();
         }
-        self.elections += 1;
         ready.notes.push(Note::Elected {
             partition: p,
             leader,

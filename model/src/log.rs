@@ -268,7 +268,6 @@ impl PartitionLog {
         Some((self.epochs[idx].epoch, end))
     }
 
-    /// Records from `offset`, at most `max` of them.
     /// Up to `max` records from `offset`, and on to the end of the last batch read: like
     /// Kafka's fetch, which returns whole batches, so that a follower's log (and so the HW)
     /// ends on a batch boundary.
@@ -466,5 +465,15 @@ mod tests {
         );
         assert_eq!(offsets(log.read(1, 0)), Vec::<Offset>::new());
         assert_eq!(offsets(log.read(3, 5)), vec![3]);
+    }
+
+    /// Producer ids count from 0 (the controller's first InitProducerId answer): producer 0's
+    /// batches are remembered like any other's.
+    #[test]
+    fn the_first_producer_id_is_zero_and_is_remembered() {
+        let mut log = PartitionLog::default();
+        log.append(&[idem(0, 0, 0), idem(1, 0, 1)]);
+        assert_eq!(log.check_sequence(0, 1, 1), SequenceCheck::Duplicate(1));
+        assert_eq!(log.check_sequence(0, 2, 2), SequenceCheck::Next);
     }
 }

@@ -167,3 +167,13 @@ fn kip_320_a_follower_that_led_an_epoch_without_writing_learns_where_the_logs_pa
     assert_eq!(diverging(3, 3), None);
     assert_eq!(diverging(4, 3), Some((Some(3), 3)));
 }
+
+#[test]
+fn with_kip_320_every_fetch_carries_the_last_fetched_epoch_not_only_the_first() {
+    let (mut h, became) = follower(BrokerConfig::default(), PartitionLog::default(), 2);
+    assert_eq!(fetches(&became.sends), vec![(NodeId::Broker(1), 0, -1, 2)]);
+    let next = answer_fetch(&mut h, 2, Ok(data(2, records(0, 1, 2))));
+    assert_eq!(fetches(&next.sends), vec![(NodeId::Broker(1), 2, 1, 2)]);
+    let next = answer_fetch(&mut h, 2, Ok(data(3, records(2, 2, 1))));
+    assert_eq!(fetches(&next.sends), vec![(NodeId::Broker(1), 3, 2, 2)]);
+}

@@ -177,3 +177,42 @@ fn round_robin_deals_partitions_in_turn() {
         vec![1, 4, 7]
     );
 }
+
+#[test]
+fn the_group_coordinator_assigns_per_topic() {
+    // Six partitions as two topics of three: the range assignor gives the first member the
+    // first two of each topic.
+    let mut c = controller(6).with_topics(2);
+    let (a, b) = ((1, 1), (2, 1));
+    assert_eq!(join(&mut c, 0, a), Ok((1, vec![0, 1, 2, 3, 4, 5])));
+    assert_eq!(join(&mut c, 0, b), Err(ErrorCode::RebalanceInProgress));
+    assert_eq!(join(&mut c, 0, a), Ok((2, vec![0, 1, 3, 4])));
+    assert_eq!(join(&mut c, 0, b), Ok((2, vec![2, 5])));
+}
+
+#[test]
+fn a_member_stays_until_its_session_timeout_has_passed_and_an_emptied_group_moves_on() {
+    let mut c = controller(2);
+    let a = (1, 1);
+    assert_eq!(join(&mut c, 0, a), Ok((1, vec![0, 1])));
+    // Nobody left: no rebalance.
+    c.apply(&Command::ExpireSessions { now: 10_000 });
+    assert_eq!(heartbeat(&mut c, 10_000, a, 1), Ok(()));
+    c.apply(&Command::ExpireSessions { now: 20_001 });
+    assert_eq!(
+        heartbeat(&mut c, 20_001, a, 1),
+        Err(ErrorCode::UnknownMemberId)
+    );
+    // The empty group started generation 2 at once; the next member starts generation 3.
+    assert_eq!(join(&mut c, 20_100, (2, 1)), Ok((3, vec![0, 1])));
+}
+
+#[test]
+fn a_new_active_controller_renews_the_members_sessions() {
+    let mut c = controller(2);
+    let a = (1, 1);
+    assert_eq!(join(&mut c, 0, a), Ok((1, vec![0, 1])));
+    c.apply(&Command::RenewSessions { now: 5_000 });
+    assert!(!c.sessions_expired(15_000));
+    assert!(c.sessions_expired(15_001));
+}

@@ -122,3 +122,27 @@ fn planted_reorder_retries_appends_after_a_gap() {
     assert_eq!(send(&mut c, &["d"], 3), Ok(2));
     assert_eq!(c.log(1).leo(), 3);
 }
+
+#[test]
+fn a_retry_of_a_batch_not_yet_committed_waits_for_the_hw_to_pass_it() {
+    use common::hand::{commit_to, produce_answer, produce_as, Hand};
+    // Leader 1 holds offsets 0..4; the idempotent batch lands at offset 4.
+    let mut h = Hand::leader(BrokerConfig::default());
+    let (first, ready) = h.request(CLIENT, produce_as(Acks::All, &["x"], (PID, 0)));
+    assert_eq!(produce_answer(&ready.sends, first), None);
+    let sent = commit_to(&mut h, 4);
+    assert_eq!(
+        produce_answer(&sent, first),
+        None,
+        "HW 4 is below the batch"
+    );
+    let (retry, ready) = h.request(CLIENT, produce_as(Acks::All, &["x"], (PID, 0)));
+    assert_eq!(
+        produce_answer(&ready.sends, retry),
+        None,
+        "offset 4 is not committed"
+    );
+    let sent = commit_to(&mut h, 5);
+    assert_eq!(produce_answer(&sent, retry), Some((1, Ok(4))));
+    assert_eq!(produce_answer(&sent, first), Some((1, Ok(4))));
+}

@@ -322,3 +322,50 @@ fn log_flush_interval_ms_flushes_what_is_unflushed_once_the_interval_passed() {
     assert_eq!(run(&mut h, 900), 0, "950 ms after the last flush");
     assert_eq!(run(&mut h, 50), 1);
 }
+
+#[test]
+fn a_follower_falling_behind_the_leo_of_its_previous_fetch_is_not_caught_up() {
+    // Follower 0 keeps fetching at offset 2 while the leader's LEO is 4: no fetch of it reaches
+    // the LEO the leader had at its previous fetch, so it is never caught up again.
+    let cfg = BrokerConfig {
+        replica_lag_time_max_ms: 1000,
+        ..Default::default()
+    };
+    let mut h = Hand::leader(cfg);
+    let mut sent = Vec::new();
+    while alters(&sent).is_empty() && h.now < 3_000 {
+        h.fetch(2, 4, 1, 1);
+        h.fetch(0, 2, 1, 1);
+        sent.extend(h.run(100));
+    }
+    assert_eq!(alters(&sent), vec![vec![(1, 7), (2, 32)]]);
+    assert!(h.now <= 1_200, "dropped after the lag, at {} ms", h.now);
+}
+
+#[test]
+fn planted_ack_before_replication_answers_acks_all_at_once() {
+    for (flaw, at_once) in [(Flaw::None, false), (Flaw::AckBeforeReplication, true)] {
+        let mut h = Hand::leader(BrokerConfig {
+            flaw,
+            ..Default::default()
+        });
+        let (conn, ready) = h.request(NodeId::Client(0), produce_as(Acks::All, &["a"], (-1, -1)));
+        let answer = produce_answer(&ready.sends, conn);
+        assert_eq!(answer.is_some(), at_once, "{flaw:?}");
+    }
+}
+
+#[test]
+fn planted_skip_truncation_never_tells_a_diverged_follower() {
+    for (flaw, told) in [(Flaw::None, true), (Flaw::SkipTruncation, false)] {
+        let mut h = Hand::leader(BrokerConfig {
+            flaw,
+            ..Default::default()
+        });
+        // Follower 0's last fetched epoch 0 at offset 6: the leader's log has epoch 1 from 0.
+        let data = h.fetch(0, 6, 0, 1).fetch();
+        let data = data.expect("answered").expect("no error");
+        let diverged = data.diverging_epoch.is_some() || data.truncate_to.is_some();
+        assert_eq!(diverged, told, "{flaw:?}");
+    }
+}

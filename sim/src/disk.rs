@@ -134,3 +134,147 @@ impl Disks {
             .unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ksim_model::quorum::Entry;
+
+    fn records(from: Offset, n: usize) -> Vec<Record> {
+        (from..from + n as Offset)
+            .map(|offset| Record {
+                offset,
+                leader_epoch: 1,
+                producer_id: -1,
+                sequence: -1,
+                base_offset: offset,
+                key: bytes::Bytes::new(),
+                value: bytes::Bytes::from(format!("v{offset}")),
+            })
+            .collect()
+    }
+
+    fn append(partition: PartitionId, from: Offset, n: usize) -> DiskOp {
+        DiskOp::Append {
+            partition,
+            records: records(from, n),
+        }
+    }
+
+    fn offsets(disks: &Disks, broker: BrokerId, p: PartitionId) -> (Vec<Offset>, usize) {
+        let (log, flushed) = disks.log(broker, p).expect("written");
+        (log.iter().map(|r| r.offset).collect(), flushed)
+    }
+
+    #[test]
+    fn a_power_loss_takes_exactly_the_unflushed_suffix_of_each_partition() {
+        let mut d = Disks::default();
+        d.apply(1, &[append(0, 0, 3), DiskOp::Flush { partition: 0 }]);
+        d.apply(1, &[append(0, 3, 2), append(1, 0, 1)]);
+        // Partition 2 is flushed to its end: it loses nothing, and no loss is reported for it.
+        d.apply(1, &[append(2, 0, 2), DiskOp::Flush { partition: 2 }]);
+        assert_eq!((d.flushes, d.unflushed(1)), (2, 3));
+        assert_eq!(offsets(&d, 1, 0), (vec![0, 1, 2, 3, 4], 3));
+        let lost = d.power_loss(1, false);
+        let lost: Vec<_> = lost
+            .iter()
+            .map(|l| (l.partition, l.from_offset, l.records.len()))
+            .collect();
+        assert_eq!(lost, vec![(0, 3, 2), (1, 0, 1)]);
+        assert_eq!(offsets(&d, 1, 0), (vec![0, 1, 2], 3));
+        assert_eq!(d.unflushed(1), 0);
+        assert_eq!(d.recover(1)[&0].leo(), 3);
+        assert_eq!(d.recover(1)[&1].leo(), 0);
+    }
+
+    #[test]
+    fn a_lying_disk_keeps_its_page_cache_and_a_crash_keeps_it_too() {
+        let mut d = Disks::default();
+        d.apply(2, &[append(0, 0, 2)]);
+        assert!(d.power_loss(2, true).is_empty());
+        assert_eq!(offsets(&d, 2, 0), (vec![0, 1], 0));
+        // A crash is no power loss: the restarted broker reads the page cache back.
+        assert_eq!(d.recover(2)[&0].leo(), 2);
+        assert!(d.recover(3).is_empty(), "a broker that never wrote");
+        assert_eq!(d.unflushed(3), 0);
+        assert!(d.log(3, 0).is_none());
+    }
+
+    #[test]
+    fn a_truncation_below_the_flushed_offset_unflushes_nothing_it_kept() {
+        let mut d = Disks::default();
+        d.apply(1, &[append(0, 0, 4), DiskOp::Flush { partition: 0 }]);
+        d.apply(
+            1,
+            &[DiskOp::Truncate {
+                partition: 0,
+                offset: 2,
+            }],
+        );
+        assert_eq!(offsets(&d, 1, 0), (vec![0, 1], 2));
+        // The record written at offset 2 after the cut is in the page cache only.
+        d.apply(1, &[append(0, 2, 1)]);
+        let lost = d.power_loss(1, false);
+        assert_eq!(lost.len(), 1);
+        assert_eq!((lost[0].from_offset, lost[0].records.len()), (2, 1));
+        d.apply(
+            1,
+            &[DiskOp::Truncate {
+                partition: 0,
+                offset: -1,
+            }],
+        );
+        assert_eq!(offsets(&d, 1, 0), (vec![], 0));
+    }
+
+    #[test]
+    fn a_restart_reads_back_the_hw_checkpoint_within_the_log() {
+        let mut d = Disks::default();
+        d.apply(
+            1,
+            &[
+                append(0, 0, 4),
+                DiskOp::CheckpointHw {
+                    partition: 0,
+                    hw: 3,
+                },
+            ],
+        );
+        assert_eq!(d.recover(1)[&0].hw(), 3);
+        d.apply(
+            1,
+            &[DiskOp::CheckpointHw {
+                partition: 0,
+                hw: 9,
+            }],
+        );
+        assert_eq!(d.recover(1)[&0].hw(), 4, "never above the LEO");
+    }
+
+    #[test]
+    fn a_controller_reads_back_every_write() {
+        let mut d = Disks::default();
+        assert_eq!(d.recover_controller(1), Persistent::default());
+        let entry = Entry {
+            term: 2,
+            index: 1,
+            payload: Command::ExpireSessions { now: 5 },
+        };
+        d.apply_controller(
+            1,
+            &[
+                PersistOp::SetTermVote {
+                    term: 2,
+                    voted_for: Some(1),
+                },
+                PersistOp::Append(vec![entry.clone()]),
+            ],
+        );
+        let back = d.recover_controller(1);
+        assert_eq!(
+            (back.term, back.voted_for, back.log),
+            (2, Some(1), vec![entry])
+        );
+        assert_eq!(d.recover_controller(2), Persistent::default());
+    }
+}
