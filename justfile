@@ -38,6 +38,12 @@ mutants:
 mutants-disk:
     cargo mutants --no-config -f sim/src/disk.rs --test-package ksim --no-shuffle -j 2 -o reports/mutants-disk -- --lib --test trust
 
+# Mutation testing of the checkers (sim/src/checker.rs, observer/, story.rs) against the
+# simulator's unit tests and the planted-flaw tests of sim/tests/trust.rs, one shard of
+# `shards` at a time (499 mutants in all), e.g. `just mutants-checkers 1 6`.
+mutants-checkers shard="1" shards="6":
+    cargo mutants --no-config -f sim/src/checker.rs -f 'sim/src/observer/*.rs' -f sim/src/story.rs --test-package ksim --shard {{shard}}/{{shards}} --sharding round-robin --no-shuffle -j 2 -o reports/mutants-checkers -- --lib --test trust
+
 # The trace hashes a refactor must keep: seeds 1..3 of every gallery and found scenario and
 # 200 `default` swarm seeds, one `scenario seed hash` line each, into FILE. Record before a
 # change, again after, and diff the two files.
