@@ -161,6 +161,12 @@ fn commands_from_a_request_have_its_origin_and_timers_none() {
     assert_eq!(Command::RenewSessions { now: 1 }.origin(), None);
 }
 
+/// What a controller that cannot apply `cmd` answers: (connection, kind, error).
+fn refusal(cmd: &Command) -> Option<(ConnId, &'static str, Option<ErrorCode>)> {
+    cmd.not_controller()
+        .map(|(conn, r)| (conn, r.kind(), r.error()))
+}
+
 #[test]
 fn a_controller_that_cannot_apply_answers_not_controller_on_the_origin_connection() {
     let o = origin(4);
@@ -172,15 +178,6 @@ fn a_controller_that_cannot_apply_answers_not_controller_on_the_origin_connectio
         incarnation: 1,
         log_ends: vec![],
     };
-    assert!(matches!(
-        heartbeat.not_controller(),
-        Some((
-            4,
-            Response::BrokerHeartbeat {
-                result: Err(ErrorCode::NotController)
-            }
-        ))
-    ));
     let alter = Command::AlterPartition {
         now: 0,
         origin: o,
@@ -191,52 +188,50 @@ fn a_controller_that_cannot_apply_answers_not_controller_on_the_origin_connectio
         partition_epoch: 6,
         new_isr: vec![(1, 1), (3, 2)],
     };
-    match alter.not_controller() {
-        Some((
-            4,
-            Response::AlterPartition {
-                partition: 2,
-                proposal,
-                result,
-            },
-        )) => {
-            assert_eq!(proposal, (6, vec![1, 3]));
-            assert_eq!(result.err(), Some(ErrorCode::NotController));
-        }
-        other => panic!("{other:?}"),
-    }
     let init = Command::AllocateProducerId {
         origin: o,
         correlation_id: 8,
     };
-    assert!(matches!(
-        init.not_controller(),
-        Some((
-            4,
-            Response::InitProducerId {
-                correlation_id: 8,
-                result: Err(ErrorCode::NotController)
-            }
-        ))
-    ));
     let group = Command::Group {
         now: 0,
         origin: o,
         request: GroupRequest(Request::OffsetFetch { correlation_id: 9 }),
     };
+    let not_controller = Some(ErrorCode::NotController);
+    for (cmd, kind) in [
+        (&heartbeat, "heartbeat_response"),
+        (&alter, "alter_partition_response"),
+        (&init, "init_producer_id_response"),
+        (&group, "offset_fetch_response"),
+    ] {
+        assert_eq!(refusal(cmd), Some((4, kind, not_controller)), "{cmd:?}");
+    }
+    // The answers name what they answer: the proposal, the correlation id.
     assert!(matches!(
-        group.not_controller(),
+        alter.not_controller(),
+        Some((_, Response::AlterPartition { partition: 2, proposal, .. })) if proposal == (6, vec![1, 3])
+    ));
+    assert!(matches!(
+        init.not_controller(),
         Some((
-            4,
-            Response::OffsetFetch {
-                correlation_id: 9,
-                result: Err(ErrorCode::NotController)
+            _,
+            Response::InitProducerId {
+                correlation_id: 8,
+                ..
             }
         ))
     ));
-    assert!(Command::ExpireSessions { now: 0 }
-        .not_controller()
-        .is_none());
+    assert!(matches!(
+        group.not_controller(),
+        Some((
+            _,
+            Response::OffsetFetch {
+                correlation_id: 9,
+                ..
+            }
+        ))
+    ));
+    assert_eq!(refusal(&Command::ExpireSessions { now: 0 }), None);
     assert_eq!(proposal(2, &[(3, 9), (1, 4)]), (2, vec![3, 1]));
 }
 
