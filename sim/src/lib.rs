@@ -30,4 +30,6 @@ pub mod story;
 pub mod sweep;
 pub mod timer;
 pub mod tradeoffs;
+#[cfg(test)]
+mod verdict_table;
 pub mod vocabulary;

@@ -105,3 +105,150 @@ pub fn marks_required(sc: &Scenario, seeds: u64) -> &[String] {
         &[]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome() -> Outcome {
+        Outcome {
+            invalid: Some(true),
+            violation: Some("strong-isr".into()),
+            allowed_loss: Some("power loss".into()),
+            loses_nothing: false,
+            marks: vec!["isr-expand".into()],
+        }
+    }
+
+    fn shown<'a>(marks: &'a BTreeMap<String, u64>) -> Shown<'a> {
+        Shown {
+            invalid: true,
+            violations: vec!["log-matching", "strong-isr"],
+            allowed_losses: vec!["lost it in a power loss", "a power loss before flushing"],
+            lost: 2,
+            marks,
+        }
+    }
+
+    #[test]
+    fn a_run_that_shows_everything_is_judged_shown() {
+        let marks = BTreeMap::from([("isr-expand".to_string(), 3)]);
+        let got = judge(&outcome(), &shown(&marks));
+        assert_eq!(
+            got,
+            Ok(
+                "INVALID, a strong-isr violation, 2 allowed loss(es): power loss, isr-expand x3"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn each_missing_part_is_named() {
+        let marks = BTreeMap::new();
+        let mut run = shown(&marks);
+        run.invalid = false;
+        run.violations = vec!["log-matching"];
+        run.allowed_losses.push("an unclean leader election");
+        let got = judge(&outcome(), &run).unwrap_err();
+        assert_eq!(
+            got,
+            "the verdict INVALID; a strong-isr violation; acknowledged writes lost for the \
+             allowed reason \"power loss\" (lost: 3); the protocol branch isr-expand"
+        );
+        // No allowed loss at all is missing the loss too.
+        run.allowed_losses.clear();
+        let want = Outcome {
+            invalid: None,
+            violation: None,
+            marks: vec![],
+            ..outcome()
+        };
+        assert!(judge(&want, &run).unwrap_err().contains("(lost: 0)"));
+        // A valid verdict is shown as VALID.
+        let valid = Outcome {
+            invalid: Some(false),
+            ..Outcome::default()
+        };
+        assert_eq!(judge(&valid, &run), Ok("VALID".into()));
+    }
+
+    #[test]
+    fn loses_nothing_counts_every_loss() {
+        let marks = BTreeMap::new();
+        let mut run = shown(&marks);
+        let want = Outcome {
+            loses_nothing: true,
+            ..Outcome::default()
+        };
+        assert_eq!(
+            judge(&want, &run),
+            Err("no acknowledged write lost (2 were)".into())
+        );
+        run.lost = 0;
+        assert_eq!(judge(&want, &run), Ok("no acknowledged write lost".into()));
+    }
+
+    fn story() -> Scenario {
+        Scenario {
+            expect: Some(outcome()),
+            expect_fixed: Some(Outcome {
+                invalid: Some(false),
+                ..Outcome::default()
+            }),
+            fix: vec!["min.insync.replicas=2".into()],
+            ..Scenario::default()
+        }
+    }
+
+    #[test]
+    fn the_outcome_in_force_follows_the_overrides_and_the_promised_seeds() {
+        let mut sc = story();
+        assert_eq!(outcome_in_force(&sc, 7), sc.expect.as_ref());
+        sc.expect_seeds = vec![3];
+        assert_eq!(outcome_in_force(&sc, 7), None, "a seed not promised");
+        assert_eq!(outcome_in_force(&sc, 3), sc.expect.as_ref());
+        sc.overrides = vec![("min.insync.replicas".into(), "2".into())];
+        assert_eq!(
+            outcome_in_force(&sc, 3),
+            sc.expect_fixed.as_ref(),
+            "exactly the fix"
+        );
+        sc.overrides.push(("acks".into(), "1".into()));
+        assert_eq!(outcome_in_force(&sc, 3), None, "the fix and more");
+        sc.overrides = vec![("acks".into(), "1".into())];
+        assert_eq!(outcome_in_force(&sc, 3), None, "an experiment");
+        sc.fix.clear();
+        sc.overrides.clear();
+        assert_eq!(outcome_in_force(&sc, 3), sc.expect.as_ref());
+        sc.overrides = vec![("acks".into(), "1".into())];
+        assert_eq!(
+            outcome_in_force(&sc, 3),
+            None,
+            "no fix: any override is an experiment"
+        );
+    }
+
+    #[test]
+    fn sweep_marks_are_required_once_the_sweep_is_long_enough() {
+        let mut sc = story();
+        sc.sweep_marks = vec!["isr-expand".into()];
+        sc.sweep_marks_within = 100;
+        sc.swarm_marks = vec!["fault:pause".into()];
+        sc.swarm_marks_within = 1000;
+        assert_eq!(marks_required(&sc, 100), &sc.sweep_marks[..]);
+        assert!(marks_required(&sc, 99).is_empty());
+        let swarm = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        sc.overrides = swarm("faults.random.swarm", "true");
+        assert_eq!(marks_required(&sc, 1000), &sc.swarm_marks[..]);
+        assert!(marks_required(&sc, 999).is_empty());
+        sc.overrides = swarm("faults.random.swarm", "false");
+        assert!(marks_required(&sc, 1000).is_empty());
+        sc.overrides = swarm("faults.random.kinds", "true");
+        assert!(marks_required(&sc, 1000).is_empty());
+        sc.overrides = swarm("faults.random.swarm", "true");
+        sc.overrides
+            .extend(swarm("faults.random.kinds", "[\"crash\"]"));
+        assert!(marks_required(&sc, 1000).is_empty(), "swarm and more");
+    }
+}

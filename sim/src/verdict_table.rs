@@ -1,0 +1,218 @@
+//! The verdict table: one short run per row (a gallery scenario, its overrides, one seed), and
+//! everything the checkers said of it compared with the record in `sim/testdata/verdicts/`:
+//! the verdict, each checker's count of what it compared, every violation and allowed loss
+//! with its message, the counts, the marks, the state table and the trace hash.
+//!
+//! Rows with a planted `Flaw` (or an old rule) also name the checker that must fire, so a
+//! record can never bless a run that stopped flagging its bug; clean rows must stay VALID.
+//! This is the test set that catches the checkers' own mutants (`just mutants-checkers`):
+//! it builds with the library alone and runs in seconds.
+//!
+//! After a deliberate change of what a run shows, rewrite the records with
+//! `KSIM_BLESS=1 cargo test -p ksim --lib verdict_table` and read the diff before committing.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use crate::checker::{check, describe_state, Report, Verdict};
+use crate::output::{explain, summary};
+use crate::run::{lock, run, RunOutput};
+use crate::scenario_parse::{apply_set, load};
+
+/// What a row's run must show besides matching its record.
+enum Expect {
+    /// No violation: the contract held.
+    Valid,
+    /// Invalid, with at least one violation from this checker.
+    Flagged(&'static str),
+}
+
+fn run_row(scenario: &str, sets: &[&str], seed: u64) -> (RunOutput, Report) {
+    // The found stories are files, not gallery names.
+    let path = match scenario.strip_prefix("found/") {
+        Some(f) => format!("{}/../scenarios/found/{f}.toml", env!("CARGO_MANIFEST_DIR")),
+        None => scenario.to_string(),
+    };
+    let mut sc = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    for s in sets {
+        apply_set(&mut sc, s).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = run(seed, &sc);
+    let report = check(&out);
+    (out, report)
+}
+
+/// The summary's `time` line carries the wall time, the one figure a rerun does not repeat.
+fn without_wall_time(summary: &str) -> String {
+    summary
+        .lines()
+        .map(|l| match (l.find(" wall="), l.find(" events=")) {
+            (Some(a), Some(b)) if l.starts_with("time ") => format!("{}{}", &l[..a], &l[b..]),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Everything a run's checkers said, as text that diffs well.
+fn record(out: &RunOutput, report: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "== verdict {:?} exit {}",
+        report.verdict,
+        report.verdict.exit_code()
+    );
+    let _ = writeln!(s, "== panic {}", out.panic.is_some());
+    let _ = writeln!(
+        s,
+        "== summary\n{}",
+        without_wall_time(&summary(out, report))
+    );
+    let _ = writeln!(s, "== explain\n{}", explain(out, report));
+    let _ = writeln!(s, "== state\n{}", describe_state(&lock(&out.ctx.observer)));
+    let _ = writeln!(s, "== report");
+    let _ = writeln!(s, "counts {}", one(&report.counts));
+    let _ = writeln!(s, "coverage {}", one(&report.coverage));
+    let _ = writeln!(s, "marks {}", one(&report.marks));
+    let _ = writeln!(s, "errors {}", one(&report.errors));
+    let _ = writeln!(s, "messages {}", one(&report.messages_by_kind));
+    let _ = writeln!(s, "vacuous {}", one(&report.vacuous));
+    let _ = writeln!(s, "story {}", one(&report.story));
+    listed(&mut s, "violations", &report.violations);
+    listed(&mut s, "allowed_losses", &report.allowed_losses);
+    s
+}
+
+/// The first few entries of a long list as they are, and a hash of the whole list, so that a
+/// change anywhere in it shows while the record stays short.
+fn listed<T: serde::Serialize>(s: &mut String, what: &str, all: &[T]) {
+    let whole = one(&all);
+    let hash = whole.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let _ = writeln!(s, "{what} {} (hash {hash:016x})", all.len());
+    for item in all.iter().take(12) {
+        let _ = writeln!(s, "  {}", one(item));
+    }
+}
+
+/// One compact JSON line of a part of a report.
+fn one<T: serde::Serialize>(part: &T) -> String {
+    serde_json::to_string(part).expect("serializes")
+}
+
+fn record_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/verdicts")
+        .join(format!("{name}.txt"))
+}
+
+fn check_row(name: &str, scenario: &str, sets: &[&str], seed: u64, expect: Expect) {
+    let (out, report) = run_row(scenario, sets, seed);
+    let fired: Vec<_> = report.violations.iter().map(|v| v.checker).collect();
+    match expect {
+        Expect::Valid => assert_eq!(report.verdict, Verdict::Valid, "{name}: {fired:?}"),
+        Expect::Flagged(checker) => {
+            assert_eq!(report.verdict, Verdict::Invalid, "{name}");
+            assert!(fired.contains(&checker), "{name}: {checker} in {fired:?}");
+        }
+    }
+    assert!(
+        report.coverage.iter().any(|c| c.compared > 0),
+        "{name}: no checker compared anything"
+    );
+    let got = record(&out, &report);
+    let path = record_path(name);
+    if std::env::var_os("KSIM_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("a directory")).expect("mkdir");
+        std::fs::write(&path, &got).expect("write the record");
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (KSIM_BLESS=1 writes it)", path.display()));
+    if got != want {
+        let line = got.lines().zip(want.lines()).position(|(g, w)| g != w);
+        panic!(
+            "{name}: the run differs from {} (first at line {}):\n got: {:?}\nwant: {:?}",
+            path.display(),
+            line.map_or(0, |l| l + 1),
+            line.and_then(|l| got.lines().nth(l)),
+            line.and_then(|l| want.lines().nth(l)),
+        );
+    }
+}
+
+macro_rules! rows {
+    ($($name:ident: $scenario:literal [$($set:literal),*] seed $seed:literal => $expect:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                check_row(stringify!($name), $scenario, &[$($set),*], $seed, $expect);
+            }
+        )*
+    };
+}
+
+use Expect::{Flagged, Valid};
+
+rows! {
+    // Clean runs: every checker compares and none fires; the losses each setting allows.
+    default_1: "default" [] seed 1 => Valid;
+    default_consumers_1: "default" ["consumers=1"] seed 1 => Valid;
+    default_swarm_11: "default" ["faults.random.swarm=true"] seed 11 => Valid;
+    default_swarm_9002339: "default" ["faults.random.swarm=true"] seed 9002339 => Valid;
+    acks_1_failover_1: "acks-1-failover" [] seed 1 => Valid;
+    acks_all_leader_crash_1: "acks-all-leader-crash" [] seed 1 => Valid;
+    power_loss_without_fsync_1: "power-loss-without-fsync" [] seed 1 => Valid;
+    controller_failover_20: "controller-failover" [] seed 20 => Valid;
+    zombie_leader_1: "zombie-leader" [] seed 1 => Valid;
+    consumer_group_crash_1: "consumer-group-crash" [] seed 1 => Valid;
+    orders_and_payments_1: "orders-and-payments" [] seed 1 => Valid;
+    producer_retry_duplicates_1: "producer-retry-duplicates" [] seed 1 => Valid;
+    producer_retry_idempotent_1: "producer-retry-duplicates" ["enable.idempotence=true"] seed 1 => Valid;
+    jepsen_2013_1: "jepsen-2013" [] seed 1 => Valid;
+    jepsen_2013_clean_only_1: "jepsen-2013" ["unclean.leader.election.enable=false"] seed 1 => Valid;
+    follower_cut_off_1: "follower-cut-off" [] seed 1 => Valid;
+        long_faults_563: "long-faults" [] seed 563 => Valid;
+    acks_1_consumers_1: "acks-1-failover" ["consumers=3", "auto.offset.reset=earliest"] seed 1 => Valid;
+    jepsen_2013_consumers_1: "jepsen-2013" ["consumers=1", "auto.offset.reset=earliest"] seed 1 => Valid;
+    // One fault kind alone: the run counts it as injected (never vacuous).
+    only_crash_1: "default" ["faults.random.kinds=[\"crash\"]"] seed 1 => Valid;
+    only_power_loss_1: "default" ["faults.random.kinds=[\"power-loss\"]"] seed 1 => Valid;
+    only_pause_1: "default" ["faults.random.kinds=[\"pause\"]"] seed 1 => Valid;
+    only_isolate_1: "default" ["faults.random.kinds=[\"isolate\"]"] seed 1 => Valid;
+    only_slow_1: "default" ["faults.random.kinds=[\"slow\"]"] seed 1 => Valid;
+    only_clock_drift_1: "default" ["faults.random.kinds=[\"clock-drift\"]"] seed 1 => Valid;
+    only_stale_metadata_1: "default" ["faults.random.kinds=[\"stale-metadata\"]"] seed 1 => Valid;
+    // Old rules: the checker that exists for each loss fires.
+    kip_101_truncate_to_hw_3: "kip-101-truncate-to-hw" [] seed 3 => Flagged("strong-isr");
+    kafka_0_8_1: "jepsen-2013" ["preset=kafka-0.8"] seed 1 => Valid;
+    no_fetch_fencing_563: "long-faults" ["fetch_epoch_fencing=false"] seed 563 => Flagged("log-matching");
+    kip_101_divergence_1: "kip-101-divergence" [] seed 1 => Flagged("log-matching");
+    hw_over_committed_isr_37: "found/hw-over-committed-isr" [] seed 37 => Flagged("strong-isr");
+    hw_from_an_earlier_epoch_13192: "found/hw-from-an-earlier-epoch" [] seed 13192 => Flagged("strong-isr");
+    alter_partition_copy_1638: "found/alter-partition-copy-after-refusal" [] seed 1638 => Flagged("strong-isr");
+    // Planted flaws: each is caught by the checker that exists for it.
+    ack_before_replication_3: "acks-all-leader-crash" ["flaw=ack-before-replication"] seed 3 => Flagged("acked-durability");
+    hw_regress_1: "acks-all-leader-crash" ["flaw=hw-regress"] seed 1 => Flagged("leader-hw-monotonic");
+    elect_without_epoch_bump_1: "acks-all-leader-crash" ["flaw=elect-without-epoch-bump"] seed 1 => Flagged("one-leader-per-epoch");
+    skip_truncation_1: "acks-1-failover" ["flaw=skip-truncation"] seed 1 => Flagged("log-matching");
+    skip_truncation_default_3: "default" ["flaw=skip-truncation"] seed 3 => Flagged("log-matching");
+    followers_never_fetch_1: "default" ["flaw=followers-never-fetch", "duration_ms=6000", "settle_ms=5000"] seed 1 => Flagged("liveness");
+    elect_outside_isr_1: "jepsen-2013" ["unclean.leader.election.enable=false", "flaw=elect-outside-isr"] seed 1 => Flagged("leader-in-isr");
+    panic_on_restart_4: "acks-all-leader-crash" ["flaw=panic-on-restart"] seed 4 => Flagged("panic");
+    skip_duplicate_check_1: "producer-retry-duplicates" ["enable.idempotence=true", "flaw=skip-duplicate-check"] seed 1 => Flagged("duplicate");
+    reorder_retries_2: "producer-retry-duplicates" ["enable.idempotence=true", "flaw=reorder-retries"] seed 2 => Flagged("producer-order");
+    consumer_skips_a_record_1: "consumer-group-crash" ["flaw=consumer-skips-a-record"] seed 1 => Flagged("poll-skip");
+    read_above_hw_1: "default" ["consumers=1", "flaw=read-above-hw"] seed 1 => Flagged("read-above-hw");
+    read_above_hw_orders_1: "orders-and-payments" ["flaw=read-above-hw"] seed 1 => Flagged("read-above-hw");
+    follower_hw_above_leo_1: "default" ["flaw=follower-hw-above-leo"] seed 1 => Flagged("hw-within-leo");
+    never_shrink_isr_1: "follower-cut-off" ["flaw=never-shrink-isr"] seed 1 => Flagged("unavailability");
+    disk_keeps_unflushed_1: "power-loss-without-fsync" ["flaw=disk-keeps-unflushed"] seed 1 => Flagged("disk");
+    read_above_hw_acks_1_1: "acks-1-failover" ["consumers=3", "auto.offset.reset=earliest", "flaw=read-above-hw"] seed 1 => Flagged("inconsistent-offsets");
+    unclean_when_disabled_jepsen_1: "jepsen-2013" ["unclean.leader.election.enable=false", "flaw=unclean-when-disabled", "acks=all", "consumers=1", "auto.offset.reset=earliest"] seed 1 => Flagged("acked-durability");
+    unclean_when_disabled_11: "default" ["faults.random.swarm=true", "flaw=unclean-when-disabled"] seed 11 => Flagged("unclean-election");
+    double_vote_20: "controller-failover" ["quorum_flaw=double-vote"] seed 20 => Flagged("quorum");
+    forget_vote_on_restart_1: "controller-failover" ["quorum_flaw=forget-vote-on-restart"] seed 1 => Flagged("quorum");
+}
