@@ -88,10 +88,10 @@ fn record(out: &RunOutput, report: &Report) -> String {
 /// The first few entries of a long list as they are, and a hash of the whole list, so that a
 /// change anywhere in it shows while the record stays short.
 fn listed<T: serde::Serialize>(s: &mut String, what: &str, all: &[T]) {
-    let whole = one(&all);
-    let hash = whole.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    // Hashed as the trace hash is: `DefaultHasher::new()` has fixed keys.
+    let mut h = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&one(&all), &mut h);
+    let hash = std::hash::Hasher::finish(&h);
     let _ = writeln!(s, "{what} {} (hash {hash:016x})", all.len());
     for item in all.iter().take(12) {
         let _ = writeln!(s, "  {}", one(item));
@@ -112,11 +112,15 @@ fn record_path(name: &str) -> PathBuf {
 fn check_row(name: &str, scenario: &str, sets: &[&str], seed: u64, expect: Expect) {
     let (out, report) = run_row(scenario, sets, seed);
     let fired: Vec<_> = report.violations.iter().map(|v| v.checker).collect();
+    let repro = crate::output::reproduce_line(&out.ctx.sc, seed);
     match expect {
-        Expect::Valid => assert_eq!(report.verdict, Verdict::Valid, "{name}: {fired:?}"),
+        Expect::Valid => assert_eq!(report.verdict, Verdict::Valid, "{name}: {fired:?}\n{repro}"),
         Expect::Flagged(checker) => {
-            assert_eq!(report.verdict, Verdict::Invalid, "{name}");
-            assert!(fired.contains(&checker), "{name}: {checker} in {fired:?}");
+            assert_eq!(report.verdict, Verdict::Invalid, "{name}\n{repro}");
+            assert!(
+                fired.contains(&checker),
+                "{name}: {checker} in {fired:?}\n{repro}"
+            );
         }
     }
     assert!(
@@ -135,11 +139,13 @@ fn check_row(name: &str, scenario: &str, sets: &[&str], seed: u64, expect: Expec
     if got != want {
         let line = got.lines().zip(want.lines()).position(|(g, w)| g != w);
         panic!(
-            "{name}: the run differs from {} (first at line {}):\n got: {:?}\nwant: {:?}",
+            "{name}: the run differs from {} (first at line {}):\n got: {:?}\nwant: {:?}\n\
+             reproduce: {}\n       or: cargo test -p ksim --lib verdict_table::{name}",
             path.display(),
             line.map_or(0, |l| l + 1),
             line.and_then(|l| got.lines().nth(l)),
             line.and_then(|l| want.lines().nth(l)),
+            repro,
         );
     }
 }
