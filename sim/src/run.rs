@@ -203,6 +203,17 @@ pub fn run_for_report(seed: u64, sc: &Scenario) -> RunOutput {
     )
 }
 
+/// `run`, keeping both the explain tables and the report's timeline (the verdict table's
+/// rows that check what a report and `ksim explain` draw).
+#[cfg(test)]
+pub(crate) fn run_keeping_all(seed: u64, sc: &Scenario) -> RunOutput {
+    let keep = Keep {
+        tables: true,
+        timeline: true,
+    };
+    run_with(seed, sc, keep, Hooks::default())
+}
+
 /// What the configuration allows, for the observer's checkers.
 fn rules_of(sc: &Scenario) -> Rules {
     let b = &sc.broker;

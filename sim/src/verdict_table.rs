@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use crate::checker::{check, describe_state, Report, Verdict};
 use crate::output::{explain, summary};
-use crate::run::{lock, run, RunOutput};
+use crate::run::{lock, run, run_keeping_all, RunOutput};
 use crate::scenario_parse::{apply_set, load};
 
 /// What a row's run must show besides matching its record.
@@ -27,7 +27,7 @@ enum Expect {
     Flagged(&'static str),
 }
 
-fn run_row(scenario: &str, sets: &[&str], seed: u64) -> (RunOutput, Report) {
+fn run_row(scenario: &str, sets: &[&str], seed: u64, keep_all: bool) -> (RunOutput, Report) {
     // The found stories are files, not gallery names.
     let path = match scenario.strip_prefix("found/") {
         Some(f) => format!("{}/../scenarios/found/{f}.toml", env!("CARGO_MANIFEST_DIR")),
@@ -37,7 +37,11 @@ fn run_row(scenario: &str, sets: &[&str], seed: u64) -> (RunOutput, Report) {
     for s in sets {
         apply_set(&mut sc, s).unwrap_or_else(|e| panic!("{e}"));
     }
-    let out = run(seed, &sc);
+    let out = if keep_all {
+        run_keeping_all(seed, &sc)
+    } else {
+        run(seed, &sc)
+    };
     let report = check(&out);
     (out, report)
 }
@@ -81,17 +85,61 @@ fn record(out: &RunOutput, report: &Report) -> String {
     let _ = writeln!(s, "story {}", one(&report.story));
     listed(&mut s, "violations", &report.violations);
     listed(&mut s, "allowed_losses", &report.allowed_losses);
+    kept(&mut s, out);
     // Reproduce lines name the scenario file by its path: the same record on every checkout.
     s.replace(env!("CARGO_MANIFEST_DIR"), "<sim>")
+}
+
+/// What a row run with everything kept adds: the fault spans as `faults.jsonl` has them, and
+/// the report's timeline, series by series (its count, first and last samples, a hash).
+fn kept(s: &mut String, out: &RunOutput) {
+    let obs = lock(&out.ctx.observer);
+    let Some(tl) = &obs.timeline else {
+        return;
+    };
+    let faults = crate::export::fault_lines(&obs.fault_spans, &out.outcome.injected);
+    listed(s, "fault_lines", &faults);
+    let _ = writeln!(
+        s,
+        "tables {} (hash {:016x})",
+        obs.tables.len(),
+        hash_of(&obs.tables)
+    );
+    for ((b, p), series) in &tl.replicas {
+        series_line(s, &format!("replica {b} p{p}"), series);
+    }
+    for (p, series) in &tl.controller {
+        series_line(s, &format!("controllers p{p}"), series);
+    }
+    for (p, series) in &tl.committed {
+        series_line(s, &format!("committed p{p}"), series);
+    }
+}
+
+fn series_line<T: std::fmt::Debug>(s: &mut String, what: &str, series: &[T]) {
+    let text: Vec<String> = series.iter().map(|x| format!("{x:?}")).collect();
+    let _ = writeln!(
+        s,
+        "timeline {what}: {} (hash {:016x})",
+        text.len(),
+        hash_of(&text)
+    );
+    for x in text.iter().take(3).chain(text.iter().skip(3).last()) {
+        let _ = writeln!(s, "  {x}");
+    }
+}
+
+/// Hashed as the trace hash is: `DefaultHasher::new()` has fixed keys.
+fn hash_of<T: std::hash::Hash + ?Sized>(x: &T) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    x.hash(&mut h);
+    std::hash::Hasher::finish(&h)
 }
 
 /// The first few entries of a long list as they are, and a hash of the whole list, so that a
 /// change anywhere in it shows while the record stays short.
 fn listed<T: serde::Serialize>(s: &mut String, what: &str, all: &[T]) {
-    // Hashed as the trace hash is: `DefaultHasher::new()` has fixed keys.
-    let mut h = std::hash::DefaultHasher::new();
-    std::hash::Hash::hash(&one(&all), &mut h);
-    let hash = std::hash::Hasher::finish(&h);
+    let hash = hash_of(&one(&all));
     let _ = writeln!(s, "{what} {} (hash {hash:016x})", all.len());
     for item in all.iter().take(12) {
         let _ = writeln!(s, "  {}", one(item));
@@ -109,8 +157,8 @@ fn record_path(name: &str) -> PathBuf {
         .join(format!("{name}.txt"))
 }
 
-fn check_row(name: &str, scenario: &str, sets: &[&str], seed: u64, expect: Expect) {
-    let (out, report) = run_row(scenario, sets, seed);
+fn check_row(name: &str, scenario: &str, sets: &[&str], seed: u64, keep_all: bool, expect: Expect) {
+    let (out, report) = run_row(scenario, sets, seed, keep_all);
     let fired: Vec<_> = report.violations.iter().map(|v| v.checker).collect();
     let repro = crate::output::reproduce_line(&out.ctx.sc, seed);
     match expect {
@@ -150,12 +198,16 @@ fn check_row(name: &str, scenario: &str, sets: &[&str], seed: u64, expect: Expec
     }
 }
 
+/// `name: "scenario" ["key=value", ...] seed N => Valid | Flagged("checker");`, with `keep`
+/// after the seed for a row that also records the explain tables, fault spans and timeline.
 macro_rules! rows {
-    ($($name:ident: $scenario:literal [$($set:literal),*] seed $seed:literal => $expect:expr;)*) => {
+    ($($name:ident: $scenario:literal [$($set:literal),*] seed $seed:literal $($keep:ident)? => $expect:expr;)*) => {
         $(
             #[test]
             fn $name() {
-                check_row(stringify!($name), $scenario, &[$($set),*], $seed, $expect);
+                let keep_all: &[&str] = &[$(stringify!($keep)),*];
+                let keep_all = keep_all == ["keep"];
+                check_row(stringify!($name), $scenario, &[$($set),*], $seed, keep_all, $expect);
             }
         )*
     };
@@ -181,7 +233,7 @@ rows! {
     jepsen_2013_1: "jepsen-2013" [] seed 1 => Valid;
     jepsen_2013_clean_only_1: "jepsen-2013" ["unclean.leader.election.enable=false"] seed 1 => Valid;
     follower_cut_off_1: "follower-cut-off" [] seed 1 => Valid;
-        long_faults_563: "long-faults" [] seed 563 => Valid;
+    long_faults_563: "long-faults" [] seed 563 => Valid;
     acks_1_consumers_1: "acks-1-failover" ["consumers=3", "auto.offset.reset=earliest"] seed 1 => Valid;
     jepsen_2013_consumers_1: "jepsen-2013" ["consumers=1", "auto.offset.reset=earliest"] seed 1 => Valid;
     // One fault kind alone: the run counts it as injected (never vacuous).
@@ -220,6 +272,14 @@ rows! {
     read_above_hw_acks_1_1: "acks-1-failover" ["consumers=3", "auto.offset.reset=earliest", "flaw=read-above-hw"] seed 1 => Flagged("inconsistent-offsets");
     unclean_when_disabled_jepsen_1: "jepsen-2013" ["unclean.leader.election.enable=false", "flaw=unclean-when-disabled", "acks=all", "consumers=1", "auto.offset.reset=earliest"] seed 1 => Flagged("acked-durability");
     unclean_when_disabled_11: "default" ["faults.random.swarm=true", "flaw=unclean-when-disabled"] seed 11 => Flagged("unclean-election");
+    // Everything kept: what a run report draws and `ksim explain` tabulates.
+    default_swarm_11_kept: "default" ["faults.random.swarm=true"] seed 11 keep => Valid;
+    acks_1_failover_1_kept: "acks-1-failover" [] seed 1 keep => Valid;
+    zombie_leader_1_kept: "zombie-leader" [] seed 1 keep => Valid;
+    follower_cut_off_1_kept: "follower-cut-off" [] seed 1 keep => Valid;
+    power_loss_without_fsync_1_kept: "power-loss-without-fsync" [] seed 1 keep => Valid;
+    kip_101_divergence_1_kept: "kip-101-divergence" [] seed 1 keep => Flagged("log-matching");
+    skip_truncation_1_kept: "acks-1-failover" ["flaw=skip-truncation"] seed 1 keep => Flagged("log-matching");
     double_vote_20: "controller-failover" ["quorum_flaw=double-vote"] seed 20 => Flagged("quorum");
     forget_vote_on_restart_1: "controller-failover" ["quorum_flaw=forget-vote-on-restart"] seed 1 => Flagged("quorum");
 }
