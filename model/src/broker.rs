@@ -6,8 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::*;
+use crate::ids::*;
 use crate::log::{PartitionLog, Record, SequenceCheck};
-use crate::types::*;
+use crate::messages::*;
+use crate::step::*;
 
 /// What a replica is doing for its partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,60 +8,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::types::*;
+use crate::assignor::Assignor;
+use crate::config::*;
+use crate::ids::*;
+use crate::messages::*;
+use crate::step::*;
 
 /// A replica's log end as it reported it: (broker, last epoch, LEO).
 type LogEnd = (BrokerId, Epoch, Offset);
-
-/// Who asked: the controller (and its incarnation) holding the connection the answer goes
-/// back on. Only that controller sends the answer once the command is applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Origin {
-    pub controller: u32,
-    pub incarnation: u64,
-    pub conn: ConnId,
-}
-
-/// A replicated change to the metadata, with the active controller's time when it was
-/// proposed (every controller applies the same time, so session expiry is decided the same).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    /// BrokerRegistration (broker epoch -1) or BrokerHeartbeat.
-    Heartbeat {
-        now: TimeMs,
-        origin: Origin,
-        broker: BrokerId,
-        broker_epoch: i64,
-        incarnation: u64,
-        log_ends: Vec<(PartitionId, Epoch, Offset)>,
-    },
-    AlterPartition {
-        now: TimeMs,
-        origin: Origin,
-        leader: BrokerId,
-        broker_epoch: i64,
-        partition: PartitionId,
-        leader_epoch: Epoch,
-        partition_epoch: Epoch,
-        new_isr: Vec<(BrokerId, i64)>,
-    },
-    /// InitProducerId: hand out the next producer id. It goes through the metadata log (KRaft
-    /// writes ProducerIdsRecord there), so a new active controller never hands out an id again.
-    AllocateProducerId { origin: Origin, correlation_id: u64 },
-    /// The consumer group protocol: the coordinator's state changes through the metadata log
-    /// too, so a new active controller knows the group's members, generation and committed
-    /// offsets.
-    Group {
-        now: TimeMs,
-        origin: Origin,
-        request: GroupRequest,
-    },
-    /// Fence every broker whose session expired by `now`.
-    ExpireSessions { now: TimeMs },
-    /// A new active controller starts every live broker's session afresh (KRaft does the same:
-    /// heartbeat times are the active controller's own, not replicated).
-    RenewSessions { now: TimeMs },
-}
 
 impl Command {
     /// The command for a broker's request, if it changes metadata.
@@ -197,11 +151,6 @@ pub struct Controller {
     /// The consumer group.
     group: Group,
 }
-
-/// A group request carried by a command (one of `JoinGroup`, `GroupHeartbeat`,
-/// `OffsetCommit`, `OffsetFetch`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct GroupRequest(pub Request);
 
 impl GroupRequest {
     /// The answer refusing this request with `e`.

@@ -3,14 +3,22 @@
 //! as data in a `Ready` (disk writes, messages, notes for the observer). The simulator in
 //! `sim/` runs these machines under madsim; the unit tests and proptests here run them alone.
 
+pub mod assignor;
 pub mod broker;
+pub mod config;
 pub mod controller;
+pub mod ids;
 pub mod log;
+pub mod messages;
 pub mod partitioner;
 pub mod quorum;
-pub mod types;
+pub mod step;
 
+pub use assignor::Assignor;
 pub use broker::{Broker, Replica, Role};
-pub use controller::{assignment, Command, Controller, Origin};
+pub use config::*;
+pub use controller::{assignment, Controller};
+pub use ids::*;
 pub use log::{EpochEntry, PartitionLog, Record};
-pub use types::*;
+pub use messages::*;
+pub use step::*;

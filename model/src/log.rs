@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 
-use crate::types::{Epoch, Offset};
+use crate::ids::{Epoch, Offset};
 
 /// One record as stored in the log. Each record carries the leader epoch it was written in,
 /// which is what leader-epoch truncation (KIP-101/KIP-279) compares.

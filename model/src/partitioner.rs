@@ -3,7 +3,7 @@
 //! producer would send it to. murmur2 is Kafka's own variant (`Utils.murmur2`): seed
 //! 0x9747b28c, little-endian 4-byte blocks, Java's 32-bit wrapping arithmetic.
 
-use crate::types::PartitionId;
+use crate::ids::PartitionId;
 
 /// Kafka's `Utils.murmur2`: the 32-bit murmur2 hash of `data`, as a Java `int`.
 pub fn murmur2(data: &[u8]) -> i32 {

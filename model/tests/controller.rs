@@ -3,7 +3,8 @@
 //! answers a controller that cannot apply gives, producer ids, and KIP-966's unclean shutdown
 //! and balanced recovery.
 
-use ksim_model::controller::{proposal, GroupRequest};
+use ksim_model::controller::proposal;
+use ksim_model::GroupRequest;
 use ksim_model::*;
 
 const TIMEOUT: TimeMs = 9_000;

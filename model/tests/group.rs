@@ -1,7 +1,7 @@
 //! The consumer group coordinator: generations and the JoinGroup barrier, assignment, session
 //! expiry and generation fencing of offset commits, applied as metadata-log commands.
 
-use ksim_model::controller::GroupRequest;
+use ksim_model::GroupRequest;
 use ksim_model::*;
 
 fn controller(partitions: i32) -> Controller {

@@ -1,0 +1,313 @@
+//! Configuration with Kafka's names and defaults: the producer's `acks`, the historical
+//! switches of the replication protocol (`Protocol`), the broker's settings and the planted
+//! flaws of the checkers' self-test.
+
+use serde::{Serialize, Serializer};
+
+use crate::ids::*;
+
+/// Producer `acks`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acks {
+    /// acks=0: the producer does not wait for any answer.
+    None,
+    /// acks=1: the leader answers once the record is in its own log.
+    Leader,
+    /// acks=all (-1): the leader answers once the HW passed the record.
+    All,
+}
+
+impl Acks {
+    /// The value as written in producer.properties.
+    pub fn name(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+/// As written in producer.properties: `"0"`, `"1"` or `"all"`.
+impl Serialize for Acks {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// A deliberately broken protocol variant, used only to show that each checker catches the
+/// violation it exists for. `None` in every real run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Flaw {
+    #[default]
+    None,
+    /// The leader acknowledges acks=all as soon as the record is in its own log.
+    AckBeforeReplication,
+    /// The leader lowers its HW by one after every advance.
+    HwRegress,
+    /// The controller elects a new leader without bumping the leader epoch.
+    ElectWithoutEpochBump,
+    /// The leader skips the divergence check, so a diverged follower never truncates.
+    SkipTruncation,
+    /// Followers never fetch: a planted livelock the liveness check must report as a stall.
+    FollowersNeverFetch,
+    /// The controller elects the first live replica, in the ISR or not, and leaves the ISR as
+    /// it was: the leader-in-ISR invariant must catch it.
+    ElectOutsideIsr,
+    /// A restarted broker panics while recovering: a planted crash of the simulation itself,
+    /// which must be reported as a finding with its seed, never take down a sweep.
+    PanicOnRestart,
+    /// The leader appends an idempotent producer's retried batch again instead of answering
+    /// with the offset it already holds: the duplicate checker must catch it.
+    SkipDuplicateCheck,
+    /// The producer resends its waiting retries newest first, and the leader appends an
+    /// idempotent producer's batch whatever its sequence number (no
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER): the producer-order checker must catch it.
+    ReorderRetries,
+    /// The consumer moves its position one record too far after its first poll of each
+    /// partition it is assigned: poll-skip and unseen must catch it.
+    ConsumerSkipsARecord,
+    /// The leader serves consumers up to its LEO instead of its HW: they read records that
+    /// are not committed yet, and read-above-hw must catch it.
+    ReadAboveHw,
+    /// A follower takes the leader's HW without capping it by its own LEO: the replica
+    /// check (HW <= LEO) must catch it.
+    FollowerHwAboveLeo,
+    /// The leader never asks to drop a lagging follower from the ISR
+    /// (`replica.lag.time.max.ms` is ignored): a follower cut off from the leader but not from
+    /// the controllers holds the HW back for good, and the unavailability check must report it.
+    NeverShrinkIsr,
+    /// The simulated disk keeps unflushed records through a power loss (a disk model that
+    /// lies): the disk check must catch it.
+    DiskKeepsUnflushed,
+    /// The controller falls back to an unclean election although
+    /// `unclean.leader.election.enable=false`: the election check must catch it.
+    UncleanWhenDisabled,
+}
+
+/// How a replica finds where its log stops matching the leader's, when it follows a new
+/// leader epoch (or restarts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Truncation {
+    /// Before KIP-101 (Kafka < 0.11): truncate to the replica's own HW, then fetch from there.
+    /// A follower that has not yet heard the HW that acknowledged a record cuts that record.
+    HighWatermark,
+    /// KIP-101 (Kafka 0.11): one OffsetForLeaderEpoch round; the leader answers the start of
+    /// the first epoch above the follower's latest (its LEO for its own epoch), and the
+    /// follower truncates there once. Logs that diverge over several epochs stay diverged
+    /// (the cases KIP-279 lists).
+    Kip101,
+    /// KIP-279 (Kafka 2.0), folded into fetch by KIP-320 (2.1): the leader answers the
+    /// largest epoch <= the follower's and where it ends; the follower truncates and asks again
+    /// until the logs match.
+    #[default]
+    LeaderEpoch,
+}
+
+impl Truncation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Truncation::HighWatermark => "high-watermark",
+            Truncation::Kip101 => "kip-101",
+            Truncation::LeaderEpoch => "leader-epoch",
+        }
+    }
+}
+
+/// As the scenario file's `[protocol] truncation` names it.
+impl Serialize for Truncation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Kafka's replication protocol is a series of fixes; each switch turns one fix off to show
+/// what it prevents. Every field defaults to the modern rule (`Protocol::default()`).
+/// Serialized with the scenario file's `[protocol]` keys (the field names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Protocol {
+    pub truncation: Truncation,
+    /// KIP-320 (2.1): fetches carry `current_leader_epoch` (a stale or newer one is fenced) and
+    /// `last_fetched_epoch` (the leader checks divergence on every fetch). Off: a follower
+    /// fetches from whoever it believes leads, and divergence is looked for only when it
+    /// learns of a new epoch.
+    pub fetch_epoch_fencing: bool,
+    /// Only a follower that fetched in the leader's current epoch counts towards the HW. Off:
+    /// a re-elected leader counts the LEOs its followers reported when it led before.
+    pub hw_requires_current_epoch: bool,
+    /// KAFKA-7128 (2.1): a follower joins the ISR only once its LEO reaches the start offset of
+    /// the leader's epoch as well as the HW. Off: LEO >= HW is enough, so a replica can join
+    /// while the new leader's HW still lags what the previous leader committed.
+    pub isr_expand_requires_epoch_start: bool,
+    /// KIP-497 (2.7): the HW is computed over the maximal ISR, the current ISR plus replicas
+    /// the leader has asked to add. Off: over the committed ISR only, so the HW can pass a
+    /// replica that is about to become a member.
+    pub hw_over_maximal_isr: bool,
+    /// KIP-966 (4.0): the HW waits while the ISR is below `min.insync.replicas`, members that
+    /// leave then become eligible leader replicas (ELR), and a broker that restarts after an
+    /// unclean shutdown leaves the ISR and ELR. Off: the HW advances over whatever ISR is left,
+    /// and the last ISR member is re-elected even after losing data in a power loss.
+    pub strict_min_isr: bool,
+    /// KIP-903 (3.5): AlterPartition adds a replica only if the broker epoch it fetched with is
+    /// its current one. Off: a fetch from before a restart (which lost data) can re-add it.
+    pub isr_add_checks_broker_epoch: bool,
+    /// Not in Kafka (a proposed fix; off is Kafka's rule). Kafka's leader, refused with
+    /// INELIGIBLE_REPLICA, drops its pending ISR change (`Partition.handleAlterPartitionError`)
+    /// on the reasoning that no controller can apply that request later. A copy of it still in
+    /// flight on a connection the leader gave up can be applied later, with the same partition
+    /// epoch, once the replica is eligible again, while the HW has passed it
+    /// (`scenarios/found/long-faults-seed-1638.toml`). On: the refusal itself bumps the
+    /// partition epoch, so every older copy is refused with INVALID_UPDATE_VERSION.
+    pub refusal_bumps_partition_epoch: bool,
+}
+
+impl Default for Protocol {
+    fn default() -> Self {
+        Protocol {
+            truncation: Truncation::LeaderEpoch,
+            fetch_epoch_fencing: true,
+            hw_requires_current_epoch: true,
+            isr_expand_requires_epoch_start: true,
+            hw_over_maximal_isr: true,
+            strict_min_isr: true,
+            isr_add_checks_broker_epoch: true,
+            refusal_bumps_partition_epoch: false,
+        }
+    }
+}
+
+impl Protocol {
+    /// Every historical rule at once, as in Kafka 0.8 (which also had no
+    /// `min.insync.replicas` and always allowed unclean election; the scenario preset sets
+    /// those).
+    pub fn kafka_0_8() -> Self {
+        Protocol {
+            truncation: Truncation::HighWatermark,
+            fetch_epoch_fencing: false,
+            hw_requires_current_epoch: false,
+            isr_expand_requires_epoch_start: false,
+            hw_over_maximal_isr: false,
+            strict_min_isr: false,
+            isr_add_checks_broker_epoch: false,
+            refusal_bumps_partition_epoch: false,
+        }
+    }
+
+    /// The switches that differ from the modern rule, as `key=value` (for banners).
+    pub fn old_rules(&self) -> Vec<String> {
+        let m = Protocol::default();
+        let mut out = Vec::new();
+        if self.truncation != m.truncation {
+            out.push(format!("truncation={}", self.truncation.name()));
+        }
+        let flags = [
+            (
+                "fetch_epoch_fencing",
+                self.fetch_epoch_fencing,
+                m.fetch_epoch_fencing,
+            ),
+            (
+                "hw_requires_current_epoch",
+                self.hw_requires_current_epoch,
+                m.hw_requires_current_epoch,
+            ),
+            (
+                "isr_expand_requires_epoch_start",
+                self.isr_expand_requires_epoch_start,
+                m.isr_expand_requires_epoch_start,
+            ),
+            (
+                "hw_over_maximal_isr",
+                self.hw_over_maximal_isr,
+                m.hw_over_maximal_isr,
+            ),
+            ("strict_min_isr", self.strict_min_isr, m.strict_min_isr),
+            (
+                "isr_add_checks_broker_epoch",
+                self.isr_add_checks_broker_epoch,
+                m.isr_add_checks_broker_epoch,
+            ),
+        ];
+        for (name, v, modern) in flags {
+            if v != modern {
+                out.push(format!("{name}={v}"));
+            }
+        }
+        out
+    }
+
+    /// The fixes beyond Kafka's rules in force, as `key=value` (for banners).
+    pub fn proposed_rules(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.refusal_bumps_partition_epoch {
+            out.push("refusal_bumps_partition_epoch=true".to_string());
+        }
+        out
+    }
+}
+
+/// Broker-side configuration, with Kafka's names and defaults. Serialized as server.properties
+/// keys; `protocol` and `flaw` are left to the sections of their own (`[protocol]`,
+/// `[selftest]`), as in a scenario file.
+#[derive(Clone, Debug, Serialize)]
+pub struct BrokerConfig {
+    #[serde(rename = "min.insync.replicas")]
+    pub min_insync_replicas: usize,
+    #[serde(rename = "unclean.leader.election.enable")]
+    pub unclean_leader_election_enable: bool,
+    #[serde(rename = "replica.lag.time.max.ms")]
+    pub replica_lag_time_max_ms: TimeMs,
+    /// `log.flush.interval.messages`; `None` is Kafka's default (Long.MAX_VALUE: never).
+    #[serde(rename = "log.flush.interval.messages")]
+    pub log_flush_interval_messages: Option<u64>,
+    /// `log.flush.interval.ms`; `None` is Kafka's default (never).
+    #[serde(rename = "log.flush.interval.ms")]
+    pub log_flush_interval_ms: Option<TimeMs>,
+    #[serde(rename = "replica.high.watermark.checkpoint.interval.ms")]
+    pub replica_high_watermark_checkpoint_interval_ms: TimeMs,
+    #[serde(rename = "broker.heartbeat.interval.ms")]
+    pub broker_heartbeat_interval_ms: TimeMs,
+    #[serde(rename = "broker.session.timeout.ms")]
+    pub broker_session_timeout_ms: TimeMs,
+    #[serde(rename = "replica.fetch.wait.max.ms")]
+    pub replica_fetch_wait_max_ms: TimeMs,
+    #[serde(rename = "replica.fetch.backoff.ms")]
+    pub replica_fetch_backoff_ms: TimeMs,
+    /// Records returned by one fetch at most (stands in for `replica.fetch.max.bytes`).
+    #[serde(rename = "replica.fetch.max.records")]
+    pub replica_fetch_max_records: usize,
+    /// `controller.quorum.voters`: the controllers' ids (brokers try them in turn until one
+    /// answers as the active controller).
+    #[serde(rename = "controller.quorum.voters")]
+    pub controller_quorum_voters: Vec<u32>,
+    /// `controller.quorum.election.timeout.ms`
+    #[serde(rename = "controller.quorum.election.timeout.ms")]
+    pub controller_quorum_election_timeout_ms: TimeMs,
+    /// The historical switches (`[protocol]`); modern rules by default.
+    #[serde(skip)]
+    pub protocol: Protocol,
+    #[serde(skip)]
+    pub flaw: Flaw,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            min_insync_replicas: 1,
+            unclean_leader_election_enable: false,
+            replica_lag_time_max_ms: 30_000,
+            log_flush_interval_messages: None,
+            log_flush_interval_ms: None,
+            replica_high_watermark_checkpoint_interval_ms: 5_000,
+            broker_heartbeat_interval_ms: 2_000,
+            broker_session_timeout_ms: 9_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_backoff_ms: 1_000,
+            replica_fetch_max_records: 500,
+            controller_quorum_voters: vec![1],
+            controller_quorum_election_timeout_ms: 1_000,
+            protocol: Protocol::default(),
+            flaw: Flaw::None,
+        }
+    }
+}
