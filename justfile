@@ -43,7 +43,7 @@ mutants-disk:
 # alone, about 6 s a mutant, 499 mutants in about an hour. In place (the tree is mutated and
 # restored: do not edit it meanwhile). Extra arguments go to cargo mutants, e.g. `--iterate`.
 mutants-checkers *args="":
-    cargo mutants --no-config --in-place -f sim/src/checker.rs -f 'sim/src/observer/*.rs' -f sim/src/story.rs --test-package ksim --test-tool nextest --cargo-arg=--lib --timeout 90 --build-timeout 180 --no-shuffle -o reports/mutants-checkers {{args}}
+    cargo mutants --no-config --in-place -f 'sim/src/check/*.rs' -f 'sim/src/observer/*.rs' --test-package ksim --test-tool nextest --cargo-arg=--lib --timeout 90 --build-timeout 180 --no-shuffle -o reports/mutants-checkers {{args}}
 
 # The trace hashes a refactor must keep: seeds 1..3 of every gallery and found scenario and
 # 200 `default` swarm seeds, one `scenario seed hash` line each, into FILE. Record before a

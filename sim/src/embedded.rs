@@ -22,33 +22,15 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use ksim_model::{Offset, PartitionId};
 
-use crate::checker::{check, Report, Verdict};
-use crate::observer::{OpType, Poll};
-use crate::run::{lock, run_hooked, Hooks};
+use crate::check::{check, Report, Verdict};
+pub use crate::cluster::ctx::Delivery;
+use crate::cluster::ctx::{lock, Hooks};
+use crate::cluster::run::run_hooked;
+use crate::observer::OpType;
+use crate::scenario::parse::{apply_set, load, InputError};
 use crate::scenario::Scenario;
-use crate::scenario_parse::{apply_set, load, InputError};
-
-/// One record as a consumer's poll handed it to the application: the poll as the checkers
-/// see it (time, consumer, its start and generation, partition, offset, the record's unique
-/// id `value`; reachable as `d.offset`, `d.value`, ...) and its payload.
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    pub poll: Poll,
-    /// The topic of `poll.partition` (which numbers partitions over all topics).
-    pub topic: std::sync::Arc<str>,
-    /// What the producer hook wrote for it (empty without one).
-    pub payload: Bytes,
-}
-
-impl std::ops::Deref for Delivery {
-    type Target = Poll;
-    fn deref(&self) -> &Poll {
-        &self.poll
-    }
-}
 
 /// A simulated cluster with user code: a scenario (brokers, controllers, producers,
 /// consumers, faults) plus the hooks.
@@ -84,7 +66,7 @@ impl EmbeddedCluster {
     /// `"enable.auto.commit=false"`, `"consumers=3"`.
     pub fn set(mut self, assignment: &str) -> Result<EmbeddedCluster, InputError> {
         apply_set(&mut self.scenario, assignment)?;
-        crate::scenario_parse::validate(&self.scenario, "--set")?;
+        crate::scenario::parse::validate(&self.scenario, "--set")?;
         Ok(self)
     }
 
@@ -123,7 +105,7 @@ impl EmbeddedCluster {
         EmbeddedRun {
             report,
             acknowledged,
-            reproduce: crate::output::reproduce_line(&self.scenario, seed),
+            reproduce: crate::report::output::reproduce_line(&self.scenario, seed),
         }
     }
 }

@@ -8,28 +8,13 @@ compile_error!(
      replaces that setting: unset it, or add `--cfg madsim` to it."
 );
 
-pub mod bench;
-pub mod checker;
-pub mod clock;
-pub mod consumer;
-pub mod disk;
+// The layers, each importing only those listed before it.
+pub mod campaign;
+pub mod check;
+pub mod cluster;
 pub mod embedded;
-pub mod export;
-pub mod faults;
-pub mod net;
 pub mod observer;
-pub mod output;
-pub mod producer;
-pub mod properties;
 pub mod report;
-pub mod run;
 pub mod scenario;
-pub mod scenario_parse;
-pub mod shrink;
-pub mod story;
-pub mod sweep;
-pub mod timer;
-pub mod tradeoffs;
 #[cfg(test)]
 mod verdict_table;
-pub mod vocabulary;

@@ -7,13 +7,14 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use ksim::checker::check;
-use ksim::output;
-use ksim::properties::{apply_properties_file, PropertiesKind};
+use ksim::check::check;
+use ksim::cluster::ctx::lock;
+use ksim::cluster::run::{run, run_for_report};
+use ksim::report::output;
 use ksim::report::write_history;
-use ksim::run::{lock, run, run_for_report};
+use ksim::scenario::parse::{apply_set, gallery, load, validate, InputError};
+use ksim::scenario::properties::{apply_properties_file, PropertiesKind};
 use ksim::scenario::Scenario;
-use ksim::scenario_parse::{apply_set, gallery, load, validate, InputError};
 
 #[derive(Parser)]
 #[command(name = "ksim", version = output::VERSION, about = "Deterministic simulation testbed for Kafka-style replication")]
@@ -90,7 +91,7 @@ enum Command {
         jobs: Option<usize>,
         /// Run only the seeds with (seed - from) % N == K - 1 (K counts from 1).
         #[arg(long, value_name = "K/N")]
-        shard: Option<ksim::sweep::Shard>,
+        shard: Option<ksim::campaign::sweep::Shard>,
         /// The results file [default: reports/sweeps/<scenario>-<from>-<last>[-shard-K-of-N].jsonl].
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
@@ -216,7 +217,7 @@ fn main() -> ExitCode {
                     .max(1);
                 let seed_timeout =
                     (seed_timeout > 0).then(|| std::time::Duration::from_secs(seed_timeout));
-                let opts = ksim::sweep::Options {
+                let opts = ksim::campaign::sweep::Options {
                     from,
                     seeds,
                     jobs,
@@ -226,11 +227,11 @@ fn main() -> ExitCode {
                     determinism_sample,
                     seed_timeout,
                 };
-                ksim::sweep::sweep(&sc, &opts)
+                ksim::campaign::sweep::sweep(&sc, &opts)
             }
             Err(e) => bad_input(e),
         },
-        Command::Merge { files, out } => ksim::sweep::merge(&files, out.as_deref()),
+        Command::Merge { files, out } => ksim::campaign::sweep::merge(&files, out.as_deref()),
         Command::Tradeoffs {
             scenario,
             seeds,
@@ -242,8 +243,8 @@ fn main() -> ExitCode {
             out,
         } => {
             let path = |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string());
-            let opts = ksim::tradeoffs::Options {
-                params: ksim::tradeoffs::Params {
+            let opts = ksim::campaign::tradeoffs::Options {
+                params: ksim::campaign::tradeoffs::Params {
                     scenario,
                     sets,
                     seeds,
@@ -256,13 +257,13 @@ fn main() -> ExitCode {
                     .max(1),
                 out,
             };
-            ksim::tradeoffs::main(&opts)
+            ksim::campaign::tradeoffs::main(&opts)
         }
         Command::Explain { scenario, seed } => match prepare(&scenario) {
             Ok(sc) => {
                 let seed = seed.or(sc.run.seed).unwrap_or(1);
                 print!("{}", output::banner(&sc, seed));
-                let out = ksim::run::run_explained(seed, &sc);
+                let out = ksim::cluster::run::run_explained(seed, &sc);
                 let report = check(&out);
                 print!("{}", output::explain(&out, &report));
                 report.verdict.exit_code()
@@ -279,7 +280,7 @@ fn main() -> ExitCode {
         },
         Command::Bench { seeds, quick } => match load("default") {
             Ok(sc) => {
-                print!("{}", ksim::bench::report(&sc, seeds, quick));
+                print!("{}", ksim::campaign::bench::report(&sc, seeds, quick));
                 0
             }
             Err(e) => bad_input(e),
@@ -329,7 +330,8 @@ fn prepare(args: &ScenarioArgs) -> Result<Scenario, InputError> {
 }
 
 fn shrink_one(sc: &Scenario, seed: u64, out: Option<std::path::PathBuf>) -> i32 {
-    let shrunk = match ksim::shrink::shrink(sc, seed, |line| eprintln!("shrink: {line}")) {
+    let shrunk = match ksim::campaign::shrink::shrink(sc, seed, |line| eprintln!("shrink: {line}"))
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -355,7 +357,7 @@ fn shrink_one(sc: &Scenario, seed: u64, out: Option<std::path::PathBuf>) -> i32 
         "Found by `{how}` ({} faults, shrunk to {} in {} runs). The run trips {}: {}",
         shrunk.faults_before, shrunk.faults_after, shrunk.runs, shrunk.checker, shrunk.message
     );
-    let text = ksim::shrink::to_toml(&found);
+    let text = ksim::campaign::shrink::to_toml(&found);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("error: cannot create {}: {e}", dir.display());

@@ -14,10 +14,11 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use crate::checker::{check, describe_state, Report, Verdict};
-use crate::output::{explain, summary};
-use crate::run::{lock, run, run_keeping_all, RunOutput};
-use crate::scenario_parse::{apply_set, load};
+use crate::check::{check, describe_state, Report, Verdict};
+use crate::cluster::ctx::lock;
+use crate::cluster::run::{run, run_keeping_all, RunOutput};
+use crate::report::output::{explain, summary};
+use crate::scenario::parse::{apply_set, load};
 
 /// What a row's run must show besides matching its record.
 enum Expect {
@@ -25,6 +26,8 @@ enum Expect {
     Valid,
     /// Invalid, with at least one violation from this checker.
     Flagged(&'static str),
+    /// The run showed nothing (exit 3): what it was asked to show never happened.
+    Vacuous,
 }
 
 fn run_row(scenario: &str, sets: &[&str], seed: u64, keep_all: bool) -> (RunOutput, Report) {
@@ -115,7 +118,7 @@ fn kept(s: &mut String, out: &RunOutput) {
     let Some(tl) = &obs.timeline else {
         return;
     };
-    let faults = crate::export::fault_lines(&obs.fault_spans, &out.outcome.injected);
+    let faults = crate::report::export::fault_lines(&obs.fault_spans, &out.outcome.injected);
     listed(s, "fault_lines", &faults);
     let _ = writeln!(
         s,
@@ -178,9 +181,10 @@ fn record_path(name: &str) -> PathBuf {
 fn check_row(name: &str, scenario: &str, sets: &[&str], seed: u64, keep_all: bool, expect: Expect) {
     let (out, report) = run_row(scenario, sets, seed, keep_all);
     let fired: Vec<_> = report.violations.iter().map(|v| v.checker).collect();
-    let repro = crate::output::reproduce_line(&out.ctx.sc, seed);
+    let repro = crate::report::output::reproduce_line(&out.ctx.sc, seed);
     match expect {
         Expect::Valid => assert_eq!(report.verdict, Verdict::Valid, "{name}: {fired:?}\n{repro}"),
+        Expect::Vacuous => assert_eq!(report.verdict, Verdict::Vacuous, "{name}\n{repro}"),
         Expect::Flagged(checker) => {
             assert_eq!(report.verdict, Verdict::Invalid, "{name}\n{repro}");
             assert!(
@@ -231,7 +235,7 @@ macro_rules! rows {
     };
 }
 
-use Expect::{Flagged, Valid};
+use Expect::{Flagged, Vacuous, Valid};
 
 rows! {
     // Clean runs: every checker compares and none fires; the losses each setting allows.
@@ -298,6 +302,10 @@ rows! {
     power_loss_without_fsync_1_kept: "power-loss-without-fsync" [] seed 1 keep => Valid;
     kip_101_divergence_1_kept: "kip-101-divergence" [] seed 1 keep => Flagged("log-matching");
     skip_truncation_1_kept: "acks-1-failover" ["flaw=skip-truncation"] seed 1 keep => Flagged("log-matching");
+    followers_never_fetch_1_kept: "default" ["flaw=followers-never-fetch", "duration_ms=6000", "settle_ms=5000"] seed 1 keep => Flagged("liveness");
+    panic_on_restart_4_kept: "acks-all-leader-crash" ["flaw=panic-on-restart"] seed 4 keep => Flagged("panic");
+    // Asked for faults, none injected: every scripted fault falls after the run's end.
+    script_past_the_end_1: "acks-1-failover" ["duration_ms=3000"] seed 1 => Vacuous;
     double_vote_20: "controller-failover" ["quorum_flaw=double-vote"] seed 20 => Flagged("quorum");
     forget_vote_on_restart_1: "controller-failover" ["quorum_flaw=forget-vote-on-restart"] seed 1 => Flagged("quorum");
 }

@@ -5,7 +5,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use ksim::scenario_parse::parse;
+use ksim::scenario::parse::parse;
 
 const BASE: &str = r#"name = "gen"
 

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{run_check, scenario};
-use ksim::checker::{Report, Verdict};
+use ksim::check::{Report, Verdict};
 
 fn seeds() -> u64 {
     std::env::var("KSIM_CONSUMER_SEEDS")
@@ -98,11 +98,11 @@ fn a_group_reads_several_topics_and_the_history_names_them() {
     let sets = ["topics=[\"orders\", \"payments\"]", "num.partitions=3"];
     let sc = scenario("consumer-group-crash", &sets);
     assert_eq!(sc.total_partitions(), 6);
-    let out = ksim::run::run(1, &sc);
+    let out = ksim::cluster::run::run(1, &sc);
     assert!(out.panic.is_none(), "{:?}", out.panic);
-    let r = ksim::checker::check(&out);
+    let r = ksim::check::check(&out);
     assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.violations.first());
-    let obs = ksim::run::lock(&out.ctx.observer);
+    let obs = ksim::cluster::ctx::lock(&out.ctx.observer);
     for part in 0..6 {
         assert!(
             obs.history.iter().any(|op| op.partition == part),

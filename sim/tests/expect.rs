@@ -5,9 +5,9 @@
 mod common;
 
 use common::run_check;
-use ksim::checker::Verdict;
+use ksim::check::Verdict;
+use ksim::scenario::parse::{apply_set, gallery, load};
 use ksim::scenario::Scenario;
-use ksim::scenario_parse::{apply_set, gallery, load};
 
 fn seeds(sc: &Scenario) -> Vec<u64> {
     match (&sc.expect_seeds, sc.run.seed) {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{run_check, scenario};
-use ksim::checker::{Report, Verdict};
+use ksim::check::{Report, Verdict};
 use ksim::scenario::{FaultAction, Scenario, ScriptedFault, Target};
 
 /// `default` (RF 3, min.insync.replicas=2, acks=all, 20 s of writes) without its random

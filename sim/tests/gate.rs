@@ -5,8 +5,8 @@
 mod common;
 
 use common::scenario;
-use ksim::checker::{check, Verdict};
-use ksim::run::run;
+use ksim::check::{check, Verdict};
+use ksim::cluster::run::run;
 
 #[test]
 fn a_short_swarm_sweep_of_the_safe_configuration_has_no_finding() {

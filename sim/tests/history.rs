@@ -6,10 +6,11 @@
 mod common;
 
 use common::{run_check, scenario};
-use ksim::checker::{Report, Verdict};
-use ksim::run::{lock, run};
+use ksim::check::{Report, Verdict};
+use ksim::cluster::ctx::lock;
+use ksim::cluster::run::run;
+use ksim::scenario::parse::{apply_set, gallery};
 use ksim::scenario::Scenario;
-use ksim::scenario_parse::{apply_set, gallery};
 
 /// The story with its fix applied, as `ksim run NAME --fixed` does.
 fn fixed(name: &str) -> Scenario {
@@ -152,15 +153,15 @@ fn a_story_run_prints_its_text_its_steps_and_the_violating_step() {
     let sc = scenario("kip-101-truncate-to-hw", &[]);
     let seed = sc.run.seed.expect("the story carries its seed");
     let out = run(seed, &sc);
-    let report = ksim::checker::check(&out);
-    let banner = ksim::output::banner(&sc, seed);
+    let report = ksim::check::check(&out);
+    let banner = ksim::report::output::banner(&sc, seed);
     assert!(banner.contains("| Story 3, KIP-101 scenario 1"), "{banner}");
     assert!(banner.contains("run with --fixed"), "{banner}");
     assert!(
         banner.contains("protocol   OLD RULES truncation=high-watermark"),
         "{banner}"
     );
-    let summary = ksim::output::summary(&out, &report);
+    let summary = ksim::report::output::summary(&out, &report);
     assert!(
         summary.contains("VIOLATION leader-completeness: partition 0: broker 3"),
         "{summary}"
@@ -227,9 +228,9 @@ fn search_finds_truncation_to_the_hw_and_kafka_0_8() {
 fn explain_narrates_the_story_with_a_table_per_step_and_marks_the_violation() {
     let sc = scenario("kip-101-truncate-to-hw", &[]);
     let seed = sc.run.seed.expect("the story carries its seed");
-    let out = ksim::run::run_explained(seed, &sc);
-    let report = ksim::checker::check(&out);
-    let text = ksim::output::explain(&out, &report);
+    let out = ksim::cluster::run::run_explained(seed, &sc);
+    let report = ksim::check::check(&out);
+    let text = ksim::report::output::explain(&out, &report);
     assert!(text.contains("log (offsets:leader epoch)"), "{text}");
     assert!(text.contains(">>"), "the first violation is marked: {text}");
     assert!(text.contains("lacks committed"), "{text}");

@@ -9,7 +9,7 @@
 mod common;
 
 use common::{run_check, scenario};
-use ksim::checker::{Report, Verdict};
+use ksim::check::{Report, Verdict};
 
 /// Seeds 1..=SEEDS of the story; KSIM_PRODUCER_SEEDS raises it (1000 is the acceptance
 /// sweep, in release).
@@ -126,8 +126,8 @@ fn the_producer_order_checker_flags_retries_landing_out_of_order_and_counts_them
 fn keyed_records_go_where_the_java_clients_partitioner_puts_their_key() {
     use ksim_model::partitioner::partition_for_key;
     let partitions_written = |sets: &[&str]| {
-        let out = ksim::run::run(1, &scenario("consumer-group-crash", sets));
-        let obs = ksim::run::lock(&out.ctx.observer);
+        let out = ksim::cluster::run::run(1, &scenario("consumer-group-crash", sets));
+        let obs = ksim::cluster::ctx::lock(&out.ctx.observer);
         let mut ps: Vec<i32> = obs.history.iter().map(|op| op.partition).collect();
         ps.sort();
         ps.dedup();
@@ -146,10 +146,10 @@ fn keyed_records_go_where_the_java_clients_partitioner_puts_their_key() {
 /// The history of seed 1 of `name` with `sets`, and how many Produce requests it sent.
 fn produced(name: &str, sets: &[&str]) -> (Vec<ksim::observer::Op>, Report) {
     let sc = scenario(name, sets);
-    let out = ksim::run::run(1, &sc);
+    let out = ksim::cluster::run::run(1, &sc);
     assert!(out.panic.is_none(), "{:?}", out.panic);
-    let report = ksim::checker::check(&out);
-    let history = ksim::run::lock(&out.ctx.observer).history.clone();
+    let report = ksim::check::check(&out);
+    let history = ksim::cluster::ctx::lock(&out.ctx.observer).history.clone();
     (history, report)
 }
 

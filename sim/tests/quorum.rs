@@ -6,8 +6,8 @@
 mod common;
 
 use common::{run_check, scenario};
-use ksim::checker::Verdict;
-use ksim::scenario_parse::parse;
+use ksim::check::Verdict;
+use ksim::scenario::parse::parse;
 
 #[test]
 fn controller_failover_loses_nothing_acknowledged() {

@@ -7,7 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{ksim_in, scenario};
-use ksim::run::{lock, run, run_for_report};
+use ksim::cluster::ctx::lock;
+use ksim::cluster::run::{run, run_for_report};
 
 /// A fresh directory for one test under cargo's temporary directory.
 fn fresh_dir(name: &str) -> PathBuf {

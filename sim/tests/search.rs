@@ -5,11 +5,11 @@
 mod common;
 
 use common::{run_check, scenario};
-use ksim::checker::Verdict;
-use ksim::run::run;
+use ksim::campaign::shrink::{shrink, to_toml};
+use ksim::check::Verdict;
+use ksim::cluster::run::run;
+use ksim::scenario::parse::{load, parse};
 use ksim::scenario::{FaultAction, ScriptedFault, Target};
-use ksim::scenario_parse::{load, parse};
-use ksim::shrink::{shrink, to_toml};
 use proptest::prelude::*;
 
 #[test]
@@ -28,7 +28,7 @@ fn swarm_draws_a_different_fault_mix_per_seed_and_the_banner_prints_it() {
         r.for_seed(7, 3),
         "a draw is a function of the seed"
     );
-    let banner = ksim::output::banner(&sc, 7);
+    let banner = ksim::report::output::banner(&sc, 7);
     assert!(
         banner.contains("swarm (drawn for this seed): kinds="),
         "{banner}"
@@ -48,8 +48,8 @@ fn injected_faults_replayed_as_a_script_give_the_same_run() {
     scripted.faults.script = injected;
     let again = run(seed, &scripted);
     let (a, b) = (
-        ksim::run::lock(&out.ctx.observer).faults.clone(),
-        ksim::run::lock(&again.ctx.observer).faults.clone(),
+        ksim::cluster::ctx::lock(&out.ctx.observer).faults.clone(),
+        ksim::cluster::ctx::lock(&again.ctx.observer).faults.clone(),
     );
     assert_eq!(a, b, "the same faults at the same times");
 }
@@ -267,7 +267,7 @@ fn a_refusal_that_bumps_the_partition_epoch_refuses_the_late_copy() {
         kafka.violations.first()
     );
     assert_eq!(kafka.errors.get("INVALID_UPDATE_VERSION"), None);
-    ksim::scenario_parse::apply_set(&mut sc, "protocol.refusal_bumps_partition_epoch=true")
+    ksim::scenario::parse::apply_set(&mut sc, "protocol.refusal_bumps_partition_epoch=true")
         .unwrap();
     let fixed = run_check(&sc, seed);
     assert_eq!(fixed.verdict, Verdict::Valid, "{:?}", fixed.violations);
@@ -303,7 +303,7 @@ fn the_swarm_found_story_of_a_hw_counted_from_an_earlier_epoch_holds_with_the_mo
         "{:?}",
         old.violations.first()
     );
-    ksim::scenario_parse::apply_set(&mut sc, "hw_requires_current_epoch=true").unwrap();
+    ksim::scenario::parse::apply_set(&mut sc, "hw_requires_current_epoch=true").unwrap();
     let modern = run_check(&sc, seed);
     assert_eq!(modern.verdict, Verdict::Valid, "{:?}", modern.violations);
 }

@@ -5,9 +5,10 @@
 mod common;
 
 use common::{run_check, scenario};
-use ksim::checker::{check, Verdict};
-use ksim::run::{lock, run};
-use ksim::scenario_parse::gallery;
+use ksim::check::{check, Verdict};
+use ksim::cluster::ctx::lock;
+use ksim::cluster::run::run;
+use ksim::scenario::parse::gallery;
 
 #[test]
 fn acks_1_failover_loses_unreplicated_write() {
@@ -188,7 +189,8 @@ fn a_panic_inside_the_simulation_is_a_finding_with_its_seed() {
     let report = check(&out);
     assert_eq!(report.verdict, Verdict::Invalid);
     assert_eq!(report.violations[0].checker, "panic");
-    assert!(ksim::output::reproduce_line(&sc, 4).contains("--seed 4 --set flaw=panic-on-restart"));
+    assert!(ksim::report::output::reproduce_line(&sc, 4)
+        .contains("--seed 4 --set flaw=panic-on-restart"));
 }
 
 #[test]

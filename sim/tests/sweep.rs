@@ -546,8 +546,8 @@ fn vacuous_seeds_are_counted_not_the_sweeps_verdict() {
             .enumerate()
             .map(|(i, v)| line(i as u64 + 1, v))
             .collect();
-        let lines = ksim::sweep::parse_lines(Path::new("x"), text.as_bytes()).unwrap();
-        ksim::sweep::Summary::of(&lines).exit_code()
+        let lines = ksim::campaign::sweep::parse_lines(Path::new("x"), text.as_bytes()).unwrap();
+        ksim::campaign::sweep::Summary::of(&lines).exit_code()
     };
     assert_eq!(summary(&["valid", "vacuous", "valid"]), 0);
     assert_eq!(summary(&["vacuous", "vacuous"]), 3);

@@ -11,7 +11,7 @@ use common::ksim;
 
 use std::path::{Path, PathBuf};
 
-use ksim::tradeoffs::{self, Tradeoffs};
+use ksim::campaign::tradeoffs::{self, Tradeoffs};
 
 fn committed_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/tradeoffs")

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{run_check, scenario};
-use ksim::checker::{check, Report, Verdict};
-use ksim::run::run;
+use ksim::check::{check, Report, Verdict};
+use ksim::cluster::run::run;
 
 fn checkers(r: &Report) -> Vec<&'static str> {
     r.violations.iter().map(|v| v.checker).collect()

@@ -155,3 +155,43 @@ fn gap(from: u64, to: u64) -> u64 {
         0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health(
+        replicas: usize,
+        healthy: &[BrokerId],
+        leader: Option<BrokerId>,
+        isr: &[BrokerId],
+    ) -> Health {
+        Health {
+            healthy: healthy.iter().copied().collect(),
+            replicas,
+            leader,
+            isr: isr.to_vec(),
+            controllers_ok: true,
+        }
+    }
+
+    #[test]
+    fn progress_is_owed_only_to_a_strict_majority_of_healthy_replicas() {
+        // Replication factor 2: one healthy replica is half, not a majority.
+        assert!(!health(2, &[1], Some(1), &[1]).owes_progress());
+        assert!(health(2, &[1, 2], Some(1), &[1, 2]).owes_progress());
+        // Replication factor 4: two of four are not a majority, three are.
+        assert!(!health(4, &[1, 2], Some(1), &[1, 2]).owes_progress());
+        assert!(health(4, &[1, 2, 3], Some(1), &[1]).owes_progress());
+    }
+
+    #[test]
+    fn progress_needs_a_healthy_leader_and_a_healthy_isr_member() {
+        assert!(!health(3, &[2, 3], Some(1), &[1, 2, 3]).owes_progress());
+        assert!(health(3, &[2, 3], None, &[1, 2]).owes_progress());
+        assert!(!health(3, &[2, 3], None, &[1]).owes_progress());
+        let mut h = health(3, &[1, 2, 3], Some(1), &[1]);
+        h.controllers_ok = false;
+        assert!(!h.owes_progress());
+    }
+}

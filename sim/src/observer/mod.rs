@@ -336,9 +336,6 @@ pub struct Observer {
     pub completeness_checks: u64,
     /// Strong-ISR checks made (an ISR member against the committed log).
     pub strong_isr_checks: u64,
-    /// Committed records a new leader lacked where the loss was allowed (all holders lost
-    /// power, or an unclean election).
-    pub committed_lost_allowed: u64,
     /// The significant steps of the run, in order, for the story a run tells: faults,
     /// elections, ISR changes, fencing, truncations, committed records lost.
     pub steps: Vec<(u64, String)>,
@@ -1119,7 +1116,6 @@ impl Observer {
         );
         match self.loss_allowed(p, have, unclean) {
             Some(reason) => {
-                self.committed_lost_allowed += (committed_len - have) as u64;
                 self.step_note(now, format!("committed records lost, allowed: broker {b} leads partition {p} without {what}: {reason}"));
             }
             None => {
@@ -1325,5 +1321,65 @@ impl Observer {
             })
             .max()
             .map(|(_, b)| b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observer() -> Observer {
+        let rules = Rules {
+            unclean_leader_election_enable: false,
+            stall_bound_ms: 39_000,
+        };
+        Observer::new(Keep::default(), rules)
+    }
+
+    #[test]
+    fn controller_unavailability_counts_a_leaderless_stretch_still_open() {
+        let mut obs = observer();
+        obs.controller_unavailable_ms = 700;
+        assert_eq!(obs.controller_unavailable_until(5_000), 700);
+        obs.leaderless_since = Some(4_000);
+        assert_eq!(obs.controller_unavailable_until(5_000), 1_700);
+        assert_eq!(obs.controller_unavailable_until(3_000), 700);
+    }
+
+    #[test]
+    fn no_progress_is_owed_without_a_controller_quorum() {
+        let obs = observer();
+        assert!(obs.quorum_available().is_none());
+        assert!(!obs.health(0).controllers_ok);
+    }
+
+    #[test]
+    fn the_timeline_ends_with_each_replicas_last_state() {
+        let mut obs = Observer::new(
+            Keep {
+                timeline: true,
+                ..Keep::default()
+            },
+            observer().rules,
+        );
+        let view = |leo| ReplicaView {
+            role: Role::Leader { leader_epoch: 0 },
+            leo,
+            hw: 0,
+            alive: true,
+        };
+        obs.views.insert((1, 0), view(10));
+        obs.sample_replicas(1_000, None);
+        // An append sooner than LEO_SAMPLE_MS after the last sample is not sampled...
+        obs.views.insert((1, 0), view(12));
+        obs.sample_replicas(1_050, None);
+        // ... so closing the timeline adds it.
+        obs.close_timeline(1_060);
+        let series = &obs.timeline.as_ref().expect("kept").replicas[&(1, 0)];
+        let leos: Vec<_> = series.iter().map(|x| (x.time_ms, x.leo)).collect();
+        assert_eq!(leos, [(1_000, 10), (1_060, 12)]);
+        obs.close_timeline(1_070);
+        let series = &obs.timeline.as_ref().expect("kept").replicas[&(1, 0)];
+        assert_eq!(series.len(), 2, "an unchanged replica gets no second last sample");
     }
 }

@@ -134,7 +134,7 @@ impl Observer {
     }
 
     /// What the observer knows of `p`'s health now.
-    fn health(&self, p: PartitionId) -> Health {
+    pub(super) fn health(&self, p: PartitionId) -> Health {
         let faulty = |node: NodeId| {
             self.fault_spans
                 .iter()

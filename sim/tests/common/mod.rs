@@ -2,10 +2,10 @@
 //! seed and check it, or run the `ksim` binary. Each test crate uses some of them.
 #![allow(dead_code)]
 
-use ksim::checker::{check, Report};
-use ksim::run::run;
+use ksim::check::{check, Report};
+use ksim::cluster::run::run;
+use ksim::scenario::parse::{apply_set, load};
 use ksim::scenario::Scenario;
-use ksim::scenario_parse::{apply_set, load};
 
 pub fn scenario(name: &str, sets: &[&str]) -> Scenario {
     let mut sc = load(name).unwrap_or_else(|e| panic!("{e}"));

@@ -251,10 +251,14 @@ const VERDICTS: &[(&str, bool)] = &[("valid", false), ("invalid", true)];
 /// `[expect] violation`: one of the checkers' names.
 fn checker_name(v: &Value) -> Result<String, String> {
     let name = non_empty_string(v)?;
-    if crate::vocabulary::CHECKERS.contains(&name.as_str()) {
+    if crate::scenario::vocabulary::CHECKERS.contains(&name.as_str()) {
         return Ok(name);
     }
-    Err(unknown_name("checker", &name, crate::vocabulary::CHECKERS))
+    Err(unknown_name(
+        "checker",
+        &name,
+        crate::scenario::vocabulary::CHECKERS,
+    ))
 }
 
 fn unknown_name(what: &str, name: &str, known: &[&str]) -> String {
@@ -284,7 +288,7 @@ fn mark_names(v: &Value) -> Result<Vec<String>, String> {
             type_name(v)
         ));
     };
-    let known = crate::vocabulary::marks();
+    let known = crate::scenario::vocabulary::marks();
     let mut out = Vec::new();
     for item in list.iter() {
         let name = non_empty_string(item)?;

@@ -53,9 +53,10 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::checker::{check, Verdict};
-use crate::output::reproduce_line;
-use crate::run::{lock, run, RunOutput};
+use crate::check::{check, Verdict};
+use crate::cluster::ctx::lock;
+use crate::cluster::run::{run, RunOutput};
+use crate::report::output::reproduce_line;
 use crate::scenario::Scenario;
 
 /// The placeholder trace hash of a seed that produced no run.
@@ -799,7 +800,7 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     );
     let started = Instant::now();
     // Memory must stay flat over a long sweep: report RSS before and after.
-    let (_, rss_start) = crate::bench::memory();
+    let (_, rss_start) = crate::campaign::bench::memory();
     let mut progress = Progress::new(seeds.len(), &old);
     let quiet = QuietPanics::install(progress.bar.clone());
     let sc_arc = Arc::new(sc.clone());
@@ -818,18 +819,18 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
         progress.record(&line);
         done_now += 1;
         if quarters.contains(&done_now) {
-            rss_at.push(crate::bench::memory().1);
+            rss_at.push(crate::campaign::bench::memory().1);
         }
         Ok(())
     });
     drop(quiet);
     progress.bar.finish_and_clear();
     ran?;
-    let (peak_running, _) = crate::bench::memory();
+    let (peak_running, _) = crate::campaign::bench::memory();
     let secs = started.elapsed().as_secs_f64();
     let all = read_whole(&path)?;
     let mut summary = Summary::of(&all);
-    summary.require(crate::story::marks_required(sc, summary.seeds));
+    summary.require(crate::check::story::marks_required(sc, summary.seeds));
     let mb = |b: u64| format!("{:.1}", b as f64 / 1_048_576.0);
     let quarters: Vec<String> = rss_at.iter().map(|b| mb(*b)).collect();
     let invocation = format!(

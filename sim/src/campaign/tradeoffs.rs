@@ -19,14 +19,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::checker::{check, Report, Verdict};
+use crate::check::{check, Report, Verdict};
+use crate::cluster::ctx::lock;
+use crate::cluster::run::{run, RunOutput};
 use crate::observer::OpType;
-use crate::output::sh;
-use crate::output::{banner, reproduce_line};
-use crate::properties::{apply_properties_file, PropertiesKind};
-use crate::run::{lock, run, RunOutput};
+use crate::report::output::sh;
+use crate::report::output::{banner, reproduce_line};
+use crate::scenario::parse::{apply_set, load, validate, InputError};
+use crate::scenario::properties::{apply_properties_file, PropertiesKind};
 use crate::scenario::Scenario;
-use crate::scenario_parse::{apply_set, load, validate, InputError};
 
 /// The version of the `cells.json` layout.
 pub const FORMAT: u32 = 1;

@@ -8,10 +8,10 @@
 
 use std::fmt::Write;
 
-use crate::checker::{check, Verdict};
-use crate::run::run;
+use crate::check::{check, Verdict};
+use crate::cluster::run::run;
+use crate::scenario::parse::{flaw_name, quorum_flaw_name};
 use crate::scenario::{Scenario, ScriptedFault};
-use crate::scenario_parse::{flaw_name, quorum_flaw_name};
 
 /// A shrunk failure.
 pub struct Shrunk {

@@ -6,6 +6,9 @@
 //! partition drawn from the observer's `Timeline`. Nothing in these files depends on the wall
 //! clock or on where they were written, so one seed always gives the same bytes.
 
+pub mod export;
+pub mod output;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -13,11 +16,10 @@ use std::path::{Path, PathBuf};
 
 use ksim_model::{assignment, BrokerId, Epoch, NodeId, Offset, PartitionId, Role};
 
-use crate::checker::{Report, Verdict};
-use crate::export;
+use crate::check::{Report, Verdict};
+use crate::cluster::ctx::lock;
+use crate::cluster::run::RunOutput;
 use crate::observer::{ControllerSample, FaultSpan, Observer, OpType, ReplicaSample, Violation};
-use crate::output;
-use crate::run::{lock, RunOutput};
 use crate::scenario::FaultAction;
 use crate::scenario::Scenario;
 
@@ -161,7 +163,7 @@ pub fn write_history(obs: &Observer, sc: &Scenario, path: &Path) -> std::io::Res
             let p = polls.next().expect("peeked");
             let line = serde_json::json!({
                 "time_ms": p.time_ms,
-                "process": crate::faults::CONSUMER_BASE + p.consumer,
+                "process": crate::cluster::net::CONSUMER_BASE + p.consumer,
                 "type": "ok",
                 "f": "poll",
                 "value": p.value,

@@ -3,8 +3,8 @@
 //! cluster and waits for it to settle. Each node runs receive -> `step` -> disk -> observer ->
 //! send; the model never sees madsim.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ksim_model::quorum::{QuorumConfig, QuorumInput, QuorumNode, QuorumReady, Role as QuorumRole};
@@ -12,116 +12,22 @@ use ksim_model::{
     assignment, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin, Request,
     Role,
 };
-use madsim::time::{sleep, Instant, TimeHandle};
-use rand::SeedableRng;
+use madsim::time::{sleep, Instant};
 use rand_chacha::ChaCha8Rng;
 
-use crate::clock::Clocks;
-use crate::disk::Disks;
-use crate::faults::{fault_phase, heal, restart, Cluster};
-use crate::net::{addr_of, Inbound, LinkFaults, NodeNet, SharedLinkFaults};
-use crate::observer::{Keep, Observer, Rules, Stats};
-use crate::scenario::{Scenario, ScriptedFault};
-use crate::timer::Timer;
+use crate::cluster::ctx::{lock, now_ms, Ctx, Hooks, Outcome};
+use crate::cluster::faults::{fault_phase, heal, restart, Cluster};
+use crate::cluster::net::{addr_of, Inbound, LinkFaults, NodeNet};
+use crate::cluster::timer::Timer;
+use crate::observer::{Keep, Observer, Rules};
+use crate::scenario::streams::{stream, stream_of, StreamId};
+use crate::scenario::Scenario;
 
 /// How often every node's state machine is ticked.
 const TICK_MS: u64 = 50;
 /// Broker-to-broker and broker-to-controller requests time out after this
 /// (`replica.socket.timeout.ms` and `request.timeout.ms` both default to 30 s).
 const INTERNAL_REQUEST_TIMEOUT_MS: u64 = 30_000;
-
-/// Named random streams derived from the run seed. New streams are appended, never inserted,
-/// so that an old seed keeps its meaning.
-#[derive(Clone, Copy)]
-pub(crate) enum StreamId {
-    Faults = 1,
-    /// One stream per controller incarnation (election timeouts); `sub` = id << 32 | incarnation.
-    Controller = 2,
-    /// The swarm's per-seed fault mix (`RandomFaults::for_seed`).
-    Swarm = 3,
-    /// Which messages a lossy link loses (`net::LinkFaults`).
-    Loss = 4,
-    /// The swarm's later draws (stalled metadata, long faults): a stream of their own, so that
-    /// a seed that draws neither keeps the mix and the trace it had before they existed.
-    SwarmLater = 5,
-    /// The sticky partitioner's draws; `sub` = the producer's index.
-    Partitioner = 6,
-}
-
-pub(crate) fn stream(seed: u64, id: StreamId) -> ChaCha8Rng {
-    stream_of(seed, id, 0)
-}
-
-pub(crate) fn stream_of(seed: u64, id: StreamId, sub: u64) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&(id as u64).to_le_bytes());
-    key[16..24].copy_from_slice(&sub.to_le_bytes());
-    ChaCha8Rng::from_seed(key)
-}
-
-/// State shared by the supervisor and every node of one run.
-pub struct Ctx {
-    pub sc: Scenario,
-    pub seed: u64,
-    pub observer: Mutex<Observer>,
-    pub disks: Mutex<Disks>,
-    pub stats: Arc<Mutex<Stats>>,
-    /// Latency and loss on links (faults `slow`, `slow-to-controller`, `lossy`).
-    pub links: SharedLinkFaults,
-    /// Each server's clock (fault `clock-drift`).
-    pub clocks: Mutex<Clocks>,
-    /// Brokers whose metadata replay is stalled (fault `stale-metadata`); each broker checks
-    /// at its tick.
-    pub stalled_metadata: Mutex<BTreeSet<BrokerId>>,
-    incarnations: Mutex<BTreeMap<BrokerId, u64>>,
-    /// Each consumer's starts: a restarted consumer joins its group as a new member.
-    pub(crate) consumer_incarnations: Mutex<BTreeMap<u32, u64>>,
-    controller_incarnations: Mutex<BTreeMap<u32, u64>>,
-    pub(crate) next_value: Mutex<u64>,
-    /// Set when the run is over: every task returns, so that nothing of the run outlives its
-    /// runtime (madsim frees no task that is still pending when the runtime is dropped, and a
-    /// pending task would keep this context, and its history, alive).
-    pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
-    pub(crate) hooks: Hooks,
-    /// Every madsim node of the run, to kill after a panic (see `free_tasks`).
-    sim_nodes: Mutex<Vec<madsim::task::NodeId>>,
-}
-
-/// A lock that survives a panic elsewhere in the run: after a finding we still want to
-/// report what the observer saw.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-pub(crate) fn now_ms() -> u64 {
-    TimeHandle::current().elapsed().as_millis() as u64
-}
-
-impl Ctx {
-    pub(crate) fn observe(&self) -> MutexGuard<'_, Observer> {
-        lock(&self.observer)
-    }
-
-    /// What `node`'s own clock reads now (see `clock.rs`).
-    fn local_ms(&self, node: NodeId) -> u64 {
-        lock(&self.clocks).local_ms(node, now_ms())
-    }
-}
-
-/// What the supervisor saw, beside the observer.
-#[derive(Debug, Default, Clone)]
-pub struct Outcome {
-    /// Every partition had a leader and fully replicated logs before the settle time ran out.
-    pub settled: bool,
-    pub end_ms: u64,
-    /// Scripted faults whose target did not exist when they fired.
-    pub skipped_faults: Vec<String>,
-    /// Every fault injected, scripted or random, with its target resolved to one node and its
-    /// restart or heal delay: a script that replays the run's faults without the fault stream
-    /// (what `ksim shrink` starts from).
-    pub injected: Vec<ScriptedFault>,
-}
 
 /// Everything a run produced.
 pub struct RunOutput {
@@ -158,16 +64,6 @@ fn record_panic_locations() {
 /// for the first madsim runtime of a thread).
 pub fn run(seed: u64, sc: &Scenario) -> RunOutput {
     run_with(seed, sc, Keep::default(), Hooks::default())
-}
-
-/// User code run inside a simulated run (the embedded API, `crate::embedded`): what each
-/// producer writes, and a handler for each record a consumer polls.
-#[derive(Clone, Default)]
-pub struct Hooks {
-    /// (producer, the record's value id) -> its payload, after the 8-byte value id.
-    pub payload: Option<Arc<dyn Fn(u32, u64) -> Vec<u8> + Send + Sync>>,
-    /// Called for every record a consumer's poll returns, on the consumer's node, in order.
-    pub on_record: Option<Arc<dyn Fn(&crate::embedded::Delivery) + Send + Sync>>,
 }
 
 /// `run` with user hooks.
@@ -687,19 +583,23 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
             .create_node()
             .name(format!("producer-{i}"))
             .ip(addr_of(NodeId::Client(i)).ip())
-            .init(move || crate::producer::producer_node(w.upgrade().expect("run context"), i))
+            .init(move || {
+                crate::cluster::producer::producer_node(w.upgrade().expect("run context"), i)
+            })
             .build();
         cluster.clients.insert(NodeId::Client(i), client.id());
         lock(&ctx.sim_nodes).push(client.id());
     }
     for n in 1..=sc.workload.consumers {
         let w = Arc::downgrade(&ctx);
-        let v = NodeId::Client(crate::faults::CONSUMER_BASE + n);
+        let v = NodeId::Client(crate::cluster::net::CONSUMER_BASE + n);
         let client = handle
             .create_node()
             .name(format!("consumer-{n}"))
             .ip(addr_of(v).ip())
-            .init(move || crate::consumer::consumer_node(w.upgrade().expect("run context"), n))
+            .init(move || {
+                crate::cluster::consumer::consumer_node(w.upgrade().expect("run context"), n)
+            })
             .build();
         cluster.clients.insert(v, client.id());
         lock(&ctx.sim_nodes).push(client.id());

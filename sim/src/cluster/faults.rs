@@ -11,7 +11,9 @@ use ksim_model::{assignment, BrokerId, NodeId, PartitionId};
 use madsim::time::sleep;
 use rand::Rng;
 
-use crate::run::{lock, now_ms, stream, Ctx, Outcome, StreamId};
+use crate::cluster::ctx::{lock, now_ms, Ctx, Outcome};
+use crate::cluster::net::CONSUMER_BASE;
+use crate::scenario::streams::{stream, StreamId};
 use crate::scenario::{FaultAction, RandomFaults, ScriptedFault, Target};
 
 /// The madsim node ids of the run's nodes, which are down, and the faults in force.
@@ -115,9 +117,6 @@ pub(crate) fn describe(v: NodeId) -> String {
         NodeId::Client(c) => format!("producer {c}"),
     }
 }
-
-/// Consumer N is client `CONSUMER_BASE + N` (producers are clients 1..=64).
-pub(crate) const CONSUMER_BASE: u32 = 100;
 
 fn describe_all(vs: &[NodeId]) -> String {
     let names: Vec<String> = vs.iter().map(|v| describe(*v)).collect();

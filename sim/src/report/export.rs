@@ -9,14 +9,14 @@ use ksim_model::{BrokerConfig, BrokerId, Epoch, NodeId, Offset, PartitionId, Pro
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::disk::Disks;
-use crate::faults::CONSUMER_BASE;
+use crate::cluster::disk::Disks;
+use crate::cluster::net::CONSUMER_BASE;
 use crate::observer::{value_id, FaultSpan, Observer};
+use crate::scenario::parse::{flaw_name, quorum_flaw_name};
 use crate::scenario::{
     ConsumerConfig, FaultAction, Faults, ProducerConfig, RandomFaults, RunLimits, Scenario,
     ScriptedFault, Workload,
 };
-use crate::scenario_parse::{flaw_name, quorum_flaw_name};
 
 /// The topic of cluster partition `p` (topic t's partition i is `t * num.partitions + i`).
 pub fn topic_of(sc: &Scenario, p: PartitionId) -> &str {

@@ -22,8 +22,11 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::{mpsc, watch};
 
+use crate::cluster::timer::Timer;
 use crate::observer::Stats;
-use crate::timer::Timer;
+
+/// Consumer N is client `CONSUMER_BASE + N` (producers are clients 1..=64).
+pub(crate) const CONSUMER_BASE: u32 = 100;
 
 pub const PORT: u16 = 9092;
 

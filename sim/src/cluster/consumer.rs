@@ -17,11 +17,11 @@ use std::time::Duration;
 use ksim_model::{BrokerId, Epoch, ErrorCode, NodeId, Offset, PartitionId, Request, Response};
 use madsim::time::Instant;
 
-use crate::faults::CONSUMER_BASE;
-use crate::net::{Inbound, NodeNet};
+use crate::cluster::ctx::{lock, now_ms, Ctx};
+use crate::cluster::net::CONSUMER_BASE;
+use crate::cluster::net::{Inbound, NodeNet};
+use crate::cluster::timer::Timer;
 use crate::observer::Poll;
-use crate::run::{lock, now_ms, Ctx};
-use crate::timer::Timer;
 
 /// Kafka's consumer defaults: `retry.backoff.ms`, `request.timeout.ms`, and how long a fetch
 /// that returned nothing waits before the next (`fetch.max.wait.ms`).
@@ -460,7 +460,7 @@ impl Consumer {
                         value: u64::from_be_bytes(id),
                     };
                     if let Some(handler) = &self.ctx.hooks.on_record {
-                        handler(&crate::embedded::Delivery {
+                        handler(&crate::cluster::ctx::Delivery {
                             poll: poll.clone(),
                             topic: self.topics[(p / self.ctx.sc.partitions.max(1)) as usize]
                                 .clone(),

@@ -26,11 +26,11 @@ use ksim_model::{
 use madsim::time::Instant;
 use rand::Rng;
 
-use crate::net::{Inbound, NodeNet};
+use crate::cluster::ctx::{lock, now_ms, Ctx};
+use crate::cluster::net::{Inbound, NodeNet};
+use crate::cluster::timer::Timer;
 use crate::observer::{Op, OpType};
-use crate::run::{lock, now_ms, Ctx};
 use crate::scenario::Partitioner;
-use crate::timer::Timer;
 
 /// Kafka's `DefaultRecord` framing around a record's key and value (length, attributes,
 /// timestamp and offset deltas, header count, for small records), and a batch's header
@@ -158,9 +158,9 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
         next_init_ms: 0,
         accumulator: BTreeMap::new(),
         sticky: BTreeMap::new(),
-        sticky_rng: crate::run::stream_of(
+        sticky_rng: crate::scenario::streams::stream_of(
             ctx.seed,
-            crate::run::StreamId::Partitioner,
+            crate::scenario::streams::StreamId::Partitioner,
             u64::from(idx),
         ),
         next_partition: vec![idx as i32 % sc.partitions; sc.workload.topics.len()],

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use madsim::net::Endpoint;
 
-use crate::checker::check;
-use crate::run::{lock, run};
+use crate::check::check;
+use crate::cluster::ctx::lock;
+use crate::cluster::run::run;
 use crate::scenario::Scenario;
 
 /// Peak and current resident memory of this process, from /proc (Linux), in bytes.
@@ -185,7 +186,7 @@ pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
     let _ = writeln!(
         s,
         "machine    {cpu}, {cores} cores; ksim {}",
-        crate::output::VERSION
+        crate::report::output::VERSION
     );
     let trips = if quick { 30_000 } else { 300_000 };
     let (msgs, wall) = floor(trips);

@@ -8,8 +8,8 @@
 
 use std::path::Path;
 
+use crate::scenario::parse::{apply_set, suggest, InputError};
 use crate::scenario::Scenario;
-use crate::scenario_parse::{apply_set, suggest, InputError};
 
 /// Which file this is: its keys go to `[server]`, `[producer]` or `[consumer]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,6 +2,11 @@
 //! Kafka's own config keys and overridden by `--set KEY=VALUE`. Parsing and validation live in
 //! `scenario_parse.rs`; this file holds the types and their defaults.
 
+pub mod parse;
+pub mod properties;
+pub mod streams;
+pub mod vocabulary;
+
 use ksim_model::{Acks, BrokerConfig, BrokerId, Flaw, PartitionId};
 use serde::{Serialize, Serializer};
 
@@ -516,7 +521,8 @@ impl RandomFaults {
             return self.clone();
         }
         use rand::Rng;
-        let mut rng = crate::run::stream(seed, crate::run::StreamId::Swarm);
+        let mut rng =
+            crate::scenario::streams::stream(seed, crate::scenario::streams::StreamId::Swarm);
         let all = [
             FaultAction::Crash,
             FaultAction::PowerLoss,
@@ -551,7 +557,8 @@ impl RandomFaults {
         ];
         kinds.extend(later.iter().copied().filter(|_| rng.gen_bool(0.5)));
         // Draws added since, on their own stream (see `StreamId::SwarmLater`).
-        let mut rng = crate::run::stream(seed, crate::run::StreamId::SwarmLater);
+        let mut rng =
+            crate::scenario::streams::stream(seed, crate::scenario::streams::StreamId::SwarmLater);
         if rng.gen_bool(0.5) {
             kinds.push(FaultAction::StaleMetadata);
         }

@@ -4,15 +4,18 @@
 //! that held it lost it in a power loss, or after an unclean leader election. Every checker
 //! says how much it compared, so an empty comparison cannot pass silently.
 
+pub mod story;
+
 use std::collections::BTreeMap;
 
 use ksim_model::{Acks, BrokerId, Offset, PartitionId};
 use serde::Serialize;
 
+use crate::cluster::ctx::lock;
+use crate::cluster::run::RunOutput;
 use crate::observer::{Observer, OpType, Violation};
-use crate::run::{lock, RunOutput};
 
-pub use crate::vocabulary::{marks, CHECKERS};
+pub use crate::scenario::vocabulary::{marks, CHECKERS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -324,10 +327,10 @@ fn verdict_of(violations: &[Violation], vacuous: &[String]) -> Verdict {
 /// A story run as written (or with exactly its fix) must show its `[expect]`; one that does
 /// not is a `story` violation.
 fn judge_story(out: &RunOutput, report: &mut Report) {
-    let Some(outcome) = crate::story::outcome_in_force(&out.ctx.sc, out.seed) else {
+    let Some(outcome) = crate::check::story::outcome_in_force(&out.ctx.sc, out.seed) else {
         return;
     };
-    let shown = crate::story::Shown {
+    let shown = crate::check::story::Shown {
         invalid: report.verdict == Verdict::Invalid,
         violations: report.violations.iter().map(|v| v.checker).collect(),
         allowed_losses: report
@@ -338,7 +341,7 @@ fn judge_story(out: &RunOutput, report: &mut Report) {
         lost: report.counts.lost_allowed + report.counts.lost_violating,
         marks: &report.marks,
     };
-    let judged = crate::story::judge(outcome, &shown);
+    let judged = crate::check::story::judge(outcome, &shown);
     match judged {
         Ok(shown) => report.story = Some(shown),
         Err(missing) => {

@@ -7,8 +7,9 @@ use std::fmt::Write;
 use ksim_model::Flaw;
 use serde_json::json;
 
-use crate::checker::{Report, Verdict};
-use crate::run::{lock, RunOutput};
+use crate::check::{Report, Verdict};
+use crate::cluster::ctx::lock;
+use crate::cluster::run::RunOutput;
 use crate::scenario::Scenario;
 
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KSIM_GIT"), ")");
@@ -477,6 +478,6 @@ pub fn json(out: &RunOutput, report: &Report, determinism: Option<bool>) -> serd
         "wall_s": out.wall.as_secs_f64(),
         "overrides": sc.overrides,
         "reproduce": reproduce_line(sc, out.seed),
-        "config": crate::export::config(sc, out.seed),
+        "config": crate::report::export::config(sc, out.seed),
     })
 }

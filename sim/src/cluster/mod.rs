@@ -1,0 +1,12 @@
+//! The simulated cluster: madsim nodes pumping the model's machines on a seeded network,
+//! clock and disk, the workload's clients, and the faults injected into them.
+
+pub mod clock;
+pub mod consumer;
+pub mod ctx;
+pub mod disk;
+pub mod faults;
+pub mod net;
+pub mod producer;
+pub mod run;
+pub mod timer;
