@@ -38,7 +38,7 @@ mutants:
 mutants-disk:
     cargo mutants --no-config -f sim/src/disk.rs --test-package ksim --no-shuffle -j 2 -o reports/mutants-disk -- --lib --test trust
 
-# Mutation testing of the checkers (sim/src/checker.rs, observer/, story.rs) against the
+# Mutation testing of the checkers (sim/src/check/, sim/src/observer/) against the
 # library's tests, chiefly the verdict table (sim/src/verdict_table.rs): built with the library
 # alone, about 6 s a mutant, 499 mutants in about an hour. In place (the tree is mutated and
 # restored: do not edit it meanwhile). Extra arguments go to cargo mutants, e.g. `--iterate`.

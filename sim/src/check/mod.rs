@@ -95,6 +95,13 @@ pub struct Counts {
     pub messages: u64,
 }
 
+impl Counts {
+    /// Acknowledged writes lost, allowed or not.
+    pub fn lost(&self) -> u64 {
+        self.lost_allowed + self.lost_violating
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub verdict: Verdict,
@@ -338,7 +345,7 @@ fn judge_story(out: &RunOutput, report: &mut Report) {
             .iter()
             .map(|l| l.reason.as_str())
             .collect(),
-        lost: report.counts.lost_allowed + report.counts.lost_violating,
+        lost: report.counts.lost(),
         marks: &report.marks,
     };
     let judged = crate::check::story::judge(outcome, &shown);
@@ -761,4 +768,22 @@ pub fn describe_state(obs: &Observer) -> String {
         ));
     }
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    #[test]
+    fn lost_counts_allowed_and_violating_losses_alike() {
+        let counts = |lost_allowed, lost_violating| Counts {
+            lost_allowed,
+            lost_violating,
+            ..Counts::default()
+        };
+        assert_eq!(counts(0, 0).lost(), 0);
+        assert_eq!(counts(3, 0).lost(), 3);
+        assert_eq!(counts(0, 2).lost(), 2);
+        assert_eq!(counts(3, 2).lost(), 5);
+    }
 }

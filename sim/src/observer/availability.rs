@@ -167,7 +167,7 @@ mod tests {
         isr: &[BrokerId],
     ) -> Health {
         Health {
-            healthy: healthy.iter().copied().collect(),
+            healthy: healthy.to_vec(),
             replicas,
             leader,
             isr: isr.to_vec(),
