@@ -274,14 +274,7 @@ impl<'a> Draw<'a> {
 
     /// One replica: its role with leader epochs, its ISR membership, its LEO and HW against
     /// the committed offset, its log truncations, and the faults that hit its broker.
-    fn replica_block(
-        &self,
-        s: &mut String,
-        b: BrokerId,
-        p: PartitionId,
-        y0: f64,
-        leo_max: Offset,
-    ) {
+    fn replica_block(&self, s: &mut String, b: BrokerId, p: PartitionId, y0: f64, leo_max: Offset) {
         let tl = self.obs.timeline.as_ref().expect("checked by the caller");
         let samples: &[ReplicaSample] = tl.replicas.get(&(b, p)).map_or(&[], Vec::as_slice);
         let role_y = y0 + 12.0;
@@ -446,11 +439,7 @@ impl<'a> Draw<'a> {
     }
 
     /// A step plot of `points` (None: no value, e.g. the broker is down) up to the end.
-    fn step_path(
-        &self,
-        points: &[(u64, Option<Offset>)],
-        y_of: impl Fn(Offset) -> f64,
-    ) -> String {
+    fn step_path(&self, points: &[(u64, Option<Offset>)], y_of: impl Fn(Offset) -> f64) -> String {
         let mut d = String::new();
         let mut drawing = false;
         for (i, (t, v)) in points.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! Scenario: everything that decides a run besides the seed, read from a TOML file with
 //! Kafka's own config keys and overridden by `--set KEY=VALUE`. Parsing and validation live in
-//! `parse.rs`; this file holds the types and their defaults.
+//! `parse/`; this file holds the types and their defaults.
 
 pub mod parse;
 pub mod properties;

@@ -1,0 +1,328 @@
+//! The key table: one entry per settable key, shared by the file parser and `--set`, and the
+//! names of the enums it reads.
+
+use super::*;
+
+pub(super) type Apply = fn(&mut Scenario, &Value) -> Result<(), String>;
+
+/// A key of a section (`""` is the top level), and how to read its value into a scenario.
+pub(super) struct KeySpec {
+    pub(super) section: &'static str,
+    pub(super) key: &'static str,
+    pub(super) apply: Apply,
+}
+
+impl KeySpec {
+    pub(super) fn qualified(&self) -> String {
+        qualify(self.section, self.key)
+    }
+}
+
+pub(super) fn qualify(section: &str, key: &str) -> String {
+    if section.is_empty() {
+        key.to_string()
+    } else {
+        format!("{section}.{key}")
+    }
+}
+
+/// Kafka's "no limit" for longs (`Long.MAX_VALUE`), which also serves as "unbounded" below.
+pub(super) const MAX: i64 = i64::MAX;
+
+/// `key!(section, key, |sc, v| PLACE => VALUE)`: parse VALUE first (it may fail with `?`), and
+/// only then assign, so a failed `--set` leaves the scenario untouched.
+macro_rules! key {
+    ($section:literal, $key:literal, |$sc:ident, $v:ident| $place:expr => $value:expr) => {
+        KeySpec {
+            section: $section,
+            key: $key,
+            apply: |$sc, $v| {
+                let parsed = $value;
+                $place = parsed;
+                Ok(())
+            },
+        }
+    };
+}
+
+pub(super) static KEYS: &[KeySpec] = &[
+    key!("", "name", |sc, v| sc.name => non_empty_string(v)?),
+    key!("", "description", |sc, v| sc.description => string(v)?.to_string()),
+    key!("", "fix", |sc, v| sc.fix => assignments(v)?),
+    key!("", "fixed_in", |sc, v| sc.fixed_in => string(v)?.to_string()),
+    key!("cluster", "brokers", |sc, v| sc.brokers => int_in(v, 1, 64)?),
+    key!("cluster", "controllers", |sc, v| sc.controllers => int_in(v, 1, 9)?),
+    key!("server", "num.partitions", |sc, v| sc.partitions => int_in(v, 1, 1000)?),
+    key!("server", "default.replication.factor", |sc, v| sc.replication_factor => int_in(v, 1, 64)?),
+    key!("server", "min.insync.replicas", |sc, v| sc.broker.min_insync_replicas => int_in(v, 1, MAX)?),
+    key!("server", "unclean.leader.election.enable", |sc, v| sc.broker.unclean_leader_election_enable => boolean(v)?),
+    key!("server", "replica.lag.time.max.ms", |sc, v| sc.broker.replica_lag_time_max_ms => int_in(v, 1, MAX)?),
+    key!("server", "log.flush.interval.messages", |sc, v| sc.broker.log_flush_interval_messages => at_least_1_or_never(v)?),
+    key!("server", "log.flush.interval.ms", |sc, v| sc.broker.log_flush_interval_ms => at_least_1_or_never(v)?),
+    key!("server", "replica.high.watermark.checkpoint.interval.ms", |sc, v| sc.broker.replica_high_watermark_checkpoint_interval_ms => int_in(v, 1, MAX)?),
+    key!("server", "broker.heartbeat.interval.ms", |sc, v| sc.broker.broker_heartbeat_interval_ms => int_in(v, 1, MAX)?),
+    key!("server", "broker.session.timeout.ms", |sc, v| sc.broker.broker_session_timeout_ms => int_in(v, 1, MAX)?),
+    key!("server", "replica.fetch.wait.max.ms", |sc, v| sc.broker.replica_fetch_wait_max_ms => int_in(v, 0, MAX)?),
+    key!("server", "replica.fetch.backoff.ms", |sc, v| sc.broker.replica_fetch_backoff_ms => int_in(v, 0, MAX)?),
+    key!("server", "controller.quorum.election.timeout.ms", |sc, v| sc.broker.controller_quorum_election_timeout_ms => int_in(v, 100, 600_000)?),
+    key!("producer", "acks", |sc, v| sc.producer.acks => acks(v)?),
+    key!("producer", "request.timeout.ms", |sc, v| sc.producer.request_timeout_ms => int_in(v, 1, MAX)?),
+    key!("producer", "max.in.flight.requests.per.connection", |sc, v| sc.producer.max_in_flight => int_in(v, 1, 1000)?),
+    key!("producer", "enable.idempotence", |sc, v| sc.producer.enable_idempotence => boolean(v)?),
+    key!("producer", "retries", |sc, v| sc.producer.retries => int_in(v, 0, i64::from(i32::MAX))?),
+    key!("producer", "retry.backoff.ms", |sc, v| sc.producer.retry_backoff_ms => int_in(v, 0, MAX)?),
+    key!("producer", "delivery.timeout.ms", |sc, v| sc.producer.delivery_timeout_ms => int_in(v, 1, MAX)?),
+    key!("producer", "batch.size", |sc, v| sc.producer.batch_size => int_in(v, 0, 1 << 30)?),
+    key!("producer", "linger.ms", |sc, v| sc.producer.linger_ms => int_in(v, 0, MAX)?),
+    key!("producer", "partitioner.class", |sc, v| sc.producer.partitioner => partitioner(v)?),
+    key!("consumer", "session.timeout.ms", |sc, v| sc.consumer.session_timeout_ms => int_in(v, 1, MAX)?),
+    key!("consumer", "heartbeat.interval.ms", |sc, v| sc.consumer.heartbeat_interval_ms => int_in(v, 1, MAX)?),
+    key!("consumer", "enable.auto.commit", |sc, v| sc.consumer.enable_auto_commit => boolean(v)?),
+    key!("consumer", "auto.commit.interval.ms", |sc, v| sc.consumer.auto_commit_interval_ms => int_in(v, 1, MAX)?),
+    key!("consumer", "auto.offset.reset", |sc, v| sc.consumer.auto_offset_reset_earliest => offset_reset(v)?),
+    key!("consumer", "partition.assignment.strategy", |sc, v| sc.consumer.assignor => assignor(v)?),
+    key!("workload", "producers", |sc, v| sc.workload.producers => int_in(v, 1, 64)?),
+    key!("workload", "consumers", |sc, v| sc.workload.consumers => int_in(v, 0, 64)?),
+    key!("workload", "keys", |sc, v| sc.workload.keys => int_in(v, 0, 1_000_000)?),
+    key!("workload", "topics", |sc, v| sc.workload.topics => topics(v)?),
+    key!("workload", "rate_per_sec", |sc, v| sc.workload.rate_per_sec => int_in(v, 1, 100_000)?),
+    key!("workload", "duration_ms", |sc, v| sc.workload.duration_ms => int_in(v, 1, 86_400_000)?),
+    key!("workload", "value_bytes", |sc, v| sc.workload.value_bytes => int_in(v, 8, 1_048_576)?),
+    key!("faults.random", "kinds", |sc, v| random(sc).kinds => fault_kinds(v)?),
+    key!("faults.random", "interval_ms", |sc, v| random(sc).interval_ms => min_max(v, 1)?),
+    key!("faults.random", "down_ms", |sc, v| random(sc).down_ms => min_max(v, 0)?),
+    key!("faults.random", "max_down", |sc, v| random(sc).max_down => int_in(v, 1, MAX)?),
+    key!("faults.random", "aim_percent", |sc, v| random(sc).aim_percent => int_in(v, 0, 100)?),
+    key!("faults.random", "hit_controllers", |sc, v| random(sc).controllers => boolean(v)?),
+    key!("faults.random", "swarm", |sc, v| random(sc).swarm => boolean(v)?),
+    key!("faults.random", "wait_for_first_ack", |sc, v| random(sc).wait_for_first_ack => boolean(v)?),
+    key!("run", "settle_ms", |sc, v| sc.run.settle_ms => int_in(v, 1000, 600_000)?),
+    key!("run", "seed", |sc, v| sc.run.seed => Some(int_in(v, 0, MAX)?)),
+    KeySpec {
+        section: "protocol",
+        key: "preset",
+        apply: |sc, v| {
+            match choice(v, PRESETS)? {
+                Preset::Modern => sc.broker.protocol = Protocol::default(),
+                // Kafka 0.8 had no min.insync.replicas and always allowed unclean election.
+                Preset::Kafka08 => {
+                    sc.broker.protocol = Protocol::kafka_0_8();
+                    sc.broker.min_insync_replicas = 1;
+                    sc.broker.unclean_leader_election_enable = true;
+                }
+            }
+            Ok(())
+        },
+    },
+    key!("protocol", "truncation", |sc, v| sc.broker.protocol.truncation => choice(v, TRUNCATIONS)?),
+    key!("protocol", "fetch_epoch_fencing", |sc, v| sc.broker.protocol.fetch_epoch_fencing => boolean(v)?),
+    key!("protocol", "hw_requires_current_epoch", |sc, v| sc.broker.protocol.hw_requires_current_epoch => boolean(v)?),
+    key!("protocol", "isr_expand_requires_epoch_start", |sc, v| sc.broker.protocol.isr_expand_requires_epoch_start => boolean(v)?),
+    key!("protocol", "hw_over_maximal_isr", |sc, v| sc.broker.protocol.hw_over_maximal_isr => boolean(v)?),
+    key!("protocol", "strict_min_isr", |sc, v| sc.broker.protocol.strict_min_isr => boolean(v)?),
+    key!("protocol", "isr_add_checks_broker_epoch", |sc, v| sc.broker.protocol.isr_add_checks_broker_epoch => boolean(v)?),
+    key!("protocol", "refusal_bumps_partition_epoch", |sc, v| sc.broker.protocol.refusal_bumps_partition_epoch => boolean(v)?),
+    key!("expect", "verdict", |sc, v| outcome(&mut sc.expect).invalid => Some(choice(v, VERDICTS)?)),
+    key!("expect", "violation", |sc, v| outcome(&mut sc.expect).violation => Some(checker_name(v)?)),
+    key!("expect", "allowed_loss", |sc, v| outcome(&mut sc.expect).allowed_loss => Some(non_empty_string(v)?)),
+    key!("expect", "marks", |sc, v| outcome(&mut sc.expect).marks => mark_names(v)?),
+    key!("expect", "loses_nothing", |sc, v| outcome(&mut sc.expect).loses_nothing => boolean(v)?),
+    key!("expect", "seeds", |sc, v| sc.expect_seeds => seed_list(v)?),
+    key!("expect", "sweep_marks", |sc, v| sc.sweep_marks => mark_names(v)?),
+    key!("expect.swarm", "sweep_marks", |sc, v| sc.swarm_marks => mark_names(v)?),
+    key!("expect", "within_seeds", |sc, v| sc.sweep_marks_within => int_in(v, 0, MAX)?),
+    key!("expect.swarm", "within_seeds", |sc, v| sc.swarm_marks_within => int_in(v, 0, MAX)?),
+    key!("expect.fixed", "loses_nothing", |sc, v| outcome(&mut sc.expect_fixed).loses_nothing => boolean(v)?),
+    key!("expect.fixed", "verdict", |sc, v| outcome(&mut sc.expect_fixed).invalid => Some(choice(v, VERDICTS)?)),
+    key!("expect.fixed", "violation", |sc, v| outcome(&mut sc.expect_fixed).violation => Some(checker_name(v)?)),
+    key!("expect.fixed", "allowed_loss", |sc, v| outcome(&mut sc.expect_fixed).allowed_loss => Some(non_empty_string(v)?)),
+    key!("expect.fixed", "marks", |sc, v| outcome(&mut sc.expect_fixed).marks => mark_names(v)?),
+    key!("selftest", "flaw", |sc, v| sc.broker.flaw => choice(v, FLAWS)?),
+    key!("selftest", "quorum_flaw", |sc, v| sc.quorum_flaw => choice(v, QUORUM_FLAWS)?),
+];
+
+/// The section that holds `[[faults.script]]` entries: listed for suggestions, never settable.
+pub(super) const SCRIPT_SECTION: &str = "faults.script";
+
+/// Every section name, in table order, for "unknown section" suggestions.
+pub(super) fn sections() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for spec in KEYS {
+        if !spec.section.is_empty() && !out.contains(&spec.section) {
+            out.push(spec.section);
+        }
+    }
+    out.push(SCRIPT_SECTION);
+    out
+}
+
+pub(super) fn is_section(name: &str) -> bool {
+    sections().contains(&name)
+}
+
+pub(super) fn outcome(slot: &mut Option<Outcome>) -> &mut Outcome {
+    slot.get_or_insert_with(Outcome::default)
+}
+
+/// `[expect] verdict`: whether the story must break (`invalid`) or hold (`valid`).
+pub(super) const VERDICTS: &[(&str, bool)] = &[("valid", false), ("invalid", true)];
+
+/// `[expect] violation`: one of the checkers' names.
+pub(super) fn checker_name(v: &Value) -> Result<String, String> {
+    let name = non_empty_string(v)?;
+    if crate::scenario::vocabulary::CHECKERS.contains(&name.as_str()) {
+        return Ok(name);
+    }
+    Err(unknown_name(
+        "checker",
+        &name,
+        crate::scenario::vocabulary::CHECKERS,
+    ))
+}
+
+pub(super) fn unknown_name(what: &str, name: &str, known: &[&str]) -> String {
+    let mut msg = format!(
+        "unknown {what} `{name}`: must be one of: {}",
+        known.join(", ")
+    );
+    if let Some(best) = suggest(name, known.iter().copied()) {
+        msg.push_str(&format!("; did you mean `{best}`?"));
+    }
+    msg
+}
+
+/// `[expect] seeds`: a list of seeds.
+pub(super) fn seed_list(v: &Value) -> Result<Vec<u64>, String> {
+    let Some(list) = v.as_array() else {
+        return Err(format!("expected a list of seeds, found {}", type_name(v)));
+    };
+    list.iter().map(|s| int_in(s, 0, MAX)).collect()
+}
+
+/// `[expect] marks` and `sweep_marks`: a list of coverage mark names.
+pub(super) fn mark_names(v: &Value) -> Result<Vec<String>, String> {
+    let Some(list) = v.as_array() else {
+        return Err(format!(
+            "expected a list of mark names, found {}",
+            type_name(v)
+        ));
+    };
+    let known = crate::scenario::vocabulary::marks();
+    let mut out = Vec::new();
+    for item in list.iter() {
+        let name = non_empty_string(item)?;
+        if !known.contains(&name.as_str()) {
+            return Err(unknown_name("coverage mark", &name, &known));
+        }
+        out.push(name);
+    }
+    Ok(out)
+}
+
+/// `[expect.fixed]` and `[expect.swarm]` flatten to `fixed.*` and `swarm.*` keys of [expect]:
+/// each becomes a section of its own.
+pub(super) fn collect_expect<'d>(
+    leaves: Vec<Leaf<'d>>,
+    sections: &mut Vec<(String, Vec<Leaf<'d>>)>,
+) {
+    let mut by_section: BTreeMap<&str, Vec<Leaf<'d>>> = BTreeMap::new();
+    for l in leaves {
+        let (section, key) = match l.key.split_once('.') {
+            Some(("fixed", rest)) => ("expect.fixed", rest.to_string()),
+            Some(("swarm", rest)) => ("expect.swarm", rest.to_string()),
+            _ => ("expect", l.key.clone()),
+        };
+        by_section
+            .entry(section)
+            .or_default()
+            .push(Leaf { key, ..l });
+    }
+    for (section, leaves) in by_section {
+        sections.push((section.to_string(), leaves));
+    }
+}
+
+/// `[faults.random]` without some keys gets these (the section's documented example).
+pub(super) fn random(sc: &mut Scenario) -> &mut RandomFaults {
+    sc.faults.random.get_or_insert_with(|| RandomFaults {
+        kinds: vec![FaultAction::Crash, FaultAction::PowerLoss],
+        interval_ms: (2_000, 8_000),
+        down_ms: (1_000, 15_000),
+        max_down: 1,
+        aim_percent: 0,
+        controllers: false,
+        swarm: false,
+        wait_for_first_ack: true,
+    })
+}
+
+/// The scenario-file name of a planted flaw.
+pub fn flaw_name(flaw: Flaw) -> &'static str {
+    FLAWS
+        .iter()
+        .find(|(_, f)| *f == flaw)
+        .map_or("none", |(n, _)| n)
+}
+
+/// The scenario-file name of a planted quorum flaw.
+pub fn quorum_flaw_name(flaw: QuorumFlaw) -> &'static str {
+    QUORUM_FLAWS
+        .iter()
+        .find(|(_, f)| *f == flaw)
+        .map_or("none", |(n, _)| n)
+}
+
+pub(super) const FLAWS: &[(&str, Flaw)] = &[
+    ("none", Flaw::None),
+    ("ack-before-replication", Flaw::AckBeforeReplication),
+    ("hw-regress", Flaw::HwRegress),
+    ("elect-without-epoch-bump", Flaw::ElectWithoutEpochBump),
+    ("skip-truncation", Flaw::SkipTruncation),
+    ("followers-never-fetch", Flaw::FollowersNeverFetch),
+    ("panic-on-restart", Flaw::PanicOnRestart),
+    ("elect-outside-isr", Flaw::ElectOutsideIsr),
+    ("skip-duplicate-check", Flaw::SkipDuplicateCheck),
+    ("reorder-retries", Flaw::ReorderRetries),
+    ("consumer-skips-a-record", Flaw::ConsumerSkipsARecord),
+    ("read-above-hw", Flaw::ReadAboveHw),
+    ("follower-hw-above-leo", Flaw::FollowerHwAboveLeo),
+    ("never-shrink-isr", Flaw::NeverShrinkIsr),
+    ("disk-keeps-unflushed", Flaw::DiskKeepsUnflushed),
+    ("unclean-when-disabled", Flaw::UncleanWhenDisabled),
+];
+
+#[derive(Clone, Copy)]
+pub(super) enum Preset {
+    Modern,
+    Kafka08,
+}
+
+pub(super) const PRESETS: &[(&str, Preset)] =
+    &[("modern", Preset::Modern), ("kafka-0.8", Preset::Kafka08)];
+
+pub(super) const TRUNCATIONS: &[(&str, Truncation)] = &[
+    ("high-watermark", Truncation::HighWatermark),
+    ("kip-101", Truncation::Kip101),
+    ("leader-epoch", Truncation::LeaderEpoch),
+];
+
+pub(super) const QUORUM_FLAWS: &[(&str, QuorumFlaw)] = &[
+    ("none", QuorumFlaw::None),
+    ("double-vote", QuorumFlaw::DoubleVote),
+    ("commit-without-majority", QuorumFlaw::CommitWithoutMajority),
+    ("forget-vote-on-restart", QuorumFlaw::ForgetVoteOnRestart),
+];
+
+/// `[[faults.script]] action`: every fault, by its name.
+pub(super) fn script_actions() -> Vec<(&'static str, FaultAction)> {
+    FaultAction::ALL.iter().map(|a| (a.name(), *a)).collect()
+}
+
+/// `[faults.random] kinds`: every fault but `restart` and `heal` (random faults restart and heal
+/// themselves).
+pub(super) fn random_kinds() -> Vec<(&'static str, FaultAction)> {
+    script_actions()
+        .into_iter()
+        .filter(|(_, a)| !matches!(a, FaultAction::Restart | FaultAction::Heal))
+        .collect()
+}

@@ -1,0 +1,89 @@
+//! `--set KEY=VALUE`: one override through the same key table as the file.
+
+use super::*;
+
+/// The spec `key` names: `section.key`, or a bare key found in exactly one section.
+pub(super) fn resolve<'a>(table: &'a [KeySpec], key: &str) -> Result<&'a KeySpec, String> {
+    let is_script = key == SCRIPT_SECTION
+        || key.starts_with("faults.script.")
+        || key.starts_with("faults.script[")
+        || SCRIPT_KEYS.iter().any(|(n, _)| *n == key);
+    if is_script {
+        return Err(
+            "[[faults.script]] entries cannot be set with --set; write them in the scenario file"
+                .into(),
+        );
+    }
+    if let Some(spec) = table.iter().find(|s| s.qualified() == key) {
+        return Ok(spec);
+    }
+    let bare: Vec<&KeySpec> = table.iter().filter(|s| s.key == key).collect();
+    match bare.as_slice() {
+        [one] => Ok(one),
+        [] => Err(unknown_set_key(table, key)),
+        many => {
+            let names: Vec<String> = many
+                .iter()
+                .map(|s| format!("`{}`", s.qualified()))
+                .collect();
+            Err(format!(
+                "ambiguous key `{key}`: write one of {}",
+                names.join(", ")
+            ))
+        }
+    }
+}
+
+pub(super) fn unknown_set_key(table: &[KeySpec], key: &str) -> String {
+    let qualified: Vec<String> = table.iter().map(KeySpec::qualified).collect();
+    let names = qualified
+        .iter()
+        .map(String::as_str)
+        .chain(table.iter().map(|s| s.key));
+    match suggest(key, names) {
+        Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
+        None => format!("unknown key `{key}` (keys are written `section.key`, e.g. `server.min.insync.replicas`, or bare, e.g. `acks`)"),
+    }
+}
+
+/// Apply `text` as the value of `spec`: as TOML if it parses, else as a plain string, so that
+/// `acks=all`, `flaw=hw-regress` and `name=2024` all work.
+pub(super) fn apply_text(spec: &KeySpec, sc: &mut Scenario, text: &str) -> Result<(), String> {
+    let plain = Value::from(text);
+    match text.parse::<Value>() {
+        Ok(v) if !v.is_str() => {
+            (spec.apply)(sc, &v).or_else(|e| (spec.apply)(sc, &plain).map_err(|_| e))
+        }
+        Ok(v) => (spec.apply)(sc, &v),
+        Err(_) => (spec.apply)(sc, &plain),
+    }
+}
+
+/// Apply one `--set KEY=VALUE` override and record it in `sc.overrides`. Checks the key and
+/// this one value; the caller runs `validate` after all overrides.
+pub fn apply_set(sc: &mut Scenario, assignment: &str) -> Result<(), InputError> {
+    let fail = |key: Option<&str>, message: String| InputError {
+        file: "--set".into(),
+        line: None,
+        column: None,
+        key: key.map(String::from),
+        message,
+    };
+    let Some((key, value)) = assignment.split_once('=') else {
+        return Err(fail(
+            None,
+            format!("expected KEY=VALUE, found `{assignment}`"),
+        ));
+    };
+    let (key, value) = (key.trim(), value.trim());
+    if key.is_empty() {
+        return Err(fail(
+            None,
+            format!("missing the key before '=' in `{assignment}`"),
+        ));
+    }
+    let spec = resolve(KEYS, key).map_err(|m| fail(Some(key), m))?;
+    apply_text(spec, sc, value).map_err(|m| fail(Some(key), m))?;
+    sc.overrides.push((key.to_string(), value.to_string()));
+    Ok(())
+}

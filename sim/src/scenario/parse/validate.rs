@@ -1,0 +1,211 @@
+//! Cross-key checks: what no single key can say is wrong (an impossible cluster, a fault that
+//! names a node that is not there).
+
+use super::*;
+
+pub(super) type Problem = (String, String);
+
+/// Check what no single key can: sizes against each other and fault targets against the cluster.
+pub fn validate(sc: &Scenario, file: &str) -> Result<(), InputError> {
+    let problem = check_topic(sc)
+        .or_else(|| check_fix(sc))
+        .or_else(|| check_replication_timing(sc))
+        .or_else(|| check_producer(sc))
+        .or_else(|| check_random(sc))
+        .or_else(|| check_script(sc));
+    match problem {
+        None => Ok(()),
+        Some((key, message)) => Err(InputError {
+            file: file.to_string(),
+            line: None,
+            column: None,
+            key: Some(key),
+            message,
+        }),
+    }
+}
+
+/// Every `fix` assignment must be a valid `--set` for this scenario.
+pub(super) fn check_fix(sc: &Scenario) -> Option<Problem> {
+    let mut fixed = sc.clone();
+    for a in &sc.fix {
+        if let Err(e) = apply_set(&mut fixed, a) {
+            return Some(("fix".into(), format!("`{a}`: {}", e.message)));
+        }
+    }
+    None
+}
+
+pub(super) fn check_topic(sc: &Scenario) -> Option<Problem> {
+    let rf = sc.replication_factor;
+    if rf > sc.brokers {
+        return Some((
+            "server.default.replication.factor".into(),
+            format!(
+                "default.replication.factor ({rf}) is larger than the number of brokers ({}); Kafka \
+                 refuses to create the topic: \"Replication factor: {rf} larger than available brokers: {}.\"",
+                sc.brokers, sc.brokers
+            ),
+        ));
+    }
+    let min_isr = sc.broker.min_insync_replicas;
+    if i64::try_from(min_isr).unwrap_or(MAX) > i64::from(rf) {
+        return Some((
+            "server.min.insync.replicas".into(),
+            format!(
+                "min.insync.replicas ({min_isr}) is larger than default.replication.factor ({rf}): \
+                 Kafka accepts this, but every acks=all produce would fail with NOT_ENOUGH_REPLICAS"
+            ),
+        ));
+    }
+    None
+}
+
+/// The producer settings Kafka's client refuses together (its ConfigException texts).
+pub(super) fn check_producer(sc: &Scenario) -> Option<Problem> {
+    let p = &sc.producer;
+    if !p.enable_idempotence {
+        return None;
+    }
+    let bad = |key: &str, msg: String| Some((format!("producer.{key}"), msg));
+    if p.max_in_flight > 5 {
+        return bad(
+            "max.in.flight.requests.per.connection",
+            format!(
+                "max.in.flight.requests.per.connection ({}) must be at most 5 with \
+                 enable.idempotence=true: Kafka's client refuses it (\"Must set \
+                 max.in.flight.requests.per.connection to at most 5 when using the idempotent \
+                 producer.\"); the broker remembers only the last 5 batches of a producer",
+                p.max_in_flight
+            ),
+        );
+    }
+    if p.acks != Acks::All {
+        return bad(
+            "acks",
+            format!(
+                "acks={} with enable.idempotence=true: Kafka's client refuses it (\"Must set \
+                 acks to all in order to use the idempotent producer.\")",
+                p.acks.name()
+            ),
+        );
+    }
+    if p.retries == 0 {
+        return bad(
+            "retries",
+            "retries=0 with enable.idempotence=true: Kafka's client refuses it (\"Must set \
+             retries to non-zero when using the idempotent producer.\")"
+                .into(),
+        );
+    }
+    None
+}
+
+pub(super) fn check_replication_timing(sc: &Scenario) -> Option<Problem> {
+    let b = &sc.broker;
+    // KafkaConfig refuses to start with this (the text is Kafka's).
+    (b.replica_fetch_wait_max_ms > b.replica_lag_time_max_ms).then(|| {
+        (
+            "server.replica.fetch.wait.max.ms".into(),
+            format!(
+                "replica.fetch.wait.max.ms ({}) should always be less than or equal to \
+                 replica.lag.time.max.ms ({}) to prevent frequent changes in ISR",
+                b.replica_fetch_wait_max_ms, b.replica_lag_time_max_ms
+            ),
+        )
+    })
+}
+
+pub(super) fn check_random(sc: &Scenario) -> Option<Problem> {
+    let r = sc.faults.random.as_ref()?;
+    let bad = |key: &str, msg: String| Some((format!("faults.random.{key}"), msg));
+    if r.max_down < 1 {
+        return bad("max_down", "max_down must be at least 1".into());
+    }
+    if r.kinds.is_empty()
+        || r.kinds
+            .iter()
+            .any(|k| !random_kinds().iter().any(|(_, a)| a == k))
+    {
+        let names: Vec<&str> = random_kinds().iter().map(|(n, _)| *n).collect();
+        return bad(
+            "kinds",
+            format!(
+                "must name at least one of {}, and nothing else",
+                names.join(", ")
+            ),
+        );
+    }
+    let (lo, hi) = r.interval_ms;
+    if lo < 1 || lo > hi {
+        return bad(
+            "interval_ms",
+            format!("[{lo}, {hi}] must satisfy 1 <= min <= max"),
+        );
+    }
+    let (lo, hi) = r.down_ms;
+    if lo > hi {
+        return bad("down_ms", format!("min ({lo}) is larger than max ({hi})"));
+    }
+    None
+}
+
+pub(super) fn check_script(sc: &Scenario) -> Option<Problem> {
+    sc.faults.script.iter().enumerate().find_map(|(i, f)| {
+        let key = |k: &str| format!("{SCRIPT_SECTION}[{i}].{k}");
+        if !f.action.stops_a_node() && f.restart_after_ms.is_some() {
+            let msg = format!("restart_after_ms is not allowed with action = \"{}\" (only crash, power-loss and pause stop a node)", f.action.name());
+            return Some((key("restart_after_ms"), msg));
+        }
+        if !f.action.is_healed() && f.heal_after_ms.is_some() {
+            let msg = format!("heal_after_ms is not allowed with action = \"{}\" (only network and clock faults are healed)", f.action.name());
+            return Some((key("heal_after_ms"), msg));
+        }
+        let given = [
+            ("latency_ms", f.latency_ms.is_some()),
+            ("loss_percent", f.loss_percent.is_some()),
+            ("clock_percent", f.clock_percent.is_some()),
+        ];
+        for (name, is_given) in given {
+            let wanted = f.action.parameter() == Some(name);
+            if wanted && !is_given {
+                let msg = format!("action = \"{}\" needs {name}", f.action.name());
+                return Some((key("action"), msg));
+            }
+            if is_given && !wanted {
+                let msg = format!("{name} is not allowed with action = \"{}\"", f.action.name());
+                return Some((key(name), msg));
+            }
+        }
+        check_target(&f.target, sc).map(|msg| (key("target"), msg))
+    })
+}
+
+pub(super) fn check_target(target: &Target, sc: &Scenario) -> Option<String> {
+    match *target {
+        Target::Broker(b) if b < 1 || b > sc.brokers => Some(format!(
+            "target `{target}` names broker {b}, but the cluster's brokers are 1..={}",
+            sc.brokers
+        )),
+        Target::Controller(c) if c < 1 || c > sc.controllers => Some(format!(
+            "target `{target}` names controller {c}, but the quorum's controllers are 1..={}",
+            sc.controllers
+        )),
+        Target::Consumer(c) if c < 1 || c > sc.workload.consumers => Some(format!(
+            "target `{target}` names consumer {c}, but the workload's consumers are 1..={}",
+            sc.workload.consumers
+        )),
+        Target::LeaderOf(p) | Target::FollowerOf(p) | Target::ReplicasOf(p)
+            if p < 0 || p >= sc.total_partitions() =>
+        {
+            Some(format!(
+                "target `{target}` names partition {p}, but num.partitions is {} over {} topic(s) \
+                 (partitions 0..={}); Kafka would answer UNKNOWN_TOPIC_OR_PARTITION",
+                sc.partitions,
+                sc.workload.topics.len(),
+                sc.total_partitions() - 1
+            ))
+        }
+        _ => None,
+    }
+}
