@@ -1,5 +1,5 @@
 //! The `ksim` command line: run a scenario for one seed, list the scenario gallery, sweep a
-//! range of seeds into a results file, or merge results files (`campaign/sweep.rs`). Exit codes: 0 the
+//! range of seeds into a results file, or merge results files (`campaign/sweep/`). Exit codes: 0 the
 //! contract held, 1 a finding (violation, panic, stall), 2 bad input, 3 vacuous (nothing
 //! acknowledged, or an asked-for fault never happened).
 
