@@ -6,6 +6,11 @@
 //! the same order (KRaft's metadata log plays this role). `step` runs it as a single node,
 //! applying each command at once (for tests of the broker protocol alone).
 
+mod commands;
+mod group;
+
+use group::*;
+
 use std::collections::BTreeMap;
 
 use crate::assignor::Assignor;
@@ -16,108 +21,6 @@ use crate::step::*;
 
 /// A replica's log end as it reported it: (broker, last epoch, LEO).
 type LogEnd = (BrokerId, Epoch, Offset);
-
-impl Command {
-    /// The command for a broker's request, if it changes metadata.
-    pub fn for_request(now: TimeMs, origin: Origin, request: &Request) -> Option<Command> {
-        match request {
-            Request::BrokerHeartbeat {
-                broker,
-                broker_epoch,
-                incarnation,
-                log_ends,
-            } => Some(Command::Heartbeat {
-                now,
-                origin,
-                broker: *broker,
-                broker_epoch: *broker_epoch,
-                incarnation: *incarnation,
-                log_ends: log_ends.clone(),
-            }),
-            Request::AlterPartition {
-                leader,
-                broker_epoch,
-                partition,
-                leader_epoch,
-                partition_epoch,
-                new_isr,
-            } => Some(Command::AlterPartition {
-                now,
-                origin,
-                leader: *leader,
-                broker_epoch: *broker_epoch,
-                partition: *partition,
-                leader_epoch: *leader_epoch,
-                partition_epoch: *partition_epoch,
-                new_isr: new_isr.clone(),
-            }),
-            Request::InitProducerId { correlation_id } => Some(Command::AllocateProducerId {
-                origin,
-                correlation_id: *correlation_id,
-            }),
-            Request::JoinGroup { .. }
-            | Request::GroupHeartbeat { .. }
-            | Request::OffsetCommit { .. }
-            | Request::OffsetFetch { .. } => Some(Command::Group {
-                now,
-                origin,
-                request: GroupRequest(request.clone()),
-            }),
-            _ => None,
-        }
-    }
-
-    pub fn origin(&self) -> Option<Origin> {
-        match self {
-            Command::Heartbeat { origin, .. }
-            | Command::AlterPartition { origin, .. }
-            | Command::AllocateProducerId { origin, .. }
-            | Command::Group { origin, .. } => Some(*origin),
-            Command::ExpireSessions { .. } | Command::RenewSessions { .. } => None,
-        }
-    }
-
-    /// The answer a controller gives when it cannot apply this command (not the active one,
-    /// or its proposal was lost with its leadership).
-    pub fn not_controller(&self) -> Option<(ConnId, Response)> {
-        match self {
-            Command::Heartbeat { origin, .. } => Some((
-                origin.conn,
-                Response::BrokerHeartbeat {
-                    result: Err(ErrorCode::NotController),
-                },
-            )),
-            Command::AlterPartition {
-                origin,
-                partition,
-                partition_epoch,
-                new_isr,
-                ..
-            } => Some((
-                origin.conn,
-                Response::AlterPartition {
-                    partition: *partition,
-                    proposal: proposal(*partition_epoch, new_isr),
-                    result: Err(ErrorCode::NotController),
-                },
-            )),
-            Command::AllocateProducerId {
-                origin,
-                correlation_id,
-            } => Some((
-                origin.conn,
-                Response::InitProducerId {
-                    correlation_id: *correlation_id,
-                    result: Err(ErrorCode::NotController),
-                },
-            )),
-            Command::Group {
-                origin, request, ..
-            } => Some((origin.conn, request.refused(ErrorCode::NotController))),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 struct Registration {
@@ -150,70 +53,6 @@ pub struct Controller {
     next_producer_id: i64,
     /// The consumer group.
     group: Group,
-}
-
-impl GroupRequest {
-    /// The answer refusing this request with `e`.
-    fn refused(&self, e: ErrorCode) -> Response {
-        match &self.0 {
-            Request::JoinGroup { correlation_id, .. } => Response::JoinGroup {
-                correlation_id: *correlation_id,
-                result: Err(e),
-            },
-            Request::GroupHeartbeat { correlation_id, .. } => Response::GroupHeartbeat {
-                correlation_id: *correlation_id,
-                result: Err(e),
-            },
-            Request::OffsetCommit { correlation_id, .. } => Response::OffsetCommit {
-                correlation_id: *correlation_id,
-                result: Err(e),
-            },
-            Request::OffsetFetch { correlation_id } => Response::OffsetFetch {
-                correlation_id: *correlation_id,
-                result: Err(e),
-            },
-            other => unreachable!("not a group request: {other:?}"),
-        }
-    }
-}
-
-/// The consumer group's coordinator state. Kafka's coordinator is the broker leading the
-/// group's `__consumer_offsets` partition, and commits are records of that replicated
-/// partition; here the active controller coordinates and commits are entries of the
-/// replicated metadata log: durable in the same sense (a majority holds them before the
-/// commit is answered), with one replication path.
-#[derive(Clone, Debug, Default)]
-struct Group {
-    generation: i32,
-    /// Each member's last heartbeat (the proposer's time), session timeout and assignor.
-    members: BTreeMap<MemberId, (TimeMs, TimeMs, Assignor)>,
-    committed: BTreeMap<PartitionId, Offset>,
-    /// A rebalance in progress (Kafka's PreparingRebalance): the generation stays, its members
-    /// may still commit, and the next generation starts once every member has joined again
-    /// (the JoinGroup barrier); `joined` are those that have.
-    rebalancing: bool,
-    joined: std::collections::BTreeSet<MemberId>,
-}
-
-impl Group {
-    /// Start a rebalance, or finish the one in progress once every member has joined: the
-    /// next generation. A group left without members starts a new generation at once.
-    fn rebalance(&mut self) {
-        if self.members.is_empty() {
-            self.generation += 1;
-            self.rebalancing = false;
-            self.joined.clear();
-            return;
-        }
-        self.rebalancing = true;
-        let members = &self.members;
-        self.joined.retain(|m| members.contains_key(m));
-        if self.members.keys().all(|m| self.joined.contains(m)) {
-            self.generation += 1;
-            self.rebalancing = false;
-            self.joined.clear();
-        }
-    }
 }
 
 impl Controller {
@@ -497,101 +336,6 @@ impl Controller {
                 .cloned()
                 .collect(),
         }
-    }
-
-    /// Apply a group request: the answer the coordinator gives.
-    fn group_request(&mut self, now: TimeMs, request: &Request) -> Response {
-        let (topics, per_topic) = (self.topics, self.partitions.len() as i32 / self.topics);
-        let g = &mut self.group;
-        match request {
-            Request::JoinGroup {
-                correlation_id,
-                member,
-                assignor,
-                session_timeout_ms,
-            } => {
-                // A new member starts a rebalance; the generation moves on once every member
-                // has joined again. Until then a joining member is told REBALANCE_IN_PROGRESS
-                // and asks again (Kafka holds the JoinGroup instead). A member that joins when
-                // no rebalance is on learns the current generation.
-                let new = g
-                    .members
-                    .insert(*member, (now, *session_timeout_ms, *assignor))
-                    .is_none();
-                if new || g.rebalancing {
-                    g.joined.insert(*member);
-                    g.rebalance();
-                }
-                let members: Vec<MemberId> = g.members.keys().copied().collect();
-                Response::JoinGroup {
-                    correlation_id: *correlation_id,
-                    result: if g.rebalancing {
-                        Err(ErrorCode::RebalanceInProgress)
-                    } else {
-                        Ok((
-                            g.generation,
-                            assignor.assign(&members, topics, per_topic, *member),
-                        ))
-                    },
-                }
-            }
-            Request::GroupHeartbeat {
-                correlation_id,
-                member,
-                generation,
-            } => {
-                let result = match g.members.get_mut(member) {
-                    None => Err(ErrorCode::UnknownMemberId),
-                    Some(m) => {
-                        m.0 = m.0.max(now);
-                        if *generation == g.generation && !g.rebalancing {
-                            Ok(())
-                        } else {
-                            Err(ErrorCode::RebalanceInProgress)
-                        }
-                    }
-                };
-                Response::GroupHeartbeat {
-                    correlation_id: *correlation_id,
-                    result,
-                }
-            }
-            Request::OffsetCommit {
-                correlation_id,
-                member,
-                generation,
-                offsets,
-            } => {
-                // Kafka's coordinator refuses a commit from a member that is not in the
-                // current generation: a member that lost its partitions in a rebalance cannot
-                // move their committed offsets.
-                let result = if !g.members.contains_key(member) {
-                    Err(ErrorCode::UnknownMemberId)
-                } else if *generation != g.generation {
-                    Err(ErrorCode::IllegalGeneration)
-                } else {
-                    g.committed.extend(offsets.iter().copied());
-                    Ok(())
-                };
-                Response::OffsetCommit {
-                    correlation_id: *correlation_id,
-                    result,
-                }
-            }
-            Request::OffsetFetch { correlation_id } => Response::OffsetFetch {
-                correlation_id: *correlation_id,
-                result: Ok(g.committed.iter().map(|(p, o)| (*p, *o)).collect()),
-            },
-            other => unreachable!("not a group request: {other:?}"),
-        }
-    }
-
-    /// Whether some group member's session expired by `now`.
-    fn members_expired(&self, now: TimeMs) -> bool {
-        self.group
-            .members
-            .values()
-            .any(|(last, timeout, _)| now.saturating_sub(*last) > *timeout)
     }
 
     fn expire_sessions(&mut self, now: TimeMs, ready: &mut Ready) {
