@@ -590,4 +590,44 @@ mod tests {
             "an unchanged replica gets no second last sample"
         );
     }
+
+    #[test]
+    fn what_lies_below_a_leaders_hw_is_committed_and_nothing_above_it() {
+        let mut obs = observer();
+        obs.mirrors
+            .insert((1, 0), vec![(0, 11), (0, 12), (0, 13), (0, 14)]);
+        obs.mark_committed(1, 0, 1);
+        obs.mark_committed(1, 0, 2);
+        assert_eq!(obs.committed, BTreeSet::from([11, 12]));
+        obs.mark_committed(1, 0, 2);
+        assert_eq!(obs.committed, BTreeSet::from([11, 12]));
+    }
+
+    #[test]
+    fn a_recovery_excuses_a_loss_only_when_every_elr_member_lacked_or_lost_it() {
+        let mut obs = observer();
+        obs.recoveries.insert(0, vec![(500, vec![2, 3])]);
+        // Broker 2 held value 7 and lost it in a power loss; broker 3 never held it.
+        obs.held_by.insert(7, BTreeSet::from([2]));
+        obs.power_lost_by.insert(7, BTreeSet::from([2]));
+        assert!(obs.recovered_without(0, &[7], 100).is_some());
+        // A recovery before the write excuses nothing.
+        assert!(obs.recovered_without(0, &[7], 600).is_none());
+        // Broker 3 holds it and kept it: the recovery could have elected it.
+        obs.held_by.insert(7, BTreeSet::from([2, 3]));
+        assert!(obs.recovered_without(0, &[7], 100).is_none());
+    }
+
+    #[test]
+    fn a_missing_record_is_blamed_on_the_cut_that_removed_it() {
+        let mut obs = observer();
+        let diverging = Cut::Truncated(TruncateReason::DivergingEpoch);
+        // A cut from LEO 5 to 3 removed offsets 3 and 4, not offset 5.
+        obs.cuts.insert((1, 0), vec![(100, 5, 3, diverging)]);
+        assert!(obs
+            .why_missing(1, 0, 4)
+            .starts_with("at 100 ms it cut its log from LEO 5 to 3"));
+        assert_eq!(obs.why_missing(1, 0, 5), "it never held them");
+        assert_eq!(obs.why_missing(1, 0, 2), "it never held them");
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ksim_model::{Broker, BrokerId, NodeId, Offset, PartitionId};
+use ksim_model::{Broker, BrokerId, Epoch, NodeId, Offset, PartitionId, Record};
 
 use super::{Health, Observer, Poll};
 use crate::scenario::FaultAction;
@@ -59,12 +59,7 @@ impl Observer {
             let got = broker.replica(p).map(|r| r.log.records()).unwrap_or(&[]);
             // A log compared counts once, and so does each record in it.
             self.disk_checks += 1 + got.len().max(expected.len()) as u64;
-            let differs = got.len() != expected.len()
-                || got
-                    .iter()
-                    .zip(expected)
-                    .any(|(r, (e, v))| r.leader_epoch != *e || super::value_id(&r.value) != *v);
-            if differs {
+            if log_differs(got, expected) {
                 let msg = format!("partition {p}: broker {b} restarted with {} record(s) in its log, but its disk was asked to keep {} (everything after a crash, the flushed prefix after a power loss)", got.len(), expected.len());
                 self.violate("disk", now, msg);
             }
@@ -170,5 +165,44 @@ impl Observer {
             isr,
             controllers_ok: self.quorum_available().is_some() && !muddled && !controllers_faulty,
         }
+    }
+}
+
+/// A recovered log against what its disk was asked to keep: another length, or a record of
+/// another leader epoch or value at some offset.
+fn log_differs(got: &[Record], expected: &[(Epoch, u64)]) -> bool {
+    got.len() != expected.len()
+        || got
+            .iter()
+            .zip(expected)
+            .any(|(r, (e, v))| r.leader_epoch != *e || super::value_id(&r.value) != *v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(offset: Offset, leader_epoch: Epoch, value: u64) -> Record {
+        Record {
+            offset,
+            leader_epoch,
+            producer_id: -1,
+            sequence: -1,
+            base_offset: offset,
+            key: bytes::Bytes::new(),
+            value: bytes::Bytes::copy_from_slice(&value.to_be_bytes()),
+        }
+    }
+
+    #[test]
+    fn a_recovered_log_differs_in_length_epoch_or_value() {
+        let got = [record(0, 0, 11), record(1, 1, 12)];
+        assert!(!log_differs(&got, &[(0, 11), (1, 12)]));
+        assert!(log_differs(&got, &[(0, 11)]));
+        assert!(
+            log_differs(&got, &[(0, 11), (0, 12)]),
+            "another leader epoch"
+        );
+        assert!(log_differs(&got, &[(0, 11), (1, 13)]), "another value");
     }
 }
