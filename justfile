@@ -32,11 +32,11 @@ mutants:
     -cargo mutants --no-shuffle -j 2 -o reports/mutants
     cargo mutants --no-config --iterate -f 'model/src/**/*.rs' -E '::describe -> ' -E 'impl Display' -E '::check_invariants' --test-workspace=true --profile fast --no-shuffle -j 2 -o reports/mutants -- --test gate --test trust --test expect --test stories --test producer --test consumer
 
-# Mutation testing of the simulated disk (sim/src/disk.rs): every mutant against the disk's
+# Mutation testing of the simulated disk (sim/src/cluster/disk.rs): every mutant against the disk's
 # unit tests (the page cache, flushes, truncation, power loss, recovery) and the planted-flaw
 # tests of sim/tests/trust.rs, in the dev profile. Results in reports/mutants-disk/.
 mutants-disk:
-    cargo mutants --no-config -f sim/src/disk.rs --test-package ksim --no-shuffle -j 2 -o reports/mutants-disk -- --lib --test trust
+    cargo mutants --no-config -f sim/src/cluster/disk.rs --test-package ksim --no-shuffle -j 2 -o reports/mutants-disk -- --lib --test trust
 
 # Mutation testing of the checkers (sim/src/check/, sim/src/observer/) against the
 # library's tests, chiefly the verdict table (sim/src/verdict_table.rs): built with the library
