@@ -49,122 +49,56 @@ impl Broker {
     pub(super) fn on_produce(
         &mut self,
         now: TimeMs,
-        conn: ConnId,
-        correlation_id: u64,
         p: PartitionId,
-        acks: Acks,
-        timeout_ms: TimeMs,
-        (producer_id, base_sequence): (i64, i32),
+        req: ProduceReq,
         records: Vec<ProduceRecord>,
         ready: &mut Ready,
     ) {
-        let min_isr = self.cfg.min_insync_replicas;
-        let flaw = self.cfg.flaw;
-        let Some(r) = self.replicas.get_mut(&p) else {
-            ready.sends.push(produce_reply(
-                conn,
-                correlation_id,
-                p,
-                -1,
-                Err(ErrorCode::NotLeaderOrFollower),
-            ));
-            return;
-        };
-        let Role::Leader { leader_epoch } = r.role else {
-            if acks != Acks::None {
-                ready.sends.push(produce_reply(
-                    conn,
-                    correlation_id,
-                    p,
-                    r.leader_epoch(),
-                    Err(ErrorCode::NotLeaderOrFollower),
-                ));
-            }
-            return;
-        };
-        // Checked before the append: a definite failure.
-        if acks == Acks::All && r.isr.len() < min_isr {
-            ready.sends.push(produce_reply(
-                conn,
-                correlation_id,
-                p,
-                leader_epoch,
-                Err(ErrorCode::NotEnoughReplicas),
-            ));
-            return;
-        }
-        assert!(!records.is_empty(), "empty produce");
-        // An idempotent producer's batch: a retry of one this log holds is answered with its
-        // offset once it is committed, and a gap is refused (Kafka's producer state).
-        let duplicate = match (producer_id >= 0).then(|| {
-            let last = base_sequence.wrapping_add(records.len() as i32 - 1);
-            r.log.check_sequence(producer_id, base_sequence, last)
-        }) {
-            Some(SequenceCheck::OutOfOrder { .. }) if flaw != Flaw::ReorderRetries => {
-                ready.notes.push(Note::Mark(Mark::OutOfOrderSequence));
-                ready.sends.push(produce_reply(
-                    conn,
-                    correlation_id,
-                    p,
-                    leader_epoch,
-                    Err(ErrorCode::OutOfOrderSequenceNumber),
-                ));
+        let leader_epoch = match self.produce_refusal(p, req.acks) {
+            Ok(leader_epoch) => leader_epoch,
+            Err(Some((epoch, e))) => {
+                ready.sends.push(req.reply(p, epoch, Err(e)));
                 return;
             }
-            Some(SequenceCheck::Duplicate(offset)) if flaw != Flaw::SkipDuplicateCheck => {
-                ready.notes.push(Note::Mark(Mark::IdempotentDuplicate));
-                Some(offset)
-            }
-            _ => None,
+            Err(None) => return,
+        };
+        assert!(!records.is_empty(), "empty produce");
+        let flaw = self.cfg.flaw;
+        let r = self
+            .replicas
+            .get_mut(&p)
+            .expect("checked by produce_refusal");
+        let Ok(duplicate) = idempotent_check(r, &req, records.len(), flaw, ready) else {
+            let e = Err(ErrorCode::OutOfOrderSequenceNumber);
+            ready.sends.push(req.reply(p, leader_epoch, e));
+            return;
         };
         let (base_offset, required_hw) = match duplicate {
             Some(offset) => (offset, (offset + records.len() as Offset).min(r.log.leo())),
             None => {
                 let base_offset = r.log.leo();
-                let batch: Vec<Record> = records
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, pr)| Record {
-                        offset: base_offset + i as Offset,
-                        leader_epoch,
-                        producer_id,
-                        sequence: if producer_id >= 0 {
-                            base_sequence.wrapping_add(i as i32)
-                        } else {
-                            -1
-                        },
-                        base_offset,
-                        key: pr.key,
-                        value: pr.value,
-                    })
-                    .collect();
+                let batch = batch_of(&req, base_offset, leader_epoch, records);
                 let required_hw = base_offset + batch.len() as Offset;
                 append(r, now, &self.cfg, batch, ready);
                 (base_offset, required_hw)
             }
         };
-        match acks {
+        match req.acks {
             Acks::None => {}
-            Acks::Leader => ready.sends.push(produce_reply(
-                conn,
-                correlation_id,
-                p,
-                leader_epoch,
-                Ok(base_offset),
-            )),
-            Acks::All if flaw == Flaw::AckBeforeReplication => ready.sends.push(produce_reply(
-                conn,
-                correlation_id,
-                p,
-                leader_epoch,
-                Ok(base_offset),
-            )),
+            Acks::Leader => ready
+                .sends
+                .push(req.reply(p, leader_epoch, Ok(base_offset))),
+            Acks::All if flaw == Flaw::AckBeforeReplication => {
+                ready
+                    .sends
+                    .push(req.reply(p, leader_epoch, Ok(base_offset)))
+            }
             Acks::All => r.pending_produce.push(PendingProduce {
-                conn,
-                correlation_id,
+                conn: req.conn,
+                correlation_id: req.correlation_id,
                 base_offset,
                 required_hw,
-                deadline_ms: now + timeout_ms,
+                deadline_ms: now + req.timeout_ms,
             }),
         }
         if duplicate.is_some() {
@@ -174,6 +108,27 @@ impl Broker {
         }
         self.maybe_advance_hw(now, p, ready);
         self.complete_fetches(now, p, false, ready);
+    }
+
+    /// This broker's leader epoch for `p` if it may take a produce with `acks`; otherwise the
+    /// error to answer with (and the epoch to answer in), or none for acks=0 to a non-leader.
+    fn produce_refusal(
+        &self,
+        p: PartitionId,
+        acks: Acks,
+    ) -> Result<Epoch, Option<(Epoch, ErrorCode)>> {
+        let Some(r) = self.replicas.get(&p) else {
+            return Err(Some((-1, ErrorCode::NotLeaderOrFollower)));
+        };
+        let Role::Leader { leader_epoch } = r.role else {
+            let refusal = (r.leader_epoch(), ErrorCode::NotLeaderOrFollower);
+            return Err((acks != Acks::None).then_some(refusal));
+        };
+        // Checked before the append: a definite failure.
+        if acks == Acks::All && r.isr.len() < self.cfg.min_insync_replicas {
+            return Err(Some((leader_epoch, ErrorCode::NotEnoughReplicas)));
+        }
+        Ok(leader_epoch)
     }
 
     pub(super) fn on_fetch(&mut self, now: TimeMs, p: PartitionId, f: FetchReq, ready: &mut Ready) {
@@ -526,6 +481,86 @@ impl Broker {
         let node = self.controller();
         ready.sends.push(Envelope::To { node, request });
     }
+}
+
+/// A produce request's own fields, beside its partition and records.
+pub(super) struct ProduceReq {
+    pub(super) conn: ConnId,
+    pub(super) correlation_id: u64,
+    pub(super) acks: Acks,
+    pub(super) timeout_ms: TimeMs,
+    /// The idempotent producer's id (-1 when it is not idempotent) and its first sequence.
+    pub(super) producer_id: i64,
+    pub(super) base_sequence: i32,
+}
+
+impl ProduceReq {
+    pub(super) fn reply(
+        &self,
+        p: PartitionId,
+        leader_epoch: Epoch,
+        result: Result<Offset, ErrorCode>,
+    ) -> Envelope {
+        produce_reply(self.conn, self.correlation_id, p, leader_epoch, result)
+    }
+}
+
+/// An idempotent producer's batch against the producer state: `Ok(Some(offset))` for a retry
+/// of a batch this log holds (answered with its offset once committed), `Err` for a gap
+/// (OUT_OF_ORDER_SEQUENCE_NUMBER), `Ok(None)` to append.
+fn idempotent_check(
+    r: &Replica,
+    req: &ProduceReq,
+    len: usize,
+    flaw: Flaw,
+    ready: &mut Ready,
+) -> Result<Option<Offset>, ()> {
+    if req.producer_id < 0 {
+        return Ok(None);
+    }
+    let last = req.base_sequence.wrapping_add(len as i32 - 1);
+    match r
+        .log
+        .check_sequence(req.producer_id, req.base_sequence, last)
+    {
+        SequenceCheck::OutOfOrder { .. } if flaw != Flaw::ReorderRetries => {
+            ready.notes.push(Note::Mark(Mark::OutOfOrderSequence));
+            Err(())
+        }
+        SequenceCheck::Duplicate(offset) if flaw != Flaw::SkipDuplicateCheck => {
+            ready.notes.push(Note::Mark(Mark::IdempotentDuplicate));
+            Ok(Some(offset))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A produce's records as the leader appends them: offsets from `base_offset`, this leader
+/// epoch, and the idempotent producer's id and sequence numbers (-1 without idempotence).
+fn batch_of(
+    req: &ProduceReq,
+    base_offset: Offset,
+    leader_epoch: Epoch,
+    records: Vec<ProduceRecord>,
+) -> Vec<Record> {
+    let idempotent = req.producer_id >= 0;
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(i, pr)| Record {
+            offset: base_offset + i as Offset,
+            leader_epoch,
+            producer_id: req.producer_id,
+            sequence: if idempotent {
+                req.base_sequence.wrapping_add(i as i32)
+            } else {
+                -1
+            },
+            base_offset,
+            key: pr.key,
+            value: pr.value,
+        })
+        .collect()
 }
 
 pub(super) struct FetchReq {

@@ -364,17 +364,17 @@ impl Broker {
                 producer_id,
                 base_sequence,
                 records,
-            } => self.on_produce(
-                now,
-                conn,
-                correlation_id,
-                partition,
-                acks,
-                timeout_ms,
-                (producer_id, base_sequence),
-                records,
-                ready,
-            ),
+            } => {
+                let req = ProduceReq {
+                    conn,
+                    correlation_id,
+                    acks,
+                    timeout_ms,
+                    producer_id,
+                    base_sequence,
+                };
+                self.on_produce(now, partition, req, records, ready)
+            }
             Request::Fetch {
                 replica_id,
                 broker_epoch,
