@@ -133,31 +133,15 @@ impl Broker {
 
     pub(super) fn on_fetch(&mut self, now: TimeMs, p: PartitionId, f: FetchReq, ready: &mut Ready) {
         let Some(r) = self.replicas.get_mut(&p) else {
-            ready.sends.push(fetch_reply(
-                f.conn,
-                p,
-                f.current_leader_epoch,
-                Err(ErrorCode::NotLeaderOrFollower),
-            ));
+            let refusal = Err(ErrorCode::NotLeaderOrFollower);
+            ready
+                .sends
+                .push(fetch_reply(f.conn, p, f.current_leader_epoch, refusal));
             return;
         };
         let my_epoch = r.leader_epoch();
         let proto = self.cfg.protocol;
-        // Epoch fencing (KIP-320): a stale requester is fenced, a newer one means this broker
-        // has not heard of the new epoch yet. A fetch without an epoch (-1, as before Kafka 2.1)
-        // is served by whoever believes it leads.
-        let error = if f.current_leader_epoch < 0 {
-            (!matches!(r.role, Role::Leader { .. })).then_some(ErrorCode::NotLeaderOrFollower)
-        } else if f.current_leader_epoch < my_epoch {
-            Some(ErrorCode::FencedLeaderEpoch)
-        } else if f.current_leader_epoch > my_epoch {
-            Some(ErrorCode::UnknownLeaderEpoch)
-        } else if !matches!(r.role, Role::Leader { .. }) {
-            Some(ErrorCode::NotLeaderOrFollower)
-        } else {
-            None
-        };
-        if let Some(e) = error {
+        if let Some(e) = fetch_epoch_error(r.role, my_epoch, f.current_leader_epoch) {
             if e == ErrorCode::FencedLeaderEpoch {
                 ready.notes.push(Note::Mark(Mark::FencedLeaderEpoch));
             }
@@ -169,28 +153,7 @@ impl Broker {
         // A consumer (replica id -1): records below the HW only, answered at once. Its fetches
         // change nothing of the leader's follower state.
         if f.replica < 0 {
-            let hw = if self.cfg.flaw == Flaw::ReadAboveHw {
-                r.log.leo()
-            } else {
-                r.log.hw()
-            };
-            let result = if f.fetch_offset > r.log.leo() || f.fetch_offset < 0 {
-                Err(ErrorCode::OffsetOutOfRange)
-            } else {
-                let max = self.cfg.replica_fetch_max_records;
-                Ok(FetchData {
-                    high_watermark: hw,
-                    log_end_offset: r.log.leo(),
-                    diverging_epoch: None,
-                    truncate_to: None,
-                    records: r
-                        .log
-                        .read(f.fetch_offset, max)
-                        .into_iter()
-                        .filter(|rec| rec.offset < hw)
-                        .collect(),
-                })
-            };
+            let result = consumer_fetch(r, &self.cfg, &f);
             ready.sends.push(fetch_reply(f.conn, p, my_epoch, result));
             return;
         }
@@ -205,45 +168,17 @@ impl Broker {
             ),
         };
         if let Some(diverging) = diverging {
-            let (diverging_epoch, truncate_to) = match diverging {
-                Divergence::Epoch(epoch, end) => {
-                    ready.notes.push(Note::Mark(Mark::DivergingEpoch));
-                    (Some((epoch, end)), None)
-                }
-                Divergence::TruncateTo(offset, why) => (None, Some((offset, why))),
-            };
-            let data = FetchData {
-                high_watermark: r.log.hw(),
-                log_end_offset: r.log.leo(),
-                diverging_epoch,
-                truncate_to,
-                records: Vec::new(),
-            };
+            let data = diverging_data(r, diverging, ready);
             ready.sends.push(fetch_reply(f.conn, p, my_epoch, Ok(data)));
             return;
         }
-        let leo = r.log.leo();
         // Kafka's followerReplicaOrThrow: a fetch from a broker that is not a replica of this
         // partition is refused.
-        let Some(fs) = r.followers.get_mut(&f.replica) else {
+        if !follower_fetched(r, &f, now, proto) {
             let refusal = Err(ErrorCode::NotLeaderOrFollower);
             ready.sends.push(fetch_reply(f.conn, p, my_epoch, refusal));
             return;
-        };
-        // Kafka's lastCaughtUpTimeMs: caught up now if at our LEO; caught up as of the
-        // previous fetch if it reached the LEO we had then.
-        if f.fetch_offset >= leo {
-            fs.last_caught_up_ms = now;
-        } else if f.fetch_offset >= fs.leader_leo_at_last_fetch {
-            fs.last_caught_up_ms = fs.last_caught_up_ms.max(fs.last_fetch_ms);
         }
-        fs.leo = f.fetch_offset;
-        fs.broker_epoch = f.broker_epoch;
-        if !proto.hw_requires_current_epoch {
-            r.remembered_leos.insert(f.replica, f.fetch_offset);
-        }
-        fs.last_fetch_ms = now;
-        fs.leader_leo_at_last_fetch = leo;
         r.pending_fetch.retain(|pf| pf.replica != f.replica);
         let wait = self.cfg.replica_fetch_wait_max_ms;
         r.pending_fetch.push(PendingFetch {
@@ -561,6 +496,87 @@ fn batch_of(
             value: pr.value,
         })
         .collect()
+}
+
+/// Epoch fencing (KIP-320): a stale requester is fenced, a newer one means this broker has not
+/// heard of the new epoch yet. A fetch without an epoch (-1, as before Kafka 2.1) is served by
+/// whoever believes it leads.
+fn fetch_epoch_error(role: Role, my_epoch: Epoch, requested: Epoch) -> Option<ErrorCode> {
+    let leads = matches!(role, Role::Leader { .. });
+    if requested < 0 {
+        (!leads).then_some(ErrorCode::NotLeaderOrFollower)
+    } else if requested < my_epoch {
+        Some(ErrorCode::FencedLeaderEpoch)
+    } else if requested > my_epoch {
+        Some(ErrorCode::UnknownLeaderEpoch)
+    } else if !leads {
+        Some(ErrorCode::NotLeaderOrFollower)
+    } else {
+        None
+    }
+}
+
+/// A consumer's fetch: the records from its offset below the HW (the LEO under the
+/// `read-above-hw` flaw), or OFFSET_OUT_OF_RANGE.
+fn consumer_fetch(r: &Replica, cfg: &BrokerConfig, f: &FetchReq) -> Result<FetchData, ErrorCode> {
+    let hw = if cfg.flaw == Flaw::ReadAboveHw {
+        r.log.leo()
+    } else {
+        r.log.hw()
+    };
+    if f.fetch_offset > r.log.leo() || f.fetch_offset < 0 {
+        return Err(ErrorCode::OffsetOutOfRange);
+    }
+    let records = r.log.read(f.fetch_offset, cfg.replica_fetch_max_records);
+    Ok(FetchData {
+        high_watermark: hw,
+        log_end_offset: r.log.leo(),
+        diverging_epoch: None,
+        truncate_to: None,
+        records: records.into_iter().filter(|rec| rec.offset < hw).collect(),
+    })
+}
+
+/// The answer to a follower whose log diverges: where to truncate, and no records.
+fn diverging_data(r: &Replica, diverging: Divergence, ready: &mut Ready) -> FetchData {
+    let (diverging_epoch, truncate_to) = match diverging {
+        Divergence::Epoch(epoch, end) => {
+            ready.notes.push(Note::Mark(Mark::DivergingEpoch));
+            (Some((epoch, end)), None)
+        }
+        Divergence::TruncateTo(offset, why) => (None, Some((offset, why))),
+    };
+    FetchData {
+        high_watermark: r.log.hw(),
+        log_end_offset: r.log.leo(),
+        diverging_epoch,
+        truncate_to,
+        records: Vec::new(),
+    }
+}
+
+/// A follower's fetch updates what the leader knows of it (its LEO, broker epoch, when it was
+/// last caught up); false when the fetcher is not a replica of this partition.
+fn follower_fetched(r: &mut Replica, f: &FetchReq, now: TimeMs, proto: Protocol) -> bool {
+    let leo = r.log.leo();
+    let Some(fs) = r.followers.get_mut(&f.replica) else {
+        return false;
+    };
+    // Kafka's lastCaughtUpTimeMs: caught up now if at our LEO; caught up as of the previous
+    // fetch if it reached the LEO we had then.
+    if f.fetch_offset >= leo {
+        fs.last_caught_up_ms = now;
+    } else if f.fetch_offset >= fs.leader_leo_at_last_fetch {
+        fs.last_caught_up_ms = fs.last_caught_up_ms.max(fs.last_fetch_ms);
+    }
+    fs.leo = f.fetch_offset;
+    fs.broker_epoch = f.broker_epoch;
+    fs.last_fetch_ms = now;
+    fs.leader_leo_at_last_fetch = leo;
+    if !proto.hw_requires_current_epoch {
+        r.remembered_leos.insert(f.replica, f.fetch_offset);
+    }
+    true
 }
 
 pub(super) struct FetchReq {
