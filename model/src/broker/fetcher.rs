@@ -44,33 +44,7 @@ impl Broker {
                 return;
             }
         };
-        if let Some((offset, why)) = data.truncate_to {
-            // The older rules: cut where the leader said, once (KIP-101 asks only one round).
-            let target = offset.min(r.log.leo());
-            truncate(r, me, target, why, ready);
-            r.needs_epoch_check = false;
-            r.next_fetch_ms = now;
-            self.maybe_fetch(now, p, ready);
-            return;
-        }
-        if let Some((div_epoch, leader_end)) = data.diverging_epoch {
-            // KIP-279: truncate to the smaller of where that epoch ends here and on the
-            // leader, then fetch again; the leader checks again until the logs match.
-            let own_end = match div_epoch {
-                Some(e) => r
-                    .log
-                    .end_offset_for_epoch(e)
-                    .map(|(_, end)| end)
-                    .unwrap_or(0),
-                None => 0,
-            };
-            truncate(
-                r,
-                me,
-                own_end.min(leader_end),
-                TruncateReason::DivergingEpoch,
-                ready,
-            );
+        if truncate_as_told(r, me, &data, ready) {
             r.next_fetch_ms = now;
             self.maybe_fetch(now, p, ready);
             return;
@@ -195,4 +169,31 @@ pub(super) fn truncate(
             epochs: r.log.epochs().to_vec(),
         });
     }
+}
+
+/// The leader's answer to a diverged log: cut where it said (the older rules: once, as KIP-101
+/// asks only one round) or, by KIP-279, to the smaller of where the diverging epoch ends here
+/// and on the leader (the leader checks again until the logs match). False when it reported no
+/// divergence.
+fn truncate_as_told(r: &mut Replica, me: BrokerId, data: &FetchData, ready: &mut Ready) -> bool {
+    if let Some((offset, why)) = data.truncate_to {
+        let target = offset.min(r.log.leo());
+        truncate(r, me, target, why, ready);
+        r.needs_epoch_check = false;
+        return true;
+    }
+    let Some((div_epoch, leader_end)) = data.diverging_epoch else {
+        return false;
+    };
+    let own_end = match div_epoch {
+        Some(e) => r
+            .log
+            .end_offset_for_epoch(e)
+            .map(|(_, end)| end)
+            .unwrap_or(0),
+        None => 0,
+    };
+    let reason = TruncateReason::DivergingEpoch;
+    truncate(r, me, own_end.min(leader_end), reason, ready);
+    true
 }
