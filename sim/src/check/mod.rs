@@ -125,7 +125,88 @@ pub fn check(out: &RunOutput) -> Report {
     let obs = lock(&ctx.observer);
     let sc = &ctx.sc;
     let mut violations = obs.violations.clone();
-    let mut coverage = vec![
+    let mut coverage = online_coverage(&obs);
+    let mut counts = history_counts(&obs);
+    violations.extend(run_end_violation(out, &obs));
+    // Final logs: the committed log of each partition is its leader's log below the HW.
+    let finals = final_logs(out, &obs);
+    let (lost_allowed, lost_violations, compared) = durability(out, &obs, &finals);
+    coverage.push(Coverage {
+        checker: "acked-durability",
+        compared,
+        unit: "acknowledged writes",
+    });
+    counts.lost_allowed = lost_allowed.len() as u64;
+    counts.lost_violating = lost_violations.len() as u64;
+    violations.extend(lost_violations);
+    let (duplicated, duplicate_violations, records) = duplicates(out, &obs, &finals);
+    coverage.push(Coverage {
+        checker: "duplicate",
+        compared: records,
+        unit: "committed records",
+    });
+    counts.duplicates = duplicated;
+    violations.extend(duplicate_violations);
+    let (reordered, order_violations, pairs) = producer_order(&obs, &finals);
+    coverage.push(Coverage {
+        checker: "producer-order",
+        compared: pairs,
+        unit: "pairs of one producer's committed records",
+    });
+    counts.reordered = reordered;
+    violations.extend(order_violations);
+    if sc.workload.consumers > 0 {
+        let c = consumer_checks(out, &obs, &finals, &lost_allowed);
+        coverage.extend(c.coverage);
+        coverage.push(Coverage {
+            checker: "read-above-hw",
+            compared: obs.read_checks,
+            unit: "polled records, committed when read",
+        });
+        counts.polled = obs.polls.len() as u64;
+        counts.redelivered = c.redelivered;
+        violations.extend(c.violations);
+    }
+    let (matching, offsets) = log_matching(out, &obs);
+    coverage.push(Coverage {
+        checker: "log-matching",
+        compared: offsets,
+        unit: "offsets below both HWs",
+    });
+    violations.extend(matching);
+    fault_counts(&mut counts, out, &obs);
+    let stats = lock(&ctx.stats);
+    counts.messages = stats.total();
+    let messages_by_kind = stats
+        .messages
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    let errors = stats
+        .errors
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    let vacuous = vacuity(out, &obs, &counts);
+    let mut report = Report {
+        verdict: verdict_of(&violations, &vacuous),
+        counts,
+        coverage,
+        violations,
+        allowed_losses: lost_allowed,
+        vacuous,
+        messages_by_kind,
+        errors,
+        marks: obs.marks.clone(),
+        story: None,
+    };
+    judge_story(out, &mut report);
+    report
+}
+
+/// What the observer's checkers compared during the run, each in its own unit.
+fn online_coverage(obs: &Observer) -> Vec<Coverage> {
+    vec![
         Coverage {
             checker: "one-leader-per-epoch",
             compared: obs.leader_claims,
@@ -186,7 +267,11 @@ pub fn check(out: &RunOutput) -> Report {
             compared: obs.availability.checks,
             unit: "health checks of partitions with a waiting write",
         },
-    ];
+    ]
+}
+
+/// The client history's operations by type.
+fn history_counts(obs: &Observer) -> Counts {
     let mut counts = Counts::default();
     for op in &obs.history {
         match op.kind {
@@ -196,68 +281,46 @@ pub fn check(out: &RunOutput) -> Report {
             OpType::Info => counts.unknown += 1,
         }
     }
+    counts
+}
+
+/// A run that panicked, or did not settle: the finding its end is.
+fn run_end_violation(out: &RunOutput, obs: &Observer) -> Option<Violation> {
+    let sc = &out.ctx.sc;
     if let Some(panic) = &out.panic {
-        violations.push(Violation {
+        Some(Violation {
             checker: "panic",
             time_ms: out.outcome.end_ms,
             message: format!(
                 "the simulation stopped: {panic}; last known state: {}",
-                describe_state(&obs)
+                describe_state(obs)
             ),
-        });
+        })
     } else if !out.outcome.settled {
-        violations.push(Violation {
+        let unpolled = if sc.workload.consumers > 0 {
+            format!(
+                ", or records the consumer group has not polled (polled up to: {:?})",
+                obs.drained
+            )
+        } else {
+            String::new()
+        };
+        Some(Violation {
             checker: "liveness",
             time_ms: out.outcome.end_ms,
-            message: format!("stall: {} ms after the workload ended, some partition still has no leader, unreplicated records{}; {}", sc.run.settle_ms, if sc.workload.consumers > 0 { format!(", or records the consumer group has not polled (polled up to: {:?})", obs.drained) } else { String::new() }, describe_state(&obs)),
-        });
+            message: format!(
+                "stall: {} ms after the workload ended, some partition still has no leader, unreplicated records{unpolled}; {}",
+                sc.run.settle_ms,
+                describe_state(obs)
+            ),
+        })
+    } else {
+        None
     }
-    // Final logs: the committed log of each partition is its leader's log below the HW.
-    let finals = final_logs(out, &obs);
-    let (lost_allowed, lost_violations, compared) = durability(out, &obs, &finals);
-    coverage.push(Coverage {
-        checker: "acked-durability",
-        compared,
-        unit: "acknowledged writes",
-    });
-    counts.lost_allowed = lost_allowed.len() as u64;
-    counts.lost_violating = lost_violations.len() as u64;
-    violations.extend(lost_violations);
-    let (duplicated, duplicate_violations, records) = duplicates(out, &obs, &finals);
-    coverage.push(Coverage {
-        checker: "duplicate",
-        compared: records,
-        unit: "committed records",
-    });
-    counts.duplicates = duplicated;
-    violations.extend(duplicate_violations);
-    let (reordered, order_violations, pairs) = producer_order(&obs, &finals);
-    coverage.push(Coverage {
-        checker: "producer-order",
-        compared: pairs,
-        unit: "pairs of one producer's committed records",
-    });
-    counts.reordered = reordered;
-    violations.extend(order_violations);
-    if sc.workload.consumers > 0 {
-        let c = consumer_checks(out, &obs, &finals, &lost_allowed);
-        coverage.extend(c.coverage);
-        coverage.push(Coverage {
-            checker: "read-above-hw",
-            compared: obs.read_checks,
-            unit: "polled records, committed when read",
-        });
-        counts.polled = obs.polls.len() as u64;
-        counts.redelivered = c.redelivered;
-        violations.extend(c.violations);
-    }
-    let (matching, offsets) = log_matching(out, &obs);
-    coverage.push(Coverage {
-        checker: "log-matching",
-        compared: offsets,
-        unit: "offsets below both HWs",
-    });
-    violations.extend(matching);
+}
+
+/// The run's elections, unavailability, faults and flushes.
+fn fault_counts(counts: &mut Counts, out: &RunOutput, obs: &Observer) {
     counts.leader_changes = obs.elections;
     counts.controller_elections = obs.quorum_elections;
     counts.controller_unavailable_ms = obs.controller_unavailable_until(out.outcome.end_ms);
@@ -272,19 +335,13 @@ pub fn check(out: &RunOutput) -> Report {
     counts.clock_drifts = obs.clock_drifts;
     counts.metadata_stalls = obs.metadata_stalls;
     counts.truncations = obs.truncations;
-    counts.flushes = lock(&ctx.disks).flushes;
-    let stats = lock(&ctx.stats);
-    counts.messages = stats.total();
-    let messages_by_kind = stats
-        .messages
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
-    let errors = stats
-        .errors
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
+    counts.flushes = lock(&out.ctx.disks).flushes;
+}
+
+/// Why a run showed nothing: nothing acknowledged, a scripted fault that never happened, or
+/// faults asked for and none injected.
+fn vacuity(out: &RunOutput, obs: &Observer, counts: &Counts) -> Vec<String> {
+    let sc = &out.ctx.sc;
     let mut vacuous = Vec::new();
     if counts.acked == 0 {
         vacuous.push("no write was acknowledged".to_string());
@@ -305,20 +362,7 @@ pub fn check(out: &RunOutput) -> Report {
     {
         vacuous.push("the scenario asked for faults but none was injected".to_string());
     }
-    let mut report = Report {
-        verdict: verdict_of(&violations, &vacuous),
-        counts,
-        coverage,
-        violations,
-        allowed_losses: lost_allowed,
-        vacuous,
-        messages_by_kind,
-        errors,
-        marks: obs.marks.clone(),
-        story: None,
-    };
-    judge_story(out, &mut report);
-    report
+    vacuous
 }
 
 fn verdict_of(violations: &[Violation], vacuous: &[String]) -> Verdict {
