@@ -1,11 +1,10 @@
 //! `partition.assignment.strategy`: how a consumer group's partitions are dealt to members.
 
-use serde::{Serialize, Serializer};
-
 use crate::ids::*;
 
-/// `partition.assignment.strategy`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `partition.assignment.strategy`, by the short name it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum Assignor {
     /// RangeAssignor: in each topic, each member a contiguous range of its partitions, members
     /// in id order (so with several topics the first members get the extra partitions of
@@ -15,22 +14,9 @@ pub enum Assignor {
     RoundRobin,
 }
 
-/// As `partition.assignment.strategy` names it.
-impl Serialize for Assignor {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
+crate::serialize_by_name!(Assignor);
 
 impl Assignor {
-    /// The short name `partition.assignment.strategy` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            Assignor::Range => "range",
-            Assignor::RoundRobin => "roundrobin",
-        }
-    }
-
     /// The partitions of `member` when `members` (sorted) share `topics` topics of
     /// `per_topic` partitions each; topic t's partition i is partition `t * per_topic + i`.
     pub fn assign(

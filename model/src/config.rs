@@ -2,42 +2,32 @@
 //! switches of the replication protocol (`Protocol`), the broker's settings and the planted
 //! flaws of the checkers' self-test.
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
+use strum::{IntoStaticStr, VariantArray};
 
 use crate::ids::*;
+use crate::Named;
 
-/// Producer `acks`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Producer `acks`, named as written in producer.properties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, IntoStaticStr, VariantArray)]
 pub enum Acks {
     /// acks=0: the producer does not wait for any answer.
+    #[strum(serialize = "0")]
     None,
     /// acks=1: the leader answers once the record is in its own log.
+    #[strum(serialize = "1")]
     Leader,
     /// acks=all (-1): the leader answers once the HW passed the record.
+    #[strum(serialize = "all")]
     All,
 }
 
-impl Acks {
-    /// The value as written in producer.properties.
-    pub fn name(self) -> &'static str {
-        match self {
-            Acks::None => "0",
-            Acks::Leader => "1",
-            Acks::All => "all",
-        }
-    }
-}
-
-/// As written in producer.properties: `"0"`, `"1"` or `"all"`.
-impl Serialize for Acks {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
+crate::serialize_by_name!(Acks, Truncation);
 
 /// A deliberately broken protocol variant, used only to show that each checker catches the
-/// violation it exists for. `None` in every real run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// violation it exists for. `None` in every real run. Named as `[selftest] flaw` writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Flaw {
     #[default]
     None,
@@ -86,8 +76,9 @@ pub enum Flaw {
 }
 
 /// How a replica finds where its log stops matching the leader's, when it follows a new
-/// leader epoch (or restarts).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// leader epoch (or restarts). Named as `[protocol] truncation` writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Truncation {
     /// Before KIP-101 (Kafka < 0.11): truncate to the replica's own HW, then fetch from there.
     /// A follower that has not yet heard the HW that acknowledged a record cuts that record.
@@ -96,29 +87,13 @@ pub enum Truncation {
     /// the first epoch above the follower's latest (its LEO for its own epoch), and the
     /// follower truncates there once. Logs that diverge over several epochs stay diverged
     /// (the cases KIP-279 lists).
+    #[strum(serialize = "kip-101")]
     Kip101,
     /// KIP-279 (Kafka 2.0), folded into fetch by KIP-320 (2.1): the leader answers the
     /// largest epoch <= the follower's and where it ends; the follower truncates and asks again
     /// until the logs match.
     #[default]
     LeaderEpoch,
-}
-
-impl Truncation {
-    pub fn name(self) -> &'static str {
-        match self {
-            Truncation::HighWatermark => "high-watermark",
-            Truncation::Kip101 => "kip-101",
-            Truncation::LeaderEpoch => "leader-epoch",
-        }
-    }
-}
-
-/// As the scenario file's `[protocol] truncation` names it.
-impl Serialize for Truncation {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
 }
 
 /// Kafka's replication protocol is a series of fixes; each switch turns one fix off to show

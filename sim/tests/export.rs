@@ -9,6 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::ksim_in;
+use ksim_model::{Named, VariantArray};
 use serde_json::{json, Value};
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -338,7 +339,7 @@ fn the_schemas_are_strict() {
 fn the_schemas_name_every_fault_action() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/schema/results.schema.json");
     let results = parse(&path, &read(&path));
-    let names: Vec<Value> = ksim::scenario::FaultAction::ALL
+    let names: Vec<Value> = ksim::scenario::FaultAction::VARIANTS
         .iter()
         .map(|a| json!(a.name()))
         .collect();

@@ -36,8 +36,10 @@ pub type Term = u64;
 pub const MAX_APPEND_ENTRIES: usize = 64;
 
 /// A deliberately broken variant of the protocol, used only to show that `QuorumObserver`
-/// catches the violation it exists for. `None` in every real run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// catches the violation it exists for. `None` in every real run. Named as
+/// `[selftest] quorum_flaw` writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "kebab-case")]
 pub enum QuorumFlaw {
     #[default]
     None,

@@ -6,11 +6,11 @@
 //! scenario file that carries its seed (`[run] seed`), so `ksim run FILE` replays it and a
 //! test can keep it as a regression.
 
+use ksim_model::Named;
 use std::fmt::Write;
 
 use crate::check::{check, Verdict};
 use crate::cluster::run::run;
-use crate::scenario::parse::{flaw_name, quorum_flaw_name};
 use crate::scenario::{Scenario, ScriptedFault};
 
 /// A shrunk failure.
@@ -301,8 +301,8 @@ pub fn to_toml(sc: &Scenario) -> String {
         let _ = writeln!(
             s,
             "\n[selftest]\nflaw = {}\nquorum_flaw = {}",
-            toml_str(flaw_name(b.flaw)),
-            toml_str(quorum_flaw_name(sc.quorum_flaw))
+            toml_str(b.flaw.name()),
+            toml_str(sc.quorum_flaw.name())
         );
     }
     for f in &sc.faults.script {

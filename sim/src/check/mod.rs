@@ -6,6 +6,7 @@
 
 pub mod story;
 
+use ksim_model::Named;
 use std::collections::BTreeMap;
 
 use ksim_model::{Acks, BrokerId, Offset, PartitionId};

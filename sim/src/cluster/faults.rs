@@ -3,6 +3,7 @@
 //! pauses nodes and clogs links; latency and loss on links go through `net::LinkFaults`, clock
 //! drift through `clock::Clocks`.
 
+use ksim_model::Named;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;

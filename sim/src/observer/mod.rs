@@ -20,6 +20,7 @@ pub use availability::{Availability, Health, Stall, UNAVAILABLE_FROM_MS};
 pub use timeline::{ControllerSample, ReplicaSample, Timeline};
 pub use votes::VoteLedger;
 
+use ksim_model::Named;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 

@@ -5,6 +5,7 @@
 //! Each format is documented in `reports/README.md` and has a JSON Schema in `reports/schema/`.
 //! Nothing here enters the trace hash: it reads the run once it is over.
 
+use ksim_model::Named;
 use ksim_model::{BrokerConfig, BrokerId, Epoch, NodeId, Offset, PartitionId, Protocol, Role};
 use serde::Serialize;
 use serde_json::Value;
@@ -12,7 +13,6 @@ use serde_json::Value;
 use crate::cluster::disk::Disks;
 use crate::cluster::net::CONSUMER_BASE;
 use crate::observer::{value_id, FaultSpan, Observer};
-use crate::scenario::parse::{flaw_name, quorum_flaw_name};
 use crate::scenario::{
     ConsumerConfig, FaultAction, Faults, ProducerConfig, RandomFaults, RunLimits, Scenario,
     ScriptedFault, Workload,
@@ -103,8 +103,8 @@ pub fn config(sc: &Scenario, seed: u64) -> Value {
         workload: &sc.workload,
         run: &sc.run,
         selftest: Selftest {
-            flaw: flaw_name(sc.broker.flaw),
-            quorum_flaw: quorum_flaw_name(sc.quorum_flaw),
+            flaw: sc.broker.flaw.name(),
+            quorum_flaw: sc.quorum_flaw.name(),
         },
         faults: FaultPlan {
             faults: &sc.faults,

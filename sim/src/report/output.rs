@@ -2,6 +2,7 @@
 //! verdict with the first violation in Kafka's words, and one line that reproduces the run.
 //! Also the single JSON object of `--json`.
 
+use ksim_model::Named;
 use std::fmt::Write;
 
 use ksim_model::Flaw;

@@ -2,6 +2,7 @@
 //! controllers' view, the committed offset, the faults and the violations.
 
 use super::*;
+use ksim_model::Named;
 
 /// Shared by every timeline (one id per page): the hatching of network faults.
 pub(super) const DEFS: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"0\" style=\"position:absolute\">\

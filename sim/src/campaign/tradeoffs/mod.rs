@@ -14,6 +14,7 @@ pub use html::*;
 pub use markdown::*;
 pub use measure::*;
 
+use ksim_model::Named;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;

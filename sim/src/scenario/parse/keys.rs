@@ -102,7 +102,7 @@ pub(super) static KEYS: &[KeySpec] = &[
         section: "protocol",
         key: "preset",
         apply: |sc, v| {
-            match choice(v, PRESETS)? {
+            match named::<Preset>(v)? {
                 Preset::Modern => sc.broker.protocol = Protocol::default(),
                 // Kafka 0.8 had no min.insync.replicas and always allowed unclean election.
                 Preset::Kafka08 => {
@@ -114,7 +114,7 @@ pub(super) static KEYS: &[KeySpec] = &[
             Ok(())
         },
     },
-    key!("protocol", "truncation", |sc, v| sc.broker.protocol.truncation => choice(v, TRUNCATIONS)?),
+    key!("protocol", "truncation", |sc, v| sc.broker.protocol.truncation => named(v)?),
     key!("protocol", "fetch_epoch_fencing", |sc, v| sc.broker.protocol.fetch_epoch_fencing => boolean(v)?),
     key!("protocol", "hw_requires_current_epoch", |sc, v| sc.broker.protocol.hw_requires_current_epoch => boolean(v)?),
     key!("protocol", "isr_expand_requires_epoch_start", |sc, v| sc.broker.protocol.isr_expand_requires_epoch_start => boolean(v)?),
@@ -137,8 +137,8 @@ pub(super) static KEYS: &[KeySpec] = &[
     key!("expect.fixed", "violation", |sc, v| outcome(&mut sc.expect_fixed).violation => Some(checker_name(v)?)),
     key!("expect.fixed", "allowed_loss", |sc, v| outcome(&mut sc.expect_fixed).allowed_loss => Some(non_empty_string(v)?)),
     key!("expect.fixed", "marks", |sc, v| outcome(&mut sc.expect_fixed).marks => mark_names(v)?),
-    key!("selftest", "flaw", |sc, v| sc.broker.flaw => choice(v, FLAWS)?),
-    key!("selftest", "quorum_flaw", |sc, v| sc.quorum_flaw => choice(v, QUORUM_FLAWS)?),
+    key!("selftest", "flaw", |sc, v| sc.broker.flaw => named(v)?),
+    key!("selftest", "quorum_flaw", |sc, v| sc.quorum_flaw => named(v)?),
 ];
 
 /// The section that holds `[[faults.script]]` entries: listed for suggestions, never settable.
@@ -256,66 +256,21 @@ pub(super) fn random(sc: &mut Scenario) -> &mut RandomFaults {
     })
 }
 
-/// The scenario-file name of a planted flaw.
-pub fn flaw_name(flaw: Flaw) -> &'static str {
-    FLAWS
-        .iter()
-        .find(|(_, f)| *f == flaw)
-        .map_or("none", |(n, _)| n)
-}
-
-/// The scenario-file name of a planted quorum flaw.
-pub fn quorum_flaw_name(flaw: QuorumFlaw) -> &'static str {
-    QUORUM_FLAWS
-        .iter()
-        .find(|(_, f)| *f == flaw)
-        .map_or("none", |(n, _)| n)
-}
-
-pub(super) const FLAWS: &[(&str, Flaw)] = &[
-    ("none", Flaw::None),
-    ("ack-before-replication", Flaw::AckBeforeReplication),
-    ("hw-regress", Flaw::HwRegress),
-    ("elect-without-epoch-bump", Flaw::ElectWithoutEpochBump),
-    ("skip-truncation", Flaw::SkipTruncation),
-    ("followers-never-fetch", Flaw::FollowersNeverFetch),
-    ("panic-on-restart", Flaw::PanicOnRestart),
-    ("elect-outside-isr", Flaw::ElectOutsideIsr),
-    ("skip-duplicate-check", Flaw::SkipDuplicateCheck),
-    ("reorder-retries", Flaw::ReorderRetries),
-    ("consumer-skips-a-record", Flaw::ConsumerSkipsARecord),
-    ("read-above-hw", Flaw::ReadAboveHw),
-    ("follower-hw-above-leo", Flaw::FollowerHwAboveLeo),
-    ("never-shrink-isr", Flaw::NeverShrinkIsr),
-    ("disk-keeps-unflushed", Flaw::DiskKeepsUnflushed),
-    ("unclean-when-disabled", Flaw::UncleanWhenDisabled),
-];
-
-#[derive(Clone, Copy)]
+/// `[protocol] preset`: every switch at once.
+#[derive(Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
 pub(super) enum Preset {
+    #[strum(serialize = "modern")]
     Modern,
+    #[strum(serialize = "kafka-0.8")]
     Kafka08,
 }
 
-pub(super) const PRESETS: &[(&str, Preset)] =
-    &[("modern", Preset::Modern), ("kafka-0.8", Preset::Kafka08)];
-
-pub(super) const TRUNCATIONS: &[(&str, Truncation)] = &[
-    ("high-watermark", Truncation::HighWatermark),
-    ("kip-101", Truncation::Kip101),
-    ("leader-epoch", Truncation::LeaderEpoch),
-];
-
-pub(super) const QUORUM_FLAWS: &[(&str, QuorumFlaw)] = &[
-    ("none", QuorumFlaw::None),
-    ("double-vote", QuorumFlaw::DoubleVote),
-    ("commit-without-majority", QuorumFlaw::CommitWithoutMajority),
-    ("forget-vote-on-restart", QuorumFlaw::ForgetVoteOnRestart),
-];
-
 /// `[[faults.script]] action`: every fault, by its name.
 pub(super) fn script_actions() -> Vec<(&'static str, FaultAction)> {
-    FaultAction::ALL.iter().map(|a| (a.name(), *a)).collect()
+    FaultAction::VARIANTS
+        .iter()
+        .map(|a| (a.name(), *a))
+        .collect()
 }
 
 /// `[faults.random] kinds`: every fault but `restart` and `heal` (random faults restart and heal

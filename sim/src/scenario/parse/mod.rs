@@ -12,7 +12,7 @@ mod validate;
 mod values;
 
 pub use files::*;
-pub use keys::*;
+use keys::*;
 pub use read::*;
 pub use set::*;
 pub(crate) use suggest::*;
@@ -24,8 +24,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use ksim_model::quorum::QuorumFlaw;
-use ksim_model::{Acks, Flaw, Protocol, Truncation};
+use ksim_model::{Acks, Named, Protocol, VariantArray};
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
 use crate::scenario::{FaultAction, Outcome, RandomFaults, Scenario, ScriptedFault, Target};

@@ -2,6 +2,7 @@
 //! names a node that is not there).
 
 use super::*;
+use ksim_model::Named;
 
 pub(super) type Problem = (String, String);
 

@@ -83,6 +83,12 @@ pub(super) fn choice<T: Copy>(v: &Value, choices: &[(&str, T)]) -> Result<T, Str
     Err(msg)
 }
 
+/// One of the names of an enum that derives them (`Named`).
+pub(super) fn named<T: Named>(v: &Value) -> Result<T, String> {
+    let table: Vec<(&str, T)> = T::VARIANTS.iter().map(|t| (t.name(), *t)).collect();
+    choice(v, &table)
+}
+
 /// `acks` as Kafka takes it: the string "all", "-1", "0" or "1"; integers are accepted too
 /// because TOML users naturally write `acks = 1`.
 pub(super) fn acks(v: &Value) -> Result<Acks, String> {

@@ -5,6 +5,8 @@ mod set;
 
 use super::*;
 use files::*;
+use ksim_model::Flaw;
+use ksim_model::Named;
 use proptest::prelude::*;
 
 const FULL: &str = r#"
