@@ -2,11 +2,9 @@
 //! switches of the replication protocol (`Protocol`), the broker's settings and the planted
 //! flaws of the checkers' self-test.
 
-use serde::Serialize;
 use strum::{IntoStaticStr, VariantArray};
 
 use crate::ids::*;
-use crate::Named;
 
 /// Producer `acks`, named as written in producer.properties.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, IntoStaticStr, VariantArray)]
@@ -98,8 +96,8 @@ pub enum Truncation {
 
 /// Kafka's replication protocol is a series of fixes; each switch turns one fix off to show
 /// what it prevents. Every field defaults to the modern rule (`Protocol::default()`).
-/// Serialized with the scenario file's `[protocol]` keys (the field names).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// A scenario file's `[protocol]` keys are the field names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Protocol {
     pub truncation: Truncation,
     /// KIP-320 (2.1): fetches carry `current_leader_epoch` (a stale or newer one is fenced) and
@@ -167,101 +165,34 @@ impl Protocol {
             refusal_bumps_partition_epoch: false,
         }
     }
-
-    /// The switches that differ from the modern rule, as `key=value` (for banners).
-    pub fn old_rules(&self) -> Vec<String> {
-        let m = Protocol::default();
-        let mut out = Vec::new();
-        if self.truncation != m.truncation {
-            out.push(format!("truncation={}", self.truncation.name()));
-        }
-        let flags = [
-            (
-                "fetch_epoch_fencing",
-                self.fetch_epoch_fencing,
-                m.fetch_epoch_fencing,
-            ),
-            (
-                "hw_requires_current_epoch",
-                self.hw_requires_current_epoch,
-                m.hw_requires_current_epoch,
-            ),
-            (
-                "isr_expand_requires_epoch_start",
-                self.isr_expand_requires_epoch_start,
-                m.isr_expand_requires_epoch_start,
-            ),
-            (
-                "hw_over_maximal_isr",
-                self.hw_over_maximal_isr,
-                m.hw_over_maximal_isr,
-            ),
-            ("strict_min_isr", self.strict_min_isr, m.strict_min_isr),
-            (
-                "isr_add_checks_broker_epoch",
-                self.isr_add_checks_broker_epoch,
-                m.isr_add_checks_broker_epoch,
-            ),
-        ];
-        for (name, v, modern) in flags {
-            if v != modern {
-                out.push(format!("{name}={v}"));
-            }
-        }
-        out
-    }
-
-    /// The fixes beyond Kafka's rules in force, as `key=value` (for banners).
-    pub fn proposed_rules(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.refusal_bumps_partition_epoch {
-            out.push("refusal_bumps_partition_epoch=true".to_string());
-        }
-        out
-    }
 }
 
-/// Broker-side configuration, with Kafka's names and defaults. Serialized as server.properties
-/// keys; `protocol` and `flaw` are left to the sections of their own (`[protocol]`,
-/// `[selftest]`), as in a scenario file.
-#[derive(Clone, Debug, Serialize)]
+/// Broker-side configuration, with Kafka's defaults; each field is the server.properties key of
+/// its name (`min_insync_replicas` is `min.insync.replicas`). `protocol` and `flaw` have
+/// sections of their own (`[protocol]`, `[selftest]`), as in a scenario file.
+#[derive(Clone, Debug)]
 pub struct BrokerConfig {
-    #[serde(rename = "min.insync.replicas")]
     pub min_insync_replicas: usize,
-    #[serde(rename = "unclean.leader.election.enable")]
     pub unclean_leader_election_enable: bool,
-    #[serde(rename = "replica.lag.time.max.ms")]
     pub replica_lag_time_max_ms: TimeMs,
     /// `log.flush.interval.messages`; `None` is Kafka's default (Long.MAX_VALUE: never).
-    #[serde(rename = "log.flush.interval.messages")]
     pub log_flush_interval_messages: Option<u64>,
     /// `log.flush.interval.ms`; `None` is Kafka's default (never).
-    #[serde(rename = "log.flush.interval.ms")]
     pub log_flush_interval_ms: Option<TimeMs>,
-    #[serde(rename = "replica.high.watermark.checkpoint.interval.ms")]
     pub replica_high_watermark_checkpoint_interval_ms: TimeMs,
-    #[serde(rename = "broker.heartbeat.interval.ms")]
     pub broker_heartbeat_interval_ms: TimeMs,
-    #[serde(rename = "broker.session.timeout.ms")]
     pub broker_session_timeout_ms: TimeMs,
-    #[serde(rename = "replica.fetch.wait.max.ms")]
     pub replica_fetch_wait_max_ms: TimeMs,
-    #[serde(rename = "replica.fetch.backoff.ms")]
     pub replica_fetch_backoff_ms: TimeMs,
     /// Records returned by one fetch at most (stands in for `replica.fetch.max.bytes`).
-    #[serde(rename = "replica.fetch.max.records")]
     pub replica_fetch_max_records: usize,
     /// `controller.quorum.voters`: the controllers' ids (brokers try them in turn until one
     /// answers as the active controller).
-    #[serde(rename = "controller.quorum.voters")]
     pub controller_quorum_voters: Vec<u32>,
     /// `controller.quorum.election.timeout.ms`
-    #[serde(rename = "controller.quorum.election.timeout.ms")]
     pub controller_quorum_election_timeout_ms: TimeMs,
     /// The historical switches (`[protocol]`); modern rules by default.
-    #[serde(skip)]
     pub protocol: Protocol,
-    #[serde(skip)]
     pub flaw: Flaw,
 }
 

@@ -61,43 +61,6 @@ fn error_codes_are_named_as_kafka_logs_them() {
 }
 
 #[test]
-fn the_banner_names_every_rule_that_differs_from_the_modern_one() {
-    assert!(Protocol::default().old_rules().is_empty());
-    assert!(Protocol::default().proposed_rules().is_empty());
-    let old = Protocol::kafka_0_8();
-    assert_eq!(
-        old.old_rules(),
-        [
-            "truncation=high-watermark",
-            "fetch_epoch_fencing=false",
-            "hw_requires_current_epoch=false",
-            "isr_expand_requires_epoch_start=false",
-            "hw_over_maximal_isr=false",
-            "strict_min_isr=false",
-            "isr_add_checks_broker_epoch=false",
-        ]
-    );
-    assert!(
-        old.proposed_rules().is_empty(),
-        "Kafka 0.8 proposes nothing"
-    );
-    let kip_101 = Protocol {
-        truncation: Truncation::Kip101,
-        ..Default::default()
-    };
-    assert_eq!(kip_101.old_rules(), ["truncation=kip-101"]);
-    let proposed = Protocol {
-        refusal_bumps_partition_epoch: true,
-        ..Default::default()
-    };
-    assert!(proposed.old_rules().is_empty());
-    assert_eq!(
-        proposed.proposed_rules(),
-        ["refusal_bumps_partition_epoch=true"]
-    );
-}
-
-#[test]
 fn messages_are_counted_and_matched_by_their_kind() {
     // The simulator counts messages by kind, and a slow link may delay one kind only.
     let fetch = Request::OffsetFetch { correlation_id: 1 };

@@ -357,7 +357,7 @@ fn shrink_one(sc: &Scenario, seed: u64, out: Option<std::path::PathBuf>) -> i32 
         "Found by `{how}` ({} faults, shrunk to {} in {} runs). The run trips {}: {}",
         shrunk.faults_before, shrunk.faults_after, shrunk.runs, shrunk.checker, shrunk.message
     );
-    let text = ksim::campaign::shrink::to_toml(&found);
+    let text = ksim::scenario::parse::to_toml(&found);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("error: cannot create {}: {e}", dir.display());

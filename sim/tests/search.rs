@@ -5,9 +5,10 @@
 mod common;
 
 use common::{run_check, scenario};
-use ksim::campaign::shrink::{shrink, to_toml};
+use ksim::campaign::shrink::shrink;
 use ksim::check::Verdict;
 use ksim::cluster::run::run;
+use ksim::scenario::parse::to_toml;
 use ksim::scenario::parse::{load, parse};
 use ksim::scenario::{FaultAction, ScriptedFault, Target};
 use proptest::prelude::*;

@@ -5,18 +5,15 @@
 //! Each format is documented in `reports/README.md` and has a JSON Schema in `reports/schema/`.
 //! Nothing here enters the trace hash: it reads the run once it is over.
 
-use ksim_model::Named;
-use ksim_model::{BrokerConfig, BrokerId, Epoch, NodeId, Offset, PartitionId, Protocol, Role};
+use ksim_model::{BrokerId, Epoch, NodeId, Offset, PartitionId, Role};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::cluster::disk::Disks;
 use crate::cluster::net::CONSUMER_BASE;
 use crate::observer::{value_id, FaultSpan, Observer};
-use crate::scenario::{
-    ConsumerConfig, FaultAction, Faults, ProducerConfig, RandomFaults, RunLimits, Scenario,
-    ScriptedFault, Workload,
-};
+use crate::scenario::parse::{section_json, shown_json};
+use crate::scenario::{FaultAction, Faults, RandomFaults, Scenario, ScriptedFault};
 
 /// The topic of cluster partition `p` (topic t's partition i is `t * num.partitions + i`).
 pub fn topic_of(sc: &Scenario, p: PartitionId) -> &str {
@@ -28,49 +25,10 @@ pub fn topic_of(sc: &Scenario, p: PartitionId) -> &str {
 
 // ------------------------------------------------------------------------ the configuration
 
-/// The configuration a run was in force with, in the sections of a scenario file. The
-/// sections borrow the scenario's own structs, which serialize with the file's keys.
-#[derive(Serialize)]
-struct Config<'a> {
-    name: &'a str,
-    description: &'a str,
-    fix: &'a [String],
-    fixed_in: &'a str,
-    cluster: Cluster,
-    server: Server<'a>,
-    protocol: &'a Protocol,
-    producer: &'a ProducerConfig,
-    consumer: &'a ConsumerConfig,
-    workload: &'a Workload,
-    run: &'a RunLimits,
-    selftest: Selftest,
-    faults: FaultPlan<'a>,
-    /// Keys of properties files the simulation does not use, with why.
-    ignored: &'a [String],
-}
-
-#[derive(Serialize)]
-struct Cluster {
-    brokers: i32,
-    controllers: u32,
-}
-
-/// `[server]`: the topic defaults and the brokers' and controllers' server.properties keys.
-#[derive(Serialize)]
-struct Server<'a> {
-    #[serde(rename = "num.partitions")]
-    partitions: i32,
-    #[serde(rename = "default.replication.factor")]
-    replication_factor: i32,
-    #[serde(flatten)]
-    broker: &'a BrokerConfig,
-}
-
-#[derive(Serialize)]
-struct Selftest {
-    flaw: &'static str,
-    quorum_flaw: &'static str,
-}
+/// The sections of `results.json`'s `config`, each with every key of the key table.
+const CONFIG_SECTIONS: [&str; 8] = [
+    "cluster", "server", "protocol", "producer", "consumer", "workload", "run", "selftest",
+];
 
 /// `[faults]` as written (`script`, `random`), and the random faults this seed ran with
 /// (`random_drawn`: with `swarm` the seed's own draw, else `random` itself).
@@ -81,42 +39,43 @@ struct FaultPlan<'a> {
     random_drawn: Option<RandomFaults>,
 }
 
-/// The configuration seed `seed` of `sc` runs with, as `results.json`'s `config`.
+/// The configuration seed `seed` of `sc` runs with, as `results.json`'s `config`: the sections
+/// of a scenario file with every key as the key table shows it (`null` when unset), plus the
+/// brokers' settings the cluster's shape decides (`controller.quorum.voters`,
+/// `replica.fetch.max.records`).
 pub fn config(sc: &Scenario, seed: u64) -> Value {
-    let c = Config {
-        name: &sc.name,
-        description: &sc.description,
-        fix: &sc.fix,
-        fixed_in: &sc.fixed_in,
-        cluster: Cluster {
-            brokers: sc.brokers,
-            controllers: sc.controllers,
-        },
-        server: Server {
-            partitions: sc.partitions,
-            replication_factor: sc.replication_factor,
-            broker: &sc.broker,
-        },
-        protocol: &sc.broker.protocol,
-        producer: &sc.producer,
-        consumer: &sc.consumer,
-        workload: &sc.workload,
-        run: &sc.run,
-        selftest: Selftest {
-            flaw: sc.broker.flaw.name(),
-            quorum_flaw: sc.quorum_flaw.name(),
-        },
-        faults: FaultPlan {
-            faults: &sc.faults,
-            random_drawn: sc
-                .faults
-                .random
-                .as_ref()
-                .map(|r| r.for_seed(seed, sc.brokers)),
-        },
-        ignored: &sc.ignored,
+    let mut c = serde_json::Map::new();
+    for key in ["name", "description", "fix", "fixed_in"] {
+        c.insert(key.into(), shown_json(sc, "", key));
+    }
+    for section in CONFIG_SECTIONS {
+        c.insert(section.into(), section_json(sc, section));
+    }
+    let server = c["server"].as_object().cloned().unwrap_or_default();
+    let mut server = server;
+    server.insert(
+        "controller.quorum.voters".into(),
+        serde_json::json!(sc.broker.controller_quorum_voters),
+    );
+    server.insert(
+        "replica.fetch.max.records".into(),
+        serde_json::json!(sc.broker.replica_fetch_max_records),
+    );
+    c.insert("server".into(), Value::Object(server));
+    let plan = FaultPlan {
+        faults: &sc.faults,
+        random_drawn: sc
+            .faults
+            .random
+            .as_ref()
+            .map(|r| r.for_seed(seed, sc.brokers)),
     };
-    serde_json::to_value(c).expect("the configuration serializes")
+    c.insert(
+        "faults".into(),
+        serde_json::to_value(plan).unwrap_or(Value::Null),
+    );
+    c.insert("ignored".into(), serde_json::json!(sc.ignored));
+    Value::Object(c)
 }
 
 // ------------------------------------------------------------------------- replicas.json

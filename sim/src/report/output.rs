@@ -11,13 +11,10 @@ use serde_json::json;
 use crate::check::{Report, Verdict};
 use crate::cluster::ctx::lock;
 use crate::cluster::run::RunOutput;
+use crate::scenario::parse::{changed_settings, settings, Role};
 use crate::scenario::Scenario;
 
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KSIM_GIT"), ")");
-
-fn never(v: Option<u64>) -> String {
-    v.map(|n| n.to_string()).unwrap_or_else(|| "never".into())
-}
 
 /// Quote a word for a POSIX shell when it needs it.
 pub(crate) fn sh(word: &str) -> String {
@@ -67,7 +64,6 @@ fn wrap(text: &str, indent: &str, width: usize) -> String {
 }
 
 pub fn banner(sc: &Scenario, seed: u64) -> String {
-    let b = &sc.broker;
     let mut s = String::new();
     let _ = writeln!(s, "ksim {VERSION}");
     let _ = writeln!(s, "scenario   {} ({})", sc.name, sc.origin);
@@ -96,54 +92,16 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         );
     }
     let _ = writeln!(s, "seed       {seed}");
+    let line = |section: &str| settings(sc, section).join(" ");
+    let _ = writeln!(s, "cluster    {} (Raft quorum)", line("cluster"));
+    let _ = writeln!(s, "server     {}", line("server"));
+    let _ = writeln!(s, "protocol   {}", protocol_line(sc));
+    let _ = writeln!(s, "producer   {}", line("producer"));
     let _ = writeln!(
         s,
-        "cluster    brokers={} num.partitions={} default.replication.factor={} controllers={} (Raft quorum, controller.quorum.election.timeout.ms={})",
-        sc.brokers, sc.partitions, sc.replication_factor, sc.controllers, sc.broker.controller_quorum_election_timeout_ms
-    );
-    let _ = writeln!(
-        s,
-        "server     min.insync.replicas={} unclean.leader.election.enable={} replica.lag.time.max.ms={} log.flush.interval.messages={} log.flush.interval.ms={} replica.high.watermark.checkpoint.interval.ms={} broker.session.timeout.ms={} broker.heartbeat.interval.ms={}",
-        b.min_insync_replicas,
-        b.unclean_leader_election_enable,
-        b.replica_lag_time_max_ms,
-        never(b.log_flush_interval_messages),
-        never(b.log_flush_interval_ms),
-        b.replica_high_watermark_checkpoint_interval_ms,
-        b.broker_session_timeout_ms,
-        b.broker_heartbeat_interval_ms,
-    );
-    let old = b.protocol.old_rules();
-    let proposed = b.protocol.proposed_rules();
-    let _ = writeln!(
-        s,
-        "protocol   {}{}",
-        if old.is_empty() {
-            "modern rules (every fix of Kafka's history on)".to_string()
-        } else {
-            format!("OLD RULES {}", old.join(" "))
-        },
-        if proposed.is_empty() {
-            String::new()
-        } else {
-            format!(" + BEYOND KAFKA {}", proposed.join(" "))
-        }
-    );
-    let pc = &sc.producer;
-    let _ = writeln!(s, "producer   acks={} request.timeout.ms={} max.in.flight.requests.per.connection={} retries={} retry.backoff.ms={} delivery.timeout.ms={} enable.idempotence={} batch.size={} linger.ms={} partitioner.class={}", pc.acks.name(), pc.request_timeout_ms, pc.max_in_flight, pc.retries, pc.retry_backoff_ms, pc.delivery_timeout_ms, pc.enable_idempotence, pc.batch_size, pc.linger_ms, pc.partitioner.name());
-    let _ = writeln!(
-        s,
-        "workload   producers={} rate_per_sec={} (each) duration_ms={} value_bytes={} settle_ms={}{}",
-        sc.workload.producers,
-        sc.workload.rate_per_sec,
-        sc.workload.duration_ms,
-        sc.workload.value_bytes,
-        sc.run.settle_ms,
-        if sc.workload.keys > 0 {
-            format!(" keys={} (murmur2 partitioner)", sc.workload.keys)
-        } else {
-            String::new()
-        }
+        "workload   {} settle_ms={}",
+        line("workload"),
+        sc.run.settle_ms
     );
     if sc.workload.topics.len() > 1 {
         let n = sc.partitions;
@@ -160,18 +118,7 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         let _ = writeln!(s, "topics     {}", topics.join(", "));
     }
     if sc.workload.consumers > 0 {
-        let c = &sc.consumer;
-        let _ = writeln!(
-            s,
-            "consumer   consumers={} (one group) session.timeout.ms={} heartbeat.interval.ms={} enable.auto.commit={} auto.commit.interval.ms={} auto.offset.reset={} partition.assignment.strategy={}",
-            sc.workload.consumers,
-            c.session_timeout_ms,
-            c.heartbeat_interval_ms,
-            c.enable_auto_commit,
-            c.auto_commit_interval_ms,
-            c.auto_offset_reset(),
-            c.assignor.name()
-        );
+        let _ = writeln!(s, "consumer   (one group) {}", line("consumer"));
     }
     for f in &sc.faults.script {
         let restart = f
@@ -231,6 +178,22 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
         let _ = writeln!(s, "ignored    {i}");
     }
     s
+}
+
+/// The rules in force: modern, or the historical switches turned back, and the fixes beyond
+/// Kafka turned on.
+fn protocol_line(sc: &Scenario) -> String {
+    let old = changed_settings(sc, Role::History);
+    let beyond = changed_settings(sc, Role::Beyond);
+    let mut line = if old.is_empty() {
+        "modern rules (every fix of Kafka's history on)".to_string()
+    } else {
+        format!("OLD RULES {}", old.join(" "))
+    };
+    if !beyond.is_empty() {
+        line.push_str(&format!(" + BEYOND KAFKA {}", beyond.join(" ")));
+    }
+    line
 }
 
 /// The verdict line's words: VALID, INVALID with the number of violations, or VACUOUS with why.

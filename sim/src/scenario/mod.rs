@@ -79,44 +79,36 @@ pub struct Outcome {
     pub marks: Vec<String>,
 }
 
-/// `[producer]`: keys from producer.properties (and serialized with them).
-#[derive(Clone, Debug, Serialize)]
+/// `[producer]`: keys from producer.properties (the key table in `scenario/parse/keys.rs` names them).
+#[derive(Clone, Debug)]
 pub struct ProducerConfig {
     pub acks: Acks,
     /// `request.timeout.ms`: a request without an answer by then fails with an unknown outcome.
-    #[serde(rename = "request.timeout.ms")]
     pub request_timeout_ms: u64,
     /// `max.in.flight.requests.per.connection`
-    #[serde(rename = "max.in.flight.requests.per.connection")]
     pub max_in_flight: usize,
     /// `retries`: how many times a failed send is tried again. 0 here by default, unlike
     /// Kafka's client (2147483647 since 2.1), so that each write is one attempt unless a
     /// scenario asks for retries.
     pub retries: u32,
     /// `retry.backoff.ms`
-    #[serde(rename = "retry.backoff.ms")]
     pub retry_backoff_ms: u64,
     /// `delivery.timeout.ms`: a record not acknowledged this long after it was sent is given
     /// up, whatever `retries` says.
-    #[serde(rename = "delivery.timeout.ms")]
     pub delivery_timeout_ms: u64,
     /// `enable.idempotence`: a producer id from the cluster and a sequence number per record
     /// and partition, so that the leader answers a retry of a batch it holds instead of
     /// appending it again. false here by default (Kafka's client: true since 3.0).
-    #[serde(rename = "enable.idempotence")]
     pub enable_idempotence: bool,
     /// `batch.size`: the bytes a partition's batch may hold before it goes (Kafka's default
     /// 16384).
-    #[serde(rename = "batch.size")]
     pub batch_size: usize,
     /// `linger.ms`: how long a batch waits for more records before it goes. With 0 (the
     /// default here, Kafka's before 4.0) a record goes at once or, when it cannot (no leader,
     /// `max.in.flight.requests.per.connection` reached), is not offered: the workload's rate
     /// is a ceiling. With more, records wait in their partition's open batch.
-    #[serde(rename = "linger.ms")]
     pub linger_ms: u64,
     /// `partitioner.class`
-    #[serde(rename = "partitioner.class")]
     pub partitioner: Partitioner,
 }
 
@@ -137,8 +129,8 @@ pub enum Partitioner {
     RoundRobin,
 }
 
-/// `[workload]`, serialized with its keys (the field names).
-#[derive(Clone, Debug, Serialize)]
+/// `[workload]`.
+#[derive(Clone, Debug)]
 pub struct Workload {
     /// Producer clients, each its own simulated node.
     pub producers: u32,
@@ -159,33 +151,22 @@ pub struct Workload {
     pub topics: Vec<String>,
 }
 
-/// `[consumer]`: Kafka's consumer keys (and serialized with them).
-#[derive(Clone, Debug, Serialize)]
+/// `[consumer]`: Kafka's consumer keys (named in `scenario/parse/keys.rs`).
+#[derive(Clone, Debug)]
 pub struct ConsumerConfig {
     /// `session.timeout.ms` (Kafka's default since 3.0: 45000).
-    #[serde(rename = "session.timeout.ms")]
     pub session_timeout_ms: u64,
     /// `heartbeat.interval.ms`
-    #[serde(rename = "heartbeat.interval.ms")]
     pub heartbeat_interval_ms: u64,
     /// `enable.auto.commit`: commit the position every `auto.commit.interval.ms`, and before
     /// rejoining the group; false commits after every poll instead (a manual `commitSync`).
-    #[serde(rename = "enable.auto.commit")]
     pub enable_auto_commit: bool,
     /// `auto.commit.interval.ms`
-    #[serde(rename = "auto.commit.interval.ms")]
     pub auto_commit_interval_ms: u64,
     /// `auto.offset.reset`: where a partition without a committed offset starts.
-    #[serde(rename = "auto.offset.reset", serialize_with = "offset_reset")]
     pub auto_offset_reset_earliest: bool,
     /// `partition.assignment.strategy`
-    #[serde(rename = "partition.assignment.strategy")]
     pub assignor: ksim_model::Assignor,
-}
-
-/// `auto.offset.reset` as written: `"earliest"` or `"latest"`.
-fn offset_reset<S: Serializer>(earliest: &bool, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(if *earliest { "earliest" } else { "latest" })
 }
 
 impl ConsumerConfig {
@@ -523,8 +504,8 @@ impl RandomFaults {
     }
 }
 
-/// `[run]`, serialized with its keys (`seed` null when the file sets none).
-#[derive(Clone, Debug, Serialize)]
+/// `[run]`.
+#[derive(Clone, Debug)]
 pub struct RunLimits {
     /// The seed `ksim run` uses when none is given (scenarios written by `ksim shrink` carry
     /// the seed they were found with).

@@ -8,7 +8,9 @@
 
 use std::path::Path;
 
-use crate::scenario::parse::{apply_set, suggest, InputError};
+use java_properties::{LineContent, PropertiesIter};
+
+use crate::scenario::parse::{kafka_keys, set_text, suggest, InputError};
 use crate::scenario::Scenario;
 
 /// Which file this is: its keys go to `[server]`, `[producer]` or `[consumer]`.
@@ -28,12 +30,9 @@ impl PropertiesKind {
         }
     }
 
-    fn modelled(self) -> &'static [&'static str] {
-        match self {
-            PropertiesKind::Server => SERVER_MODELLED,
-            PropertiesKind::Producer => PRODUCER_MODELLED,
-            PropertiesKind::Consumer => CONSUMER_MODELLED,
-        }
+    /// The keys the key table has for this file's section.
+    fn modelled(self) -> Vec<&'static str> {
+        kafka_keys(self.section())
     }
 
     fn inert(self) -> Vec<&'static str> {
@@ -52,21 +51,6 @@ impl PropertiesKind {
         }
     }
 }
-
-const SERVER_MODELLED: &[&str] = &[
-    "num.partitions",
-    "default.replication.factor",
-    "min.insync.replicas",
-    "unclean.leader.election.enable",
-    "replica.lag.time.max.ms",
-    "log.flush.interval.messages",
-    "log.flush.interval.ms",
-    "replica.high.watermark.checkpoint.interval.ms",
-    "broker.heartbeat.interval.ms",
-    "broker.session.timeout.ms",
-    "replica.fetch.wait.max.ms",
-    "replica.fetch.backoff.ms",
-];
 
 /// Server keys that cannot change what replication does in the simulation.
 const SERVER_INERT: &[&str] = &[
@@ -129,15 +113,6 @@ const SERVER_NOT_MODELLED: &[&str] = &[
     "controlled.shutdown.enable",
 ];
 
-const CONSUMER_MODELLED: &[&str] = &[
-    "session.timeout.ms",
-    "heartbeat.interval.ms",
-    "enable.auto.commit",
-    "auto.commit.interval.ms",
-    "auto.offset.reset",
-    "partition.assignment.strategy",
-];
-
 /// Client keys with no effect on replication, for producers and consumers alike.
 const CLIENT_INERT: &[&str] = &[
     "bootstrap.servers",
@@ -166,19 +141,6 @@ const CONSUMER_NOT_MODELLED: &[&str] = &[
     "request.timeout.ms",
     "retry.backoff.ms",
     "client.rack",
-];
-
-const PRODUCER_MODELLED: &[&str] = &[
-    "acks",
-    "request.timeout.ms",
-    "max.in.flight.requests.per.connection",
-    "enable.idempotence",
-    "retries",
-    "retry.backoff.ms",
-    "delivery.timeout.ms",
-    "batch.size",
-    "linger.ms",
-    "partitioner.class",
 ];
 
 const PRODUCER_INERT: &[&str] = &[
@@ -219,19 +181,28 @@ pub fn apply_properties(
     file: &str,
     kind: PropertiesKind,
 ) -> Result<(), InputError> {
-    for entry in logical_lines(text) {
-        let Some((key, value, value_col)) = split_entry(&entry.text) else {
+    for entry in PropertiesIter::new(text.as_bytes()) {
+        let entry = entry.map_err(|e| InputError {
+            file: file.to_string(),
+            line: e.line_number(),
+            column: None,
+            key: None,
+            message: e.to_string(),
+        })?;
+        let line = entry.line_number();
+        let LineContent::KVPair(key, value) = entry.consume_content() else {
             continue;
         };
+        let value_col = text.lines().nth(line - 1).map_or(1, value_column);
         let at = |column: usize, key: Option<&str>, message: String| InputError {
             file: file.to_string(),
-            line: Some(entry.line),
+            line: Some(line),
             column: Some(column),
             key: key.map(String::from),
             message,
         };
         if kind.modelled().contains(&key.as_str()) {
-            apply_set(sc, &format!("{}.{key}={value}", kind.section()))
+            set_text(sc, &format!("{}.{key}", kind.section()), &value)
                 .map_err(|e| at(value_col, Some(&key), e.message))?;
         } else if kind.inert().contains(&key.as_str())
             || key.starts_with("ssl.")
@@ -244,9 +215,8 @@ pub fn apply_properties(
             sc.ignored
                 .push(format!("{key}={value} ({file}: not modelled yet)"));
         } else {
-            let inert = kind.inert();
-            let known = kind
-                .modelled()
+            let (modelled, inert) = (kind.modelled(), kind.inert());
+            let known = modelled
                 .iter()
                 .chain(&inert)
                 .chain(kind.not_modelled())
@@ -264,73 +234,25 @@ pub fn apply_properties(
     Ok(())
 }
 
-struct LogicalLine {
-    /// 1-based line where the entry starts.
-    line: usize,
-    text: String,
-}
-
-/// Java properties lines: `#` and `!` start comments, a trailing unescaped backslash continues
-/// the entry on the next line (whose leading blanks are dropped).
-fn logical_lines(text: &str) -> Vec<LogicalLine> {
-    let mut out: Vec<LogicalLine> = Vec::new();
-    let mut pending: Option<LogicalLine> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let piece = if pending.is_some() {
-            raw.trim_start()
-        } else {
-            raw
-        };
-        let trimmed = piece.trim_start();
-        if pending.is_none()
-            && (trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('!'))
-        {
-            continue;
-        }
-        let trailing = piece.len() - piece.trim_end_matches('\\').len();
-        let continues = trailing % 2 == 1;
-        let body = if continues {
-            &piece[..piece.len() - 1]
-        } else {
-            piece
-        };
-        let entry = pending.get_or_insert_with(|| LogicalLine {
-            line: i + 1,
-            text: String::new(),
-        });
-        entry.text.push_str(body);
-        if !continues {
-            out.extend(pending.take());
-        }
+/// The 1-based column where the value of the entry starting on `raw` starts: after the key,
+/// the blanks and one `=` or `:` separator, as Java's `Properties.load` reads it.
+fn value_column(raw: &str) -> usize {
+    let chars: Vec<char> = raw.chars().collect();
+    let mut i = chars.iter().take_while(|c| c.is_whitespace()).count();
+    while i < chars.len() && !matches!(chars[i], '=' | ':') && !chars[i].is_whitespace() {
+        i += if chars[i] == '\\' { 2 } else { 1 };
     }
-    out.extend(pending);
-    out
-}
-
-/// Split `key=value`, `key: value` or `key value`; returns the key, the value and the 1-based
-/// column where the value starts.
-fn split_entry(text: &str) -> Option<(String, String, usize)> {
-    let lead = text.len() - text.trim_start().len();
-    let rest = &text[lead..];
-    let key_end = rest
-        .find(|c: char| c == '=' || c == ':' || c.is_whitespace())
-        .unwrap_or(rest.len());
-    let key = &rest[..key_end];
-    if key.is_empty() {
-        return None;
+    let blanks = |i: usize| {
+        i + chars[i.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_whitespace())
+            .count()
+    };
+    i = blanks(i);
+    if i < chars.len() && matches!(chars[i], '=' | ':') {
+        i = blanks(i + 1);
     }
-    let after = &rest[key_end..];
-    let after_blank = after.trim_start();
-    let after_sep = after_blank
-        .strip_prefix(['=', ':'])
-        .unwrap_or(after_blank)
-        .trim_start();
-    let value_start = lead + key_end + (after.len() - after_sep.len());
-    Some((
-        key.to_string(),
-        after_sep.trim_end().to_string(),
-        text[..value_start].chars().count() + 1,
-    ))
+    i.min(chars.len()) + 1
 }
 
 #[cfg(test)]
@@ -396,6 +318,14 @@ mod tests {
         );
         let err = apply("min.insync.replicas = zero\n", PropertiesKind::Server).unwrap_err();
         assert_eq!(err.column, Some(23));
+    }
+
+    #[test]
+    fn escapes_are_read_as_java_reads_them() {
+        let sc = apply("min.insync.replicas=\\u0032\n", PropertiesKind::Server).unwrap();
+        assert_eq!(sc.broker.min_insync_replicas, 2);
+        let err = apply("min.insync.replicas=\\u00zz\n", PropertiesKind::Server).unwrap_err();
+        assert_eq!(err.line, Some(1), "{err}");
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::cluster::run::{run, RunOutput};
 use crate::observer::OpType;
 use crate::report::output::sh;
 use crate::report::output::{banner, reproduce_line};
-use crate::scenario::parse::{apply_set, load, validate, InputError};
+use crate::scenario::parse::{apply_set, load, set, validate, InputError};
 use crate::scenario::properties::{apply_properties_file, PropertiesKind};
 use crate::scenario::Scenario;
 
@@ -50,7 +50,7 @@ pub const BOOTSTRAP_SEED: u64 = 1;
 /// unavailable (at 100 writes/s it is 100 send intervals).
 pub const UNAVAILABLE_GAP_MS: u64 = 1000;
 /// Kafka's "never" for `log.flush.interval.messages` (`Long.MAX_VALUE`).
-const NEVER: &str = "9223372036854775807";
+const NEVER: i64 = i64::MAX;
 
 /// The grid: acks, then min.insync.replicas, then unclean election, then flush every message.
 const GRID_ACKS: [Acks; 2] = [Acks::Leader, Acks::All];
@@ -350,10 +350,14 @@ fn describe(sc: &Scenario, yours: bool, with_rf: bool) -> CellConfig {
     }
 }
 
-/// Apply `KEY=VALUE` only where it changes the scenario, so replay lines stay short.
-fn set_if_changed(sc: &mut Scenario, assignment: &str) -> Result<(), InputError> {
+/// Set `key` only where it changes the scenario, so replay lines stay short.
+fn set_if_changed(
+    sc: &mut Scenario,
+    key: &str,
+    value: impl Into<toml_edit::Value>,
+) -> Result<(), InputError> {
     let mut probe = sc.clone();
-    apply_set(&mut probe, assignment)?;
+    set(&mut probe, key, value)?;
     if format!("{:?}", probe.broker) != format!("{:?}", sc.broker)
         || probe.producer.acks != sc.producer.acks
         || probe.replication_factor != sc.replication_factor
@@ -381,15 +385,11 @@ pub fn plan(p: &Params) -> Result<Plan, InputError> {
     // The user's row starts from Kafka's defaults for the grid's keys, not the scenario's, so
     // that it answers for their files alone.
     let mut yours = base.clone();
-    for a in [
-        "acks=all",
-        "min.insync.replicas=1",
-        "unclean.leader.election.enable=false",
-    ] {
-        set_if_changed(&mut yours, a)?;
-    }
-    set_if_changed(&mut yours, &format!("log.flush.interval.messages={NEVER}"))?;
-    set_if_changed(&mut yours, &format!("log.flush.interval.ms={NEVER}"))?;
+    set_if_changed(&mut yours, "acks", "all")?;
+    set_if_changed(&mut yours, "min.insync.replicas", 1)?;
+    set_if_changed(&mut yours, "unclean.leader.election.enable", false)?;
+    set_if_changed(&mut yours, "log.flush.interval.messages", NEVER)?;
+    set_if_changed(&mut yours, "log.flush.interval.ms", NEVER)?;
     let before = base.overrides.len();
     let files = [
         (&p.server_properties, PropertiesKind::Server),
@@ -445,16 +445,13 @@ pub fn plan(p: &Params) -> Result<Plan, InputError> {
                     for every in GRID_FLUSH_EVERY_MESSAGE {
                         let mut sc = base.clone();
                         if !p.rf.is_empty() {
-                            set_if_changed(&mut sc, &format!("default.replication.factor={rf}"))?;
+                            set_if_changed(&mut sc, "default.replication.factor", i64::from(rf))?;
                         }
-                        set_if_changed(&mut sc, &format!("acks={}", acks.name()))?;
-                        set_if_changed(&mut sc, &format!("min.insync.replicas={min_isr}"))?;
-                        set_if_changed(
-                            &mut sc,
-                            &format!("unclean.leader.election.enable={unclean}"),
-                        )?;
-                        let flush = if every { "1" } else { NEVER };
-                        set_if_changed(&mut sc, &format!("log.flush.interval.messages={flush}"))?;
+                        set_if_changed(&mut sc, "acks", acks.name())?;
+                        set_if_changed(&mut sc, "min.insync.replicas", min_isr as i64)?;
+                        set_if_changed(&mut sc, "unclean.leader.election.enable", unclean)?;
+                        let flush = if every { 1 } else { NEVER };
+                        set_if_changed(&mut sc, "log.flush.interval.messages", flush)?;
                         validate(&sc, "--set")?;
                         let config = describe(&sc, false, rfs.len() > 1);
                         cells.push(Planned {

@@ -1,21 +1,70 @@
-//! The key table: one entry per settable key, shared by the file parser and `--set`, and the
-//! names of the enums it reads.
+//! The key table: the one schema of a scenario. Each key's entry says how to read its value
+//! (type, range, validation) into a scenario and how to show it back; the file parser, `--set`,
+//! the properties files, `to_toml`, the banner and the exported configuration all go through
+//! it, so adding a key is one line here.
 
 use super::*;
 
-pub(super) type Apply = fn(&mut Scenario, &Value) -> Result<(), String>;
+pub(crate) type Apply = fn(&mut Scenario, &Value) -> Result<(), String>;
+pub(crate) type ShowFn = fn(&Scenario) -> Option<Value>;
 
-/// A key of a section (`""` is the top level), and how to read its value into a scenario.
-pub(super) struct KeySpec {
-    pub(super) section: &'static str,
-    pub(super) key: &'static str,
-    pub(super) apply: Apply,
+/// A key of a section (`""` is the top level), and how to read its value into a scenario and
+/// show it back.
+pub(crate) struct KeySpec {
+    pub(crate) section: &'static str,
+    pub(crate) key: &'static str,
+    pub(crate) apply: Apply,
+    /// The value in a scenario, as the file writes it; `None` when unset or not written back.
+    pub(crate) show: ShowFn,
+}
+
+/// What a key is, for the writers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// ksim's own: the name, the cluster's shape, the workload, the random faults, the run.
+    Ksim,
+    /// A key of Kafka's server, producer or consumer configuration: its name and meaning are
+    /// Kafka's, and a `.properties` file may set it.
+    Kafka,
+    /// A switch of Kafka's history (`[protocol]`): its default is the modern rule.
+    History,
+    /// A fix beyond Kafka's rules: off (the default) is Kafka's rule.
+    Beyond,
+    /// The story and what the run must show (`fix`, `fixed_in`, `[expect]`): never written back.
+    Story,
+    /// A planted flaw of the checkers' self-test.
+    SelfTest,
+    /// A shorthand that sets other keys (`preset`): never written back.
+    Alias,
 }
 
 impl KeySpec {
-    pub(super) fn qualified(&self) -> String {
+    pub(crate) fn qualified(&self) -> String {
         qualify(self.section, self.key)
     }
+
+    pub(crate) fn role(&self) -> Role {
+        match (self.section, self.key) {
+            ("protocol", "preset") => Role::Alias,
+            ("protocol", "refusal_bumps_partition_epoch") => Role::Beyond,
+            ("protocol", _) => Role::History,
+            ("server" | "producer" | "consumer", _) => Role::Kafka,
+            ("selftest", _) => Role::SelfTest,
+            ("", "fix" | "fixed_in") => Role::Story,
+            (section, _) if section.starts_with("expect") => Role::Story,
+            _ => Role::Ksim,
+        }
+    }
+
+    /// Whether `sc` sets this key to something else than the default scenario does.
+    pub(crate) fn changed(&self, sc: &Scenario) -> bool {
+        (self.show)(sc).map(|v| plain(&v)) != (self.show)(&Scenario::default()).map(|v| plain(&v))
+    }
+}
+
+/// The keys of `section`, in table order.
+pub(crate) fn keys_of(section: &str) -> impl Iterator<Item = &'static KeySpec> + '_ {
+    KEYS.iter().filter(move |s| s.section == section)
 }
 
 pub(super) fn qualify(section: &str, key: &str) -> String {
@@ -30,9 +79,14 @@ pub(super) fn qualify(section: &str, key: &str) -> String {
 pub(super) const MAX: i64 = i64::MAX;
 
 /// `key!(section, key, |sc, v| PLACE => VALUE)`: parse VALUE first (it may fail with `?`), and
-/// only then assign, so a failed `--set` leaves the scenario untouched.
+/// only then assign, so a failed `--set` leaves the scenario untouched; PLACE, read, is what the
+/// key shows. `; show |sc| EXPR` gives the shown value where PLACE cannot be read as it is.
 macro_rules! key {
     ($section:literal, $key:literal, |$sc:ident, $v:ident| $place:expr => $value:expr) => {
+        key!($section, $key, |$sc, $v| $place => $value; show |$sc| Show::show(&$place))
+    };
+    ($section:literal, $key:literal, |$sc:ident, $v:ident| $place:expr => $value:expr;
+     show |$r:ident| $show:expr) => {
         KeySpec {
             section: $section,
             key: $key,
@@ -41,11 +95,17 @@ macro_rules! key {
                 $place = parsed;
                 Ok(())
             },
+            show: |$r| $show,
         }
     };
 }
 
-pub(super) static KEYS: &[KeySpec] = &[
+/// Shown for keys that are never written back.
+fn unshown(_: &Scenario) -> Option<Value> {
+    None
+}
+
+pub(crate) static KEYS: &[KeySpec] = &[
     key!("", "name", |sc, v| sc.name => non_empty_string(v)?),
     key!("", "description", |sc, v| sc.description => string(v)?.to_string()),
     key!("", "fix", |sc, v| sc.fix => assignments(v)?),
@@ -79,7 +139,8 @@ pub(super) static KEYS: &[KeySpec] = &[
     key!("consumer", "heartbeat.interval.ms", |sc, v| sc.consumer.heartbeat_interval_ms => int_in(v, 1, MAX)?),
     key!("consumer", "enable.auto.commit", |sc, v| sc.consumer.enable_auto_commit => boolean(v)?),
     key!("consumer", "auto.commit.interval.ms", |sc, v| sc.consumer.auto_commit_interval_ms => int_in(v, 1, MAX)?),
-    key!("consumer", "auto.offset.reset", |sc, v| sc.consumer.auto_offset_reset_earliest => offset_reset(v)?),
+    key!("consumer", "auto.offset.reset", |sc, v| sc.consumer.auto_offset_reset_earliest => offset_reset(v)?;
+        show |sc| Some(Value::from(sc.consumer.auto_offset_reset()))),
     key!("consumer", "partition.assignment.strategy", |sc, v| sc.consumer.assignor => assignor(v)?),
     key!("workload", "producers", |sc, v| sc.workload.producers => int_in(v, 1, 64)?),
     key!("workload", "consumers", |sc, v| sc.workload.consumers => int_in(v, 0, 64)?),
@@ -88,14 +149,14 @@ pub(super) static KEYS: &[KeySpec] = &[
     key!("workload", "rate_per_sec", |sc, v| sc.workload.rate_per_sec => int_in(v, 1, 100_000)?),
     key!("workload", "duration_ms", |sc, v| sc.workload.duration_ms => int_in(v, 1, 86_400_000)?),
     key!("workload", "value_bytes", |sc, v| sc.workload.value_bytes => int_in(v, 8, 1_048_576)?),
-    key!("faults.random", "kinds", |sc, v| random(sc).kinds => fault_kinds(v)?),
-    key!("faults.random", "interval_ms", |sc, v| random(sc).interval_ms => min_max(v, 1)?),
-    key!("faults.random", "down_ms", |sc, v| random(sc).down_ms => min_max(v, 0)?),
-    key!("faults.random", "max_down", |sc, v| random(sc).max_down => int_in(v, 1, MAX)?),
-    key!("faults.random", "aim_percent", |sc, v| random(sc).aim_percent => int_in(v, 0, 100)?),
-    key!("faults.random", "hit_controllers", |sc, v| random(sc).controllers => boolean(v)?),
-    key!("faults.random", "swarm", |sc, v| random(sc).swarm => boolean(v)?),
-    key!("faults.random", "wait_for_first_ack", |sc, v| random(sc).wait_for_first_ack => boolean(v)?),
+    key!("faults.random", "kinds", |sc, v| random(sc).kinds => fault_kinds(v)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.kinds.show())),
+    key!("faults.random", "interval_ms", |sc, v| random(sc).interval_ms => min_max(v, 1)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.interval_ms.show())),
+    key!("faults.random", "down_ms", |sc, v| random(sc).down_ms => min_max(v, 0)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.down_ms.show())),
+    key!("faults.random", "max_down", |sc, v| random(sc).max_down => int_in(v, 1, MAX)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.max_down.show())),
+    key!("faults.random", "aim_percent", |sc, v| random(sc).aim_percent => int_in(v, 0, 100)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.aim_percent.show())),
+    key!("faults.random", "hit_controllers", |sc, v| random(sc).controllers => boolean(v)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.controllers.show())),
+    key!("faults.random", "swarm", |sc, v| random(sc).swarm => boolean(v)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.swarm.show())),
+    key!("faults.random", "wait_for_first_ack", |sc, v| random(sc).wait_for_first_ack => boolean(v)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.wait_for_first_ack.show())),
     key!("run", "settle_ms", |sc, v| sc.run.settle_ms => int_in(v, 1000, 600_000)?),
     key!("run", "seed", |sc, v| sc.run.seed => Some(int_in(v, 0, MAX)?)),
     KeySpec {
@@ -113,6 +174,7 @@ pub(super) static KEYS: &[KeySpec] = &[
             }
             Ok(())
         },
+        show: unshown,
     },
     key!("protocol", "truncation", |sc, v| sc.broker.protocol.truncation => named(v)?),
     key!("protocol", "fetch_epoch_fencing", |sc, v| sc.broker.protocol.fetch_epoch_fencing => boolean(v)?),
@@ -122,21 +184,21 @@ pub(super) static KEYS: &[KeySpec] = &[
     key!("protocol", "strict_min_isr", |sc, v| sc.broker.protocol.strict_min_isr => boolean(v)?),
     key!("protocol", "isr_add_checks_broker_epoch", |sc, v| sc.broker.protocol.isr_add_checks_broker_epoch => boolean(v)?),
     key!("protocol", "refusal_bumps_partition_epoch", |sc, v| sc.broker.protocol.refusal_bumps_partition_epoch => boolean(v)?),
-    key!("expect", "verdict", |sc, v| outcome(&mut sc.expect).invalid => Some(choice(v, VERDICTS)?)),
-    key!("expect", "violation", |sc, v| outcome(&mut sc.expect).violation => Some(checker_name(v)?)),
-    key!("expect", "allowed_loss", |sc, v| outcome(&mut sc.expect).allowed_loss => Some(non_empty_string(v)?)),
-    key!("expect", "marks", |sc, v| outcome(&mut sc.expect).marks => mark_names(v)?),
-    key!("expect", "loses_nothing", |sc, v| outcome(&mut sc.expect).loses_nothing => boolean(v)?),
+    key!("expect", "verdict", |sc, v| outcome(&mut sc.expect).invalid => Some(choice(v, VERDICTS)?); show |sc| unshown(sc)),
+    key!("expect", "violation", |sc, v| outcome(&mut sc.expect).violation => Some(checker_name(v)?); show |sc| unshown(sc)),
+    key!("expect", "allowed_loss", |sc, v| outcome(&mut sc.expect).allowed_loss => Some(non_empty_string(v)?); show |sc| unshown(sc)),
+    key!("expect", "marks", |sc, v| outcome(&mut sc.expect).marks => mark_names(v)?; show |sc| unshown(sc)),
+    key!("expect", "loses_nothing", |sc, v| outcome(&mut sc.expect).loses_nothing => boolean(v)?; show |sc| unshown(sc)),
     key!("expect", "seeds", |sc, v| sc.expect_seeds => seed_list(v)?),
     key!("expect", "sweep_marks", |sc, v| sc.sweep_marks => mark_names(v)?),
     key!("expect.swarm", "sweep_marks", |sc, v| sc.swarm_marks => mark_names(v)?),
     key!("expect", "within_seeds", |sc, v| sc.sweep_marks_within => int_in(v, 0, MAX)?),
     key!("expect.swarm", "within_seeds", |sc, v| sc.swarm_marks_within => int_in(v, 0, MAX)?),
-    key!("expect.fixed", "loses_nothing", |sc, v| outcome(&mut sc.expect_fixed).loses_nothing => boolean(v)?),
-    key!("expect.fixed", "verdict", |sc, v| outcome(&mut sc.expect_fixed).invalid => Some(choice(v, VERDICTS)?)),
-    key!("expect.fixed", "violation", |sc, v| outcome(&mut sc.expect_fixed).violation => Some(checker_name(v)?)),
-    key!("expect.fixed", "allowed_loss", |sc, v| outcome(&mut sc.expect_fixed).allowed_loss => Some(non_empty_string(v)?)),
-    key!("expect.fixed", "marks", |sc, v| outcome(&mut sc.expect_fixed).marks => mark_names(v)?),
+    key!("expect.fixed", "loses_nothing", |sc, v| outcome(&mut sc.expect_fixed).loses_nothing => boolean(v)?; show |sc| unshown(sc)),
+    key!("expect.fixed", "verdict", |sc, v| outcome(&mut sc.expect_fixed).invalid => Some(choice(v, VERDICTS)?); show |sc| unshown(sc)),
+    key!("expect.fixed", "violation", |sc, v| outcome(&mut sc.expect_fixed).violation => Some(checker_name(v)?); show |sc| unshown(sc)),
+    key!("expect.fixed", "allowed_loss", |sc, v| outcome(&mut sc.expect_fixed).allowed_loss => Some(non_empty_string(v)?); show |sc| unshown(sc)),
+    key!("expect.fixed", "marks", |sc, v| outcome(&mut sc.expect_fixed).marks => mark_names(v)?; show |sc| unshown(sc)),
     key!("selftest", "flaw", |sc, v| sc.broker.flaw => named(v)?),
     key!("selftest", "quorum_flaw", |sc, v| sc.quorum_flaw => named(v)?),
 ];

@@ -7,17 +7,22 @@ mod files;
 mod keys;
 mod read;
 mod set;
+mod show;
 mod suggest;
 mod validate;
 mod values;
+mod write;
 
 pub use files::*;
-use keys::*;
+pub use keys::Role;
+pub(crate) use keys::*;
 pub use read::*;
 pub use set::*;
+pub(crate) use show::*;
 pub(crate) use suggest::*;
 pub use validate::*;
 use values::*;
+pub use write::*;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -57,11 +57,22 @@ pub(super) fn dotted_key_start(text: &str, start: usize) -> usize {
     }
 }
 
-/// Collect the leaves of `table`, each located where its key starts in `text`.
+/// Whether `key` of `section` names a value: a key of the table, or of a script entry.
+fn is_key(section: &str, key: &str) -> bool {
+    if section == SCRIPT_SECTION {
+        return SCRIPT_KEYS.iter().any(|(n, _)| *n == key);
+    }
+    let qualified = qualify(section, key);
+    KEYS.iter().any(|s| s.qualified() == qualified)
+}
+
+/// Collect the leaves of `table` in `section`, each located where its key starts in `text`.
+/// A table written where a key's value belongs (`brokers = {}`), or an empty one, is a leaf:
+/// its value is then refused with the type the key expects, never skipped.
 pub(super) fn flatten<'d>(
     table: &'d dyn TableLike,
     text: &str,
-    prefix: &str,
+    (section, prefix): (&str, &str),
     depth: usize,
     out: &mut Vec<Leaf<'d>>,
 ) {
@@ -72,7 +83,9 @@ pub(super) fn flatten<'d>(
             format!("{prefix}.{k}")
         };
         match item.as_table_like() {
-            Some(sub) if depth < MAX_DEPTH => flatten(sub, text, &key, depth + 1, out),
+            Some(sub) if depth < MAX_DEPTH && !sub.is_empty() && !is_key(section, &key) => {
+                flatten(sub, text, (section, &key), depth + 1, out)
+            }
             _ => {
                 let at = table
                     .key(k)
@@ -84,9 +97,9 @@ pub(super) fn flatten<'d>(
     }
 }
 
-pub(super) fn leaves_of<'d>(table: &'d dyn TableLike, text: &str) -> Vec<Leaf<'d>> {
+pub(super) fn leaves_of<'d>(table: &'d dyn TableLike, text: &str, section: &str) -> Vec<Leaf<'d>> {
     let mut out = Vec::new();
-    flatten(table, text, "", 0, &mut out);
+    flatten(table, text, (section, ""), 0, &mut out);
     // File order, so the first problem in the file is the one reported.
     out.sort_by_key(|l| l.at.as_ref().map_or(usize::MAX, |r| r.start));
     out
@@ -225,9 +238,9 @@ impl<'t> Reader<'t> {
             if k == "faults" {
                 self.collect_faults(table, sections, scripts)?;
             } else if k == "expect" {
-                collect_expect(leaves_of(table, self.text), sections);
+                collect_expect(leaves_of(table, self.text, "expect"), sections);
             } else if is_section(k) && k != SCRIPT_SECTION {
-                sections.push((k.to_string(), leaves_of(table, self.text)));
+                sections.push((k.to_string(), leaves_of(table, self.text, k)));
             } else {
                 return Err(self.error(k, &at, unknown_section_message(k)));
             }
@@ -249,7 +262,7 @@ impl<'t> Reader<'t> {
             match (k, item.as_table_like()) {
                 ("script", _) => scripts.extend(self.script_entries(item, &at)?),
                 ("random", Some(t)) => {
-                    sections.push((name, leaves_of(t, self.text)));
+                    sections.push((name.clone(), leaves_of(t, self.text, &name)));
                 }
                 ("random", None) => {
                     let msg = format!(
@@ -285,7 +298,7 @@ impl<'t> Reader<'t> {
                 .iter()
                 .map(|t| ScriptEntry {
                     at: t.span().or_else(|| at.clone()),
-                    leaves: leaves_of(t, self.text),
+                    leaves: leaves_of(t, self.text, SCRIPT_SECTION),
                 })
                 .collect());
         }
@@ -307,7 +320,7 @@ impl<'t> Reader<'t> {
             };
             entries.push(ScriptEntry {
                 at: v.span().or_else(|| at.clone()),
-                leaves: leaves_of(t, self.text),
+                leaves: leaves_of(t, self.text, SCRIPT_SECTION),
             });
         }
         Ok(entries)

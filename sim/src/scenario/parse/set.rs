@@ -59,6 +59,23 @@ pub(super) fn apply_text(spec: &KeySpec, sc: &mut Scenario, text: &str) -> Resul
     }
 }
 
+/// Set `key` (`section.key` or a bare key) to a typed `value`, as a file holding it would, and
+/// record it in `sc.overrides` like a `--set`.
+pub fn set(sc: &mut Scenario, key: &str, value: impl Into<Value>) -> Result<(), InputError> {
+    let value = value.into();
+    let fail = |message: String| InputError {
+        file: "--set".into(),
+        line: None,
+        column: None,
+        key: Some(key.to_string()),
+        message,
+    };
+    let spec = resolve(KEYS, key).map_err(fail)?;
+    (spec.apply)(sc, &value).map_err(fail)?;
+    sc.overrides.push((key.to_string(), plain(&value)));
+    Ok(())
+}
+
 /// Apply one `--set KEY=VALUE` override and record it in `sc.overrides`. Checks the key and
 /// this one value; the caller runs `validate` after all overrides.
 pub fn apply_set(sc: &mut Scenario, assignment: &str) -> Result<(), InputError> {
@@ -82,8 +99,30 @@ pub fn apply_set(sc: &mut Scenario, assignment: &str) -> Result<(), InputError> 
             format!("missing the key before '=' in `{assignment}`"),
         ));
     }
-    let spec = resolve(KEYS, key).map_err(|m| fail(Some(key), m))?;
-    apply_text(spec, sc, value).map_err(|m| fail(Some(key), m))?;
-    sc.overrides.push((key.to_string(), value.to_string()));
+    set_text(sc, key, value)
+}
+
+/// Set `key` to `text` as a `--set` or a `.properties` file writes it (TOML if it parses, else
+/// a plain string), and record it in `sc.overrides`.
+pub fn set_text(sc: &mut Scenario, key: &str, text: &str) -> Result<(), InputError> {
+    let fail = |message: String| InputError {
+        file: "--set".into(),
+        line: None,
+        column: None,
+        key: Some(key.to_string()),
+        message,
+    };
+    let spec = resolve(KEYS, key).map_err(fail)?;
+    apply_text(spec, sc, text).map_err(fail)?;
+    sc.overrides.push((key.to_string(), text.to_string()));
     Ok(())
+}
+
+/// The keys of Kafka's own configuration in `section` (`server`, `producer`, `consumer`): what
+/// its `.properties` file may set.
+pub fn kafka_keys(section: &str) -> Vec<&'static str> {
+    keys_of(section)
+        .filter(|s| s.role() == Role::Kafka)
+        .map(|s| s.key)
+        .collect()
 }

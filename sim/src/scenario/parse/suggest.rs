@@ -2,30 +2,12 @@
 
 use super::*;
 
-/// Edit distance in characters, a swap of two neighbours counting as one edit (optimal string
-/// alignment), so `min.insync.replcias` is one edit from `min.insync.replicas`.
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut above: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut row = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let substitute = above[j - 1] + usize::from(a[i - 1] != b[j - 1]);
-            row[j] = (above[j] + 1).min(row[j - 1] + 1).min(substitute);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                row[j] = row[j].min(before[j - 2] + 1);
-            }
-        }
-        before = std::mem::replace(&mut above, row);
-    }
-    above[b.len()]
-}
-
 /// Longer input is not a typo of any key; skipping it keeps hostile input cheap.
 pub(super) const MAX_SUGGEST_LEN: usize = 64;
 
-/// The candidate closest to `word`, if it is close enough to be a plausible typo.
+/// The candidate closest to `word`, if it is close enough to be a plausible typo. Distance is
+/// in characters, a swap of two neighbours counting as one edit (optimal string alignment), so
+/// `min.insync.replcias` is one edit from `min.insync.replicas`.
 pub(crate) fn suggest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -40,7 +22,7 @@ pub(crate) fn suggest<'a>(
     let close = |d: usize, c: &str| d <= limit || (length >= 2 && c.starts_with(word.as_str()));
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&word, c), c))
+        .map(|c| (strsim::osa_distance(&word, c), c))
         .filter(|&(d, c)| close(d, c))
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)

@@ -2,6 +2,7 @@
 
 mod files;
 mod set;
+mod write;
 
 use super::*;
 use files::*;
@@ -289,6 +290,30 @@ fn wrong_type() {
     );
     let e = parse_err("[workload]\nrate_per_sec = 1.5\n");
     assert_err(&e, 2, 16, "workload.rate_per_sec", "found a float");
+}
+
+#[test]
+fn a_table_where_a_value_belongs_is_a_wrong_type_never_the_default() {
+    let e = parse_err("[cluster]\nbrokers = {}\n");
+    assert_err(
+        &e,
+        2,
+        11,
+        "cluster.brokers",
+        "expected an integer, found a table",
+    );
+    let e = parse_err("[cluster]\nbrokers = { count = 3 }\n");
+    assert_err(
+        &e,
+        2,
+        11,
+        "cluster.brokers",
+        "expected an integer, found a table",
+    );
+    let e = parse_err("[server]\nmin.insync = {}\n");
+    assert_err(&e, 2, 1, "server.min.insync", "unknown key `min.insync`");
+    let e = parse_err("[[faults.script]]\nat_ms = {}\naction = \"crash\"\ntarget = \"all\"\n");
+    assert_err(&e, 2, 9, "faults.script[0].at_ms", "found a table");
 }
 
 #[test]
@@ -592,12 +617,7 @@ fn columns_count_characters() {
 }
 
 #[test]
-fn edit_distance_counts_swaps_as_one() {
-    assert_eq!(edit_distance("", "abc"), 3);
-    assert_eq!(edit_distance("abc", ""), 3);
-    assert_eq!(edit_distance("kitten", "sitting"), 3);
-    assert_eq!(edit_distance("replcias", "replicas"), 1);
-    assert_eq!(edit_distance("é", "e"), 1);
+fn suggestions_count_a_swap_as_one_edit() {
     assert_eq!(
         suggest("min.insync.replcias", ["min.insync.replicas", "acks"]),
         Some("min.insync.replicas")

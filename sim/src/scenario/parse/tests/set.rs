@@ -92,11 +92,13 @@ fn ambiguous_bare_key() {
             section: "a",
             key: "x",
             apply: |_, _| Ok(()),
+            show: |_| None,
         },
         KeySpec {
             section: "b",
             key: "x",
             apply: |_, _| Ok(()),
+            show: |_| None,
         },
     ];
     let e = resolve(&table, "x").err().unwrap();
