@@ -1,6 +1,5 @@
 //! Configuration with Kafka's names and defaults: the producer's `acks`, the historical
-//! switches of the replication protocol (`Protocol`), the broker's settings and the planted
-//! flaws of the checkers' self-test.
+//! switches of the replication protocol (`Protocol`) and the broker's settings.
 
 use strum::{IntoStaticStr, VariantArray};
 
@@ -21,57 +20,6 @@ pub enum Acks {
 }
 
 crate::serialize_by_name!(Acks, Truncation);
-
-/// A deliberately broken protocol variant, used only to show that each checker catches the
-/// violation it exists for. `None` in every real run. Named as `[selftest] flaw` writes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, IntoStaticStr, VariantArray)]
-#[strum(serialize_all = "kebab-case")]
-pub enum Flaw {
-    #[default]
-    None,
-    /// The leader acknowledges acks=all as soon as the record is in its own log.
-    AckBeforeReplication,
-    /// The leader lowers its HW by one after every advance.
-    HwRegress,
-    /// The controller elects a new leader without bumping the leader epoch.
-    ElectWithoutEpochBump,
-    /// The leader skips the divergence check, so a diverged follower never truncates.
-    SkipTruncation,
-    /// Followers never fetch: a planted livelock the liveness check must report as a stall.
-    FollowersNeverFetch,
-    /// The controller elects the first live replica, in the ISR or not, and leaves the ISR as
-    /// it was: the leader-in-ISR invariant must catch it.
-    ElectOutsideIsr,
-    /// A restarted broker panics while recovering: a planted crash of the simulation itself,
-    /// which must be reported as a finding with its seed, never take down a sweep.
-    PanicOnRestart,
-    /// The leader appends an idempotent producer's retried batch again instead of answering
-    /// with the offset it already holds: the duplicate checker must catch it.
-    SkipDuplicateCheck,
-    /// The producer resends its waiting retries newest first, and the leader appends an
-    /// idempotent producer's batch whatever its sequence number (no
-    /// OUT_OF_ORDER_SEQUENCE_NUMBER): the producer-order checker must catch it.
-    ReorderRetries,
-    /// The consumer moves its position one record too far after its first poll of each
-    /// partition it is assigned: poll-skip and unseen must catch it.
-    ConsumerSkipsARecord,
-    /// The leader serves consumers up to its LEO instead of its HW: they read records that
-    /// are not committed yet, and read-above-hw must catch it.
-    ReadAboveHw,
-    /// A follower takes the leader's HW without capping it by its own LEO: the replica
-    /// check (HW <= LEO) must catch it.
-    FollowerHwAboveLeo,
-    /// The leader never asks to drop a lagging follower from the ISR
-    /// (`replica.lag.time.max.ms` is ignored): a follower cut off from the leader but not from
-    /// the controllers holds the HW back for good, and the unavailability check must report it.
-    NeverShrinkIsr,
-    /// The simulated disk keeps unflushed records through a power loss (a disk model that
-    /// lies): the disk check must catch it.
-    DiskKeepsUnflushed,
-    /// The controller falls back to an unclean election although
-    /// `unclean.leader.election.enable=false`: the election check must catch it.
-    UncleanWhenDisabled,
-}
 
 /// How a replica finds where its log stops matching the leader's, when it follows a new
 /// leader epoch (or restarts). Named as `[protocol] truncation` writes it.
@@ -193,7 +141,6 @@ pub struct BrokerConfig {
     pub controller_quorum_election_timeout_ms: TimeMs,
     /// The historical switches (`[protocol]`); modern rules by default.
     pub protocol: Protocol,
-    pub flaw: Flaw,
 }
 
 impl Default for BrokerConfig {
@@ -213,7 +160,6 @@ impl Default for BrokerConfig {
             controller_quorum_voters: vec![1],
             controller_quorum_election_timeout_ms: 1_000,
             protocol: Protocol::default(),
-            flaw: Flaw::None,
         }
     }
 }

@@ -12,7 +12,9 @@ pub mod log;
 pub mod messages;
 pub mod named;
 pub mod partitioner;
+pub mod policy;
 pub mod quorum;
+pub mod selftest;
 pub mod step;
 
 pub use assignor::Assignor;
@@ -23,4 +25,5 @@ pub use ids::*;
 pub use log::{EpochEntry, PartitionLog, Record};
 pub use messages::*;
 pub use named::{Named, VariantArray};
+pub use selftest::{Flaw, SelfTest};
 pub use step::*;

@@ -70,11 +70,8 @@ fn a_follower_caps_the_leaders_hw_at_its_own_leo_and_checkpoints_each_new_epoch(
 #[test]
 fn planted_follower_hw_above_leo_takes_the_leaders_hw_as_it_is() {
     let flaw = Flaw::FollowerHwAboveLeo;
-    let cfg = BrokerConfig {
-        flaw,
-        ..Default::default()
-    };
-    let (mut h, _) = follower(cfg, PartitionLog::default(), 2);
+    let (h, _) = follower(BrokerConfig::default(), PartitionLog::default(), 2);
+    let mut h = h.planted(flaw);
     answer_fetch(&mut h, 2, Ok(data(5, records(0, 1, 2))));
     assert_eq!(
         h.b.replica(P).map(|r| (r.log.leo(), r.log.hw())),

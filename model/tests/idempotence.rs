@@ -62,13 +62,7 @@ fn the_log_knows_a_producers_next_sequence_its_retained_batches_and_gaps() {
 
 /// A cluster of 3 whose leader 1 holds batch 0 (`a`, `b`) of the idempotent producer.
 fn cluster_with_one_batch(flaw: Flaw) -> Cluster {
-    let mut c = Cluster::started(
-        BrokerConfig {
-            flaw,
-            ..BrokerConfig::default()
-        },
-        3,
-    );
+    let mut c = Cluster::planted(BrokerConfig::default(), 3, flaw);
     let first = c.produce_as(Acks::Leader, &["a", "b"], 30_000, (PID, 0));
     c.deliver_all();
     assert_eq!(c.results[&first], Ok(0));

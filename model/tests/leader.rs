@@ -39,10 +39,7 @@ fn a_consumer_reads_below_the_hw_and_an_offset_outside_the_log_is_out_of_range()
 #[test]
 fn planted_read_above_hw_serves_a_consumer_up_to_the_leo() {
     let flaw = Flaw::ReadAboveHw;
-    let mut h = Hand::leader(BrokerConfig {
-        flaw,
-        ..Default::default()
-    });
+    let mut h = Hand::leader(BrokerConfig::default()).planted(flaw);
     let read = offsets(h.fetch(-1, 0, -1, 1).fetch());
     assert_eq!(read, Ok((4, vec![0, 1, 2, 3])));
 }
@@ -268,15 +265,7 @@ fn a_produce_to_a_follower_or_a_stranger_is_refused_unless_acks_is_0() {
 fn planted_hw_regress_moves_the_leaders_hw_back_one_record_a_tick_down_to_zero() {
     let flaw = Flaw::HwRegress;
     let log = log_of(&records(0, 1, 4), 2);
-    let mut h = Hand::with(
-        1,
-        BrokerConfig {
-            flaw,
-            ..Default::default()
-        },
-        log,
-        on_012(1, 1, &[1]),
-    );
+    let mut h = Hand::with(1, BrokerConfig::default(), log, on_012(1, 1, &[1])).planted(flaw);
     let hw = |h: &Hand| h.b.replica(P).map(|r| r.log.hw());
     assert_eq!(
         hw(&h),
@@ -345,10 +334,7 @@ fn a_follower_falling_behind_the_leo_of_its_previous_fetch_is_not_caught_up() {
 #[test]
 fn planted_ack_before_replication_answers_acks_all_at_once() {
     for (flaw, at_once) in [(Flaw::None, false), (Flaw::AckBeforeReplication, true)] {
-        let mut h = Hand::leader(BrokerConfig {
-            flaw,
-            ..Default::default()
-        });
+        let mut h = Hand::leader(BrokerConfig::default()).planted(flaw);
         let (conn, ready) = h.request(NodeId::Client(0), produce_as(Acks::All, &["a"], (-1, -1)));
         let answer = produce_answer(&ready.sends, conn);
         assert_eq!(answer.is_some(), at_once, "{flaw:?}");
@@ -358,10 +344,7 @@ fn planted_ack_before_replication_answers_acks_all_at_once() {
 #[test]
 fn planted_skip_truncation_never_tells_a_diverged_follower() {
     for (flaw, told) in [(Flaw::None, true), (Flaw::SkipTruncation, false)] {
-        let mut h = Hand::leader(BrokerConfig {
-            flaw,
-            ..Default::default()
-        });
+        let mut h = Hand::leader(BrokerConfig::default()).planted(flaw);
         // Follower 0's last fetched epoch 0 at offset 6: the leader's log has epoch 1 from 0.
         let data = h.fetch(0, 6, 0, 1).fetch();
         let data = data.expect("answered").expect("no error");

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ksim_model::quorum::*;
+use ksim_model::SelfTest;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -28,6 +29,7 @@ enum Cmd {
 
 struct Net {
     cfg: QuorumConfig,
+    selftest: SelfTest,
     now_ms: u64,
     next_tick_ms: u64,
     net_rng: ChaCha8Rng,
@@ -55,8 +57,14 @@ struct Net {
 
 impl Net {
     fn new(seed: u64, cfg: QuorumConfig) -> Net {
+        Net::planted(seed, cfg, SelfTest::default())
+    }
+
+    /// A net whose nodes carry `selftest`'s planted quorum flaw.
+    fn planted(seed: u64, cfg: QuorumConfig, selftest: SelfTest) -> Net {
         let mut net = Net {
             cfg: cfg.clone(),
+            selftest,
             now_ms: 0,
             next_tick_ms: TICK_MS,
             net_rng: ChaCha8Rng::seed_from_u64(seed),
@@ -124,17 +132,15 @@ impl Net {
 
     fn restart(&mut self, id: NodeIndex) {
         assert!(self.nodes[&id].is_none(), "restart only a crashed node");
-        let mut persisted = self.disks[&id].clone();
-        if self.cfg.flaw == QuorumFlaw::ForgetVoteOnRestart {
-            persisted.voted_for = None;
-        }
+        let persisted = self.disks[&id].clone();
         let node = QuorumNode::new(
             id,
             self.cfg.clone(),
             persisted,
             self.now_ms,
             &mut self.node_rng,
-        );
+        )
+        .with_selftest(self.selftest);
         self.nodes.insert(id, Some(node));
         self.applied.insert(id, Vec::new());
         self.observe();
@@ -200,7 +206,10 @@ impl Net {
             "node {id}'s log equals its disk after the step"
         );
         assert_eq!(node.term(), disk.term, "node {id}'s term equals its disk");
-        if self.cfg.flaw != QuorumFlaw::ForgetVoteOnRestart {
+        if !self
+            .selftest
+            .planted_in_quorum(QuorumFlaw::ForgetVoteOnRestart)
+        {
             assert_eq!(
                 node.voted_for(),
                 disk.voted_for,
@@ -773,11 +782,11 @@ proptest! {
 /// short downtimes, a quick restart after a third of the granted votes, proposals every
 /// 100 ms. Stops at the first violation.
 fn stormy_run(seed: u64, flaw: QuorumFlaw) -> Vec<String> {
-    let cfg = QuorumConfig {
-        flaw,
-        ..QuorumConfig::new(vec![1, 2, 3])
+    let selftest = SelfTest {
+        quorum_flaw: flaw,
+        ..SelfTest::default()
     };
-    let mut net = Net::new(seed, cfg);
+    let mut net = Net::planted(seed, QuorumConfig::new(vec![1, 2, 3]), selftest);
     net.drop_rate = 0.05;
     net.delay_ms = (1, 150);
     net.restart_after_vote = 0.3;

@@ -7,6 +7,7 @@
 //! at its shortest, exactly `T`: a node reset at `now` times out at `now + T`.
 
 use ksim_model::quorum::*;
+use ksim_model::SelfTest;
 use rand::rngs::mock::StepRng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -26,7 +27,6 @@ fn cfg(voters: &[NodeIndex]) -> QuorumConfig {
         voters: voters.to_vec(),
         election_timeout_ms: T,
         heartbeat_interval_ms: HB,
-        flaw: QuorumFlaw::None,
     }
 }
 
@@ -212,7 +212,6 @@ fn the_defaults_are_kraft_s_and_a_majority_is_more_than_half() {
         (c.election_timeout_ms, c.heartbeat_interval_ms),
         (1_000, 500)
     );
-    assert_eq!(c.flaw, QuorumFlaw::None);
     let majority = |n: u32| QuorumConfig::new((1..=n).collect()).majority();
     assert_eq!(
         [1, 2, 3, 4, 5].map(majority),
@@ -658,11 +657,12 @@ fn an_append_whose_first_entry_is_older_than_the_entry_before_it_is_refused_unto
 
 /// A follower under `flaw` holding [1, 2, 3] of term 1, all committed by leader 2.
 fn committed_follower(flaw: QuorumFlaw) -> Node {
-    let c = QuorumConfig {
-        flaw,
-        ..cfg(&[1, 2, 3])
+    let selftest = SelfTest {
+        quorum_flaw: flaw,
+        ..SelfTest::default()
     };
-    let mut n = QuorumNode::new(1, c, Persistent::default(), 0, &mut low());
+    let mut n = QuorumNode::new(1, cfg(&[1, 2, 3]), Persistent::default(), 0, &mut low())
+        .with_selftest(selftest);
     deliver(
         &mut n,
         10,

@@ -14,7 +14,7 @@ impl Broker {
         ready: &mut Ready,
     ) {
         let backoff = self.cfg.replica_fetch_backoff_ms;
-        let fencing = self.cfg.protocol.fetch_epoch_fencing;
+        let proto = self.cfg.protocol;
         let me = self.id;
         let Some(r) = self.replicas.get_mut(&p) else {
             return;
@@ -26,14 +26,8 @@ impl Broker {
         else {
             return;
         };
-        // An answer from an older role is dropped; without epochs on fetches, any answer from
-        // the broker this replica follows is taken.
-        let current = if fencing {
-            epoch == leader_epoch
-        } else {
-            from == NodeId::Broker(leader)
-        };
-        if !current {
+        // An answer from an older role is dropped.
+        if !proto.takes_fetch_answer((epoch, from), (leader_epoch, leader)) {
             return;
         }
         r.fetch_in_flight = false;
@@ -59,7 +53,7 @@ impl Broker {
             append(r, now, &self.cfg, data.records, ready);
         }
         // Follower HW: the leader's HW, capped by its own LEO.
-        if self.cfg.flaw == Flaw::FollowerHwAboveLeo {
+        if self.selftest.planted(Flaw::FollowerHwAboveLeo) {
             r.log.set_hw_unchecked(data.high_watermark);
         } else {
             r.log.set_hw(data.high_watermark.min(r.log.leo()));
@@ -77,29 +71,20 @@ impl Broker {
         else {
             return;
         };
-        if self.cfg.flaw == Flaw::FollowersNeverFetch || r.fetch_in_flight || now < r.next_fetch_ms
+        if self.selftest.planted(Flaw::FollowersNeverFetch)
+            || r.fetch_in_flight
+            || now < r.next_fetch_ms
         {
             return;
         }
         r.fetch_in_flight = true;
-        let proto = self.cfg.protocol;
-        // KIP-320 puts the epochs on every fetch. Without it the follower asks about its epoch
-        // only after it learned of a new leader epoch (KIP-101's OffsetForLeaderEpoch,
-        // modelled as that first fetch), and before KIP-101 never.
-        let validate = proto.truncation != Truncation::HighWatermark
-            && (proto.fetch_epoch_fencing || r.needs_epoch_check);
         // Kafka sends the latest epoch of the leader-epoch cache, which may be newer than the
         // last record's (an epoch this replica led without writing).
-        let last_fetched_epoch = if validate {
-            r.log.latest_cached_epoch()
-        } else {
-            -1
-        };
-        let current_leader_epoch = if proto.fetch_epoch_fencing {
-            leader_epoch
-        } else {
-            -1
-        };
+        let (last_fetched_epoch, current_leader_epoch) = self.cfg.protocol.fetch_epochs(
+            r.needs_epoch_check,
+            r.log.latest_cached_epoch(),
+            leader_epoch,
+        );
         ready.sends.push(Envelope::To {
             node: NodeId::Broker(leader),
             request: Request::Fetch {

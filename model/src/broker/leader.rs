@@ -7,7 +7,6 @@ use super::*;
 
 impl Broker {
     pub(super) fn leader_tick(&mut self, now: TimeMs, p: PartitionId, ready: &mut Ready) {
-        let flaw = self.cfg.flaw;
         let r = self.replicas.get_mut(&p).expect("replica exists");
         // Produce requests that waited too long for the HW: the record is in the log, so the
         // outcome is unknown to the producer.
@@ -35,7 +34,7 @@ impl Broker {
                 ready.sends.push(Envelope::To { node, request });
             }
         }
-        if flaw == Flaw::HwRegress {
+        if self.selftest.planted(Flaw::HwRegress) {
             let r = self.replicas.get_mut(&p).expect("replica exists");
             if r.log.hw() > 0 {
                 let hw = r.log.hw() - 1;
@@ -63,12 +62,12 @@ impl Broker {
             Err(None) => return,
         };
         assert!(!records.is_empty(), "empty produce");
-        let flaw = self.cfg.flaw;
+        let selftest = self.selftest;
         let r = self
             .replicas
             .get_mut(&p)
             .expect("checked by produce_refusal");
-        let Ok(duplicate) = idempotent_check(r, &req, records.len(), flaw, ready) else {
+        let Ok(duplicate) = idempotent_check(r, &req, records.len(), selftest, ready) else {
             let e = Err(ErrorCode::OutOfOrderSequenceNumber);
             ready.sends.push(req.reply(p, leader_epoch, e));
             return;
@@ -83,16 +82,11 @@ impl Broker {
                 (base_offset, required_hw)
             }
         };
-        match req.acks {
+        match selftest.answered_acks(req.acks) {
             Acks::None => {}
             Acks::Leader => ready
                 .sends
                 .push(req.reply(p, leader_epoch, Ok(base_offset))),
-            Acks::All if flaw == Flaw::AckBeforeReplication => {
-                ready
-                    .sends
-                    .push(req.reply(p, leader_epoch, Ok(base_offset)))
-            }
             Acks::All => r.pending_produce.push(PendingProduce {
                 conn: req.conn,
                 correlation_id: req.correlation_id,
@@ -153,20 +147,18 @@ impl Broker {
         // A consumer (replica id -1): records below the HW only, answered at once. Its fetches
         // change nothing of the leader's follower state.
         if f.replica < 0 {
-            let result = consumer_fetch(r, &self.cfg, &f);
+            let result = consumer_fetch(r, &self.cfg, self.selftest, &f);
             ready.sends.push(fetch_reply(f.conn, p, my_epoch, result));
             return;
         }
-        // Flaw::SkipTruncation drops the check, so a diverged follower never truncates.
-        let diverging = match self.cfg.flaw {
-            Flaw::SkipTruncation => None,
-            _ => check_follower_log(
-                &r.log,
-                proto.truncation,
-                f.fetch_offset,
-                f.last_fetched_epoch,
-            ),
-        };
+        let diverging = check_follower_log(
+            &r.log,
+            proto.truncation,
+            f.fetch_offset,
+            f.last_fetched_epoch,
+        );
+        // `skip-truncation` drops the answer, so a diverged follower never truncates.
+        let diverging = diverging.filter(|_| !self.selftest.planted(Flaw::SkipTruncation));
         if let Some(diverging) = diverging {
             let data = diverging_data(r, diverging, ready);
             ready.sends.push(fetch_reply(f.conn, p, my_epoch, Ok(data)));
@@ -250,8 +242,7 @@ impl Broker {
         if !matches!(r.role, Role::Leader { .. }) {
             return;
         }
-        // strict_min_isr = false: before KIP-966 the HW advanced over whatever ISR was left.
-        if proto.strict_min_isr && r.isr.len() < min_isr {
+        if proto.hw_waits_for_min_isr(r.isr.len(), min_isr) {
             return;
         }
         let mut maximal: Vec<BrokerId> = r.isr.clone();
@@ -308,7 +299,7 @@ impl Broker {
         let lag_max = self.cfg.replica_lag_time_max_ms;
         let me = self.id;
         let r = &self.replicas[&p];
-        if r.pending_isr.is_some() || self.cfg.flaw == Flaw::NeverShrinkIsr {
+        if r.pending_isr.is_some() || self.selftest.planted(Flaw::NeverShrinkIsr) {
             return;
         }
         let lagging: Vec<BrokerId> = r
@@ -447,22 +438,22 @@ fn idempotent_check(
     r: &Replica,
     req: &ProduceReq,
     len: usize,
-    flaw: Flaw,
+    selftest: SelfTest,
     ready: &mut Ready,
 ) -> Result<Option<Offset>, ()> {
     if req.producer_id < 0 {
         return Ok(None);
     }
     let last = req.base_sequence.wrapping_add(len as i32 - 1);
-    match r
+    let check = r
         .log
-        .check_sequence(req.producer_id, req.base_sequence, last)
-    {
-        SequenceCheck::OutOfOrder { .. } if flaw != Flaw::ReorderRetries => {
+        .check_sequence(req.producer_id, req.base_sequence, last);
+    match selftest.sequence_check(check) {
+        SequenceCheck::OutOfOrder { .. } => {
             ready.notes.push(Note::Mark(Mark::OutOfOrderSequence));
             Err(())
         }
-        SequenceCheck::Duplicate(offset) if flaw != Flaw::SkipDuplicateCheck => {
+        SequenceCheck::Duplicate(offset) => {
             ready.notes.push(Note::Mark(Mark::IdempotentDuplicate));
             Ok(Some(offset))
         }
@@ -518,8 +509,13 @@ fn fetch_epoch_error(role: Role, my_epoch: Epoch, requested: Epoch) -> Option<Er
 
 /// A consumer's fetch: the records from its offset below the HW (the LEO under the
 /// `read-above-hw` flaw), or OFFSET_OUT_OF_RANGE.
-fn consumer_fetch(r: &Replica, cfg: &BrokerConfig, f: &FetchReq) -> Result<FetchData, ErrorCode> {
-    let hw = if cfg.flaw == Flaw::ReadAboveHw {
+fn consumer_fetch(
+    r: &Replica,
+    cfg: &BrokerConfig,
+    selftest: SelfTest,
+    f: &FetchReq,
+) -> Result<FetchData, ErrorCode> {
+    let hw = if selftest.planted(Flaw::ReadAboveHw) {
         r.log.leo()
     } else {
         r.log.hw()

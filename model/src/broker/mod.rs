@@ -16,6 +16,7 @@ use crate::config::*;
 use crate::ids::*;
 use crate::log::{PartitionLog, Record, SequenceCheck};
 use crate::messages::*;
+use crate::selftest::{Flaw, SelfTest};
 use crate::step::*;
 
 /// What a replica is doing for its partition.
@@ -140,6 +141,8 @@ impl Replica {
 pub struct Broker {
     pub id: BrokerId,
     cfg: BrokerConfig,
+    /// The planted flaws of the checkers' self-test (none in a real run).
+    selftest: SelfTest,
     incarnation: u64,
     /// -1 until registered with the controller.
     pub broker_epoch: i64,
@@ -171,10 +174,6 @@ impl Broker {
         now: TimeMs,
         logs: BTreeMap<PartitionId, PartitionLog>,
     ) -> Self {
-        assert!(
-            !(cfg.flaw == Flaw::PanicOnRestart && incarnation > 1),
-            "planted panic: broker {id} restarted (flaw panic-on-restart)"
-        );
         let replicas = logs
             .into_iter()
             .map(|(p, log)| (p, Replica::new(p, log, now)))
@@ -182,6 +181,7 @@ impl Broker {
         Broker {
             id,
             cfg,
+            selftest: SelfTest::default(),
             incarnation,
             broker_epoch: -1,
             fenced: true,
@@ -195,6 +195,18 @@ impl Broker {
             controller_misses: 0,
             stalled_metadata: None,
         }
+    }
+
+    /// This broker with the planted flaws of a self-test run. `panic-on-restart` acts here: a
+    /// restarted broker panics while it recovers.
+    pub fn with_selftest(mut self, selftest: SelfTest) -> Self {
+        assert!(
+            !(selftest.planted(Flaw::PanicOnRestart) && self.incarnation > 1),
+            "planted panic: broker {} restarted (flaw panic-on-restart)",
+            self.id
+        );
+        self.selftest = selftest;
+        self
     }
 
     /// Whether this broker's metadata replay is stalled.

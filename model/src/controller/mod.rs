@@ -17,6 +17,7 @@ use crate::assignor::Assignor;
 use crate::config::*;
 use crate::ids::*;
 use crate::messages::*;
+use crate::selftest::{Flaw, SelfTest};
 use crate::step::*;
 
 /// A replica's log end as it reported it: (broker, last epoch, LEO).
@@ -42,6 +43,8 @@ pub fn assignment(p: PartitionId, brokers: i32, replication_factor: i32) -> Vec<
 #[derive(Debug)]
 pub struct Controller {
     cfg: BrokerConfig,
+    /// The planted flaws of the checkers' self-test (none in a real run).
+    selftest: SelfTest,
     /// How many topics the partitions make (each of `partitions.len() / topics`).
     topics: i32,
     brokers: BTreeMap<BrokerId, Registration>,
@@ -94,6 +97,7 @@ impl Controller {
         }
         Controller {
             cfg,
+            selftest: SelfTest::default(),
             topics: 1,
             brokers: BTreeMap::new(),
             partitions: parts,
@@ -102,6 +106,12 @@ impl Controller {
             next_producer_id: 0,
             group: Group::default(),
         }
+    }
+
+    /// This controller with the planted flaws of a self-test run.
+    pub fn with_selftest(mut self, selftest: SelfTest) -> Self {
+        self.selftest = selftest;
+        self
     }
 
     pub fn partitions(&self) -> impl Iterator<Item = &PartitionState> {
@@ -299,7 +309,7 @@ impl Controller {
             );
             // Every restart here is an unclean shutdown (ksim has no controlled shutdown): the
             // broker cannot tell whether its page cache survived.
-            if restarted && self.cfg.protocol.strict_min_isr {
+            if restarted && self.cfg.protocol.restart_leaves_isr() {
                 self.unclean_shutdown(broker, ready);
             }
             return Ok(self.heartbeat_data(broker));
@@ -370,7 +380,7 @@ impl Controller {
             .expect("fencing an unregistered broker")
             .fenced = true;
         ready.notes.push(Note::BrokerFenced { broker });
-        let strict = self.cfg.protocol.strict_min_isr;
+        let proto = self.cfg.protocol;
         let min_isr = self.cfg.min_insync_replicas;
         let ids: Vec<PartitionId> = self.partitions.keys().copied().collect();
         for p in ids {
@@ -379,10 +389,10 @@ impl Controller {
                 continue;
             }
             let mut changed = false;
-            if state.isr.contains(&broker) && (strict || state.isr.len() > 1) {
+            if state.isr.contains(&broker) && proto.fence_leaves_isr(state.isr.len()) {
                 let new_isr: Vec<BrokerId> =
                     state.isr.iter().copied().filter(|b| *b != broker).collect();
-                set_isr(state, new_isr, strict, min_isr);
+                set_isr(state, new_isr, proto.keeps_elr(), min_isr);
                 changed = true;
             }
             if state.leader == Some(broker) {
@@ -466,7 +476,7 @@ impl Controller {
     /// diverged below the committed offset (a swarm seed, 5786). Waiting for all of them
     /// keeps a member that lost data in a power loss from winning over one that was only down.
     fn recovery_candidate(&self, state: &PartitionState) -> Option<(BrokerId, Vec<LogEnd>)> {
-        if !self.cfg.protocol.strict_min_isr
+        if !self.cfg.protocol.keeps_elr()
             || !state.isr.is_empty()
             || !state.elr.is_empty()
             || state.last_known_elr.is_empty()
@@ -499,7 +509,7 @@ impl Controller {
     /// enabled (ISR := {it}); failing that, none.
     fn elect(&mut self, p: PartitionId, ready: &mut Ready) {
         let state = self.partitions[&p].clone();
-        let outside_isr = self.cfg.flaw == Flaw::ElectOutsideIsr;
+        let outside_isr = self.selftest.planted(Flaw::ElectOutsideIsr);
         let clean = state
             .replicas
             .iter()
@@ -522,7 +532,7 @@ impl Controller {
             }
             (None, None, Some((b, _))) => (Some(*b), false, true, true),
             _ if self.cfg.unclean_leader_election_enable
-                || self.cfg.flaw == Flaw::UncleanWhenDisabled =>
+                || self.selftest.planted(Flaw::UncleanWhenDisabled) =>
             {
                 (unclean_pick(), true, true, false)
             }
@@ -538,7 +548,7 @@ impl Controller {
                 candidates: candidates.clone(),
             });
         }
-        let flaw = self.cfg.flaw == Flaw::ElectWithoutEpochBump
+        let flaw = self.selftest.planted(Flaw::ElectWithoutEpochBump)
             && state.leader.is_some()
             && leader.is_some();
         let s = self.partitions.get_mut(&p).expect("partition exists");
@@ -628,7 +638,7 @@ impl Controller {
             }
             return Err(ErrorCode::IneligibleReplica);
         }
-        let strict = self.cfg.protocol.strict_min_isr;
+        let keeps_elr = self.cfg.protocol.keeps_elr();
         let min_isr = self.cfg.min_insync_replicas;
         let s = self.partitions.get_mut(&p).expect("partition exists");
         let isr = s
@@ -637,7 +647,7 @@ impl Controller {
             .copied()
             .filter(|r| new_isr.iter().any(|(b, _)| b == r))
             .collect();
-        set_isr(s, isr, strict, min_isr);
+        set_isr(s, isr, keeps_elr, min_isr);
         s.partition_epoch += 1;
         ready.notes.push(Note::IsrChanged {
             partition: p,
@@ -659,8 +669,8 @@ pub fn proposal(partition_epoch: Epoch, new_isr: &[(BrokerId, i64)]) -> (Epoch, 
 /// ISR is below `min.insync.replicas` stays eligible (the HW has not moved since, so it holds
 /// everything committed); a member that rejoins leaves the ELR; once the ISR is back at the
 /// minimum the ELR is no longer needed.
-fn set_isr(state: &mut PartitionState, isr: Vec<BrokerId>, strict: bool, min_isr: usize) {
-    if strict {
+fn set_isr(state: &mut PartitionState, isr: Vec<BrokerId>, keeps_elr: bool, min_isr: usize) {
+    if keeps_elr {
         if isr.len() >= min_isr {
             state.last_known_elr.clear();
         }

@@ -35,21 +35,8 @@ pub type Term = u64;
 /// Entries per Append at most, so one message to a lagging follower stays bounded.
 pub const MAX_APPEND_ENTRIES: usize = 64;
 
-/// A deliberately broken variant of the protocol, used only to show that `QuorumObserver`
-/// catches the violation it exists for. `None` in every real run. Named as
-/// `[selftest] quorum_flaw` writes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, strum::IntoStaticStr, strum::VariantArray)]
-#[strum(serialize_all = "kebab-case")]
-pub enum QuorumFlaw {
-    #[default]
-    None,
-    /// Grants a vote to every candidate of a term (up-to-date logs still required).
-    DoubleVote,
-    /// The leader commits an entry of its term as soon as it alone has it.
-    CommitWithoutMajority,
-    /// `voted_for` is never written to stable storage, so a restarted node may vote again.
-    ForgetVoteOnRestart,
-}
+pub use crate::selftest::QuorumFlaw;
+use crate::selftest::SelfTest;
 
 /// The quorum's configuration, with KRaft's names where it has them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +48,6 @@ pub struct QuorumConfig {
     /// How often an idle leader sends Append (heartbeats, which also retransmit unacknowledged
     /// entries), and how often a candidate asks again the voters that have not granted.
     pub heartbeat_interval_ms: u64,
-    pub flaw: QuorumFlaw,
 }
 
 impl QuorumConfig {
@@ -71,7 +57,6 @@ impl QuorumConfig {
             voters,
             election_timeout_ms: 1_000,
             heartbeat_interval_ms: 500,
-            flaw: QuorumFlaw::None,
         }
     }
 
@@ -284,6 +269,8 @@ struct Progress {
 pub struct QuorumNode<E> {
     id: NodeIndex,
     cfg: QuorumConfig,
+    /// The planted flaws of the checkers' self-test (none in a real run).
+    selftest: SelfTest,
     /// Drawn at start, so an observer can tell a restart from a regression.
     incarnation: u64,
     // Persistent state; equal to what the harness persisted once a step's ops are applied.
@@ -313,17 +300,12 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         cfg.validate();
         assert!(cfg.voters.contains(&id), "node {id} is not a voter");
         check_persisted_log(&persisted);
-        // The flaw: the vote was never written, so the restarted node has forgotten it.
-        let voted_for = if cfg.flaw == QuorumFlaw::ForgetVoteOnRestart {
-            None
-        } else {
-            persisted.voted_for
-        };
         let mut node = QuorumNode {
             id,
+            selftest: SelfTest::default(),
             incarnation: rng.gen(),
             term: persisted.term,
-            voted_for,
+            voted_for: persisted.voted_for,
             log: persisted.log,
             role: Role::Follower { leader: None },
             commit_index: 0,
@@ -336,6 +318,16 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         node.reset_election_deadline(now_ms, rng);
         node.check_invariants();
         node
+    }
+
+    /// This node with the planted flaws of a self-test run. `forget-vote-on-restart` acts
+    /// here too: the vote was never written, so the restarted node has forgotten it.
+    pub fn with_selftest(mut self, selftest: SelfTest) -> Self {
+        if selftest.planted_in_quorum(QuorumFlaw::ForgetVoteOnRestart) {
+            self.voted_for = None;
+        }
+        self.selftest = selftest;
+        self
     }
 
     pub fn step<R: Rng + ?Sized>(
@@ -499,7 +491,7 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     }
 
     fn may_vote_for(&self, candidate: NodeIndex) -> bool {
-        if self.cfg.flaw == QuorumFlaw::DoubleVote {
+        if self.selftest.planted_in_quorum(QuorumFlaw::DoubleVote) {
             return true;
         }
         self.voted_for.is_none() || self.voted_for == Some(candidate)
@@ -584,7 +576,7 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         if term == self.term && voted_for == self.voted_for {
             return;
         }
-        if term == self.term && self.cfg.flaw != QuorumFlaw::DoubleVote {
+        if term == self.term && !self.selftest.planted_in_quorum(QuorumFlaw::DoubleVote) {
             // Within a term a vote is cast once: from none to someone, never changed.
             assert!(
                 self.voted_for.is_none(),
@@ -598,7 +590,10 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         }
         self.term = term;
         self.voted_for = voted_for;
-        let persisted_vote = if self.cfg.flaw == QuorumFlaw::ForgetVoteOnRestart {
+        let persisted_vote = if self
+            .selftest
+            .planted_in_quorum(QuorumFlaw::ForgetVoteOnRestart)
+        {
             None
         } else {
             voted_for
@@ -717,7 +712,7 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             assert!(last.term <= self.term, "no entry from a future term");
         }
         // DoubleVote lets a leader or candidate vote again, overwriting its self-vote.
-        let votes_once = self.cfg.flaw != QuorumFlaw::DoubleVote;
+        let votes_once = !self.selftest.planted_in_quorum(QuorumFlaw::DoubleVote);
         match self.role {
             Role::Leader => {
                 assert_eq!(

@@ -27,7 +27,7 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         if self.role == Role::Leader {
             // Two leaders in one term: Election Safety makes this impossible in Raft.
             assert!(
-                self.cfg.flaw != QuorumFlaw::None,
+                self.selftest.quorum_flawed(),
                 "nodes {} and {leader} both lead term {}",
                 self.id,
                 self.term
@@ -48,7 +48,7 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         {
             // Election Safety again: a term's leader, once known, never changes.
             assert!(
-                self.cfg.flaw != QuorumFlaw::None || known == leader,
+                self.selftest.quorum_flawed() || known == leader,
                 "term {} led by {known} and {leader}",
                 self.term
             );
@@ -148,7 +148,7 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         if index <= self.commit_index {
             // Leader Completeness: no leader lacks a committed entry, so none overwrites one.
             assert!(
-                self.cfg.flaw != QuorumFlaw::None,
+                self.selftest.quorum_flawed(),
                 "node {} truncates committed index {index}",
                 self.id
             );
@@ -265,9 +265,13 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             Role::Leader,
             "only the leader decides commitment"
         );
-        let target = match self.cfg.flaw {
-            QuorumFlaw::CommitWithoutMajority => self.last_index(),
-            _ => self.majority_match(),
+        let target = if self
+            .selftest
+            .planted_in_quorum(QuorumFlaw::CommitWithoutMajority)
+        {
+            self.last_index()
+        } else {
+            self.majority_match()
         };
         // §5.4.2: replica counting commits only an entry of the current term; earlier
         // terms' entries commit with it, by Log Matching.

@@ -123,6 +123,15 @@ impl Hand {
         h
     }
 
+    /// This hand's broker with `flaw` planted.
+    pub fn planted(mut self, flaw: Flaw) -> Hand {
+        self.b = self.b.with_selftest(SelfTest {
+            flaw,
+            ..SelfTest::default()
+        });
+        self
+    }
+
     /// Broker 1 leading epoch 1 of partition 0 (ISR 0, 1, 2) with four records of epoch 1.
     pub fn leader(cfg: BrokerConfig) -> Hand {
         let log = log_of(&records(0, 1, 4), 0);

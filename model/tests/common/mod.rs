@@ -105,6 +105,8 @@ pub struct Msg {
 pub struct Cluster {
     pub now: TimeMs,
     pub cfg: BrokerConfig,
+    /// The flaw planted in every broker and the controller (none unless `planted`).
+    pub selftest: SelfTest,
     pub ctl: Controller,
     pub slots: BTreeMap<BrokerId, Slot>,
     /// conn -> (requester, target).
@@ -174,6 +176,7 @@ impl Cluster {
         Cluster {
             now: 0,
             cfg,
+            selftest: SelfTest::default(),
             ctl,
             slots,
             conns,
@@ -205,6 +208,21 @@ impl Cluster {
             (1..=n).all(|b| !c.ctl.is_fenced(b)),
             "every broker registered and was unfenced"
         );
+        c
+    }
+
+    /// Like `started`, with `flaw` planted in every broker and the controller.
+    pub fn planted(cfg: BrokerConfig, n: i32, flaw: Flaw) -> Self {
+        let mut c = Cluster::new(cfg, n);
+        c.selftest = SelfTest {
+            flaw,
+            ..SelfTest::default()
+        };
+        for slot in c.slots.values_mut() {
+            slot.broker = slot.broker.take().map(|b| b.with_selftest(c.selftest));
+        }
+        c.ctl = c.ctl.with_selftest(c.selftest);
+        c.run(1000);
         c
     }
 
@@ -471,13 +489,10 @@ impl Cluster {
         assert!(slot.broker.is_none(), "restart of a live broker");
         slot.incarnation += 1;
         self.unvalidated.insert(b);
-        slot.broker = Some(Broker::new(
-            b,
-            self.cfg.clone(),
-            slot.incarnation,
-            self.now,
-            logs,
-        ));
+        slot.broker = Some(
+            Broker::new(b, self.cfg.clone(), slot.incarnation, self.now, logs)
+                .with_selftest(self.selftest),
+        );
     }
 
     /// Cut every link of `b` (its connections reset, new ones are refused) until `heal`.

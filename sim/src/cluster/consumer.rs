@@ -472,7 +472,11 @@ impl Consumer {
                 }
                 let polled = next > at;
                 if polled
-                    && self.ctx.sc.broker.flaw == ksim_model::Flaw::ConsumerSkipsARecord
+                    && self
+                        .ctx
+                        .sc
+                        .selftest
+                        .planted(ksim_model::Flaw::ConsumerSkipsARecord)
                     && self.skipped.insert(p)
                 {
                     next += 1;

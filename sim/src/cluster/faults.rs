@@ -664,7 +664,10 @@ fn strike(
     let power = action == FaultAction::PowerLoss;
     match v {
         NodeId::Broker(b) if power => {
-            let lying = ctx.sc.broker.flaw == ksim_model::Flaw::DiskKeepsUnflushed;
+            let lying = ctx
+                .sc
+                .selftest
+                .planted(ksim_model::Flaw::DiskKeepsUnflushed);
             let lost = lock(&ctx.disks).power_loss(b, lying);
             let n: usize = lost.iter().map(|l| l.records.len()).sum();
             let mut obs = ctx.observe();

@@ -654,7 +654,7 @@ impl Producer {
             && due_ms < batch.created_ms + pc.delivery_timeout_ms
             && session
         {
-            let newest_first = self.ctx.sc.broker.flaw == Flaw::ReorderRetries;
+            let newest_first = self.ctx.sc.selftest.planted(Flaw::ReorderRetries);
             let q = self.retries.entry(batch.partition).or_default();
             // In the order the records were first sent: an idempotent leader takes them only
             // in sequence order.

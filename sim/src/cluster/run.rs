@@ -4,6 +4,7 @@
 //! send; the model never sees madsim.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +43,9 @@ pub struct RunOutput {
 
 /// Where the last panic of each run thread happened, so that a finding can say where.
 static PANIC_LOCATIONS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
+/// Runs started in this process, to name each run's thread apart.
+static RUNS: AtomicU64 = AtomicU64::new(0);
 static PANIC_HOOK: std::sync::Once = std::sync::Once::new();
 
 /// Wrap the panic hook once: record the location of panics on run threads, then defer to the
@@ -148,8 +152,14 @@ fn run_with(seed: u64, sc: &Scenario, keep: Keep, hooks: Hooks) -> RunOutput {
     record_panic_locations();
     let started = std::time::Instant::now();
     let thread_ctx = ctx.clone();
+    // Runs of one seed may go on at once (the cells of a tradeoffs grid, parallel tests): the
+    // thread's name is unique per run, so each finds its own panic's location.
+    let thread_name = format!(
+        "ksim-seed-{seed}-run-{}",
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    );
     let joined = std::thread::Builder::new()
-        .name(format!("ksim-seed-{seed}"))
+        .name(thread_name.clone())
         .spawn(move || run_in_runtime(thread_ctx))
         .expect("spawn run thread")
         .join();
@@ -162,7 +172,7 @@ fn run_with(seed: u64, sc: &Scenario, keep: Keep, hooks: Hooks) -> RunOutput {
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "non-string panic".into());
             let at = lock(&PANIC_LOCATIONS)
-                .remove(&format!("ksim-seed-{seed}"))
+                .remove(&thread_name)
                 .map(|l| format!(" (at {l})"))
                 .unwrap_or_default();
             let end_ms = lock(&ctx.observer).now_ms;
@@ -255,7 +265,8 @@ async fn broker_node(ctx: Arc<Ctx>, id: BrokerId) {
         incarnation,
         ctx.local_ms(me),
         logs,
-    );
+    )
+    .with_selftest(ctx.sc.selftest);
     let mut node = ServerLoop::bind(&ctx, me).await;
     while let Some((input, kind)) = node.next(&ctx).await {
         // The broker measures its timeouts on its own clock; the observer on the run's.
@@ -356,10 +367,10 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     let mut qcfg = QuorumConfig::new((1..=sc.controllers).collect());
     qcfg.election_timeout_ms = sc.broker.controller_quorum_election_timeout_ms;
     qcfg.heartbeat_interval_ms = (qcfg.election_timeout_ms / 2).max(1);
-    qcfg.flaw = sc.quorum_flaw;
     let persisted = lock(&ctx.disks).recover_controller(id);
     let me_node = NodeId::Controller(id);
-    let mut raft = QuorumNode::new(id, qcfg, persisted, ctx.local_ms(me_node), &mut rng);
+    let mut raft = QuorumNode::new(id, qcfg, persisted, ctx.local_ms(me_node), &mut rng)
+        .with_selftest(sc.selftest);
     // The state machine is rebuilt from the log as entries are (re)committed.
     let mut metadata = Controller::new(
         sc.broker.clone(),
@@ -367,7 +378,8 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
         sc.total_partitions(),
         sc.replication_factor,
     )
-    .with_topics(sc.workload.topics.len() as i32);
+    .with_topics(sc.workload.topics.len() as i32)
+    .with_selftest(sc.selftest);
     let mut me = ControllerNode {
         id,
         incarnation,

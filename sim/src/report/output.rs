@@ -161,15 +161,15 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
             }
         );
     }
-    if sc.broker.flaw != Flaw::None {
+    if sc.selftest.flaw != Flaw::None {
         let _ = writeln!(
             s,
             "selftest   flaw={:?} (a deliberately broken protocol: a violation is expected)",
-            sc.broker.flaw
+            sc.selftest.flaw
         );
     }
-    if sc.quorum_flaw != Default::default() {
-        let _ = writeln!(s, "selftest   quorum_flaw={:?} (a deliberately broken controller quorum: a violation is expected)", sc.quorum_flaw);
+    if sc.selftest.quorum_flawed() {
+        let _ = writeln!(s, "selftest   quorum_flaw={:?} (a deliberately broken controller quorum: a violation is expected)", sc.selftest.quorum_flaw);
     }
     for (k, v) in &sc.overrides {
         let _ = writeln!(s, "override   {k}={v}");

@@ -7,7 +7,7 @@ pub mod properties;
 pub mod streams;
 pub mod vocabulary;
 
-use ksim_model::{Acks, BrokerConfig, BrokerId, Flaw, PartitionId};
+use ksim_model::{Acks, BrokerConfig, BrokerId, PartitionId, SelfTest};
 use serde::{Serialize, Serializer};
 
 /// A parsed, validated scenario.
@@ -38,8 +38,9 @@ pub struct Scenario {
     pub overrides: Vec<(String, String)>,
     /// Keys read from properties files that the simulation does not use, with why.
     pub ignored: Vec<String>,
-    /// `[selftest] quorum_flaw`: a deliberately broken controller quorum.
-    pub quorum_flaw: ksim_model::quorum::QuorumFlaw,
+    /// `[selftest]`: the flaws planted to show a checker catches its violation (none in a
+    /// real run), handed to the machines apart from their configuration.
+    pub selftest: SelfTest,
     /// `fix`: for a gallery story, the `--set` assignments that turn on the rule that fixed it
     /// (`ksim run NAME --fixed` applies them).
     pub fix: Vec<String>,
@@ -562,7 +563,7 @@ impl Default for Scenario {
             },
             overrides: Vec::new(),
             ignored: Vec::new(),
-            quorum_flaw: Default::default(),
+            selftest: SelfTest::default(),
             expect: None,
             expect_fixed: None,
             expect_seeds: Vec::new(),
@@ -606,11 +607,6 @@ impl Scenario {
             name.insert_str(0, "scenario");
         }
         name
-    }
-
-    /// The flaw under test, if any (`[selftest] flaw`).
-    pub fn flaw(&self) -> Flaw {
-        self.broker.flaw
     }
 }
 

@@ -199,8 +199,8 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key!("expect.fixed", "violation", |sc, v| outcome(&mut sc.expect_fixed).violation => Some(checker_name(v)?); show |sc| unshown(sc)),
     key!("expect.fixed", "allowed_loss", |sc, v| outcome(&mut sc.expect_fixed).allowed_loss => Some(non_empty_string(v)?); show |sc| unshown(sc)),
     key!("expect.fixed", "marks", |sc, v| outcome(&mut sc.expect_fixed).marks => mark_names(v)?; show |sc| unshown(sc)),
-    key!("selftest", "flaw", |sc, v| sc.broker.flaw => named(v)?),
-    key!("selftest", "quorum_flaw", |sc, v| sc.quorum_flaw => named(v)?),
+    key!("selftest", "flaw", |sc, v| sc.selftest.flaw => named(v)?),
+    key!("selftest", "quorum_flaw", |sc, v| sc.selftest.quorum_flaw => named(v)?),
 ];
 
 /// The section that holds `[[faults.script]]` entries: listed for suggestions, never settable.

@@ -112,8 +112,7 @@ fn full_file_parses() {
         (b.replica_fetch_wait_max_ms, b.replica_fetch_backoff_ms),
         (0, 200)
     );
-    assert_eq!(b.flaw, Flaw::HwRegress);
-    assert_eq!(sc.flaw(), Flaw::HwRegress);
+    assert_eq!(sc.selftest.flaw, Flaw::HwRegress);
     assert_eq!(sc.producer.acks, Acks::Leader);
     assert_eq!(
         (sc.producer.request_timeout_ms, sc.producer.max_in_flight),
@@ -170,7 +169,7 @@ fn empty_file_gives_defaults_and_the_file_stem_as_name() {
     assert_eq!(sc.broker.min_insync_replicas, 1);
     assert_eq!(sc.producer.acks, Acks::All);
     assert!(sc.faults.random.is_none() && sc.faults.script.is_empty());
-    assert_eq!(sc.broker.flaw, Flaw::None);
+    assert_eq!(sc.selftest.flaw, Flaw::None);
 }
 
 #[test]

@@ -25,7 +25,7 @@ fn set_happy_paths() {
     assert_eq!(sc.broker.min_insync_replicas, 2);
     assert_eq!(sc.brokers, 5);
     assert_eq!(sc.workload.duration_ms, 1000);
-    assert_eq!(sc.broker.flaw, Flaw::HwRegress);
+    assert_eq!(sc.selftest.flaw, Flaw::HwRegress);
     let r = sc.faults.random.clone().unwrap();
     assert_eq!((r.max_down, r.interval_ms), (2, (10, 20)));
     assert_eq!(sc.name, "2024");
