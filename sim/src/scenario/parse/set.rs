@@ -59,17 +59,22 @@ pub(super) fn apply_text(spec: &KeySpec, sc: &mut Scenario, text: &str) -> Resul
     }
 }
 
+/// A problem with an override, named by its key when it has one.
+fn set_error(key: Option<&str>, message: String) -> InputError {
+    InputError {
+        file: "--set".into(),
+        line: None,
+        column: None,
+        key: key.map(String::from),
+        message,
+    }
+}
+
 /// Set `key` (`section.key` or a bare key) to a typed `value`, as a file holding it would, and
 /// record it in `sc.overrides` like a `--set`.
 pub fn set(sc: &mut Scenario, key: &str, value: impl Into<Value>) -> Result<(), InputError> {
     let value = value.into();
-    let fail = |message: String| InputError {
-        file: "--set".into(),
-        line: None,
-        column: None,
-        key: Some(key.to_string()),
-        message,
-    };
+    let fail = |message| set_error(Some(key), message);
     let spec = resolve(KEYS, key).map_err(fail)?;
     (spec.apply)(sc, &value).map_err(fail)?;
     sc.overrides.push((key.to_string(), plain(&value)));
@@ -79,13 +84,7 @@ pub fn set(sc: &mut Scenario, key: &str, value: impl Into<Value>) -> Result<(), 
 /// Apply one `--set KEY=VALUE` override and record it in `sc.overrides`. Checks the key and
 /// this one value; the caller runs `validate` after all overrides.
 pub fn apply_set(sc: &mut Scenario, assignment: &str) -> Result<(), InputError> {
-    let fail = |key: Option<&str>, message: String| InputError {
-        file: "--set".into(),
-        line: None,
-        column: None,
-        key: key.map(String::from),
-        message,
-    };
+    let fail = set_error;
     let Some((key, value)) = assignment.split_once('=') else {
         return Err(fail(
             None,
@@ -105,13 +104,7 @@ pub fn apply_set(sc: &mut Scenario, assignment: &str) -> Result<(), InputError> 
 /// Set `key` to `text` as a `--set` or a `.properties` file writes it (TOML if it parses, else
 /// a plain string), and record it in `sc.overrides`.
 pub fn set_text(sc: &mut Scenario, key: &str, text: &str) -> Result<(), InputError> {
-    let fail = |message: String| InputError {
-        file: "--set".into(),
-        line: None,
-        column: None,
-        key: Some(key.to_string()),
-        message,
-    };
+    let fail = |message| set_error(Some(key), message);
     let spec = resolve(KEYS, key).map_err(fail)?;
     apply_text(spec, sc, text).map_err(fail)?;
     sc.overrides.push((key.to_string(), text.to_string()));

@@ -293,22 +293,11 @@ fn wrong_type() {
 
 #[test]
 fn a_table_where_a_value_belongs_is_a_wrong_type_never_the_default() {
-    let e = parse_err("[cluster]\nbrokers = {}\n");
-    assert_err(
-        &e,
-        2,
-        11,
-        "cluster.brokers",
-        "expected an integer, found a table",
-    );
-    let e = parse_err("[cluster]\nbrokers = { count = 3 }\n");
-    assert_err(
-        &e,
-        2,
-        11,
-        "cluster.brokers",
-        "expected an integer, found a table",
-    );
+    for table in ["{}", "{ count = 3 }"] {
+        let e = parse_err(&format!("[cluster]\nbrokers = {table}\n"));
+        let found = "expected an integer, found a table";
+        assert_err(&e, 2, 11, "cluster.brokers", found);
+    }
     let e = parse_err("[server]\nmin.insync = {}\n");
     assert_err(&e, 2, 1, "server.min.insync", "unknown key `min.insync`");
     let e = parse_err("[[faults.script]]\nat_ms = {}\naction = \"crash\"\ntarget = \"all\"\n");
