@@ -14,14 +14,7 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     ) {
         if a.term < self.term {
             // A deposed leader: our term in the answer makes it step down.
-            ready.sends.push((
-                leader,
-                RaftMessage::AppendResult {
-                    term: self.term,
-                    success: false,
-                    match_index: 0,
-                },
-            ));
+            self.answer_append(leader, false, 0, ready);
             return;
         }
         if self.role == Role::Leader {
@@ -32,14 +25,7 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
                 self.id,
                 self.term
             );
-            ready.sends.push((
-                leader,
-                RaftMessage::AppendResult {
-                    term: self.term,
-                    success: false,
-                    match_index: 0,
-                },
-            ));
+            self.answer_append(leader, false, 0, ready);
             return;
         }
         if let Role::Follower {
@@ -61,27 +47,29 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         if !self.log_matches(a.prev_index, a.prev_term) {
             // We may match at most up to our end, or up to just before the mismatch.
             let hint = self.last_index().min(a.prev_index.saturating_sub(1));
-            ready.sends.push((
-                leader,
-                RaftMessage::AppendResult {
-                    term: self.term,
-                    success: false,
-                    match_index: hint,
-                },
-            ));
+            self.answer_append(leader, false, hint, ready);
             return;
         }
         let last_new = self.merge_entries(a.term, a.prev_index, a.entries, ready);
         // Entries past `last_new` may be stale; only what the leader just vouched for commits.
         self.commit_to(a.leader_commit.min(last_new), ready);
-        ready.sends.push((
-            leader,
-            RaftMessage::AppendResult {
-                term: self.term,
-                success: true,
-                match_index: last_new,
-            },
-        ));
+        self.answer_append(leader, true, last_new, ready);
+    }
+
+    /// The answer to leader `leader`'s Append, in this node's term.
+    fn answer_append(
+        &self,
+        leader: NodeIndex,
+        success: bool,
+        match_index: u64,
+        ready: &mut QuorumReady<E>,
+    ) {
+        let answer = RaftMessage::AppendResult {
+            term: self.term,
+            success,
+            match_index,
+        };
+        ready.sends.push((leader, answer));
     }
 
     pub(super) fn log_matches(&self, prev_index: u64, prev_term: Term) -> bool {

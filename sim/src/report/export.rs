@@ -51,17 +51,13 @@ pub fn config(sc: &Scenario, seed: u64) -> Value {
     for section in CONFIG_SECTIONS {
         c.insert(section.into(), section_json(sc, section));
     }
-    let server = c["server"].as_object().cloned().unwrap_or_default();
-    let mut server = server;
-    server.insert(
-        "controller.quorum.voters".into(),
-        serde_json::json!(sc.broker.controller_quorum_voters),
-    );
-    server.insert(
-        "replica.fetch.max.records".into(),
-        serde_json::json!(sc.broker.replica_fetch_max_records),
-    );
-    c.insert("server".into(), Value::Object(server));
+    if let Some(Value::Object(server)) = c.get_mut("server") {
+        let b = &sc.broker;
+        let voters = serde_json::json!(b.controller_quorum_voters);
+        server.insert("controller.quorum.voters".into(), voters);
+        let max_records = serde_json::json!(b.replica_fetch_max_records);
+        server.insert("replica.fetch.max.records".into(), max_records);
+    }
     let plan = FaultPlan {
         faults: &sc.faults,
         random_drawn: sc

@@ -92,19 +92,23 @@ fn json_of(v: &Value) -> serde_json::Value {
     }
 }
 
+/// `spec`'s value in `sc` as JSON; `null` when unset.
+fn spec_json(spec: &KeySpec, sc: &Scenario) -> serde_json::Value {
+    (spec.show)(sc).map_or(serde_json::Value::Null, |v| json_of(&v))
+}
+
 /// `section.key` of `sc` as JSON; `null` when unset.
 pub fn shown_json(sc: &Scenario, section: &str, key: &str) -> serde_json::Value {
     keys_of(section)
         .find(|s| s.key == key)
-        .and_then(|s| (s.show)(sc))
-        .map_or(serde_json::Value::Null, |v| json_of(&v))
+        .map_or(serde_json::Value::Null, |s| spec_json(s, sc))
 }
 
 /// Every key of `section` but the story and the shorthands, as a JSON object.
 pub fn section_json(sc: &Scenario, section: &str) -> serde_json::Value {
     let map = keys_of(section)
         .filter(|s| !matches!(s.role(), Role::Story | Role::Alias))
-        .map(|s| (s.key.to_string(), shown_json(sc, section, s.key)))
+        .map(|s| (s.key.to_string(), spec_json(s, sc)))
         .collect();
     serde_json::Value::Object(map)
 }

@@ -12,7 +12,9 @@ fn shown(sc: &Scenario) -> Vec<(String, Option<String>)> {
 
 #[test]
 fn every_shipped_scenario_written_back_reads_to_the_same_settings() {
-    for (name, _) in gallery() {
+    let gallery = gallery();
+    assert!(gallery.len() >= 10, "the gallery is read: {gallery:?}");
+    for (name, _) in gallery {
         let sc = load(&name).unwrap_or_else(|e| panic!("{e}"));
         let text = to_toml(&sc);
         let back = parse(&text, "back.toml").unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
