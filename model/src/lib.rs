@@ -1,12 +1,16 @@
 //! ksim-model: Kafka replication as sans-IO state machines. Nothing here reads a clock, a
-//! random number generator or a socket: time arrives as an argument, and every effect leaves
-//! as data in a `Ready` (disk writes, messages, notes for the observer). The simulator in
+//! socket or an unseeded random number generator: time arrives as an argument, a random
+//! stream as a seeded one the caller hands over, and every effect leaves as data in a `Ready`
+//! (disk writes, messages, notes for the observer). The simulator in
 //! `sim/` runs these machines under madsim; the unit tests and proptests here run them alone.
+//! The clients are machines too (`client/`): the producer and the consumer.
 
 pub mod assignor;
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod controller;
+pub mod history;
 pub mod ids;
 pub mod log;
 pub mod messages;

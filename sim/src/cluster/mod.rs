@@ -1,6 +1,7 @@
 //! The simulated cluster: madsim nodes pumping the model's machines on a seeded network,
 //! clock and disk, the workload's clients, and the faults injected into them.
 
+pub mod client;
 pub mod clock;
 pub mod consumer;
 pub mod ctx;

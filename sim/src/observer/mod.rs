@@ -20,6 +20,8 @@ pub use availability::{Availability, Health, Stall, UNAVAILABLE_FROM_MS};
 pub use timeline::{ControllerSample, ReplicaSample, Timeline};
 pub use votes::VoteLedger;
 
+pub use ksim_model::history::{Op, OpType, Poll};
+
 use ksim_model::Named;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -63,41 +65,6 @@ pub fn value_id(value: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
-/// Jepsen's operation types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OpType {
-    Invoke,
-    Ok,
-    /// Definitely did not happen.
-    Fail,
-    /// May or may not have happened.
-    Info,
-}
-
-/// One line of the client history.
-#[derive(Clone, Debug, Serialize)]
-pub struct Op {
-    pub time_ms: u64,
-    pub process: u32,
-    #[serde(rename = "type")]
-    pub kind: OpType,
-    pub f: &'static str,
-    pub value: u64,
-    pub partition: PartitionId,
-    pub offset: Option<Offset>,
-    pub error: Option<String>,
-    /// The idempotent producer's id the record was sent under (one per session); null when
-    /// the producer is not idempotent.
-    pub producer_id: Option<i64>,
-    /// An acknowledgement's leader epoch: the epoch the answering broker led the partition in
-    /// when it answered (null for everything but an `ok` with an answer). Not in the trace
-    /// hash, as `producer_id` is not: it only tells what the answer carried.
-    pub leader_epoch: Option<Epoch>,
-    /// The broker that answered an `ok` (null otherwise, and for acks=0).
-    pub broker: Option<BrokerId>,
-}
-
 /// A controller's Raft state after its last step.
 #[derive(Clone, Copy, Debug)]
 pub struct ControllerState {
@@ -107,19 +74,6 @@ pub struct ControllerState {
     pub last_index: u64,
     /// How many voters make a majority.
     pub majority: usize,
-}
-
-/// A record a consumer's poll returned: which consumer (and which start of it, and which
-/// generation of the group it polled in), where the record was and what it held.
-#[derive(Clone, Debug, Serialize)]
-pub struct Poll {
-    pub time_ms: u64,
-    pub consumer: u32,
-    pub incarnation: u64,
-    pub generation: i32,
-    pub partition: PartitionId,
-    pub offset: Offset,
-    pub value: u64,
 }
 
 /// A violated invariant, in Kafka's words.

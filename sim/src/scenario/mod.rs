@@ -7,7 +7,8 @@ pub mod properties;
 pub mod streams;
 pub mod vocabulary;
 
-use ksim_model::{Acks, BrokerConfig, BrokerId, PartitionId, SelfTest};
+pub use ksim_model::client::{ConsumerConfig, Partitioner, ProducerConfig};
+use ksim_model::{BrokerConfig, BrokerId, PartitionId, SelfTest};
 use serde::{Serialize, Serializer};
 
 /// A parsed, validated scenario.
@@ -80,56 +81,6 @@ pub struct Outcome {
     pub marks: Vec<String>,
 }
 
-/// `[producer]`: keys from producer.properties (the key table in `scenario/parse/keys.rs` names them).
-#[derive(Clone, Debug)]
-pub struct ProducerConfig {
-    pub acks: Acks,
-    /// `request.timeout.ms`: a request without an answer by then fails with an unknown outcome.
-    pub request_timeout_ms: u64,
-    /// `max.in.flight.requests.per.connection`
-    pub max_in_flight: usize,
-    /// `retries`: how many times a failed send is tried again. 0 here by default, unlike
-    /// Kafka's client (2147483647 since 2.1), so that each write is one attempt unless a
-    /// scenario asks for retries.
-    pub retries: u32,
-    /// `retry.backoff.ms`
-    pub retry_backoff_ms: u64,
-    /// `delivery.timeout.ms`: a record not acknowledged this long after it was sent is given
-    /// up, whatever `retries` says.
-    pub delivery_timeout_ms: u64,
-    /// `enable.idempotence`: a producer id from the cluster and a sequence number per record
-    /// and partition, so that the leader answers a retry of a batch it holds instead of
-    /// appending it again. false here by default (Kafka's client: true since 3.0).
-    pub enable_idempotence: bool,
-    /// `batch.size`: the bytes a partition's batch may hold before it goes (Kafka's default
-    /// 16384).
-    pub batch_size: usize,
-    /// `linger.ms`: how long a batch waits for more records before it goes. With 0 (the
-    /// default here, Kafka's before 4.0) a record goes at once or, when it cannot (no leader,
-    /// `max.in.flight.requests.per.connection` reached), is not offered: the workload's rate
-    /// is a ceiling. With more, records wait in their partition's open batch.
-    pub linger_ms: u64,
-    /// `partitioner.class`
-    pub partitioner: Partitioner,
-}
-
-/// Where a record goes (`partitioner.class`), by its short name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
-#[strum(serialize_all = "kebab-case")]
-pub enum Partitioner {
-    /// The default here: a keyed record by murmur2 of its key, the others to each partition
-    /// in turn, as the Java client's DefaultPartitioner did before 2.4 (so that every
-    /// partition is written from the first second).
-    KeyedRoundRobin,
-    /// Kafka's built-in partitioner since 3.3, what it uses when `partitioner.class` is unset:
-    /// a keyed record by murmur2, the others stick to one partition until `batch.size` bytes
-    /// went to it, then move to another partition with a known leader, drawn at random
-    /// (KIP-794's uniform sticky partitioner).
-    Sticky,
-    /// `RoundRobinPartitioner`: every record to the next partition, keys ignored.
-    RoundRobin,
-}
-
 /// `[workload]`.
 #[derive(Clone, Debug)]
 pub struct Workload {
@@ -150,48 +101,6 @@ pub struct Workload {
     /// `num.partitions` partitions. Partition ids run over all of them, topic by topic:
     /// topic t's partition i is partition `t * num.partitions + i` of the cluster.
     pub topics: Vec<String>,
-}
-
-/// `[consumer]`: Kafka's consumer keys (named in `scenario/parse/keys.rs`).
-#[derive(Clone, Debug)]
-pub struct ConsumerConfig {
-    /// `session.timeout.ms` (Kafka's default since 3.0: 45000).
-    pub session_timeout_ms: u64,
-    /// `heartbeat.interval.ms`
-    pub heartbeat_interval_ms: u64,
-    /// `enable.auto.commit`: commit the position every `auto.commit.interval.ms`, and before
-    /// rejoining the group; false commits after every poll instead (a manual `commitSync`).
-    pub enable_auto_commit: bool,
-    /// `auto.commit.interval.ms`
-    pub auto_commit_interval_ms: u64,
-    /// `auto.offset.reset`: where a partition without a committed offset starts.
-    pub auto_offset_reset_earliest: bool,
-    /// `partition.assignment.strategy`
-    pub assignor: ksim_model::Assignor,
-}
-
-impl ConsumerConfig {
-    /// `auto.offset.reset` as written.
-    pub fn auto_offset_reset(&self) -> &'static str {
-        if self.auto_offset_reset_earliest {
-            "earliest"
-        } else {
-            "latest"
-        }
-    }
-}
-
-impl Default for ConsumerConfig {
-    fn default() -> Self {
-        ConsumerConfig {
-            session_timeout_ms: 45_000,
-            heartbeat_interval_ms: 3_000,
-            enable_auto_commit: true,
-            auto_commit_interval_ms: 5_000,
-            auto_offset_reset_earliest: false,
-            assignor: ksim_model::Assignor::Range,
-        }
-    }
 }
 
 /// `[faults]`
@@ -315,7 +224,7 @@ pub enum FaultAction {
     Heal,
 }
 
-ksim_model::serialize_by_name!(FaultAction, Partitioner);
+ksim_model::serialize_by_name!(FaultAction);
 
 impl FaultAction {
     /// A fault that stops a node until a restart (or, for a pause, a resume).
@@ -532,18 +441,7 @@ impl Default for Scenario {
                 min_insync_replicas: 1,
                 ..BrokerConfig::default()
             },
-            producer: ProducerConfig {
-                acks: Acks::All,
-                request_timeout_ms: 30_000,
-                max_in_flight: 5,
-                retries: 0,
-                retry_backoff_ms: 100,
-                delivery_timeout_ms: 120_000,
-                enable_idempotence: false,
-                batch_size: 16_384,
-                linger_ms: 0,
-                partitioner: Partitioner::KeyedRoundRobin,
-            },
+            producer: ProducerConfig::default(),
             consumer: ConsumerConfig::default(),
             workload: Workload {
                 producers: 1,

@@ -1,0 +1,58 @@
+//! What the two client pumps share: a message from the network as the machine's event, and a
+//! step's effects carried out in the order the machine left them.
+
+use std::sync::Arc;
+
+use ksim_model::client::{Effect, Event};
+use ksim_model::Request;
+
+use crate::cluster::ctx::{Ctx, Delivery};
+use crate::cluster::net::{Inbound, NodeNet};
+use crate::observer::value_id;
+
+/// A client reads responses and closed connections; a request to it means nothing.
+pub(crate) fn event_of(m: Inbound) -> Event {
+    match m {
+        Inbound::Response { from, response } => Event::Response { from, response },
+        Inbound::Disconnected { peer, refused, .. } => Event::Disconnected { peer, refused },
+        Inbound::Request { .. } => Event::Woken,
+    }
+}
+
+/// Carry out a step's effects: requests go out (a producer's values with the embedded
+/// application's payload, if it gave one), the history is told, and each polled record is
+/// handed to the application's handler before the observer sees it.
+pub(crate) fn apply(ctx: &Ctx, net: &mut NodeNet, process: u32, effects: Vec<Effect>) {
+    for effect in effects {
+        match effect {
+            Effect::Send { to, request } => net.send(to, with_payload(ctx, process, request)),
+            Effect::Close(peer) => net.close(peer),
+            Effect::Record(op) => ctx.observe().record(op),
+            Effect::Polled { poll, payload } => {
+                if let Some(handler) = &ctx.hooks.on_record {
+                    let topic = (poll.partition / ctx.sc.partitions.max(1)) as usize;
+                    handler(&Delivery {
+                        poll: poll.clone(),
+                        topic: Arc::from(ctx.sc.workload.topics[topic].as_str()),
+                        payload,
+                    });
+                }
+                ctx.observe().polled(poll);
+            }
+        }
+    }
+}
+
+/// The producer hook's payload after each value's 8-byte id, in place of the padding.
+fn with_payload(ctx: &Ctx, process: u32, mut request: Request) -> Request {
+    let (Some(payload), Request::Produce { records, .. }) = (&ctx.hooks.payload, &mut request)
+    else {
+        return request;
+    };
+    for r in records.iter_mut() {
+        let mut bytes = r.value[..8].to_vec();
+        bytes.extend(payload(process, value_id(&r.value)));
+        r.value = bytes::Bytes::from(bytes);
+    }
+    request
+}
