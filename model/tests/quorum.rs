@@ -17,45 +17,19 @@ use rand_chacha::ChaCha8Rng;
 
 mod quorum_net;
 
+use quorum_net::story::QuorumStory;
 use quorum_net::*;
 
 // ------------------------------------------------------------------------------ stories
 
+/// The step-by-step stories, told as data in `model/testdata/quorum/` (see `quorum_net/story.rs`;
+/// `REWRITE=1` rewrites them after a deliberate change).
 #[test]
-fn three_voters_elect_one_leader_and_commit() {
-    let mut net = Net::three(1);
-    net.run_for(3_000);
-    assert_eq!(
-        net.leaders().len(),
-        1,
-        "exactly one leader after the first election"
-    );
-    let leader = net.leader().expect("a leader");
-    for id in [1, 2, 3] {
-        assert_eq!(
-            net.node(id).leader(),
-            Some(leader),
-            "node {id} follows the leader"
-        );
-        assert_eq!(
-            net.node(id).term(),
-            net.node(leader).term(),
-            "one term everywhere"
-        );
-    }
-    let proposed: Vec<u64> = (0..10)
-        .map(|_| net.propose().expect("accepted").0)
-        .collect();
-    net.run_for(2_000);
-    for id in [1, 2, 3] {
-        assert_eq!(
-            net.applied_values(id),
-            proposed,
-            "node {id} applied the proposals in order"
-        );
-    }
-    net.assert_converged();
-    net.assert_clean();
+fn stories() {
+    datadriven::walk("testdata/quorum", |f| {
+        let mut story = QuorumStory::default();
+        f.run(|tc| story.command(tc));
+    });
 }
 
 #[test]
@@ -77,161 +51,6 @@ fn a_follower_refuses_a_proposal_and_names_the_leader() {
         ready.persist.is_empty(),
         "a refused proposal writes nothing"
     );
-}
-
-#[test]
-fn leader_crash_elects_a_new_leader_that_keeps_committed_entries() {
-    let mut net = Net::three(3);
-    net.run_for(3_000);
-    let old = net.leader().expect("a leader");
-    let old_term = net.node(old).term();
-    let before: Vec<u64> = (0..5).map(|_| net.propose().expect("accepted").0).collect();
-    net.run_for(1_000);
-    let committed_before = net.applied[&old].clone();
-    net.crash(old);
-    net.run_for(5_000);
-    let new = net.leader().expect("a new leader");
-    assert_ne!(new, old, "the crashed node does not lead");
-    assert!(
-        net.node(new).term() > old_term,
-        "the new leader has a higher term"
-    );
-    assert!(
-        net.node(new).log().starts_with(&committed_before),
-        "Leader Completeness: the new leader holds every committed entry"
-    );
-    let after: Vec<u64> = (0..5).map(|_| net.propose().expect("accepted").0).collect();
-    net.run_for(1_000);
-    net.restart(old);
-    net.run_for(3_000);
-    let all: Vec<u64> = before.iter().chain(&after).copied().collect();
-    for id in [1, 2, 3] {
-        assert_eq!(
-            net.applied_values(id),
-            all,
-            "node {id} applied everything, in order"
-        );
-    }
-    net.assert_converged();
-    net.assert_clean();
-}
-
-#[test]
-fn minority_partition_cannot_commit() {
-    let mut net = Net::new(4, QuorumConfig::new(vec![1, 2, 3, 4, 5]));
-    net.run_for(3_000);
-    let old = net.leader().expect("a leader");
-    let buddy = [1, 2, 3, 4, 5]
-        .into_iter()
-        .find(|id| *id != old)
-        .expect("another voter");
-    net.isolate(&[old, buddy]);
-    let (stranded, _) = net.propose().expect("the old leader still accepts");
-    let commit_before = net.node(old).commit_index();
-    net.run_for(5_000);
-    assert_eq!(
-        net.node(old).commit_index(),
-        commit_before,
-        "a minority leader commits nothing"
-    );
-    assert!(
-        !net.has_applied(old, stranded),
-        "the stranded value is not applied"
-    );
-    let new = net.leader().expect("the majority elected a leader");
-    assert_ne!(
-        new, old,
-        "the leader of the highest term is on the majority side"
-    );
-    assert_ne!(
-        new, buddy,
-        "the leader of the highest term is on the majority side"
-    );
-    let (value, _) = net.propose().expect("accepted");
-    net.run_for(1_000);
-    assert!(net.has_applied(new, value), "the majority commits");
-    net.heal();
-    net.run_for(3_000);
-    for id in [1, 2, 3, 4, 5] {
-        assert!(
-            !net.has_applied(id, stranded),
-            "node {id}: the minority's entry never commits"
-        );
-        assert!(net.has_applied(id, value), "node {id} caught up");
-    }
-    assert_eq!(net.leaders().len(), 1, "the old leader stepped down");
-    net.assert_converged();
-    net.assert_clean();
-}
-
-#[test]
-fn single_voter_commits_alone() {
-    let mut net = Net::new(5, QuorumConfig::new(vec![7]));
-    net.run_for(2_100);
-    assert_eq!(
-        net.node(7).role(),
-        Role::Leader,
-        "a single voter elects itself"
-    );
-    let ready = net.step(7, QuorumInput::Propose(Cmd::Put(42)));
-    let Some(Ok(index)) = ready.proposed else {
-        panic!("accepted: {:?}", ready.proposed)
-    };
-    assert_eq!(
-        ready.committed.last().map(|e| e.index),
-        Some(index),
-        "committed in the same step"
-    );
-    assert!(ready.sends.is_empty(), "nobody to tell");
-    let term = net.node(7).term();
-    net.crash(7);
-    net.restart(7);
-    assert_eq!(
-        net.node(7).commit_index(),
-        0,
-        "the commit index is volatile"
-    );
-    net.run_for(2_100);
-    assert_eq!(net.node(7).role(), Role::Leader, "it elects itself again");
-    assert!(net.node(7).term() > term, "in a new term");
-    assert_eq!(
-        net.applied_values(7),
-        vec![42],
-        "its new no-op committed the old entry again"
-    );
-    net.assert_clean();
-}
-
-#[test]
-fn five_voters_survive_two_crashes() {
-    let mut net = Net::new(6, QuorumConfig::new(vec![1, 2, 3, 4, 5]));
-    net.run_for(3_000);
-    let old = net.leader().expect("a leader");
-    let other = [1, 2, 3, 4, 5]
-        .into_iter()
-        .find(|id| *id != old)
-        .expect("another voter");
-    let before: Vec<u64> = (0..3).map(|_| net.propose().expect("accepted").0).collect();
-    net.run_for(500);
-    net.crash(old);
-    net.crash(other);
-    net.run_for(5_000);
-    assert!(net.leader().is_some(), "three of five elect a leader");
-    let after: Vec<u64> = (0..3).map(|_| net.propose().expect("accepted").0).collect();
-    net.run_for(1_000);
-    net.restart(old);
-    net.restart(other);
-    net.run_for(3_000);
-    let all: Vec<u64> = before.iter().chain(&after).copied().collect();
-    for id in [1, 2, 3, 4, 5] {
-        assert_eq!(
-            net.applied_values(id),
-            all,
-            "node {id} applied everything, in order"
-        );
-    }
-    net.assert_converged();
-    net.assert_clean();
 }
 
 #[test]

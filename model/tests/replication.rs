@@ -162,7 +162,7 @@ fn log_recovery_refuses_a_log_with_a_hole() {
 }
 
 // The produce and ISR stories (acks, min.insync.replicas, ISR shrink and expansion) are told
-// as data in `model/testdata/acks.txt` and `isr.txt` (run by `stories.rs`).
+// as data in `model/testdata/cluster/acks.txt` and `isr.txt` (run by `stories.rs`).
 
 // ------------------------------------------------------------------------------ epochs
 

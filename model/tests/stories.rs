@@ -1,4 +1,4 @@
-//! Protocol stories as data: each file of `model/testdata/` is a sequence of commands run on
+//! Protocol stories as data: each file of `model/testdata/cluster/` is a sequence of commands run on
 //! the harness's `Cluster` (one partition, brokers `1..=N`, one controller), each followed by
 //! what the cluster shows after it: the controller's partition state, every replica's role,
 //! leader epoch, LEO, HW, ISR and log, and the client's produce answers. The format is the
@@ -36,7 +36,7 @@ struct Story {
 
 #[test]
 fn stories() {
-    datadriven::walk("testdata", |f| {
+    datadriven::walk("testdata/cluster", |f| {
         let mut story = Story::default();
         f.run(|tc| story.command(tc));
     });

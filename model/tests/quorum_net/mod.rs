@@ -4,6 +4,8 @@
 // The stories use their own parts of the harness.
 #![allow(dead_code)]
 
+pub mod story;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use ksim_model::quorum::*;
