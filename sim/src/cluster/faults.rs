@@ -11,6 +11,7 @@ use std::time::Duration;
 use ksim_model::{assignment, BrokerId, NodeId, PartitionId};
 use madsim::time::sleep;
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 use crate::cluster::ctx::{lock, now_ms, Ctx, Outcome};
 use crate::cluster::net::CONSUMER_BASE;
@@ -137,9 +138,7 @@ pub(crate) async fn fault_phase(
     let mut script: Vec<ScriptedFault> = sc.faults.script.clone();
     script.sort_by_key(|f| f.at_ms);
     let mut script = script.into_iter().peekable();
-    let mut restarts: Vec<(u64, NodeId)> = Vec::new();
-    // Each timed heal: when, and the fault it ends (by its observer span).
-    let mut heals: Vec<(u64, usize)> = Vec::new();
+    let mut pending = Pending::default();
     let random = sc
         .faults
         .random
@@ -150,8 +149,8 @@ pub(crate) async fn fault_phase(
         .map(|r| rng.gen_range(r.interval_ms.0..=r.interval_ms.1));
     loop {
         let next_script = script.peek().map(|f| f.at_ms);
-        let next_restart = restarts.iter().map(|(t, _)| *t).min();
-        let next_heal = heals.iter().map(|(t, _)| *t).min();
+        let next_restart = pending.restarts.iter().map(|(t, _)| *t).min();
+        let next_heal = pending.heals.iter().map(|(t, _)| *t).min();
         let next = [next_script, next_restart, next_heal, next_random]
             .into_iter()
             .flatten()
@@ -161,94 +160,165 @@ pub(crate) async fn fault_phase(
             return;
         };
         sleep_until_ms(at).await;
+        let mut now = Now {
+            ctx,
+            handle,
+            cluster,
+            outcome,
+            at,
+        };
         if next_heal == Some(at) {
-            for (_, span) in heals.iter().filter(|(t, _)| *t == at) {
-                heal(ctx, cluster, Some(*span));
-            }
-            heals.retain(|(t, _)| *t != at);
+            pending.heal_due(&mut now);
         } else if next_restart == Some(at) {
-            let due: Vec<NodeId> = restarts
-                .iter()
-                .filter(|(t, _)| *t == at)
-                .map(|(_, v)| *v)
-                .collect();
-            restarts.retain(|(t, _)| *t != at);
-            for v in due {
-                restart(ctx, handle, cluster, v);
-            }
+            pending.restart_due(&mut now);
         } else if next_script == Some(at) {
-            let f = script.next().expect("peeked");
-            if f.action == FaultAction::Heal {
-                heal(ctx, cluster, None);
-                outcome.injected.push(f.clone());
-                continue;
-            }
-            let targets = resolve(ctx, cluster, &f.action, &f.target);
-            if targets.is_empty() {
-                outcome.skipped_faults.push(format!(
-                    "{} {} at {} ms: no such node up",
-                    f.action.name(),
-                    f.target,
-                    f.at_ms
-                ));
-            }
-            for v in targets {
-                outcome.injected.push(ScriptedFault {
-                    at_ms: at,
-                    target: concrete(v),
-                    ..f.clone()
-                });
-                if f.action.is_healed() {
-                    let span = impose(ctx, cluster, &f, v);
-                    if let Some(after) = f.heal_after_ms {
-                        heals.push((at + after, span));
-                    }
-                    continue;
-                }
-                strike(ctx, handle, cluster, f.action, v);
-                if let Some(after) = f.restart_after_ms {
-                    restarts.push((at + after, v));
-                }
-            }
+            pending.scripted(&mut now, script.next().expect("peeked"));
         } else if let Some(random) = &random {
             next_random = Some(at + rng.gen_range(random.interval_ms.0..=random.interval_ms.1));
-            // A fixed number of draws per fault, whatever happens, keeps later faults of the
-            // stream where they were when an earlier one is skipped.
-            let action = random.kinds[rng.gen_range(0..random.kinds.len())];
-            let down_for = rng.gen_range(random.down_ms.0..=random.down_ms.1);
-            let aimed = rng.gen_range(0..100) < random.aim_percent;
-            let pick: u64 = rng.gen();
-            // The fault's own parameter, drawn for the kinds that have one (loss and clock
-            // rate as u32: the stream's values depend on the type drawn).
-            let parameter: u64 = match action {
-                FaultAction::Slow | FaultAction::SlowToController => rng.gen_range(100..=8_000),
-                // Up to the 30 s request timeout: past it the request fails and is resent.
-                FaultAction::SlowAlterPartition => rng.gen_range(1_000..=25_000),
-                FaultAction::Lossy => u64::from(rng.gen_range(5u32..=50)),
-                FaultAction::ClockDrift if rng.gen_bool(0.5) => {
-                    u64::from(rng.gen_range(25u32..=90))
+            pending.random(&mut now, random, &mut rng);
+        }
+    }
+}
+
+/// Where the fault phase is: the run, and the moment a fault is due.
+struct Now<'a> {
+    ctx: &'a Arc<Ctx>,
+    handle: &'a madsim::runtime::Handle,
+    cluster: &'a mut Cluster,
+    outcome: &'a mut Outcome,
+    at: u64,
+}
+
+/// What the faults injected so far still owe: each timed restart (when, whom), and each timed
+/// heal (when, the fault it ends by its observer span).
+#[derive(Default)]
+struct Pending {
+    restarts: Vec<(u64, NodeId)>,
+    heals: Vec<(u64, usize)>,
+}
+
+impl Pending {
+    fn heal_due(&mut self, now: &mut Now) {
+        let at = now.at;
+        for (_, span) in self.heals.iter().filter(|(t, _)| *t == at) {
+            heal(now.ctx, now.cluster, Some(*span));
+        }
+        self.heals.retain(|(t, _)| *t != at);
+    }
+
+    fn restart_due(&mut self, now: &mut Now) {
+        let at = now.at;
+        let due: Vec<NodeId> = self
+            .restarts
+            .iter()
+            .filter(|(t, _)| *t == at)
+            .map(|(_, v)| *v)
+            .collect();
+        self.restarts.retain(|(t, _)| *t != at);
+        for v in due {
+            restart(now.ctx, now.handle, now.cluster, v);
+        }
+    }
+
+    /// A scripted fault, on every node its target resolves to now.
+    fn scripted(&mut self, now: &mut Now, f: ScriptedFault) {
+        let (ctx, at) = (now.ctx, now.at);
+        if f.action == FaultAction::Heal {
+            heal(ctx, now.cluster, None);
+            now.outcome.injected.push(f.clone());
+            return;
+        }
+        let targets = resolve(ctx, now.cluster, &f.action, &f.target);
+        if targets.is_empty() {
+            now.outcome.skipped_faults.push(format!(
+                "{} {} at {} ms: no such node up",
+                f.action.name(),
+                f.target,
+                f.at_ms
+            ));
+        }
+        for v in targets {
+            now.outcome.injected.push(ScriptedFault {
+                at_ms: at,
+                target: concrete(v),
+                ..f.clone()
+            });
+            if f.action.is_healed() {
+                let span = impose(ctx, now.cluster, &f, v);
+                if let Some(after) = f.heal_after_ms {
+                    self.heals.push((at + after, span));
                 }
-                FaultAction::ClockDrift => u64::from(rng.gen_range(110u32..=400)),
-                _ => 0,
-            };
-            // A swarm run faults a cluster that has served: until a first write is acknowledged
-            // its faults are drawn and dropped, so that a mix of fast, many-sided faults cannot
-            // keep the cluster from ever forming (a vacuous run that proves nothing).
-            if random.swarm && random.wait_for_first_ack && ctx.observe().first_ok_ms.is_none() {
                 continue;
             }
-            let Some(v) = random_target(ctx, cluster, random, action, aimed, pick) else {
-                continue;
-            };
-            let fault = ScriptedFault::lasting(at, action, concrete(v), down_for, parameter);
-            if action.stops_a_node() {
-                strike(ctx, handle, cluster, action, v);
-                restarts.push((at + down_for, v));
-            } else {
-                let span = impose(ctx, cluster, &fault, v);
-                heals.push((at + down_for, span));
+            strike(ctx, now.handle, now.cluster, f.action, v);
+            if let Some(after) = f.restart_after_ms {
+                self.restarts.push((at + after, v));
             }
-            outcome.injected.push(fault);
+        }
+    }
+
+    /// The random stream's next fault, if it has a target now.
+    fn random(&mut self, now: &mut Now, random: &RandomFaults, rng: &mut ChaCha8Rng) {
+        let (ctx, at) = (now.ctx, now.at);
+        let draw = RandomDraw::draw(random, rng);
+        // A swarm run faults a cluster that has served: until a first write is acknowledged
+        // its faults are drawn and dropped, so that a mix of fast, many-sided faults cannot
+        // keep the cluster from ever forming (a vacuous run that proves nothing).
+        if random.swarm && random.wait_for_first_ack && ctx.observe().first_ok_ms.is_none() {
+            return;
+        }
+        let Some(v) = random_target(ctx, now.cluster, random, draw.action, draw.aimed, draw.pick)
+        else {
+            return;
+        };
+        let (action, down_for) = (draw.action, draw.down_for);
+        let fault = ScriptedFault::lasting(at, action, concrete(v), down_for, draw.parameter);
+        if action.stops_a_node() {
+            strike(ctx, now.handle, now.cluster, action, v);
+            self.restarts.push((at + down_for, v));
+        } else {
+            let span = impose(ctx, now.cluster, &fault, v);
+            self.heals.push((at + down_for, span));
+        }
+        now.outcome.injected.push(fault);
+    }
+}
+
+/// One random fault as drawn: its kind, how long it lasts, whether it is aimed at a role,
+/// which node, and its own parameter.
+struct RandomDraw {
+    action: FaultAction,
+    down_for: u64,
+    aimed: bool,
+    pick: u64,
+    parameter: u64,
+}
+
+impl RandomDraw {
+    /// A fixed number of draws per fault, whatever happens, keeps later faults of the stream
+    /// where they were when an earlier one is skipped.
+    fn draw(random: &RandomFaults, rng: &mut ChaCha8Rng) -> RandomDraw {
+        let action = random.kinds[rng.gen_range(0..random.kinds.len())];
+        let down_for = rng.gen_range(random.down_ms.0..=random.down_ms.1);
+        let aimed = rng.gen_range(0..100) < random.aim_percent;
+        let pick: u64 = rng.gen();
+        // The fault's own parameter, drawn for the kinds that have one (loss and clock rate
+        // as u32: the stream's values depend on the type drawn).
+        let parameter: u64 = match action {
+            FaultAction::Slow | FaultAction::SlowToController => rng.gen_range(100..=8_000),
+            // Up to the 30 s request timeout: past it the request fails and is resent.
+            FaultAction::SlowAlterPartition => rng.gen_range(1_000..=25_000),
+            FaultAction::Lossy => u64::from(rng.gen_range(5u32..=50)),
+            FaultAction::ClockDrift if rng.gen_bool(0.5) => u64::from(rng.gen_range(25u32..=90)),
+            FaultAction::ClockDrift => u64::from(rng.gen_range(110u32..=400)),
+            _ => 0,
+        };
+        RandomDraw {
+            action,
+            down_for,
+            aimed,
+            pick,
+            parameter,
         }
     }
 }
@@ -376,11 +446,54 @@ struct Imposed {
 
 /// Impose a network or clock fault on `v`; returns its observer span, which names it to `heal`.
 fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usize {
-    let sc = &ctx.sc;
+    let (undo, what) = match f.action {
+        FaultAction::Isolate
+        | FaultAction::IsolateOutbound
+        | FaultAction::IsolateFromController
+        | FaultAction::IsolateFromReplicas => isolation(&ctx.sc, cluster, f.action, v),
+        FaultAction::Split | FaultAction::Bridge => split(cluster, f.action, v),
+        FaultAction::Slow
+        | FaultAction::SlowToController
+        | FaultAction::SlowAlterPartition
+        | FaultAction::Lossy => degraded_links(cluster, f, v),
+        _ => local_fault(ctx, f, v),
+    };
+    for u in &undo {
+        apply(ctx, cluster, *u);
+    }
+    let mut obs = ctx.observe();
+    match f.action {
+        FaultAction::Slow
+        | FaultAction::SlowToController
+        | FaultAction::SlowAlterPartition
+        | FaultAction::Lossy => obs.link_faults += 1,
+        FaultAction::ClockDrift => obs.clock_drifts += 1,
+        FaultAction::StaleMetadata => obs.metadata_stalls += 1,
+        _ => obs.partitions += 1,
+    }
+    let now = now_ms();
+    obs.fault(now, what);
+    let span = obs.fault_began(now, v, f.action);
+    cluster.imposed.push(Imposed {
+        what: format!("end of {} on {}", f.action.name(), describe(v)),
+        undo,
+        span,
+    });
+    span
+}
+
+/// What an isolation fault clogs: `v`'s links to everyone, to the controllers, to the other
+/// replicas of its partitions, or only its outbound ones; and how the fault reads.
+fn isolation(
+    sc: &crate::scenario::Scenario,
+    cluster: &Cluster,
+    action: FaultAction,
+    v: NodeId,
+) -> (Vec<Undo>, String) {
     let both = |peers: &[NodeId]| -> Vec<(NodeId, NodeId)> {
         peers.iter().flat_map(|p| [(v, *p), (*p, v)]).collect()
     };
-    let (undo, what): (Vec<Undo>, String) = match (f.action, v) {
+    match (action, v) {
         (FaultAction::Isolate, _) => (
             both(&cluster.others(v))
                 .into_iter()
@@ -432,6 +545,14 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
                 describe(other)
             ),
         ),
+        (action, _) => unreachable!("{} is not an isolation", action.name()),
+    }
+}
+
+/// A split into a minority and a majority from `v` on the ring, or a bridge: two sides that
+/// only `v` reaches.
+fn split(cluster: &Cluster, action: FaultAction, v: NodeId) -> (Vec<Undo>, String) {
+    match (action, v) {
         (FaultAction::Split, _) => {
             let ring = cluster.ring_from(v);
             let minority = (ring.len().saturating_sub(1) / 2).max(1);
@@ -459,6 +580,17 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
                 ),
             )
         }
+        (action, _) => unreachable!("{} is not a split", action.name()),
+    }
+}
+
+/// Slow or lossy links around `v`: latency on every message (or only on its AlterPartition
+/// requests), or a share of messages lost.
+fn degraded_links(cluster: &Cluster, f: &ScriptedFault, v: NodeId) -> (Vec<Undo>, String) {
+    let both = |peers: &[NodeId]| -> Vec<(NodeId, NodeId)> {
+        peers.iter().flat_map(|p| [(v, *p), (*p, v)]).collect()
+    };
+    match (f.action, v) {
         (FaultAction::Slow | FaultAction::SlowToController, _) => {
             let ms = f.latency_ms.unwrap_or(0);
             let to_controller = f.action == FaultAction::SlowToController;
@@ -507,6 +639,13 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
                 ),
             )
         }
+        (action, _) => unreachable!("{} is not a link fault", action.name()),
+    }
+}
+
+/// A fault of `v` alone: its clock's rate, or its metadata replay stalled.
+fn local_fault(ctx: &Ctx, f: &ScriptedFault, v: NodeId) -> (Vec<Undo>, String) {
+    match (f.action, v) {
         (FaultAction::ClockDrift, _) => {
             let pct = f.clock_percent.unwrap_or(100);
             lock(&ctx.clocks).set_rate(v, now_ms(), pct);
@@ -526,29 +665,7 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
             format!("stale-metadata does not apply to {}", describe(other)),
         ),
         (action, _) => unreachable!("{} is not a network or clock fault", action.name()),
-    };
-    for u in &undo {
-        apply(ctx, cluster, *u);
     }
-    let mut obs = ctx.observe();
-    match f.action {
-        FaultAction::Slow
-        | FaultAction::SlowToController
-        | FaultAction::SlowAlterPartition
-        | FaultAction::Lossy => obs.link_faults += 1,
-        FaultAction::ClockDrift => obs.clock_drifts += 1,
-        FaultAction::StaleMetadata => obs.metadata_stalls += 1,
-        _ => obs.partitions += 1,
-    }
-    let now = now_ms();
-    obs.fault(now, what);
-    let span = obs.fault_began(now, v, f.action);
-    cluster.imposed.push(Imposed {
-        what: format!("end of {} on {}", f.action.name(), describe(v)),
-        undo,
-        span,
-    });
-    span
 }
 
 /// Every link between side `a` and side `b`, both ways, clogged.
@@ -661,7 +778,13 @@ fn strike(
     }
     handle.kill(cluster.sim_id(v));
     cluster.down.insert(v, true);
-    let power = action == FaultAction::PowerLoss;
+    record_stop(ctx, now, v, action == FaultAction::PowerLoss);
+}
+
+/// What a crash or power loss of `v` did, told to the observer: a broker's power loss drops
+/// its disks' unflushed records (unless the planted flaw keeps them); a controller's metadata
+/// log is fsynced.
+fn record_stop(ctx: &Ctx, now: u64, v: NodeId, power: bool) {
     match v {
         NodeId::Broker(b) if power => {
             let lying = ctx

@@ -442,95 +442,157 @@ async fn outgoing_loop(
     inbox: mpsc::UnboundedSender<Inbound>,
     timeout: Duration,
 ) {
-    let Link {
-        ep,
-        me,
-        peer,
-        generation,
-        faults,
-    } = link;
-    let connected = ep.connect1(addr_of(peer)).await;
+    let connected = link.ep.connect1(addr_of(link.peer)).await;
     let refused = connected.is_err();
-    if let Ok((tx, mut rx)) = connected {
-        let mut outstanding: usize = 0;
-        let mut deadline: Option<Instant> = None;
-        // Requests held back by link latency, in order, with when each is due.
-        let mut held: VecDeque<(Instant, Request)> = VecDeque::new();
-        // Requests on their own channel (`Fate::Aside`), in order among themselves.
-        let mut aside: VecDeque<(Instant, Request)> = VecDeque::new();
+    if let Ok((tx, rx)) = connected {
+        let mut conn = Connection::new(&link, tx, timeout);
+        if conn.carry(rx, &mut requests, &inbox).await == Closed::Quietly {
+            return;
+        }
+    }
+    let _ = inbox.send(Inbound::Disconnected {
+        peer: link.peer,
+        generation: link.generation,
+        refused,
+    });
+}
+
+/// How a connection ended: broken (the node hears `Disconnected`), or quietly (the node
+/// dropped it, or is gone).
+#[derive(PartialEq, Eq)]
+enum Closed {
+    Broken,
+    Quietly,
+}
+
+/// One open connection's sending side: requests held back by link latency, in order, with
+/// when each is due; requests on their own channel (`Fate::Aside`), in order among
+/// themselves; how many answers are outstanding and when the oldest times out.
+struct Connection {
+    tx: Sender,
+    me: NodeId,
+    peer: NodeId,
+    faults: SharedLinkFaults,
+    timeout: Duration,
+    outstanding: usize,
+    deadline: Option<Instant>,
+    held: VecDeque<(Instant, Request)>,
+    aside: VecDeque<(Instant, Request)>,
+}
+
+impl Connection {
+    fn new(link: &Link, tx: Sender, timeout: Duration) -> Connection {
+        Connection {
+            tx,
+            me: link.me,
+            peer: link.peer,
+            faults: link.faults.clone(),
+            timeout,
+            outstanding: 0,
+            deadline: None,
+            held: VecDeque::new(),
+            aside: VecDeque::new(),
+        }
+    }
+
+    async fn carry(
+        &mut self,
+        mut rx: madsim::net::Receiver,
+        requests: &mut mpsc::UnboundedReceiver<Request>,
+        inbox: &mpsc::UnboundedSender<Inbound>,
+    ) -> Closed {
         let far = Instant::now() + Duration::from_secs(86_400 * 365);
         // The request timeout moves with every answer; its timer is moved only when it fires
         // (then to the current deadline), so that it arms one madsim timer per timeout period.
         let mut watchdog = Timer::new(far);
         let (mut held_timer, mut aside_timer) = (Timer::new(far), Timer::new(far));
         loop {
-            if let Some(d) = deadline {
+            if let Some(d) = self.deadline {
                 if watchdog.deadline() > d {
                     watchdog.reset(d);
                 }
             }
-            let due = held.front().map(|(at, _)| *at);
-            let due_aside = aside.front().map(|(at, _)| *at);
+            let due = self.held.front().map(|(at, _)| *at);
+            let due_aside = self.aside.front().map(|(at, _)| *at);
             held_timer.reset(due.unwrap_or(far));
             aside_timer.reset(due_aside.unwrap_or(far));
-            tokio::select! {
+            let sent = tokio::select! {
                 biased;
                 r = rx.recv() => {
-                    let Ok(payload) = r else { break };
+                    let Ok(payload) = r else { return Closed::Broken };
                     let Ok(msg) = payload.downcast::<Message>() else { continue };
                     let Message::Response(response) = *msg else { continue };
-                    outstanding = outstanding.saturating_sub(1);
-                    deadline = (outstanding > 0).then(|| Instant::now() + timeout);
-                    if inbox.send(Inbound::Response { from: peer, response }).is_err() {
-                        return;
+                    if !self.answered(response, inbox) {
+                        return Closed::Quietly;
                     }
+                    true
                 }
                 _ = held_timer.wait(), if due.is_some() => {
-                    let (_, request) = held.pop_front().expect("a held request is due");
-                    if tx.send(Box::new(Message::Request(request))).await.is_err() {
-                        break;
-                    }
+                    let (_, request) = self.held.pop_front().expect("a held request is due");
+                    self.send(request).await
                 }
                 _ = aside_timer.wait(), if due_aside.is_some() => {
-                    let (_, request) = aside.pop_front().expect("a request aside is due");
-                    if tx.send(Box::new(Message::Request(request))).await.is_err() {
-                        break;
-                    }
+                    let (_, request) = self.aside.pop_front().expect("a request aside is due");
+                    self.send(request).await
                 }
                 q = requests.recv() => {
                     // The node dropped this connection: close it without a Disconnected.
-                    let Some(request) = q else { return };
-                    if expects_response(&request) {
-                        outstanding += 1;
-                        deadline.get_or_insert_with(|| Instant::now() + timeout);
-                    }
-                    match fate(&faults, me, peer, request.kind()) {
-                        // A lost message resets the connection.
-                        Fate::Lose => break,
-                        Fate::Deliver(d) if d.is_zero() && held.is_empty() => {
-                            if tx.send(Box::new(Message::Request(request))).await.is_err() {
-                                break;
-                            }
+                    let Some(request) = q else { return Closed::Quietly };
+                    self.offer(request).await
+                }
+                _ = watchdog.wait(), if self.deadline.is_some() => {
+                    match self.deadline {
+                        Some(d) if Instant::now() >= d => false,
+                        Some(d) => {
+                            watchdog.reset(d);
+                            true
                         }
-                        Fate::Deliver(d) => held.push_back((Instant::now() + d, request)),
-                        Fate::Aside(d) => aside.push_back((Instant::now() + d, request)),
+                        None => true,
                     }
                 }
-                _ = watchdog.wait(), if deadline.is_some() => {
-                    match deadline {
-                        Some(d) if Instant::now() >= d => break,
-                        Some(d) => watchdog.reset(d),
-                        None => {}
-                    }
-                }
+            };
+            if !sent {
+                return Closed::Broken;
             }
         }
     }
-    let _ = inbox.send(Inbound::Disconnected {
-        peer,
-        generation,
-        refused,
-    });
+
+    /// An answer: the timeout restarts for the next outstanding request. False when the node
+    /// is gone.
+    fn answered(&mut self, response: Response, inbox: &mpsc::UnboundedSender<Inbound>) -> bool {
+        self.outstanding = self.outstanding.saturating_sub(1);
+        self.deadline = (self.outstanding > 0).then(|| Instant::now() + self.timeout);
+        let from = self.peer;
+        inbox.send(Inbound::Response { from, response }).is_ok()
+    }
+
+    /// A request from the node, sent now, held back by latency, or lost (which resets the
+    /// connection: false).
+    async fn offer(&mut self, request: Request) -> bool {
+        if expects_response(&request) {
+            self.outstanding += 1;
+            let timeout = self.timeout;
+            self.deadline
+                .get_or_insert_with(|| Instant::now() + timeout);
+        }
+        match fate(&self.faults, self.me, self.peer, request.kind()) {
+            Fate::Lose => false,
+            Fate::Deliver(d) if d.is_zero() && self.held.is_empty() => self.send(request).await,
+            Fate::Deliver(d) => {
+                self.held.push_back((Instant::now() + d, request));
+                true
+            }
+            Fate::Aside(d) => {
+                self.aside.push_back((Instant::now() + d, request));
+                true
+            }
+        }
+    }
+
+    async fn send(&mut self, request: Request) -> bool {
+        let msg = Box::new(Message::Request(request));
+        self.tx.send(msg).await.is_ok()
+    }
 }
 
 #[cfg(test)]

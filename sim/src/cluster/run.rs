@@ -351,14 +351,15 @@ fn next_incarnation<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, id: K) -> u64 {
     *n
 }
 
-/// One voter of the controller quorum: a Raft node replicating metadata commands, and the
-/// metadata state machine (`Controller`) applying the committed ones. Only the active
-/// controller (the Raft leader) accepts heartbeats and AlterPartition; it proposes each as a
-/// command and answers once the command is committed and applied. Metadata is answered by any
-/// controller from what it has applied.
-async fn controller_node(ctx: Arc<Ctx>, id: u32) {
-    let sc = ctx.sc.clone();
-    let incarnation = next_incarnation(&ctx.controller_incarnations, id);
+/// A controller incarnation's machines: its Raft node, recovered from its fsynced log, with
+/// its own election-timeout stream; and the metadata state machine, empty until the log's
+/// entries are (re)committed.
+fn controller_machines(
+    ctx: &Ctx,
+    id: u32,
+    incarnation: u64,
+) -> (QuorumNode<Command>, Controller, ChaCha8Rng) {
+    let sc = &ctx.sc;
     let mut rng = stream_of(
         ctx.seed,
         StreamId::Controller,
@@ -368,11 +369,9 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     qcfg.election_timeout_ms = sc.broker.controller_quorum_election_timeout_ms;
     qcfg.heartbeat_interval_ms = (qcfg.election_timeout_ms / 2).max(1);
     let persisted = lock(&ctx.disks).recover_controller(id);
-    let me_node = NodeId::Controller(id);
-    let mut raft = QuorumNode::new(id, qcfg, persisted, ctx.local_ms(me_node), &mut rng)
-        .with_selftest(sc.selftest);
-    // The state machine is rebuilt from the log as entries are (re)committed.
-    let mut metadata = Controller::new(
+    let now = ctx.local_ms(NodeId::Controller(id));
+    let raft = QuorumNode::new(id, qcfg, persisted, now, &mut rng).with_selftest(sc.selftest);
+    let metadata = Controller::new(
         sc.broker.clone(),
         sc.brokers,
         sc.total_partitions(),
@@ -380,6 +379,18 @@ async fn controller_node(ctx: Arc<Ctx>, id: u32) {
     )
     .with_topics(sc.workload.topics.len() as i32)
     .with_selftest(sc.selftest);
+    (raft, metadata, rng)
+}
+
+/// One voter of the controller quorum: a Raft node replicating metadata commands, and the
+/// metadata state machine (`Controller`) applying the committed ones. Only the active
+/// controller (the Raft leader) accepts heartbeats and AlterPartition; it proposes each as a
+/// command and answers once the command is committed and applied. Metadata is answered by any
+/// controller from what it has applied.
+async fn controller_node(ctx: Arc<Ctx>, id: u32) {
+    let incarnation = next_incarnation(&ctx.controller_incarnations, id);
+    let me_node = NodeId::Controller(id);
+    let (mut raft, mut metadata, mut rng) = controller_machines(&ctx, id, incarnation);
     let mut me = ControllerNode {
         id,
         incarnation,
@@ -550,23 +561,43 @@ impl ControllerNode {
 
 async fn supervise(ctx: Arc<Ctx>) -> Outcome {
     let handle = madsim::runtime::Handle::current();
-    let sc = ctx.sc.clone();
     let mut cluster = Cluster::default();
-    {
-        let mut obs = ctx.observe();
-        let initial = Controller::new(
-            sc.broker.clone(),
-            sc.brokers,
-            sc.total_partitions(),
-            sc.replication_factor,
-        );
-        for p in initial.partitions() {
-            obs.set_controller_view(0, p.partition, p.leader, p.leader_epoch, p.isr.clone());
-        }
+    show_initial_assignment(&ctx);
+    start_servers(&ctx, &handle, &mut cluster);
+    start_clients(&ctx, &handle, &mut cluster);
+    let mut outcome = Outcome::default();
+    fault_phase(&ctx, &handle, &mut cluster, &mut outcome).await;
+    outcome.settled = heal_and_settle(&ctx, &handle, &mut cluster).await;
+    outcome.end_ms = now_ms();
+    ctx.observe().close_timeline(outcome.end_ms);
+    // End every task (see `Ctx::shutdown`); a killed node's pending tasks are woken too, and
+    // madsim drops them. The hash is already final: nothing is observed after this.
+    let _ = ctx.shutdown.send(true);
+    sleep(Duration::from_millis(100)).await;
+    outcome
+}
+
+/// The controllers' view before any of them ran: the initial assignment's leaders and ISRs.
+fn show_initial_assignment(ctx: &Ctx) {
+    let sc = &ctx.sc;
+    let mut obs = ctx.observe();
+    let initial = Controller::new(
+        sc.broker.clone(),
+        sc.brokers,
+        sc.total_partitions(),
+        sc.replication_factor,
+    );
+    for p in initial.partitions() {
+        obs.set_controller_view(0, p.partition, p.leader, p.leader_epoch, p.isr.clone());
     }
+}
+
+/// The controllers' and brokers' madsim nodes.
+fn start_servers(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: &mut Cluster) {
+    let sc = &ctx.sc;
     // Node closures hold the context weakly: madsim keeps them as long as its runtime lives.
     for c in 1..=sc.controllers {
-        let w = Arc::downgrade(&ctx);
+        let w = Arc::downgrade(ctx);
         let node = handle
             .create_node()
             .name(format!("controller-{c}"))
@@ -578,7 +609,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         cluster.down.insert(NodeId::Controller(c), false);
     }
     for b in 1..=sc.brokers {
-        let w = Arc::downgrade(&ctx);
+        let w = Arc::downgrade(ctx);
         let node = handle
             .create_node()
             .name(format!("broker-{b}"))
@@ -589,8 +620,13 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         lock(&ctx.sim_nodes).push(node.id());
         cluster.down.insert(NodeId::Broker(b), false);
     }
+}
+
+/// The workload's producers and consumers.
+fn start_clients(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: &mut Cluster) {
+    let sc = &ctx.sc;
     for i in 1..=sc.workload.producers {
-        let w = Arc::downgrade(&ctx);
+        let w = Arc::downgrade(ctx);
         let client = handle
             .create_node()
             .name(format!("producer-{i}"))
@@ -603,7 +639,7 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         lock(&ctx.sim_nodes).push(client.id());
     }
     for n in 1..=sc.workload.consumers {
-        let w = Arc::downgrade(&ctx);
+        let w = Arc::downgrade(ctx);
         let v = NodeId::Client(crate::cluster::net::CONSUMER_BASE + n);
         let client = handle
             .create_node()
@@ -617,32 +653,30 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
         lock(&ctx.sim_nodes).push(client.id());
         cluster.down.insert(v, false);
     }
-    let mut outcome = Outcome::default();
-    fault_phase(&ctx, &handle, &mut cluster, &mut outcome).await;
-    // Heal: every cut link is restored and every node that is down comes back, then the
-    // cluster must converge.
-    heal(&ctx, &mut cluster, None);
+}
+
+/// Heal: every cut link is restored and every node that is down comes back, then the cluster
+/// must converge within `settle_ms`; whether it did.
+async fn heal_and_settle(
+    ctx: &Ctx,
+    handle: &madsim::runtime::Handle,
+    cluster: &mut Cluster,
+) -> bool {
+    let sc = &ctx.sc;
+    heal(ctx, cluster, None);
     for v in cluster.down_list(false) {
-        restart(&ctx, &handle, &mut cluster, v);
+        restart(ctx, handle, cluster, v);
     }
     let deadline = sc.workload.duration_ms + sc.run.settle_ms;
     loop {
         sleep(Duration::from_millis(100)).await;
-        if settled(&ctx) {
-            outcome.settled = true;
-            break;
+        if settled(ctx) {
+            return true;
         }
         if now_ms() >= deadline {
-            break;
+            return false;
         }
     }
-    outcome.end_ms = now_ms();
-    ctx.observe().close_timeline(outcome.end_ms);
-    // End every task (see `Ctx::shutdown`); a killed node's pending tasks are woken too, and
-    // madsim drops them. The hash is already final: nothing is observed after this.
-    let _ = ctx.shutdown.send(true);
-    sleep(Duration::from_millis(100)).await;
-    outcome
 }
 
 /// A quorum leader exists, and every partition has the leader the controllers chose, acting
