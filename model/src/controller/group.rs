@@ -66,6 +66,71 @@ impl Group {
             self.joined.clear();
         }
     }
+
+    /// A member joins. A new member starts a rebalance; the generation moves on once every
+    /// member has joined again. Until then a joining member is told REBALANCE_IN_PROGRESS and
+    /// asks again (Kafka holds the JoinGroup instead). A member that joins when no rebalance
+    /// is on learns the current generation.
+    fn join(
+        &mut self,
+        now: TimeMs,
+        member: MemberId,
+        assignor: crate::Assignor,
+        session_timeout_ms: TimeMs,
+    ) -> Result<i32, ErrorCode> {
+        let new = self
+            .members
+            .insert(member, (now, session_timeout_ms, assignor))
+            .is_none();
+        if new || self.rebalancing {
+            self.joined.insert(member);
+            self.rebalance();
+        }
+        if self.rebalancing {
+            Err(ErrorCode::RebalanceInProgress)
+        } else {
+            Ok(self.generation)
+        }
+    }
+
+    /// A member's heartbeat renews its session, and tells it whether its generation is still
+    /// the group's.
+    fn heartbeat(
+        &mut self,
+        now: TimeMs,
+        member: MemberId,
+        generation: i32,
+    ) -> Result<(), ErrorCode> {
+        let m = self
+            .members
+            .get_mut(&member)
+            .ok_or(ErrorCode::UnknownMemberId)?;
+        m.0 = m.0.max(now);
+        if generation == self.generation && !self.rebalancing {
+            Ok(())
+        } else {
+            Err(ErrorCode::RebalanceInProgress)
+        }
+    }
+
+    /// Kafka's coordinator refuses a commit from a member that is not in the current
+    /// generation: a member that lost its partitions in a rebalance cannot move their
+    /// committed offsets.
+    fn commit(
+        &mut self,
+        member: MemberId,
+        generation: i32,
+        offsets: &[(PartitionId, Offset)],
+    ) -> Result<(), ErrorCode> {
+        if !self.members.contains_key(&member) {
+            Err(ErrorCode::UnknownMemberId)
+        } else if generation != self.generation {
+            Err(ErrorCode::IllegalGeneration)
+        } else {
+            self.committed.extend(offsets.iter().copied());
+            Ok(())
+        }
+    }
 }
 
 impl Controller {
@@ -79,75 +144,33 @@ impl Controller {
                 member,
                 assignor,
                 session_timeout_ms,
-            } => {
-                // A new member starts a rebalance; the generation moves on once every member
-                // has joined again. Until then a joining member is told REBALANCE_IN_PROGRESS
-                // and asks again (Kafka holds the JoinGroup instead). A member that joins when
-                // no rebalance is on learns the current generation.
-                let new = g
-                    .members
-                    .insert(*member, (now, *session_timeout_ms, *assignor))
-                    .is_none();
-                if new || g.rebalancing {
-                    g.joined.insert(*member);
-                    g.rebalance();
-                }
-                let members: Vec<MemberId> = g.members.keys().copied().collect();
-                Response::JoinGroup {
-                    correlation_id: *correlation_id,
-                    result: if g.rebalancing {
-                        Err(ErrorCode::RebalanceInProgress)
-                    } else {
-                        Ok((
-                            g.generation,
-                            assignor.assign(&members, topics, per_topic, *member),
-                        ))
-                    },
-                }
-            }
+            } => Response::JoinGroup {
+                correlation_id: *correlation_id,
+                result: g
+                    .join(now, *member, *assignor, *session_timeout_ms)
+                    .map(|generation| {
+                        let members: Vec<MemberId> = g.members.keys().copied().collect();
+                        let assigned = assignor.assign(&members, topics, per_topic, *member);
+                        (generation, assigned)
+                    }),
+            },
             Request::GroupHeartbeat {
                 correlation_id,
                 member,
                 generation,
-            } => {
-                let result = match g.members.get_mut(member) {
-                    None => Err(ErrorCode::UnknownMemberId),
-                    Some(m) => {
-                        m.0 = m.0.max(now);
-                        if *generation == g.generation && !g.rebalancing {
-                            Ok(())
-                        } else {
-                            Err(ErrorCode::RebalanceInProgress)
-                        }
-                    }
-                };
-                Response::GroupHeartbeat {
-                    correlation_id: *correlation_id,
-                    result,
-                }
-            }
+            } => Response::GroupHeartbeat {
+                correlation_id: *correlation_id,
+                result: g.heartbeat(now, *member, *generation),
+            },
             Request::OffsetCommit {
                 correlation_id,
                 member,
                 generation,
                 offsets,
-            } => {
-                // Kafka's coordinator refuses a commit from a member that is not in the
-                // current generation: a member that lost its partitions in a rebalance cannot
-                // move their committed offsets.
-                let result = if !g.members.contains_key(member) {
-                    Err(ErrorCode::UnknownMemberId)
-                } else if *generation != g.generation {
-                    Err(ErrorCode::IllegalGeneration)
-                } else {
-                    g.committed.extend(offsets.iter().copied());
-                    Ok(())
-                };
-                Response::OffsetCommit {
-                    correlation_id: *correlation_id,
-                    result,
-                }
-            }
+            } => Response::OffsetCommit {
+                correlation_id: *correlation_id,
+                result: g.commit(*member, *generation, offsets),
+            },
             Request::OffsetFetch { correlation_id } => Response::OffsetFetch {
                 correlation_id: *correlation_id,
                 result: Ok(g.committed.iter().map(|(p, o)| (*p, *o)).collect()),

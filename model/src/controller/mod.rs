@@ -161,7 +161,7 @@ impl Controller {
     /// `origin.conn`; only the origin controller may send them.
     pub fn apply(&mut self, cmd: &Command) -> Ready {
         let mut ready = Ready::default();
-        match cmd {
+        let reply = match cmd {
             Command::Heartbeat {
                 now,
                 origin,
@@ -174,75 +174,86 @@ impl Controller {
                     self.log_ends.insert((*broker, *p), (*epoch, *leo));
                 }
                 let result = self.heartbeat(*now, *broker, *broker_epoch, *incarnation, &mut ready);
-                ready.sends.push(Envelope::Reply {
-                    conn: origin.conn,
-                    response: Response::BrokerHeartbeat { result },
-                });
+                Some((origin, Response::BrokerHeartbeat { result }))
             }
-            Command::AlterPartition {
-                origin,
-                leader,
-                broker_epoch,
-                partition,
-                leader_epoch,
-                partition_epoch,
-                new_isr,
-                ..
-            } => {
-                let result = self.alter_partition(
-                    *leader,
-                    *broker_epoch,
-                    *partition,
-                    *leader_epoch,
-                    *partition_epoch,
-                    new_isr.clone(),
-                    &mut ready,
-                );
-                ready.sends.push(Envelope::Reply {
-                    conn: origin.conn,
-                    response: Response::AlterPartition {
-                        partition: *partition,
-                        proposal: proposal(*partition_epoch, new_isr),
-                        result,
-                    },
-                });
+            Command::AlterPartition { origin, .. } => {
+                Some((origin, self.alter_partition_answer(cmd, &mut ready)))
             }
             Command::AllocateProducerId {
                 origin,
                 correlation_id,
-            } => {
-                let id = self.next_producer_id;
-                self.next_producer_id += 1;
-                ready.sends.push(Envelope::Reply {
-                    conn: origin.conn,
-                    response: Response::InitProducerId {
-                        correlation_id: *correlation_id,
-                        result: Ok(id),
-                    },
-                });
-            }
+            } => Some((origin, self.allocate_producer_id(*correlation_id))),
             Command::Group {
                 now,
                 origin,
                 request,
-            } => {
-                let response = self.group_request(*now, &request.0);
-                ready.sends.push(Envelope::Reply {
-                    conn: origin.conn,
-                    response,
-                });
+            } => Some((origin, self.group_request(*now, &request.0))),
+            Command::ExpireSessions { now } => {
+                self.expire_sessions(*now, &mut ready);
+                None
             }
-            Command::ExpireSessions { now } => self.expire_sessions(*now, &mut ready),
             Command::RenewSessions { now } => {
-                for reg in self.brokers.values_mut().filter(|r| !r.fenced) {
-                    reg.last_heartbeat_ms = reg.last_heartbeat_ms.max(*now);
-                }
-                for (last, _, _) in self.group.members.values_mut() {
-                    *last = (*last).max(*now);
-                }
+                self.renew_sessions(*now);
+                None
             }
+        };
+        if let Some((origin, response)) = reply {
+            let conn = origin.conn;
+            ready.sends.push(Envelope::Reply { conn, response });
         }
         ready
+    }
+
+    /// An AlterPartition applied, answered with the proposal it decided.
+    fn alter_partition_answer(&mut self, cmd: &Command, ready: &mut Ready) -> Response {
+        let Command::AlterPartition {
+            leader,
+            broker_epoch,
+            partition,
+            leader_epoch,
+            partition_epoch,
+            new_isr,
+            ..
+        } = cmd
+        else {
+            unreachable!("an AlterPartition command");
+        };
+        let result = self.alter_partition(
+            *leader,
+            *broker_epoch,
+            *partition,
+            *leader_epoch,
+            *partition_epoch,
+            new_isr.clone(),
+            ready,
+        );
+        Response::AlterPartition {
+            partition: *partition,
+            proposal: proposal(*partition_epoch, new_isr),
+            result,
+        }
+    }
+
+    /// The next producer id, for InitProducerId: ids are handed out in the order the
+    /// metadata log commits the requests, so every controller hands out the same ones.
+    fn allocate_producer_id(&mut self, correlation_id: u64) -> Response {
+        let id = self.next_producer_id;
+        self.next_producer_id += 1;
+        Response::InitProducerId {
+            correlation_id,
+            result: Ok(id),
+        }
+    }
+
+    /// A new active controller renews every unfenced broker's and group member's session, so
+    /// that the time it was not active does not count against them.
+    fn renew_sessions(&mut self, now: TimeMs) {
+        for reg in self.brokers.values_mut().filter(|r| !r.fenced) {
+            reg.last_heartbeat_ms = reg.last_heartbeat_ms.max(now);
+        }
+        for (last, _, _) in self.group.members.values_mut() {
+            *last = (*last).max(now);
+        }
     }
 
     /// Whether some unfenced broker's session has expired by `now` (the active controller

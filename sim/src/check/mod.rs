@@ -4,6 +4,7 @@
 //! that held it lost it in a power loss, or after an unclean leader election. Every checker
 //! says how much it compared, so an empty comparison cannot pass silently.
 
+mod consumer;
 pub mod story;
 
 use ksim_model::Named;
@@ -124,85 +125,94 @@ pub struct Report {
 pub fn check(out: &RunOutput) -> Report {
     let ctx = &out.ctx;
     let obs = lock(&ctx.observer);
-    let sc = &ctx.sc;
-    let mut violations = obs.violations.clone();
-    let mut coverage = online_coverage(&obs);
-    let mut counts = history_counts(&obs);
-    violations.extend(run_end_violation(out, &obs));
-    // Final logs: the committed log of each partition is its leader's log below the HW.
-    let finals = final_logs(out, &obs);
-    let (lost_allowed, lost_violations, compared) = durability(out, &obs, &finals);
-    coverage.push(Coverage {
-        checker: "acked-durability",
-        compared,
-        unit: "acknowledged writes",
-    });
-    counts.lost_allowed = lost_allowed.len() as u64;
-    counts.lost_violating = lost_violations.len() as u64;
-    violations.extend(lost_violations);
-    let (duplicated, duplicate_violations, records) = duplicates(out, &obs, &finals);
-    coverage.push(Coverage {
-        checker: "duplicate",
-        compared: records,
-        unit: "committed records",
-    });
-    counts.duplicates = duplicated;
-    violations.extend(duplicate_violations);
-    let (reordered, order_violations, pairs) = producer_order(&obs, &finals);
-    coverage.push(Coverage {
-        checker: "producer-order",
-        compared: pairs,
-        unit: "pairs of one producer's committed records",
-    });
-    counts.reordered = reordered;
-    violations.extend(order_violations);
-    if sc.workload.consumers > 0 {
-        let c = consumer_checks(out, &obs, &finals, &lost_allowed);
-        coverage.extend(c.coverage);
-        coverage.push(Coverage {
-            checker: "read-above-hw",
-            compared: obs.read_checks,
-            unit: "polled records, committed when read",
-        });
-        counts.polled = obs.polls.len() as u64;
-        counts.redelivered = c.redelivered;
-        violations.extend(c.violations);
-    }
-    let (matching, offsets) = log_matching(out, &obs);
-    coverage.push(Coverage {
-        checker: "log-matching",
-        compared: offsets,
-        unit: "offsets below both HWs",
-    });
-    violations.extend(matching);
-    fault_counts(&mut counts, out, &obs);
+    let mut t = Tally {
+        violations: obs.violations.clone(),
+        coverage: online_coverage(&obs),
+        counts: history_counts(&obs),
+    };
+    t.violations.extend(run_end_violation(out, &obs));
+    let lost_allowed = final_log_checks(out, &obs, &mut t);
+    fault_counts(&mut t.counts, out, &obs);
     let stats = lock(&ctx.stats);
-    counts.messages = stats.total();
-    let messages_by_kind = stats
-        .messages
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
-    let errors = stats
-        .errors
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
-    let vacuous = vacuity(out, &obs, &counts);
+    t.counts.messages = stats.total();
+    let by_name = |m: &BTreeMap<&'static str, u64>| -> BTreeMap<String, u64> {
+        m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    let vacuous = vacuity(out, &obs, &t.counts);
     let mut report = Report {
-        verdict: verdict_of(&violations, &vacuous),
-        counts,
-        coverage,
-        violations,
+        verdict: verdict_of(&t.violations, &vacuous),
+        counts: t.counts,
+        coverage: t.coverage,
+        violations: t.violations,
         allowed_losses: lost_allowed,
         vacuous,
-        messages_by_kind,
-        errors,
+        messages_by_kind: by_name(&stats.messages),
+        errors: by_name(&stats.errors),
         marks: obs.marks.clone(),
         story: None,
     };
     judge_story(out, &mut report);
     report
+}
+
+/// What the checks found so far, what they compared and the run's counts.
+struct Tally {
+    violations: Vec<Violation>,
+    coverage: Vec<Coverage>,
+    counts: Counts,
+}
+
+/// The checks of the final committed logs (each partition's leader's log below the HW)
+/// against the history: durability, duplicates, producer order, the consumers' polls, log
+/// matching. Returns the losses the configuration allowed.
+fn final_log_checks(out: &RunOutput, obs: &Observer, t: &mut Tally) -> Vec<AllowedLoss> {
+    // Final logs: the committed log of each partition is its leader's log below the HW.
+    let finals = final_logs(out, obs);
+    let (lost_allowed, lost_violations, compared) = durability(out, obs, &finals);
+    t.coverage.push(Coverage {
+        checker: "acked-durability",
+        compared,
+        unit: "acknowledged writes",
+    });
+    t.counts.lost_allowed = lost_allowed.len() as u64;
+    t.counts.lost_violating = lost_violations.len() as u64;
+    t.violations.extend(lost_violations);
+    let (duplicated, duplicate_violations, records) = duplicates(out, obs, &finals);
+    t.coverage.push(Coverage {
+        checker: "duplicate",
+        compared: records,
+        unit: "committed records",
+    });
+    t.counts.duplicates = duplicated;
+    t.violations.extend(duplicate_violations);
+    let (reordered, order_violations, pairs) = producer_order(obs, &finals);
+    t.coverage.push(Coverage {
+        checker: "producer-order",
+        compared: pairs,
+        unit: "pairs of one producer's committed records",
+    });
+    t.counts.reordered = reordered;
+    t.violations.extend(order_violations);
+    if out.ctx.sc.workload.consumers > 0 {
+        let c = consumer::consumer_checks(out, obs, &finals, &lost_allowed);
+        t.coverage.extend(c.coverage);
+        t.coverage.push(Coverage {
+            checker: "read-above-hw",
+            compared: obs.read_checks,
+            unit: "polled records, committed when read",
+        });
+        t.counts.polled = obs.polls.len() as u64;
+        t.counts.redelivered = c.redelivered;
+        t.violations.extend(c.violations);
+    }
+    let (matching, offsets) = log_matching(out, obs);
+    t.coverage.push(Coverage {
+        checker: "log-matching",
+        compared: offsets,
+        unit: "offsets below both HWs",
+    });
+    t.violations.extend(matching);
+    lost_allowed
 }
 
 /// What the observer's checkers compared during the run, each in its own unit.
@@ -409,7 +419,7 @@ fn judge_story(out: &RunOutput, report: &mut Report) {
 
 /// Partition -> (value -> its offsets) over the final committed log (the controller's
 /// leader's log below its HW). A value has more than one offset when a retry appended it again.
-type FinalLogs = BTreeMap<PartitionId, BTreeMap<u64, Vec<Offset>>>;
+pub(crate) type FinalLogs = BTreeMap<PartitionId, BTreeMap<u64, Vec<Offset>>>;
 
 fn final_logs(out: &RunOutput, obs: &Observer) -> FinalLogs {
     let mut finals = BTreeMap::new();
@@ -536,160 +546,6 @@ fn duplicates(out: &RunOutput, obs: &Observer, finals: &FinalLogs) -> (u64, Vec<
         }
     }
     (duplicated, violations, records)
-}
-
-struct ConsumerChecks {
-    coverage: Vec<Coverage>,
-    violations: Vec<Violation>,
-    redelivered: u64,
-}
-
-/// Jepsen's consumer checks, over every record the consumers' polls returned:
-/// - `poll-skip` and `nonmonotonic-poll`: within one stint of a consumer on a partition (one
-///   start of the consumer, one generation of the group), each poll continues at the offset
-///   after the last one. A skip loses records for this consumer; going back re-reads them.
-///   A new stint may start anywhere the group committed: re-reading is at-least-once.
-/// - `inconsistent-offsets`: a polled record must be the committed log's record at that
-///   offset (consumers read below the HW only), unless the configuration allowed losing it.
-/// - `unseen`: every acknowledged write in the final committed log was polled by some
-///   consumer of the group by the end of the run (the consumers drain while it settles).
-///
-/// Records polled more than once by the group are counted as re-deliveries.
-fn consumer_checks(
-    out: &RunOutput,
-    obs: &Observer,
-    finals: &FinalLogs,
-    allowed: &[AllowedLoss],
-) -> ConsumerChecks {
-    let mut violations = Vec::new();
-    // (consumer, incarnation, generation, partition) -> last polled offset.
-    let mut stints: BTreeMap<(u32, u64, i32, PartitionId), Offset> = BTreeMap::new();
-    let mut seen: BTreeMap<(PartitionId, Offset), u64> = BTreeMap::new();
-    let mut polled_values: std::collections::BTreeSet<u64> = Default::default();
-    let (mut pairs, mut compared) = (0, 0);
-    // The committed log by offset, per partition.
-    let by_offset: BTreeMap<PartitionId, BTreeMap<Offset, u64>> = finals
-        .iter()
-        .map(|(p, log)| {
-            let at = log
-                .iter()
-                .flat_map(|(v, offsets)| offsets.iter().map(move |o| (*o, *v)))
-                .collect();
-            (*p, at)
-        })
-        .collect();
-    // A committed record's loss may be allowed (a power loss of every holder, an unclean
-    // election): a consumer that read it before is not at fault. A record lost because it was
-    // never committed (acks=1) must never have reached a consumer at all.
-    let allowed_values: std::collections::BTreeSet<u64> = allowed
-        .iter()
-        .map(|a| a.value)
-        .filter(|v| obs.committed.contains(v))
-        .collect();
-    for poll in &obs.polls {
-        let key = (
-            poll.consumer,
-            poll.incarnation,
-            poll.generation,
-            poll.partition,
-        );
-        if let Some(&last) = stints.get(&key) {
-            pairs += 1;
-            let (checker, what) = if poll.offset > last + 1 {
-                (
-                    "poll-skip",
-                    format!("skipped offsets {}..{}", last + 1, poll.offset - 1),
-                )
-            } else if poll.offset <= last {
-                ("nonmonotonic-poll", "went back".to_string())
-            } else {
-                ("", String::new())
-            };
-            if !checker.is_empty() {
-                violations.push(Violation {
-                    checker,
-                    time_ms: poll.time_ms,
-                    message: format!(
-                        "consumer {} (start {}, generation {}) polled partition {} offset {} right after offset {last}: it {what} within one assignment",
-                        poll.consumer, poll.incarnation, poll.generation, poll.partition, poll.offset
-                    ),
-                });
-            }
-        }
-        stints.insert(key, poll.offset);
-        *seen.entry((poll.partition, poll.offset)).or_default() += 1;
-        polled_values.insert(poll.value);
-        compared += 1;
-        let committed = by_offset
-            .get(&poll.partition)
-            .and_then(|m| m.get(&poll.offset));
-        let unclean = obs.rules.unclean_leader_election_enable
-            && obs.unclean_elections.contains_key(&poll.partition);
-        if committed != Some(&poll.value) && !unclean && !allowed_values.contains(&poll.value) {
-            violations.push(Violation {
-                checker: "inconsistent-offsets",
-                time_ms: poll.time_ms,
-                message: format!(
-                    "consumer {} polled value {} at partition {} offset {}, but the committed log holds {} there",
-                    poll.consumer,
-                    poll.value,
-                    poll.partition,
-                    poll.offset,
-                    committed.map_or("nothing".to_string(), |v| format!("value {v}"))
-                ),
-            });
-        }
-    }
-    let mut unseen_compared = 0;
-    // With auto.offset.reset=latest a group may rightly never read what came before it.
-    let drains = out.ctx.sc.consumer.auto_offset_reset_earliest;
-    for op in obs
-        .history
-        .iter()
-        .filter(|op| op.kind == OpType::Ok && drains)
-    {
-        let in_log = finals
-            .get(&op.partition)
-            .is_some_and(|m| m.contains_key(&op.value));
-        if !in_log {
-            continue;
-        }
-        unseen_compared += 1;
-        if !polled_values.contains(&op.value) {
-            violations.push(Violation {
-                checker: "unseen",
-                time_ms: out.outcome.end_ms,
-                message: format!(
-                    "value {} was acknowledged at partition {} offset {} and is in the committed log, but no consumer of the group polled it by the end of the run",
-                    op.value,
-                    op.partition,
-                    op.offset.map_or("?".to_string(), |o| o.to_string())
-                ),
-            });
-        }
-    }
-    let redelivered = seen.values().map(|n| n - 1).sum();
-    ConsumerChecks {
-        coverage: vec![
-            Coverage {
-                checker: "poll-order",
-                compared: pairs,
-                unit: "consecutive polls of one consumer's assignment",
-            },
-            Coverage {
-                checker: "inconsistent-offsets",
-                compared,
-                unit: "polled records against the committed log",
-            },
-            Coverage {
-                checker: "unseen",
-                compared: unseen_compared,
-                unit: "committed acknowledged writes looked for in the polls",
-            },
-        ],
-        violations,
-        redelivered,
-    }
 }
 
 /// Order within one producer: the records a producer sent to a partition, in the order it first

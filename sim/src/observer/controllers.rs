@@ -124,35 +124,7 @@ impl Observer {
                     leader_epoch,
                     unclean,
                     isr,
-                } => {
-                    self.elections += 1;
-                    self.check_leader_in_isr(now, *partition, *leader, isr);
-                    self.check_election_allowed(now, *partition, *leader, *unclean);
-                    if *unclean && leader.is_some() {
-                        self.mark("unclean-election");
-                    }
-                    if *unclean {
-                        self.unclean_elections
-                            .entry(*partition)
-                            .or_default()
-                            .push(now);
-                        self.unclean_epochs.insert((*partition, *leader_epoch));
-                    }
-                    self.set_controller_view(now, *partition, *leader, *leader_epoch, isr.clone());
-                    self.trace((now, "elected", partition, leader, leader_epoch, unclean));
-                    let who = match leader {
-                        Some(l) => format!("broker {l}"),
-                        None => "no leader (no eligible replica is live)".to_string(),
-                    };
-                    self.step_note(
-                        now,
-                        format!(
-                            "controller: partition {partition} leader epoch {leader_epoch}: {who}{}, ISR {isr:?}",
-                            if *unclean { ", UNCLEAN election" } else { "" }
-                        ),
-                    );
-                    self.check_strong_isr(now, *partition);
-                }
+                } => self.elected(now, *partition, *leader, *leader_epoch, *unclean, isr),
                 Note::IsrChanged { partition, isr, .. } => {
                     if let Some((leader, epoch, _)) = self.controller.get(partition).cloned() {
                         self.set_controller_view(now, *partition, leader, epoch, isr.clone());
@@ -181,18 +153,7 @@ impl Observer {
                     partition,
                     leader,
                     candidates,
-                } => {
-                    self.mark("kip-966-recovery");
-                    let members: Vec<BrokerId> = candidates.iter().map(|c| c.0).collect();
-                    self.recoveries
-                        .entry(*partition)
-                        .or_default()
-                        .push((now, members.clone()));
-                    self.step_note(
-                        now,
-                        format!("controller: no ISR or ELR member left; KIP-966's recovery elects broker {leader}, the longest log among the last known ELR {members:?} (log ends {candidates:?})"),
-                    );
-                }
+                } => self.recovered(now, *partition, *leader, candidates),
                 Note::UncleanShutdown { broker } => self.step_note(
                     now,
                     format!("controller: broker {broker} registered after an unclean shutdown and leaves every ISR and ELR (KIP-966)"),
@@ -201,5 +162,65 @@ impl Observer {
                 _ => {}
             }
         }
+    }
+
+    /// The controller elected `leader` (or nobody): the leader must be in the ISR, an unclean
+    /// election must be allowed, and the ISR must still hold what was committed.
+    fn elected(
+        &mut self,
+        now: u64,
+        partition: PartitionId,
+        leader: Option<BrokerId>,
+        leader_epoch: Epoch,
+        unclean: bool,
+        isr: &[BrokerId],
+    ) {
+        self.elections += 1;
+        self.check_leader_in_isr(now, partition, leader, isr);
+        self.check_election_allowed(now, partition, leader, unclean);
+        if unclean && leader.is_some() {
+            self.mark("unclean-election");
+        }
+        if unclean {
+            self.unclean_elections
+                .entry(partition)
+                .or_default()
+                .push(now);
+            self.unclean_epochs.insert((partition, leader_epoch));
+        }
+        self.set_controller_view(now, partition, leader, leader_epoch, isr.to_vec());
+        self.trace((now, "elected", partition, leader, leader_epoch, unclean));
+        let who = match leader {
+            Some(l) => format!("broker {l}"),
+            None => "no leader (no eligible replica is live)".to_string(),
+        };
+        self.step_note(
+            now,
+            format!(
+                "controller: partition {partition} leader epoch {leader_epoch}: {who}{}, ISR {isr:?}",
+                if unclean { ", UNCLEAN election" } else { "" }
+            ),
+        );
+        self.check_strong_isr(now, partition);
+    }
+
+    /// KIP-966's recovery elected the longest log among the last known ELR.
+    fn recovered(
+        &mut self,
+        now: u64,
+        partition: PartitionId,
+        leader: BrokerId,
+        candidates: &[(BrokerId, Epoch, Offset)],
+    ) {
+        self.mark("kip-966-recovery");
+        let members: Vec<BrokerId> = candidates.iter().map(|c| c.0).collect();
+        self.recoveries
+            .entry(partition)
+            .or_default()
+            .push((now, members.clone()));
+        self.step_note(
+            now,
+            format!("controller: no ISR or ELR member left; KIP-966's recovery elects broker {leader}, the longest log among the last known ELR {members:?} (log ends {candidates:?})"),
+        );
     }
 }
