@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{run_check, scenario};
+use common::{run_check, scenario, valid_run};
 use ksim::check::Verdict;
 use ksim::scenario::parse::parse;
 
@@ -13,13 +13,7 @@ use ksim::scenario::parse::parse;
 fn controller_failover_loses_nothing_acknowledged() {
     let sc = scenario("controller-failover", &[]);
     for seed in 1..=5 {
-        let report = run_check(&sc, seed);
-        assert_eq!(
-            report.verdict,
-            Verdict::Valid,
-            "seed {seed}: {:?}",
-            report.violations
-        );
+        let report = valid_run(&sc, seed);
         assert!(
             report.counts.controller_elections >= 3,
             "seed {seed}: {:?}",
@@ -36,13 +30,7 @@ fn controller_failover_loses_nothing_acknowledged() {
 fn a_zombie_leader_cut_off_from_the_quorum_never_gets_a_write_acknowledged_and_is_fenced() {
     let sc = scenario("zombie-leader", &[]);
     for seed in 1..=5 {
-        let report = run_check(&sc, seed);
-        assert_eq!(
-            report.verdict,
-            Verdict::Valid,
-            "seed {seed}: {:?}",
-            report.violations
-        );
+        let report = valid_run(&sc, seed);
         assert_eq!(report.counts.lost_allowed, 0, "seed {seed}");
         assert_eq!(
             report.counts.leader_changes, 1,
@@ -94,13 +82,7 @@ fn killing_a_minority_of_controllers_changes_nothing() {
     )
     .unwrap();
     for seed in 1..=3 {
-        let report = run_check(&sc, seed);
-        assert_eq!(
-            report.verdict,
-            Verdict::Valid,
-            "seed {seed}: {:?}",
-            report.violations
-        );
+        let report = valid_run(&sc, seed);
         assert!(
             report.counts.controller_unavailable_ms < 5000,
             "seed {seed}: {:?}",
@@ -117,13 +99,7 @@ fn killing_a_majority_of_controllers_is_unavailability_not_a_violation() {
     )
     .unwrap();
     for seed in 1..=3 {
-        let report = run_check(&sc, seed);
-        assert_eq!(
-            report.verdict,
-            Verdict::Valid,
-            "seed {seed}: {:?}",
-            report.violations
-        );
+        let report = valid_run(&sc, seed);
         assert!(
             report.counts.controller_unavailable_ms >= 14_000,
             "seed {seed}: {:?}",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{run_check, scenario};
+use common::{run_check, scenario, valid_run};
 use ksim::check::{check, Verdict};
 use ksim::cluster::ctx::lock;
 use ksim::cluster::run::run;
@@ -33,13 +33,7 @@ fn acks_1_failover_loses_unreplicated_write() {
 fn acks_all_leader_crash_loses_nothing_acknowledged() {
     let sc = scenario("acks-all-leader-crash", &[]);
     for seed in 1..=12 {
-        let report = run_check(&sc, seed);
-        assert_eq!(
-            report.verdict,
-            Verdict::Valid,
-            "seed {seed}: {:?}",
-            report.violations
-        );
+        let report = valid_run(&sc, seed);
         assert_eq!(report.counts.lost_allowed, 0, "seed {seed}");
         assert_eq!(
             report.counts.crashes, 2,
@@ -215,13 +209,7 @@ fn jepsen_2013_with_min_insync_2_and_clean_election_loses_nothing() {
         ],
     );
     for seed in 1..=3 {
-        let report = run_check(&sc, seed);
-        assert_eq!(
-            report.verdict,
-            Verdict::Valid,
-            "seed {seed}: {:?}",
-            report.violations
-        );
+        let report = valid_run(&sc, seed);
         assert_eq!(report.counts.lost_allowed, 0, "seed {seed}");
         assert_eq!(report.counts.unclean_elections, 0, "seed {seed}");
         assert_eq!(report.counts.partitions, 2, "seed {seed}");

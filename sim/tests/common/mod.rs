@@ -22,6 +22,18 @@ pub fn run_check(sc: &Scenario, seed: u64) -> Report {
     check(&out)
 }
 
+/// Run and check one seed that must be VALID; its report.
+pub fn valid_run(sc: &Scenario, seed: u64) -> Report {
+    let report = run_check(sc, seed);
+    assert_eq!(
+        report.verdict,
+        ksim::check::Verdict::Valid,
+        "seed {seed}: {:?}",
+        report.violations
+    );
+    report
+}
+
 /// Run the `ksim` binary in `dir`: (exit code, stdout, stderr).
 pub fn ksim_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ksim"))
