@@ -132,7 +132,7 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
         &dir,
         &sweep_args(
             &reference,
-            "60",
+            "120",
             &["--jobs", "2", "--determinism-sample", "10"],
         ),
     );
@@ -140,9 +140,11 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
     let killed = dir.join("killed.jsonl");
     let args = sweep_args(
         &killed,
-        "60",
+        "120",
         &["--jobs", "2", "--determinism-sample", "10", "--resume"],
     );
+    // Enough seeds that 24 kills at these delays (about 3 s of running in all) land inside
+    // the sweep, not after it finished.
     let mut delays = Lcg(0x6b73_696d);
     let mut interrupted = 0;
     for _ in 0..24 {
@@ -153,7 +155,7 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(delays.between(20, 400)));
+        std::thread::sleep(Duration::from_millis(delays.between(20, 250)));
         interrupted += u32::from(child.try_wait().unwrap().is_none());
         child.kill().unwrap();
         child.wait().unwrap();
@@ -171,7 +173,7 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
     let (code, out, err) = ksim(&dir, &args);
     assert_eq!(code, 0, "{out}{err}");
     let (got, want) = (lines(&killed), lines(&reference));
-    assert_eq!(got.len(), 60, "{out}");
+    assert_eq!(got.len(), 120, "{out}");
     assert_eq!(by_seed(&got), by_seed(&want));
     assert_eq!(summary(&out), summary(&ref_out));
     assert!(
@@ -179,8 +181,8 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
             .values()
             .filter(|l| l["determinism"] == true)
             .count()
-            == 6,
-        "seeds 10, 20, ..., 60 re-run"
+            == 12,
+        "seeds 10, 20, ..., 120 re-run"
     );
     eprintln!("{interrupted} kills interrupted the sweep, {before_last} seeds were done before the last resume; {:.1} s", started.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&dir);
