@@ -35,7 +35,10 @@ fn a_group_member_that_crashes_hands_its_partitions_over_without_a_skip() {
             "seed {seed}: {:?}",
             r.violations.first()
         );
-        assert_eq!(r.counts.crashes, 1, "seed {seed}: the consumer crashed");
+        assert_eq!(
+            r.counts.injected.crashes, 1,
+            "seed {seed}: the consumer crashed"
+        );
         // Every acknowledged write in the committed log was polled: the drain and `unseen`.
         let unseen = r
             .coverage

@@ -40,7 +40,7 @@ fn a_leader_too_slow_to_reach_the_controllers_is_fenced_and_replaced_and_a_sligh
             "seed {seed}: a 12 s heartbeat round trip did not fence the leader"
         );
         assert_eq!(valid(&kept).counts.leader_changes, 0, "seed {seed}");
-        assert_eq!(fenced.counts.link_faults, 1);
+        assert_eq!(fenced.counts.injected.link_faults, 1);
     }
 }
 
@@ -76,7 +76,7 @@ fn a_split_that_leaves_the_leader_in_the_minority_moves_leadership_to_the_majori
     let split = with_fault(FaultAction::Split, Target::LeaderOf(0), 0);
     let r = run_check(&split, 1);
     assert!(valid(&r).counts.leader_changes >= 1);
-    assert_eq!(r.counts.partitions, 1);
+    assert_eq!(r.counts.injected.partitions, 1);
     // The same split led by a follower leaves the leader with the majority.
     let split = with_fault(FaultAction::Split, Target::FollowerOf(0), 0);
     let r = run_check(&split, 1);
@@ -88,7 +88,7 @@ fn a_bridge_keeps_the_cluster_writable_through_the_one_node_that_reaches_both_si
     let bridge = with_fault(FaultAction::Bridge, Target::LeaderOf(0), 0);
     let isolate = with_fault(FaultAction::Isolate, Target::LeaderOf(0), 0);
     let (a, b) = (run_check(&bridge, 1), run_check(&isolate, 1));
-    assert_eq!(valid(&a).counts.partitions, 1);
+    assert_eq!(valid(&a).counts.injected.partitions, 1);
     assert!(
         valid(&b).counts.leader_changes > a.counts.leader_changes,
         "bridge {} leader changes, isolation {}",
@@ -105,7 +105,7 @@ fn a_leader_whose_clock_runs_slow_heartbeats_too_rarely_and_is_fenced() {
     let (a, b) = (run_check(&drift(20), 1), run_check(&drift(50), 1));
     assert!(valid(&a).counts.leader_changes >= 1);
     assert_eq!(valid(&b).counts.leader_changes, 0);
-    assert_eq!(a.counts.clock_drifts, 1);
+    assert_eq!(a.counts.injected.clock_drifts, 1);
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn a_follower_whose_metadata_stalls_is_elected_without_knowing_and_answers_unkno
         );
         assert!(valid(&stalled).counts.leader_changes >= 1, "seed {seed}");
         assert!(valid(&moved).counts.leader_changes >= 1, "seed {seed}");
-        assert_eq!(stalled.counts.metadata_stalls, 1);
+        assert_eq!(stalled.counts.injected.metadata_stalls, 1);
         assert!(
             unknown_epoch(&stalled) >= 1,
             "seed {seed}: {:?}",

@@ -36,7 +36,7 @@ fn acks_all_leader_crash_loses_nothing_acknowledged() {
         let report = valid_run(&sc, seed);
         assert_eq!(report.counts.lost_allowed, 0, "seed {seed}");
         assert_eq!(
-            report.counts.crashes, 2,
+            report.counts.injected.crashes, 2,
             "seed {seed}: both scripted crashes must happen"
         );
         assert!(report.counts.leader_changes >= 2, "seed {seed}");
@@ -212,6 +212,6 @@ fn jepsen_2013_with_min_insync_2_and_clean_election_loses_nothing() {
         let report = valid_run(&sc, seed);
         assert_eq!(report.counts.lost_allowed, 0, "seed {seed}");
         assert_eq!(report.counts.unclean_elections, 0, "seed {seed}");
-        assert_eq!(report.counts.partitions, 2, "seed {seed}");
+        assert_eq!(report.counts.injected.partitions, 2, "seed {seed}");
     }
 }

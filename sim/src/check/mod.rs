@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::cluster::ctx::lock;
 use crate::cluster::run::RunOutput;
-use crate::observer::{Observer, OpType, Violation};
+use crate::observer::{FaultCounts, Observer, OpType, Violation};
 
 pub use crate::scenario::vocabulary::{marks, CHECKERS};
 
@@ -84,14 +84,9 @@ pub struct Counts {
     /// waited and the partition committed nothing.
     pub unavailable_ms: u64,
     pub unclean_elections: u64,
-    pub crashes: u64,
-    pub pauses: u64,
-    pub power_losses: u64,
-    pub restarts: u64,
-    pub partitions: u64,
-    pub link_faults: u64,
-    pub clock_drifts: u64,
-    pub metadata_stalls: u64,
+    /// The faults injected, by kind (flattened: each is a count of its own in results.json).
+    #[serde(flatten)]
+    pub injected: FaultCounts,
     pub truncations: u64,
     pub flushes: u64,
     pub messages: u64,
@@ -337,14 +332,7 @@ fn fault_counts(counts: &mut Counts, out: &RunOutput, obs: &Observer) {
     counts.controller_unavailable_ms = obs.controller_unavailable_until(out.outcome.end_ms);
     counts.unavailable_ms = obs.availability.unavailable_until(out.outcome.end_ms);
     counts.unclean_elections = obs.unclean_elections.values().map(|v| v.len() as u64).sum();
-    counts.crashes = obs.crashes;
-    counts.pauses = obs.pauses;
-    counts.power_losses = obs.power_losses;
-    counts.restarts = obs.restarts;
-    counts.partitions = obs.partitions;
-    counts.link_faults = obs.link_faults;
-    counts.clock_drifts = obs.clock_drifts;
-    counts.metadata_stalls = obs.metadata_stalls;
+    counts.injected = obs.injected;
     counts.truncations = obs.truncations;
     counts.flushes = lock(&out.ctx.disks).flushes;
 }
@@ -362,13 +350,13 @@ fn vacuity(out: &RunOutput, obs: &Observer, counts: &Counts) -> Vec<String> {
     }
     let asked_for_faults = !sc.faults.script.is_empty() || sc.faults.random.is_some();
     if asked_for_faults
-        && obs.crashes
-            + obs.power_losses
-            + obs.partitions
-            + obs.pauses
-            + obs.link_faults
-            + obs.clock_drifts
-            + obs.metadata_stalls
+        && obs.injected.crashes
+            + obs.injected.power_losses
+            + obs.injected.partitions
+            + obs.injected.pauses
+            + obs.injected.link_faults
+            + obs.injected.clock_drifts
+            + obs.injected.metadata_stalls
             == 0
     {
         vacuous.push("the scenario asked for faults but none was injected".to_string());

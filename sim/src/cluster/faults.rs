@@ -466,10 +466,10 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
         FaultAction::Slow
         | FaultAction::SlowToController
         | FaultAction::SlowAlterPartition
-        | FaultAction::Lossy => obs.link_faults += 1,
-        FaultAction::ClockDrift => obs.clock_drifts += 1,
-        FaultAction::StaleMetadata => obs.metadata_stalls += 1,
-        _ => obs.partitions += 1,
+        | FaultAction::Lossy => obs.injected.link_faults += 1,
+        FaultAction::ClockDrift => obs.injected.clock_drifts += 1,
+        FaultAction::StaleMetadata => obs.injected.metadata_stalls += 1,
+        _ => obs.injected.partitions += 1,
     }
     let now = now_ms();
     obs.fault(now, what);
@@ -766,7 +766,7 @@ fn strike(
         cluster.down.insert(v, true);
         cluster.paused.insert(v);
         let mut obs = ctx.observe();
-        obs.pauses += 1;
+        obs.injected.pauses += 1;
         obs.fault(
             now,
             format!(
@@ -812,9 +812,9 @@ fn record_stop(ctx: &Ctx, now: u64, v: NodeId, power: bool) {
             let mut obs = ctx.observe();
             obs.controller_down(c);
             if power {
-                obs.power_losses += 1;
+                obs.injected.power_losses += 1;
             } else {
-                obs.crashes += 1;
+                obs.injected.crashes += 1;
             }
             let how = if power { "power loss on" } else { "crash" };
             obs.fault(
@@ -824,7 +824,7 @@ fn record_stop(ctx: &Ctx, now: u64, v: NodeId, power: bool) {
         }
         NodeId::Client(_) => {
             let mut obs = ctx.observe();
-            obs.crashes += 1;
+            obs.injected.crashes += 1;
             obs.fault(
                 now,
                 format!(
@@ -855,6 +855,6 @@ pub(crate) fn restart(
     }
     handle.restart(cluster.sim_id(v));
     let mut obs = ctx.observe();
-    obs.restarts += 1;
+    obs.injected.restarts += 1;
     obs.fault(now_ms(), format!("restart {}", describe(v)));
 }

@@ -65,6 +65,25 @@ pub fn value_id(value: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
+/// The faults a run injected, by kind: what the observer counts as they fire, and what the
+/// report's counts show.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct FaultCounts {
+    pub crashes: u64,
+    /// Pauses injected (a stopped process that later resumes).
+    pub pauses: u64,
+    pub power_losses: u64,
+    pub restarts: u64,
+    /// Isolation faults injected (network partitions).
+    pub partitions: u64,
+    /// Slow and lossy link faults injected.
+    pub link_faults: u64,
+    /// Clock drift faults injected.
+    pub clock_drifts: u64,
+    /// Metadata stalls (fault `stale-metadata`) injected.
+    pub metadata_stalls: u64,
+}
+
 /// A controller's Raft state after its last step.
 #[derive(Clone, Copy, Debug)]
 pub struct ControllerState {
@@ -176,19 +195,8 @@ pub struct Observer {
     pub hw_observations: u64,
     /// The controller's view: partition -> (leader, leader epoch, ISR).
     pub controller: BTreeMap<PartitionId, (Option<BrokerId>, Epoch, Vec<BrokerId>)>,
-    pub crashes: u64,
-    /// Pauses injected (a stopped process that later resumes).
-    pub pauses: u64,
-    pub power_losses: u64,
-    pub restarts: u64,
-    /// Isolation faults injected (network partitions).
-    pub partitions: u64,
-    /// Slow and lossy link faults injected.
-    pub link_faults: u64,
-    /// Clock drift faults injected.
-    pub clock_drifts: u64,
-    /// Metadata stalls (fault `stale-metadata`) injected.
-    pub metadata_stalls: u64,
+    /// The faults injected so far, by kind.
+    pub injected: FaultCounts,
     pub faults: Vec<(u64, String)>,
     /// The same faults as intervals, for drawing them.
     pub fault_spans: Vec<FaultSpan>,
@@ -425,7 +433,7 @@ impl Observer {
     }
 
     pub fn crashed(&mut self, b: BrokerId) {
-        self.crashes += 1;
+        self.injected.crashes += 1;
         for ((broker, _), v) in self.views.iter_mut() {
             if *broker == b {
                 v.alive = false;
@@ -437,7 +445,7 @@ impl Observer {
     /// observer's own count of the flushes asked for. The disk model's account is not trusted
     /// here; the broker's recovered log is compared with this when it restarts.
     pub fn power_lost(&mut self, b: BrokerId) {
-        self.power_losses += 1;
+        self.injected.power_losses += 1;
         for ((broker, _), v) in self.views.iter_mut() {
             if *broker == b {
                 v.alive = false;

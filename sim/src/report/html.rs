@@ -176,7 +176,7 @@ pub(super) fn counts_table(s: &mut String, report: &Report, obs: &Observer, end_
             "faults",
             format!(
                 "crashes {}, power losses {}, pauses {}, restarts {}, network partitions {}; truncations {}, flushes {}",
-                c.crashes, c.power_losses, c.pauses, c.restarts, c.partitions, c.truncations, c.flushes
+                c.injected.crashes, c.injected.power_losses, c.injected.pauses, c.injected.restarts, c.injected.partitions, c.truncations, c.flushes
             ),
         ),
         (

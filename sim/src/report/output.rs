@@ -237,7 +237,7 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
     let _ = writeln!(
         s,
         "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} slow/lossy links={} clock drifts={} metadata stalls={} truncations={} flushes={}",
-        c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.crashes, c.power_losses, c.restarts, c.partitions, c.link_faults, c.clock_drifts, c.metadata_stalls, c.truncations, c.flushes
+        c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.injected.crashes, c.injected.power_losses, c.injected.restarts, c.injected.partitions, c.injected.link_faults, c.injected.clock_drifts, c.injected.metadata_stalls, c.truncations, c.flushes
     );
     let _ = writeln!(
         s,
