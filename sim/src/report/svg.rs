@@ -27,6 +27,50 @@ pub(super) struct Draw<'a> {
 /// The controllers' leader, leader epoch and ISR of a partition.
 type PartitionState = (Option<BrokerId>, Epoch, Vec<BrokerId>);
 
+/// Where one replica's lanes sit in its block: the role lane, the ISR strip below it, and
+/// the LEO/HW chart below that.
+struct ReplicaRows {
+    role_y: f64,
+    role_h: f64,
+    isr_y: f64,
+    isr_h: f64,
+    chart_y: f64,
+    chart_h: f64,
+}
+
+impl ReplicaRows {
+    /// The lanes of a replica block whose top is at `y0`.
+    fn at(y0: f64) -> Self {
+        let role_y = y0 + 12.0;
+        let role_h = 16.0;
+        let isr_y = role_y + role_h + 2.0;
+        let isr_h = 7.0;
+        let chart_y = isr_y + isr_h + 4.0;
+        let chart_h = 40.0;
+        ReplicaRows {
+            role_y,
+            role_h,
+            isr_y,
+            isr_h,
+            chart_y,
+            chart_h,
+        }
+    }
+}
+
+/// A partition's client operations, counted for drawing.
+struct OpTally {
+    bucket_ms: u64,
+    /// Per producer: ok completions per time bucket.
+    ok: BTreeMap<u32, Vec<u32>>,
+    /// The most ok completions of one producer in one bucket (at least 1).
+    ok_max: u32,
+    /// Per producer and outcome (1 fail, 2 info): invoke-to-completion intervals.
+    spans: BTreeMap<(u32, u8), Vec<(u64, u64)>>,
+    /// Completions per bucket: ok, fail, info.
+    hist: Vec<[u32; 3]>,
+}
+
 /// A step of a state series: [from, to) with the state at `from`.
 pub(super) struct Segment<T> {
     from: u64,
@@ -278,57 +322,64 @@ impl<'a> Draw<'a> {
     fn replica_block(&self, s: &mut String, b: BrokerId, p: PartitionId, y0: f64, leo_max: Offset) {
         let tl = self.obs.timeline.as_ref().expect("checked by the caller");
         let samples: &[ReplicaSample] = tl.replicas.get(&(b, p)).map_or(&[], Vec::as_slice);
-        let role_y = y0 + 12.0;
-        let role_h = 16.0;
-        let isr_y = role_y + role_h + 2.0;
-        let isr_h = 7.0;
-        let chart_y = isr_y + isr_h + 4.0;
-        let chart_h = 40.0;
-        let last = samples.last();
+        let rows = ReplicaRows::at(y0);
+        self.replica_legend(s, b, p, &rows, samples.last());
+        self.role_lane(s, b, p, samples, &rows);
+        self.isr_strip(s, b, p, tl.controller.get(&p), &rows);
+        let committed = tl.committed.get(&p);
+        self.offset_chart(s, samples, committed, &rows, leo_max);
+        self.log_cuts(s, b, p, &rows);
+        let mut label_end = f64::MIN;
+        for span in &self.obs.fault_spans {
+            if span.node == NodeId::Broker(b) {
+                let h = rows.chart_y + rows.chart_h - rows.role_y;
+                self.fault_shade(s, span, rows.role_y, h, "", &mut label_end);
+            }
+        }
+        s.push_str("</g>\n");
+    }
+
+    /// Opens the replica's group and labels its lanes: the broker, ISR, and its last LEO and HW.
+    fn replica_legend(
+        &self,
+        s: &mut String,
+        b: BrokerId,
+        p: PartitionId,
+        rows: &ReplicaRows,
+        last: Option<&ReplicaSample>,
+    ) {
         let _ = writeln!(
             s,
             "<g class=\"replica\" id=\"p{p}-b{b}\">\n<text x=\"8\" y=\"{:.1}\" font-weight=\"bold\">broker {b}</text>\
 <text x=\"8\" y=\"{:.1}\" font-size=\"9\" fill=\"#555\">ISR</text>\
 <text x=\"8\" y=\"{:.1}\" font-size=\"10\" fill=\"#1b3f8f\">LEO {}</text>\
 <text x=\"8\" y=\"{:.1}\" font-size=\"10\" fill=\"#0f9d8a\">HW {}</text>",
-            role_y + 12.0,
-            isr_y + 7.0,
-            chart_y + 14.0,
+            rows.role_y + 12.0,
+            rows.isr_y + 7.0,
+            rows.chart_y + 14.0,
             last.map_or("?".into(), |l| l.leo.to_string()),
-            chart_y + 28.0,
+            rows.chart_y + 28.0,
             last.map_or("?".into(), |l| l.hw.to_string()),
         );
-        // Role, with the leader epoch.
+    }
+
+    /// The replica's role over time (down, leader, follower, offline), with the leader epoch.
+    fn role_lane(
+        &self,
+        s: &mut String,
+        b: BrokerId,
+        p: PartitionId,
+        samples: &[ReplicaSample],
+        rows: &ReplicaRows,
+    ) {
+        let (role_y, role_h) = (rows.role_y, rows.role_h);
         let points: Vec<(u64, (bool, Role))> = samples
             .iter()
             .map(|r| (r.time_ms, (r.alive, r.role)))
             .collect();
         for seg in segments(&points, self.end_ms) {
             let (alive, role) = seg.state;
-            let (fill, color, long, short) = match (alive, role) {
-                (false, _) => ("#3a3a3a", "#fff", "down".to_string(), "down".to_string()),
-                (true, Role::Leader { leader_epoch }) => (
-                    "#1f5fbf",
-                    "#fff",
-                    format!("leader · leader epoch {leader_epoch}"),
-                    format!("L e{leader_epoch}"),
-                ),
-                (
-                    true,
-                    Role::Follower {
-                        leader,
-                        leader_epoch,
-                    },
-                ) => (
-                    "#a9c8ee",
-                    "#123",
-                    format!("follower of {leader} · leader epoch {leader_epoch}"),
-                    format!("F e{leader_epoch}"),
-                ),
-                (true, Role::Offline) => {
-                    ("#d4d4d4", "#333", "offline".to_string(), "off".to_string())
-                }
-            };
+            let (fill, color, long, short) = role_style(alive, role);
             let (x, w) = (self.x(seg.from), self.w(seg.from, seg.to));
             let _ = write!(
                 s,
@@ -349,15 +400,24 @@ impl<'a> Draw<'a> {
             }
             s.push('\n');
         }
-        // ISR membership as the controllers see it.
+    }
+
+    /// The replica's ISR membership as the controllers see it.
+    fn isr_strip(
+        &self,
+        s: &mut String,
+        b: BrokerId,
+        p: PartitionId,
+        controller: Option<&Vec<ControllerSample>>,
+        rows: &ReplicaRows,
+    ) {
+        let (isr_y, isr_h) = (rows.isr_y, rows.isr_h);
         let _ = writeln!(
             s,
             "<rect x=\"{LEFT}\" y=\"{isr_y:.1}\" width=\"{:.1}\" height=\"{isr_h}\" fill=\"#f3f3f3\"/>",
             WIDTH - LEFT - RIGHT
         );
-        let isr: Vec<(u64, bool)> = tl
-            .controller
-            .get(&p)
+        let isr: Vec<(u64, bool)> = controller
             .into_iter()
             .flatten()
             .map(|(t, _, _, isr)| (*t, isr.contains(&b)))
@@ -372,7 +432,18 @@ impl<'a> Draw<'a> {
                 seg.to
             );
         }
-        // LEO and HW against the committed offset, on one scale for the partition.
+    }
+
+    /// The replica's LEO and HW against the committed offset, on one scale for the partition.
+    fn offset_chart(
+        &self,
+        s: &mut String,
+        samples: &[ReplicaSample],
+        committed: Option<&Vec<(u64, Offset)>>,
+        rows: &ReplicaRows,
+        leo_max: Offset,
+    ) {
+        let (chart_y, chart_h) = (rows.chart_y, rows.chart_h);
         let _ = writeln!(
             s,
             "<rect x=\"{LEFT}\" y=\"{chart_y:.1}\" width=\"{:.1}\" height=\"{chart_h}\" fill=\"#fafafa\" stroke=\"#e4e4e4\"/>\
@@ -386,9 +457,7 @@ impl<'a> Draw<'a> {
         );
         let y_of =
             |v: Offset| chart_y + chart_h - (v.max(0) as f64 / leo_max as f64) * (chart_h - 2.0);
-        let committed: Vec<(u64, Option<Offset>)> = tl
-            .committed
-            .get(&p)
+        let committed: Vec<(u64, Option<Offset>)> = committed
             .into_iter()
             .flatten()
             .map(|(t, c)| (*t, Some(*c)))
@@ -415,7 +484,11 @@ impl<'a> Draw<'a> {
                 "<path d=\"{path}\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"1.4\"{dash}/>"
             );
         }
-        // Truncations (and power-loss cuts): the log got shorter here.
+    }
+
+    /// A red wedge where the replica's log got shorter: a truncation or a power-loss cut.
+    fn log_cuts(&self, s: &mut String, b: BrokerId, p: PartitionId, rows: &ReplicaRows) {
+        let chart_y = rows.chart_y;
         for (t, from, to, why) in self.obs.cuts.get(&(b, p)).into_iter().flatten() {
             let x = self.x(*t);
             let _ = writeln!(
@@ -429,14 +502,6 @@ impl<'a> Draw<'a> {
                 esc(why.describe())
             );
         }
-        let mut label_end = f64::MIN;
-        for span in &self.obs.fault_spans {
-            if span.node == NodeId::Broker(b) {
-                let h = chart_y + chart_h - role_y;
-                self.fault_shade(s, span, role_y, h, "", &mut label_end);
-            }
-        }
-        s.push_str("</g>\n");
     }
 
     /// A step plot of `points` (None: no value, e.g. the broker is down) up to the end.
@@ -537,10 +602,20 @@ impl<'a> Draw<'a> {
         hist_y: f64,
         hist_h: f64,
     ) {
+        let tally = self.op_tally(p);
+        for (i, proc_id) in processes.iter().enumerate() {
+            let y = y0 + (row_h + 3.0) * i as f64;
+            self.producer_row(s, &tally, *proc_id, y, row_h);
+        }
+        self.completions(s, &tally, hist_y, hist_h);
+        s.push('\n');
+    }
+
+    /// The partition's client operations counted into time buckets and outcome intervals.
+    fn op_tally(&self, p: PartitionId) -> OpTally {
         let bucket_ms = self.end_ms.div_ceil(BUCKETS).max(1);
         let nb = (self.end_ms / bucket_ms + 1) as usize;
         let mut invoked: BTreeMap<(u32, u64), u64> = BTreeMap::new();
-        // Per process: ok count per bucket, fail and info intervals.
         let mut ok: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         let mut spans: BTreeMap<(u32, u8), Vec<(u64, u64)>> = BTreeMap::new();
         let mut hist = vec![[0u32; 3]; nb];
@@ -575,49 +650,63 @@ impl<'a> Draw<'a> {
                 .push((from, self.end_ms));
         }
         let ok_max = ok.values().flatten().copied().max().unwrap_or(1).max(1);
-        for (i, proc_id) in processes.iter().enumerate() {
-            let y = y0 + (row_h + 3.0) * i as f64;
-            let _ = writeln!(
-                s,
-                "<text x=\"8\" y=\"{:.1}\" font-size=\"10\">producer {proc_id}</text>\
+        OpTally {
+            bucket_ms,
+            ok,
+            ok_max,
+            spans,
+            hist,
+        }
+    }
+
+    /// One producer's row: its ok completions per bucket, then its fail and info intervals.
+    fn producer_row(&self, s: &mut String, tally: &OpTally, proc_id: u32, y: f64, row_h: f64) {
+        let bucket_ms = tally.bucket_ms;
+        let _ = writeln!(
+            s,
+            "<text x=\"8\" y=\"{:.1}\" font-size=\"10\">producer {proc_id}</text>\
 <rect x=\"{LEFT}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{row_h}\" fill=\"#f7f7f7\"/>",
-                y + 10.0,
-                WIDTH - LEFT - RIGHT
-            );
-            if let Some(counts) = ok.get(proc_id) {
-                for (j, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-                    let from = j as u64 * bucket_ms;
-                    let opacity = 0.35 + 0.65 * f64::from(*n) / f64::from(ok_max);
-                    let _ = writeln!(
-                        s,
-                        "<rect class=\"op-ok\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{row_h}\" fill=\"#59b86a\" fill-opacity=\"{opacity:.2}\"><title>producer {proc_id}: {n} ok from {from} to {} ms</title></rect>",
-                        self.x(from),
-                        self.w(from, from + bucket_ms),
-                        from + bucket_ms
-                    );
-                }
-            }
-            for (k, class, fill) in [(1u8, "op-fail", "#f28cb1"), (2, "op-info", "#f0a830")] {
-                let Some(list) = spans.get(&(*proc_id, k)) else {
-                    continue;
-                };
-                for (from, to, n) in merge(list) {
-                    let what = if k == 1 {
-                        "fail (did not happen)"
-                    } else {
-                        "info (unknown outcome)"
-                    };
-                    let _ = writeln!(
-                        s,
-                        "<rect class=\"{class}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\" fill-opacity=\"0.9\"><title>producer {proc_id}: {n} {what}, invoked from {from} ms, completed by {to} ms</title></rect>",
-                        self.x(from),
-                        y + if k == 1 { 0.0 } else { row_h / 2.0 },
-                        self.w(from, to).max(1.5),
-                        row_h / 2.0
-                    );
-                }
+            y + 10.0,
+            WIDTH - LEFT - RIGHT
+        );
+        if let Some(counts) = tally.ok.get(&proc_id) {
+            for (j, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                let from = j as u64 * bucket_ms;
+                let opacity = 0.35 + 0.65 * f64::from(*n) / f64::from(tally.ok_max);
+                let _ = writeln!(
+                    s,
+                    "<rect class=\"op-ok\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{row_h}\" fill=\"#59b86a\" fill-opacity=\"{opacity:.2}\"><title>producer {proc_id}: {n} ok from {from} to {} ms</title></rect>",
+                    self.x(from),
+                    self.w(from, from + bucket_ms),
+                    from + bucket_ms
+                );
             }
         }
+        for (k, class, fill) in [(1u8, "op-fail", "#f28cb1"), (2, "op-info", "#f0a830")] {
+            let Some(list) = tally.spans.get(&(proc_id, k)) else {
+                continue;
+            };
+            for (from, to, n) in merge(list) {
+                let what = if k == 1 {
+                    "fail (did not happen)"
+                } else {
+                    "info (unknown outcome)"
+                };
+                let _ = writeln!(
+                    s,
+                    "<rect class=\"{class}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\" fill-opacity=\"0.9\"><title>producer {proc_id}: {n} {what}, invoked from {from} ms, completed by {to} ms</title></rect>",
+                    self.x(from),
+                    y + if k == 1 { 0.0 } else { row_h / 2.0 },
+                    self.w(from, to).max(1.5),
+                    row_h / 2.0
+                );
+            }
+        }
+    }
+
+    /// The completions histogram: completions per bucket, stacked ok, fail, info.
+    fn completions(&self, s: &mut String, tally: &OpTally, hist_y: f64, hist_h: f64) {
+        let (bucket_ms, hist) = (tally.bucket_ms, &tally.hist);
         let max = hist
             .iter()
             .map(|c| c.iter().sum::<u32>())
@@ -650,7 +739,6 @@ impl<'a> Draw<'a> {
                 );
             }
         }
-        s.push('\n');
     }
 
     /// A vertical red line at each violation of this partition (or of no one partition),
@@ -740,6 +828,32 @@ impl<'a> Draw<'a> {
     fn first_partition_of(&self, i: usize) -> Option<PartitionId> {
         let (_, _, vp) = self.violations.iter().find(|(j, _, _)| *j == i)?;
         Some(vp.unwrap_or(0))
+    }
+}
+
+/// How a replica's role is drawn: (fill, text colour, long label, short label).
+fn role_style(alive: bool, role: Role) -> (&'static str, &'static str, String, String) {
+    match (alive, role) {
+        (false, _) => ("#3a3a3a", "#fff", "down".to_string(), "down".to_string()),
+        (true, Role::Leader { leader_epoch }) => (
+            "#1f5fbf",
+            "#fff",
+            format!("leader · leader epoch {leader_epoch}"),
+            format!("L e{leader_epoch}"),
+        ),
+        (
+            true,
+            Role::Follower {
+                leader,
+                leader_epoch,
+            },
+        ) => (
+            "#a9c8ee",
+            "#123",
+            format!("follower of {leader} · leader epoch {leader_epoch}"),
+            format!("F e{leader_epoch}"),
+        ),
+        (true, Role::Offline) => ("#d4d4d4", "#333", "offline".to_string(), "off".to_string()),
     }
 }
 
