@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::check::{Report, Verdict};
 use crate::cluster::ctx::lock;
 use crate::cluster::run::RunOutput;
+use crate::observer::Observer;
 use crate::scenario::parse::{changed_settings, settings, Role};
 use crate::scenario::Scenario;
 
@@ -68,30 +69,58 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
     let _ = writeln!(s, "ksim {VERSION}");
     let _ = writeln!(s, "scenario   {} ({})", sc.name, sc.origin);
     if !sc.fix.is_empty() {
-        s.push_str(&wrap(&sc.description, "  | ", 100));
-        let applied = sc
-            .fix
-            .iter()
-            .all(|f| sc.overrides.iter().any(|(k, v)| format!("{k}={v}") == *f));
-        let _ = writeln!(
-            s,
-            "  | fixed in {}; {}",
-            if sc.fixed_in.is_empty() {
-                "a later Kafka"
-            } else {
-                &sc.fixed_in
-            },
-            if applied {
-                "this run has the fix on".to_string()
-            } else {
-                format!(
-                    "run with --fixed (= --set {}) to see it hold",
-                    sc.fix.join(" --set ")
-                )
-            }
-        );
+        banner_story(&mut s, sc);
     }
     let _ = writeln!(s, "seed       {seed}");
+    banner_settings(&mut s, sc);
+    banner_faults(&mut s, sc, seed);
+    if sc.selftest.flaw != Flaw::None {
+        let _ = writeln!(
+            s,
+            "selftest   flaw={:?} (a deliberately broken protocol: a violation is expected)",
+            sc.selftest.flaw
+        );
+    }
+    if sc.selftest.quorum_flawed() {
+        let _ = writeln!(s, "selftest   quorum_flaw={:?} (a deliberately broken controller quorum: a violation is expected)", sc.selftest.quorum_flaw);
+    }
+    for (k, v) in &sc.overrides {
+        let _ = writeln!(s, "override   {k}={v}");
+    }
+    for i in &sc.ignored {
+        let _ = writeln!(s, "ignored    {i}");
+    }
+    s
+}
+
+/// A gallery story's description, and the fix that Kafka shipped for it.
+fn banner_story(s: &mut String, sc: &Scenario) {
+    s.push_str(&wrap(&sc.description, "  | ", 100));
+    let applied = sc
+        .fix
+        .iter()
+        .all(|f| sc.overrides.iter().any(|(k, v)| format!("{k}={v}") == *f));
+    let _ = writeln!(
+        s,
+        "  | fixed in {}; {}",
+        if sc.fixed_in.is_empty() {
+            "a later Kafka"
+        } else {
+            &sc.fixed_in
+        },
+        if applied {
+            "this run has the fix on".to_string()
+        } else {
+            format!(
+                "run with --fixed (= --set {}) to see it hold",
+                sc.fix.join(" --set ")
+            )
+        }
+    );
+}
+
+/// The settings of each section, as the key table shows them, and the topics' partitions.
+fn banner_settings(s: &mut String, sc: &Scenario) {
     let line = |section: &str| settings(sc, section).join(" ");
     let _ = writeln!(s, "cluster    {} (Raft quorum)", line("cluster"));
     let _ = writeln!(s, "server     {}", line("server"));
@@ -120,6 +149,10 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
     if sc.workload.consumers > 0 {
         let _ = writeln!(s, "consumer   (one group) {}", line("consumer"));
     }
+}
+
+/// The scripted faults and the random stream's mix (a swarm's as drawn for this seed).
+fn banner_faults(s: &mut String, sc: &Scenario, seed: u64) {
     for f in &sc.faults.script {
         let restart = f
             .restart_after_ms
@@ -161,23 +194,6 @@ pub fn banner(sc: &Scenario, seed: u64) -> String {
             }
         );
     }
-    if sc.selftest.flaw != Flaw::None {
-        let _ = writeln!(
-            s,
-            "selftest   flaw={:?} (a deliberately broken protocol: a violation is expected)",
-            sc.selftest.flaw
-        );
-    }
-    if sc.selftest.quorum_flawed() {
-        let _ = writeln!(s, "selftest   quorum_flaw={:?} (a deliberately broken controller quorum: a violation is expected)", sc.selftest.quorum_flaw);
-    }
-    for (k, v) in &sc.overrides {
-        let _ = writeln!(s, "override   {k}={v}");
-    }
-    for i in &sc.ignored {
-        let _ = writeln!(s, "ignored    {i}");
-    }
-    s
 }
 
 /// The rules in force: modern, or the historical switches turned back, and the fixes beyond
@@ -206,10 +222,33 @@ pub fn verdict_words(report: &Report) -> String {
 }
 
 pub fn summary(out: &RunOutput, report: &Report) -> String {
-    let sc = &out.ctx.sc;
-    let c = &report.counts;
     let obs = lock(&out.ctx.observer);
     let mut s = String::new();
+    summary_counts(&mut s, out, report, &obs);
+    summary_traffic(&mut s, out, report, &obs);
+    summary_checked(&mut s, out, report);
+    let verdict = verdict_words(report);
+    summary_steps(&mut s, out, report, &obs);
+    let sc = &out.ctx.sc;
+    let _ = writeln!(s, "verdict    {verdict}");
+    if let Some(shown) = &report.story {
+        let _ = writeln!(s, "story      shows what it must: {shown}");
+    }
+    if let Some(v) = report.violations.first() {
+        let _ = writeln!(
+            s,
+            "first      [{}] at {} ms: {}",
+            v.checker, v.time_ms, v.message
+        );
+    }
+    let _ = writeln!(s, "reproduce: {}", reproduce_line(sc, out.seed));
+    s
+}
+
+/// The faults injected, and what the run counted: writes, reads, the cluster's events.
+fn summary_counts(s: &mut String, out: &RunOutput, report: &Report, obs: &Observer) {
+    let sc = &out.ctx.sc;
+    let c = &report.counts;
     let _ = writeln!(
         s,
         "faults     {}",
@@ -244,6 +283,11 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
         "unavail.   {} ms (summed over partitions: stretches of 1 s or more in which a write waited and nothing was committed)",
         c.unavailable_ms
     );
+}
+
+/// The true HW, the messages and errors, and the run's time and trace hash.
+fn summary_traffic(s: &mut String, out: &RunOutput, report: &Report, obs: &Observer) {
+    let c = &report.counts;
     let true_hw: Vec<String> = obs
         .true_hw
         .iter()
@@ -278,6 +322,11 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
         obs.events,
         obs.trace_hash()
     );
+}
+
+/// What each checker compared, the losses the configuration allowed, the coverage marks.
+fn summary_checked(s: &mut String, out: &RunOutput, report: &Report) {
+    let sc = &out.ctx.sc;
     for cov in &report.coverage {
         let _ = writeln!(
             s,
@@ -312,9 +361,12 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
             marks.join(" ")
         }
     );
-    let verdict = verdict_words(report);
-    // The story: every significant step for a gallery story; for another failing run, the
-    // steps that led to the first violation.
+}
+
+/// The story: every significant step for a gallery story; for another failing run, the
+/// steps that led to the first violation.
+fn summary_steps(s: &mut String, out: &RunOutput, report: &Report, obs: &Observer) {
+    let sc = &out.ctx.sc;
     let first_bad = report.violations.first().map(|v| v.time_ms);
     let steps: Vec<&(u64, String)> = if !sc.fix.is_empty() {
         obs.steps.iter().collect()
@@ -334,19 +386,6 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
             let _ = writeln!(s, "  ... {} more steps", steps.len() - MAX);
         }
     }
-    let _ = writeln!(s, "verdict    {verdict}");
-    if let Some(shown) = &report.story {
-        let _ = writeln!(s, "story      shows what it must: {shown}");
-    }
-    if let Some(v) = report.violations.first() {
-        let _ = writeln!(
-            s,
-            "first      [{}] at {} ms: {}",
-            v.checker, v.time_ms, v.message
-        );
-    }
-    let _ = writeln!(s, "reproduce: {}", reproduce_line(sc, out.seed));
-    s
 }
 
 /// `ksim explain`: the run as a KIP tells it. At each significant step (fault, election, ISR
