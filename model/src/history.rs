@@ -53,3 +53,18 @@ pub struct Poll {
     pub offset: Offset,
     pub value: u64,
 }
+
+/// The unique id a producer writes in the first 8 bytes of each value.
+pub fn value_id(value: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = value.len().min(8);
+    b[..n].copy_from_slice(&value[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// A record's value of `len` bytes (at least 8) carrying `id` in its first 8.
+pub fn value_with_id(id: u64, len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; len.max(8)];
+    bytes[..8].copy_from_slice(&id.to_be_bytes());
+    bytes
+}

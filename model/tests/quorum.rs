@@ -26,10 +26,16 @@ use quorum_net::*;
 /// `REWRITE=1` rewrites them after a deliberate change).
 #[test]
 fn stories() {
+    let mut commands = 0;
     datadriven::walk("testdata/quorum", |f| {
         let mut story = QuorumStory::default();
-        f.run(|tc| story.command(tc));
+        f.run(|tc| {
+            commands += 1;
+            story.command(tc)
+        });
     });
+    // A missing or empty folder would pass without telling a story.
+    assert!(commands > 30, "only {commands} commands in testdata/quorum");
 }
 
 #[test]

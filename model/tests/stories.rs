@@ -36,10 +36,19 @@ struct Story {
 
 #[test]
 fn stories() {
+    let mut commands = 0;
     datadriven::walk("testdata/cluster", |f| {
         let mut story = Story::default();
-        f.run(|tc| story.command(tc));
+        f.run(|tc| {
+            commands += 1;
+            story.command(tc)
+        });
     });
+    // A missing or empty folder would pass without telling a story.
+    assert!(
+        commands > 50,
+        "only {commands} commands in testdata/cluster"
+    );
 }
 
 type Outcome = Result<String, datadriven::DataDrivenError>;
@@ -117,11 +126,13 @@ impl Story {
     }
 
     fn produce(&mut self, tc: &mut TestCase) -> Result<(), datadriven::DataDrivenError> {
-        let acks = match tc.take_arg::<String>("acks")?.as_str() {
-            "0" => Acks::None,
-            "1" => Acks::Leader,
-            _ => Acks::All,
-        };
+        let written: String = tc.take_arg("acks")?;
+        let acks = Acks::from_name(&written).ok_or_else(|| {
+            let names = Acks::names().join(", ");
+            datadriven::DataDrivenError::Argument(format!(
+                "acks={written}: expected one of {names}"
+            ))
+        })?;
         let values: Vec<String> = tc.take_args("values")?;
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
         let timeout_ms = tc.try_take_arg("timeout_ms")?.unwrap_or(30_000);

@@ -4,7 +4,8 @@
 //! Commands (`name=value`; a list is `(a,b)`):
 //! - `voters ids=(1,2,3) seed=S`: a new network of those voters, its delays drawn from `S`.
 //! - `run ms=MS`: deliver and tick for that long.
-//! - `propose [n=N]`: the leader takes N new values (1); prints which it took.
+//! - `propose [n=N]`: the leader of the highest term takes N new values (1); prints each
+//!   value and its index.
 //! - `crash node=I`, `restart node=I`, `isolate nodes=(I,..)` (from the rest), `heal`.
 //!
 //! After each command: the time, each voter's role, term, leader, commit index, log length and
@@ -65,7 +66,7 @@ impl QuorumStory {
         let taken: Vec<String> = (0..n)
             .map(|_| match self.net().propose() {
                 Some((value, index)) => format!("{value}@{index}"),
-                None => "refused".into(),
+                None => "nothing (no leader)".into(),
             })
             .collect();
         format!("proposed {}\n", taken.join(" "))

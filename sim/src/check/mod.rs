@@ -349,16 +349,7 @@ fn vacuity(out: &RunOutput, obs: &Observer, counts: &Counts) -> Vec<String> {
         vacuous.push(format!("scripted fault never happened: {s}"));
     }
     let asked_for_faults = !sc.faults.script.is_empty() || sc.faults.random.is_some();
-    if asked_for_faults
-        && obs.injected.crashes
-            + obs.injected.power_losses
-            + obs.injected.partitions
-            + obs.injected.pauses
-            + obs.injected.link_faults
-            + obs.injected.clock_drifts
-            + obs.injected.metadata_stalls
-            == 0
-    {
+    if asked_for_faults && obs.injected.any() == 0 {
         vacuous.push("the scenario asked for faults but none was injected".to_string());
     }
     vacuous

@@ -20,7 +20,7 @@ pub use availability::{Availability, Health, Stall, UNAVAILABLE_FROM_MS};
 pub use timeline::{ControllerSample, ReplicaSample, Timeline};
 pub use votes::VoteLedger;
 
-pub use ksim_model::history::{Op, OpType, Poll};
+pub use ksim_model::history::{value_id, Op, OpType, Poll};
 
 use ksim_model::Named;
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,14 +57,6 @@ impl Stats {
     }
 }
 
-/// The unique id a producer writes in the first 8 bytes of each value.
-pub fn value_id(value: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = value.len().min(8);
-    b[..n].copy_from_slice(&value[..n]);
-    u64::from_be_bytes(b)
-}
-
 /// The faults a run injected, by kind: what the observer counts as they fire, and what the
 /// report's counts show.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -82,6 +74,19 @@ pub struct FaultCounts {
     pub clock_drifts: u64,
     /// Metadata stalls (fault `stale-metadata`) injected.
     pub metadata_stalls: u64,
+}
+
+impl FaultCounts {
+    /// Faults injected of any kind (a restart is the end of one, not a fault).
+    pub fn any(&self) -> u64 {
+        self.crashes
+            + self.power_losses
+            + self.partitions
+            + self.pauses
+            + self.link_faults
+            + self.clock_drifts
+            + self.metadata_stalls
+    }
 }
 
 /// A controller's Raft state after its last step.

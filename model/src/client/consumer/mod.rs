@@ -16,7 +16,7 @@ mod group;
 
 use super::config::ConsumerConfig;
 use super::{Effect, Event};
-use crate::history::Poll;
+use crate::history::{value_id, Poll};
 use crate::ids::*;
 use crate::messages::{ErrorCode, FetchData, Request, Response};
 use crate::selftest::{Flaw, SelfTest};
@@ -285,9 +285,7 @@ impl Consumer {
                 };
                 let mut next = at;
                 for r in data.records.iter().filter(|r| r.offset >= at) {
-                    let mut id = [0u8; 8];
                     let n = r.value.len().min(8);
-                    id[..n].copy_from_slice(&r.value[..n]);
                     let poll = Poll {
                         time_ms: now,
                         consumer: self.setup.n,
@@ -295,7 +293,7 @@ impl Consumer {
                         generation: self.generation.unwrap_or(-1),
                         partition: p,
                         offset: r.offset,
-                        value: u64::from_be_bytes(id),
+                        value: value_id(&r.value),
                     };
                     let payload = r.value.slice(n..);
                     self.out.push(Effect::Polled { poll, payload });

@@ -38,13 +38,13 @@ impl Producer {
                 return false;
             }
             self.sent_to_partition(p, size);
-            let mut batch = Batch::new(p, self.now);
+            let mut batch = Batch::new(p, self.now());
             self.append(&mut batch, record, size);
             self.send(batch, leader);
             return true;
         }
         self.sent_to_partition(p, size);
-        let now = self.now;
+        let now = self.now();
         let batch_size = self.cfg().batch_size;
         let full = |b: &Batch| !b.records.is_empty() && b.bytes + size > batch_size;
         let q = self.accumulator.entry(p).or_default();
@@ -122,7 +122,7 @@ impl Producer {
             *seq += 1;
         }
         self.out.push(Effect::Record(Op {
-            time_ms: self.now,
+            time_ms: self.now(),
             process: self.setup.idx,
             kind: OpType::Invoke,
             f: "send",
@@ -163,7 +163,7 @@ impl Producer {
     /// Send the accumulated batches that are ready, oldest first per partition, while their
     /// leader has room; give up those past `delivery.timeout.ms`.
     pub(super) fn send_accumulated(&mut self) {
-        let now = self.now;
+        let now = self.now();
         let limit = self.cfg().delivery_timeout_ms;
         let partitions: Vec<PartitionId> = self.accumulator.keys().copied().collect();
         for p in partitions {

@@ -6,7 +6,7 @@ use super::requests::Answer;
 use super::{Batch, InFlight, Producer, Retry};
 use crate::client::Effect;
 use crate::config::Acks;
-use crate::history::{Op, OpType};
+use crate::history::{value_with_id, Op, OpType};
 use crate::ids::*;
 use crate::messages::{ProduceRecord, Request};
 use crate::selftest::Flaw;
@@ -15,17 +15,13 @@ impl Producer {
     /// One attempt of `batch` to `leader`. Each value carries the record's id in its first 8
     /// bytes; with acks=0 the record is done once sent.
     pub(super) fn send(&mut self, mut batch: Batch, leader: BrokerId) {
-        let value_bytes = self.setup.value_bytes.max(8);
+        let value_bytes = self.setup.value_bytes;
         let records = batch
             .records
             .iter()
-            .map(|rec| {
-                let mut bytes = vec![0u8; value_bytes];
-                bytes[..8].copy_from_slice(&rec.value.to_be_bytes());
-                ProduceRecord {
-                    key: rec.key.clone(),
-                    value: bytes::Bytes::from(bytes),
-                }
+            .map(|rec| ProduceRecord {
+                key: rec.key.clone(),
+                value: value_with_id(rec.value, value_bytes).into(),
             })
             .collect();
         self.correlation += 1;
@@ -39,7 +35,7 @@ impl Producer {
             base_sequence: batch.sequence,
             records,
         };
-        let (acks, deadline_ms) = (pc.acks, self.now + pc.request_timeout_ms);
+        let (acks, deadline_ms) = (pc.acks, self.now() + pc.request_timeout_ms);
         self.send_to(NodeId::Broker(leader), request);
         batch.attempts += 1;
         if acks == Acks::None {
@@ -64,7 +60,7 @@ impl Producer {
                 // A retry given up may have ended the idempotent session, and the retries
                 // with it.
                 let front = self.retries.get(&p).and_then(|q| q.front());
-                let due = front.is_some_and(|r| r.due_ms <= self.now);
+                let due = front.is_some_and(|r| r.due_ms <= self.now());
                 if !due || !self.room(leader) {
                     break;
                 }
@@ -81,7 +77,7 @@ impl Producer {
 
     /// Waiting retries past `delivery.timeout.ms` (no leader to send them to) are given up.
     fn give_up_expired(&mut self, p: PartitionId) {
-        let (now, limit) = (self.now, self.cfg().delivery_timeout_ms);
+        let (now, limit) = (self.now(), self.cfg().delivery_timeout_ms);
         let Some(q) = self.retries.get_mut(&p) else {
             return;
         };
@@ -103,7 +99,7 @@ impl Producer {
     pub(super) fn failed(&mut self, mut batch: Batch, kind: OpType, why: &str) {
         let pc = self.cfg();
         batch.maybe_appended |= kind == OpType::Info;
-        let due_ms = self.now + pc.retry_backoff_ms;
+        let due_ms = self.now() + pc.retry_backoff_ms;
         let session = batch.producer_id < 0 || Some(batch.producer_id) == self.producer_id;
         if batch.attempts <= pc.retries
             && due_ms < batch.created_ms + pc.delivery_timeout_ms
@@ -171,7 +167,7 @@ impl Producer {
     ) {
         for (i, rec) in batch.records.iter().enumerate() {
             self.out.push(Effect::Record(Op {
-                time_ms: self.now,
+                time_ms: self.now(),
                 process: self.setup.idx,
                 kind,
                 f: "send",

@@ -143,7 +143,6 @@ pub struct Producer {
     setup: ProducerSetup,
     /// The step's time, and the effects it has left so far.
     at: Duration,
-    now: u64,
     out: Vec<Effect>,
     leaders: BTreeMap<PartitionId, BrokerId>,
     in_flight: BTreeMap<u64, InFlight>,
@@ -184,7 +183,6 @@ impl Producer {
             next_partition: vec![setup.idx as i32 % setup.partitions; setup.topics],
             setup,
             at: Duration::ZERO,
-            now: 0,
             out: Vec::new(),
             leaders: BTreeMap::new(),
             in_flight: BTreeMap::new(),
@@ -209,7 +207,6 @@ impl Producer {
     /// ready, and ask the cluster for what the producer lacks.
     pub fn step(&mut self, at: Duration, input: ProducerInput) -> ProducerReady {
         self.at = at;
-        self.now = at.as_millis() as u64;
         self.on_event(input.event);
         self.expire_requests();
         self.send_retries();
@@ -221,6 +218,11 @@ impl Producer {
             accepted,
             wake: self.next_wake(),
         }
+    }
+
+    /// The step's time in whole milliseconds, as the producer's deadlines count it.
+    fn now(&self) -> u64 {
+        self.at.as_millis() as u64
     }
 
     fn cfg(&self) -> &ProducerConfig {
@@ -270,7 +272,7 @@ impl Producer {
                     .filter_map(|(_, q)| self.ready_at(q)),
             )
             .min()
-            .map(|d| self.at + Duration::from_millis(d.saturating_sub(self.now)));
+            .map(|d| self.at + Duration::from_millis(d.saturating_sub(self.now())));
         let metadata = self.wants_metadata().then_some(self.next_metadata);
         [deadline, metadata].into_iter().flatten().min()
     }

@@ -60,7 +60,7 @@ impl Producer {
                     Ok(id) => self.producer_id = Some(id),
                     Err(_) => {
                         self.next_controller();
-                        self.next_init_ms = self.now + self.cfg().retry_backoff_ms;
+                        self.next_init_ms = self.now() + self.cfg().retry_backoff_ms;
                     }
                 }
             }
@@ -120,7 +120,7 @@ impl Producer {
     /// Produce request is abandoned with an unknown outcome and, as Kafka's client does, its
     /// connection is closed (failing whatever else was in flight on it).
     pub(super) fn expire_requests(&mut self) {
-        let now = self.now;
+        let now = self.now();
         let timeout = self.cfg().request_timeout_ms;
         let init_expired =
             self.init_in_flight.is_some() && now.saturating_sub(self.init_sent_ms) >= timeout;
@@ -170,13 +170,13 @@ impl Producer {
             let correlation_id = self.correlation;
             self.send_to(to, Request::Metadata { correlation_id });
             self.metadata_in_flight = true;
-            self.metadata_sent_ms = self.now;
+            self.metadata_sent_ms = self.now();
         }
-        if self.wants_producer_id() && self.now >= self.next_init_ms {
+        if self.wants_producer_id() && self.now() >= self.next_init_ms {
             self.correlation += 1;
             let correlation_id = self.correlation;
             self.init_in_flight = Some(correlation_id);
-            self.init_sent_ms = self.now;
+            self.init_sent_ms = self.now();
             self.send_to(to, Request::InitProducerId { correlation_id });
         }
     }
