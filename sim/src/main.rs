@@ -187,19 +187,11 @@ fn main() -> ExitCode {
             history,
             report_dir,
             no_report,
-        } => match prepare(&scenario) {
-            Ok(sc) => {
-                let report_dir = (!no_report).then_some(report_dir);
-                run_one(&sc, seed, check_determinism, json, history, report_dir)
-            }
-            Err(e) => bad_input(e),
-        },
-        Command::Scenarios => {
-            for (name, line) in gallery() {
-                println!("{name:<28} {line}");
-            }
-            0
-        }
+        } => with_scenario(&scenario, |sc| {
+            let report_dir = (!no_report).then_some(report_dir);
+            run_one(sc, seed, check_determinism, json, history, report_dir)
+        }),
+        Command::Scenarios => list_gallery(),
         Command::Sweep {
             scenario,
             seeds,
@@ -210,27 +202,20 @@ fn main() -> ExitCode {
             resume,
             determinism_sample,
             seed_timeout,
-        } => match prepare(&scenario) {
-            Ok(sc) => {
-                let jobs = jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                    .max(1);
-                let seed_timeout =
-                    (seed_timeout > 0).then(|| std::time::Duration::from_secs(seed_timeout));
-                let opts = ksim::campaign::sweep::Options {
-                    from,
-                    seeds,
-                    jobs,
-                    shard,
-                    out,
-                    resume,
-                    determinism_sample,
-                    seed_timeout,
-                };
-                ksim::campaign::sweep::sweep(&sc, &opts)
-            }
-            Err(e) => bad_input(e),
-        },
+        } => {
+            let opts = ksim::campaign::sweep::Options {
+                from,
+                seeds,
+                jobs: jobs_or_cores(jobs),
+                shard,
+                out,
+                resume,
+                determinism_sample,
+                seed_timeout: (seed_timeout > 0)
+                    .then(|| std::time::Duration::from_secs(seed_timeout)),
+            };
+            with_scenario(&scenario, |sc| ksim::campaign::sweep::sweep(sc, &opts))
+        }
         Command::Merge { files, out } => ksim::campaign::sweep::merge(&files, out.as_deref()),
         Command::Tradeoffs {
             scenario,
@@ -252,41 +237,60 @@ fn main() -> ExitCode {
                     server_properties: path(server_properties),
                     producer_properties: path(producer_properties),
                 },
-                jobs: jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                    .max(1),
+                jobs: jobs_or_cores(jobs),
                 out,
             };
             ksim::campaign::tradeoffs::main(&opts)
         }
-        Command::Explain { scenario, seed } => match prepare(&scenario) {
-            Ok(sc) => {
-                let seed = seed.or(sc.run.seed).unwrap_or(1);
-                print!("{}", output::banner(&sc, seed));
-                let out = ksim::cluster::run::run_explained(seed, &sc);
-                let report = check(&out);
-                print!("{}", output::explain(&out, &report));
-                report.verdict.exit_code()
-            }
-            Err(e) => bad_input(e),
-        },
+        Command::Explain { scenario, seed } => with_scenario(&scenario, |sc| explain_one(sc, seed)),
         Command::Shrink {
             scenario,
             seed,
             out,
-        } => match prepare(&scenario) {
-            Ok(sc) => shrink_one(&sc, seed, out),
-            Err(e) => bad_input(e),
-        },
-        Command::Bench { seeds, quick } => match load("default") {
-            Ok(sc) => {
-                print!("{}", ksim::campaign::bench::report(&sc, seeds, quick));
-                0
-            }
-            Err(e) => bad_input(e),
-        },
+        } => with_scenario(&scenario, |sc| shrink_one(sc, seed, out)),
+        Command::Bench { seeds, quick } => bench(seeds, quick),
     };
     ExitCode::from(code as u8)
+}
+
+/// Read the scenario and run `f` on it, or report bad input (exit 2).
+fn with_scenario(args: &ScenarioArgs, f: impl FnOnce(&Scenario) -> i32) -> i32 {
+    match prepare(args) {
+        Ok(sc) => f(&sc),
+        Err(e) => bad_input(e),
+    }
+}
+
+fn list_gallery() -> i32 {
+    for (name, line) in gallery() {
+        println!("{name:<28} {line}");
+    }
+    0
+}
+
+fn bench(seeds: u64, quick: bool) -> i32 {
+    match load("default") {
+        Ok(sc) => {
+            print!("{}", ksim::campaign::bench::report(&sc, seeds, quick));
+            0
+        }
+        Err(e) => bad_input(e),
+    }
+}
+
+/// `--jobs`, or one job per core.
+fn jobs_or_cores(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+fn explain_one(sc: &Scenario, seed: Option<u64>) -> i32 {
+    let seed = seed.or(sc.run.seed).unwrap_or(1);
+    print!("{}", output::banner(sc, seed));
+    let out = ksim::cluster::run::run_explained(seed, sc);
+    let report = check(&out);
+    print!("{}", output::explain(&out, &report));
+    report.verdict.exit_code()
 }
 
 fn bad_input(e: InputError) -> i32 {

@@ -61,6 +61,14 @@ fn replace_line(prefix: &str, line: &str) -> String {
 fn generate(rng: &mut ChaCha8Rng) -> (String, Option<&'static str>) {
     let n: u32 = rng.gen_range(0..1_000_000);
     match rng.gen_range(0..12) {
+        k @ 0..=5 => first_half(k, n),
+        k => second_half(k, n),
+    }
+}
+
+/// Misspelt keys, wrong types, out-of-range counts.
+fn first_half(k: u32, n: u32) -> (String, Option<&'static str>) {
+    match k {
         0 => (
             in_section(
                 "server",
@@ -106,6 +114,13 @@ fn generate(rng: &mut ChaCha8Rng) -> (String, Option<&'static str>) {
             ),
             Some("default.replication.factor"),
         ),
+        _ => unreachable!("first_half takes 0..=5"),
+    }
+}
+
+/// Unknown enum names, misspelt sections, syntax errors, quoted keys.
+fn second_half(k: u32, n: u32) -> (String, Option<&'static str>) {
+    match k {
         6 => (
             replace_line(
                 "acks",

@@ -172,6 +172,15 @@ pub fn bench_scenario(default: &Scenario) -> Scenario {
 pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
     let mut s = String::new();
     let default = &bench_scenario(default);
+    machine(&mut s);
+    let floor_ns = floor_line(&mut s, quick);
+    default_lines(&mut s, default, seeds, floor_ns);
+    scaling_lines(&mut s, default, quick);
+    s
+}
+
+/// The machine the figures were measured on.
+fn machine(s: &mut String) {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -188,10 +197,19 @@ pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
         "machine    {cpu}, {cores} cores; ksim {}",
         crate::report::output::VERSION
     );
+}
+
+/// madsim's own request/response cost: the floor ksim's cost per message is compared with.
+fn floor_line(s: &mut String, quick: bool) -> f64 {
     let trips = if quick { 30_000 } else { 300_000 };
     let (msgs, wall) = floor(trips);
     let floor_ns = wall.as_nanos() as f64 / msgs as f64;
     let _ = writeln!(s, "floor      madsim request/response, 3 servers: {msgs} messages in {:.3} s = {:.0} messages/s ({floor_ns:.0} ns/message)", wall.as_secs_f64(), msgs as f64 / wall.as_secs_f64());
+    floor_ns
+}
+
+/// Seeds per second of `default` on one and two jobs, and the ratio to the floor.
+fn default_lines(s: &mut String, default: &Scenario, seeds: u64, floor_ns: f64) {
     let _ = writeln!(
         s,
         "scenario   default: {} brokers, {} controllers, RF {}, min.insync.replicas={}, acks=all, {} producers, {} s of writes, swarm faults",
@@ -222,6 +240,10 @@ pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
         "memory     peak RSS after the default runs {:.1} MB",
         mb(peak)
     );
+}
+
+/// Cost per record and memory as records, brokers and partitions grow.
+fn scaling_lines(s: &mut String, default: &Scenario, quick: bool) {
     let sizes: &[(u64, i32, i32)] = if quick {
         &[(2_000, 3, 1), (20_000, 3, 1), (2_000, 9, 1), (2_000, 3, 10)]
     } else {
@@ -254,7 +276,6 @@ pub fn report(default: &Scenario, seeds: u64, quick: bool) -> String {
             peak as f64 / m.records.max(1) as f64,
         );
     }
-    s
 }
 
 /// A fault-free scenario that writes `records` records: 10 producers at 1,000 records per

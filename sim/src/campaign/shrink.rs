@@ -27,9 +27,65 @@ pub struct Shrunk {
     pub runs: u64,
 }
 
+/// Re-runs a candidate and tells whether it still fails with the original checker.
+struct Trial {
+    seed: u64,
+    checker: &'static str,
+    /// Simulation runs spent.
+    runs: u64,
+}
+
+impl Trial {
+    fn fails(&mut self, cand: &Scenario) -> bool {
+        self.runs += 1;
+        let out = run(self.seed, cand);
+        out.panic.is_none()
+            && check(&out)
+                .violations
+                .iter()
+                .any(|v| v.checker == self.checker)
+            || (self.checker == "panic" && out.panic.is_some())
+    }
+}
+
 /// Shrink seed `seed` of `sc`; `progress` hears each step. Fails when the seed does not fail,
 /// or when its faults replayed as a script no longer make it fail.
 pub fn shrink(sc: &Scenario, seed: u64, mut progress: impl FnMut(&str)) -> Result<Shrunk, String> {
+    let (mut best, mut trial, faults_before) = as_script(sc, seed, &mut progress)?;
+    drop_faults(&mut best, &mut trial, &mut progress);
+    halve_delays(&mut best, &mut trial);
+    shorten_workload(&mut best, &mut trial);
+    let out = run(seed, &best);
+    trial.runs += 1;
+    let message = check(&out)
+        .violations
+        .iter()
+        .find(|v| v.checker == trial.checker)
+        .map(|v| v.message.clone())
+        .ok_or("the shrunk scenario no longer fails: shrinking is not deterministic")?;
+    progress(&format!(
+        "done: {} fault(s) left of {faults_before}, workload {} ms, {} runs",
+        best.faults.script.len(),
+        best.workload.duration_ms,
+        trial.runs
+    ));
+    Ok(Shrunk {
+        faults_after: best.faults.script.len(),
+        scenario: best,
+        seed,
+        checker: trial.checker,
+        message,
+        faults_before,
+        runs: trial.runs,
+    })
+}
+
+/// The failing run's faults as a script, without the fault stream, still failing.
+fn as_script(
+    sc: &Scenario,
+    seed: u64,
+    progress: &mut impl FnMut(&str),
+) -> Result<(Scenario, Trial, usize), String> {
     let out = run(seed, sc);
     let report = check(&out);
     if report.verdict != Verdict::Invalid {
@@ -43,25 +99,27 @@ pub fn shrink(sc: &Scenario, seed: u64, mut progress: impl FnMut(&str)) -> Resul
     progress(&format!(
         "seed {seed} fails with {checker} after {faults_before} faults; replaying them as a script"
     ));
-    let mut runs = 1u64;
-    let mut fails = |cand: &Scenario| -> bool {
-        runs += 1;
-        let out = run(seed, cand);
-        out.panic.is_none() && check(&out).violations.iter().any(|v| v.checker == checker)
-            || (checker == "panic" && out.panic.is_some())
+    let mut trial = Trial {
+        seed,
+        checker,
+        runs: 1,
     };
     let mut best = sc.clone();
     best.faults.random = None;
     best.faults.script = out.outcome.injected.clone();
     best.run.seed = Some(seed);
     best.overrides.clear();
-    if !fails(&best) {
+    if !trial.fails(&best) {
         return Err(format!(
             "seed {seed}'s {faults_before} faults, replayed as a script, no longer trip {checker}: \
              the failure depends on the fault stream itself"
         ));
     }
-    // 1. Drop faults one at a time until none can go.
+    Ok((best, trial, faults_before))
+}
+
+/// Drop faults one at a time until none can go (a 1-minimal schedule).
+fn drop_faults(best: &mut Scenario, trial: &mut Trial, progress: &mut impl FnMut(&str)) {
     loop {
         let mut changed = false;
         let mut i = best.faults.script.len();
@@ -69,13 +127,13 @@ pub fn shrink(sc: &Scenario, seed: u64, mut progress: impl FnMut(&str)) -> Resul
             i -= 1;
             let mut cand = best.clone();
             cand.faults.script.remove(i);
-            if fails(&cand) {
+            if trial.fails(&cand) {
                 progress(&format!(
                     "dropped fault {}; {} left",
                     describe(&best.faults.script[i]),
                     cand.faults.script.len()
                 ));
-                best = cand;
+                *best = cand;
                 changed = true;
             }
         }
@@ -83,7 +141,10 @@ pub fn shrink(sc: &Scenario, seed: u64, mut progress: impl FnMut(&str)) -> Resul
             break;
         }
     }
-    // 2. Halve each restart / heal delay while it still fails.
+}
+
+/// Halve each restart / heal delay while it still fails.
+fn halve_delays(best: &mut Scenario, trial: &mut Trial) {
     for i in 0..best.faults.script.len() {
         for heal in [false, true] {
             loop {
@@ -103,14 +164,17 @@ pub fn shrink(sc: &Scenario, seed: u64, mut progress: impl FnMut(&str)) -> Resul
                 } else {
                     g.restart_after_ms = Some(d / 2);
                 }
-                if !fails(&cand) {
+                if !trial.fails(&cand) {
                     break;
                 }
-                best = cand;
+                *best = cand;
             }
         }
     }
-    // 3. Stop the workload as early as still fails (not before the last fault).
+}
+
+/// Stop the workload as early as still fails (not before the last fault).
+fn shorten_workload(best: &mut Scenario, trial: &mut Trial) {
     let last = best
         .faults
         .script
@@ -126,34 +190,11 @@ pub fn shrink(sc: &Scenario, seed: u64, mut progress: impl FnMut(&str)) -> Resul
         }
         let mut cand = best.clone();
         cand.workload.duration_ms = shorter;
-        if !fails(&cand) {
+        if !trial.fails(&cand) {
             break;
         }
-        best = cand;
+        *best = cand;
     }
-    let out = run(seed, &best);
-    runs += 1;
-    let report = check(&out);
-    let message = report
-        .violations
-        .iter()
-        .find(|v| v.checker == checker)
-        .map(|v| v.message.clone())
-        .ok_or("the shrunk scenario no longer fails: shrinking is not deterministic")?;
-    progress(&format!(
-        "done: {} fault(s) left of {faults_before}, workload {} ms, {runs} runs",
-        best.faults.script.len(),
-        best.workload.duration_ms
-    ));
-    Ok(Shrunk {
-        faults_after: best.faults.script.len(),
-        scenario: best,
-        seed,
-        checker,
-        message,
-        faults_before,
-        runs,
-    })
 }
 
 fn describe(f: &ScriptedFault) -> String {

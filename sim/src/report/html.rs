@@ -62,6 +62,33 @@ pub fn html(out: &RunOutput, report: &Report) -> String {
     let sc = &out.ctx.sc;
     let obs = lock(&out.ctx.observer);
     let mut s = String::new();
+    head(&mut s, out, report);
+    timeline(&mut s, out, report, &obs);
+    s.push_str("<h2>Scenario</h2>\n");
+    let _ = writeln!(
+        s,
+        "<pre class=\"banner\">{}</pre>",
+        esc(output::banner(sc, out.seed).trim_end())
+    );
+    counts_table(&mut s, report, &obs, out.outcome.end_ms);
+    faults_table(&mut s, &obs);
+    steps_list(&mut s, &obs, !sc.fix.is_empty());
+    let _ = writeln!(
+        s,
+        "<h2>Final replica states</h2>\n<pre>{}</pre>",
+        esc(obs.state_table().trim_end())
+    );
+    s.push_str("<h2>Files</h2>\n<p>");
+    for f in FILES {
+        let _ = write!(s, "<a href=\"{f}\">{f}</a> ");
+    }
+    s.push_str("</p>\n</body>\n</html>\n");
+    s
+}
+
+/// The document head, the verdict, the violations listed and the reproduce line.
+fn head(s: &mut String, out: &RunOutput, report: &Report) {
+    let sc = &out.ctx.sc;
     let verdict = output::verdict_words(report);
     let _ = write!(
         s,
@@ -118,41 +145,23 @@ pub fn html(out: &RunOutput, report: &Report) -> String {
         "<p>reproduce: <code>{}</code> (or <code>./replay.sh</code>)</p>",
         esc(&output::reproduce_line(sc, out.seed))
     );
+}
 
+/// One drawing per partition: replicas, leaders, HW, faults and operations over time.
+fn timeline(s: &mut String, out: &RunOutput, report: &Report, obs: &Observer) {
     s.push_str("<h2>Timeline</h2>\n");
     s.push_str(LEGEND);
     match &obs.timeline {
         None => s.push_str("<p>This run kept no timeline.</p>\n"),
         Some(_) => {
-            let draw = Draw::new(out, report, &obs);
+            let draw = Draw::new(out, report, obs);
             s.push_str(DEFS);
-            for p in 0..sc.total_partitions() {
+            for p in 0..out.ctx.sc.total_partitions() {
                 let _ = writeln!(s, "<h3 id=\"p{p}\">partition {p}</h3>");
                 s.push_str(&draw.partition(p));
             }
         }
     }
-
-    s.push_str("<h2>Scenario</h2>\n");
-    let _ = writeln!(
-        s,
-        "<pre class=\"banner\">{}</pre>",
-        esc(output::banner(sc, out.seed).trim_end())
-    );
-    counts_table(&mut s, report, &obs, out.outcome.end_ms);
-    faults_table(&mut s, &obs);
-    steps_list(&mut s, &obs, !sc.fix.is_empty());
-    let _ = writeln!(
-        s,
-        "<h2>Final replica states</h2>\n<pre>{}</pre>",
-        esc(obs.state_table().trim_end())
-    );
-    s.push_str("<h2>Files</h2>\n<p>");
-    for f in FILES {
-        let _ = write!(s, "<a href=\"{f}\">{f}</a> ");
-    }
-    s.push_str("</p>\n</body>\n</html>\n");
-    s
 }
 
 pub(super) fn counts_table(s: &mut String, report: &Report, obs: &Observer, end_ms: u64) {

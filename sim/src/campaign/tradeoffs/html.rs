@@ -34,6 +34,19 @@ pub fn html(t: &Tradeoffs) -> String {
     for chart in charts(t) {
         let _ = writeln!(s, "<div class=\"chart\">{chart}</div>");
     }
+    distribution(&mut s, t);
+    yours(&mut s, t);
+    s.push_str("<h2>What it can lose</h2>\n");
+    s.push_str(&loss_table(t).html());
+    s.push_str("<h2>What it costs</h2>\n");
+    s.push_str(&cost_table(t).html());
+    findings_list(&mut s, t);
+    definitions_and_replay(&mut s, t);
+    s
+}
+
+/// The scenario's fault distribution, the overrides and what was not run.
+fn distribution(s: &mut String, t: &Tradeoffs) {
     s.push_str("<h2>The fault distribution</h2>\n");
     let _ = writeln!(
         s,
@@ -59,6 +72,10 @@ pub fn html(t: &Tradeoffs) -> String {
     if !t.skipped.is_empty() {
         let _ = writeln!(s, "<p>Not run: {}</p>", esc(&t.skipped.join("; ")));
     }
+}
+
+/// The user's own configuration, as README.md words it, in HTML.
+fn yours(s: &mut String, t: &Tradeoffs) {
     let mut yours = String::new();
     write_yours_md(t, &mut yours);
     for para in yours.split("\n\n").filter(|p| !p.trim().is_empty()) {
@@ -74,10 +91,9 @@ pub fn html(t: &Tradeoffs) -> String {
             let _ = writeln!(s, "<p>{}</p>", inline(para));
         }
     }
-    s.push_str("<h2>What it can lose</h2>\n");
-    s.push_str(&loss_table(t).html());
-    s.push_str("<h2>What it costs</h2>\n");
-    s.push_str(&cost_table(t).html());
+}
+
+fn findings_list(s: &mut String, t: &Tradeoffs) {
     let found = findings(t);
     if !found.is_empty() {
         s.push_str("<h2>Findings</h2>\n<ul>\n");
@@ -94,6 +110,9 @@ pub fn html(t: &Tradeoffs) -> String {
         }
         s.push_str("</ul>\n");
     }
+}
+
+fn definitions_and_replay(s: &mut String, t: &Tradeoffs) {
     s.push_str("<h2>What is measured</h2>\n<ul>\n");
     for (term, text) in definitions(t) {
         let _ = writeln!(
@@ -113,7 +132,6 @@ pub fn html(t: &Tradeoffs) -> String {
         );
     }
     s.push_str("</ul>\n</body>\n</html>\n");
-    s
 }
 
 // ------------------------------------------------------------------------------- charts

@@ -385,11 +385,7 @@ pub fn plan(p: &Params) -> Result<Plan, InputError> {
     // The user's row starts from Kafka's defaults for the grid's keys, not the scenario's, so
     // that it answers for their files alone.
     let mut yours = base.clone();
-    set_if_changed(&mut yours, "acks", "all")?;
-    set_if_changed(&mut yours, "min.insync.replicas", 1)?;
-    set_if_changed(&mut yours, "unclean.leader.election.enable", false)?;
-    set_if_changed(&mut yours, "log.flush.interval.messages", NEVER)?;
-    set_if_changed(&mut yours, "log.flush.interval.ms", NEVER)?;
+    kafka_defaults(&mut yours)?;
     let before = base.overrides.len();
     let files = [
         (&p.server_properties, PropertiesKind::Server),
@@ -425,7 +421,35 @@ pub fn plan(p: &Params) -> Result<Plan, InputError> {
         });
     }
     let mut skipped = Vec::new();
-    for &rf in &rfs {
+    grid(&base, p, &rfs, &mut cells, &mut skipped)?;
+    Ok(Plan {
+        cells,
+        skipped,
+        base,
+        ignored,
+        applied,
+    })
+}
+
+/// Kafka's defaults for the grid's keys.
+fn kafka_defaults(sc: &mut Scenario) -> Result<(), InputError> {
+    set_if_changed(sc, "acks", "all")?;
+    set_if_changed(sc, "min.insync.replicas", 1)?;
+    set_if_changed(sc, "unclean.leader.election.enable", false)?;
+    set_if_changed(sc, "log.flush.interval.messages", NEVER)?;
+    set_if_changed(sc, "log.flush.interval.ms", NEVER)
+}
+
+/// One cell per replication factor, acks, min.insync.replicas, unclean election and flush
+/// policy; a min.insync.replicas above the replication factor is skipped and said so.
+fn grid(
+    base: &Scenario,
+    p: &Params,
+    rfs: &[i32],
+    cells: &mut Vec<Planned>,
+    skipped: &mut Vec<String>,
+) -> Result<(), InputError> {
+    for &rf in rfs {
         if rf < 1 || rf > base.brokers {
             return Err(grid_error(format!(
                 "replication factor {rf} must be between 1 and the number of brokers ({})",
@@ -463,13 +487,7 @@ pub fn plan(p: &Params) -> Result<Plan, InputError> {
             }
         }
     }
-    Ok(Plan {
-        cells,
-        skipped,
-        base,
-        ignored,
-        applied,
-    })
+    Ok(())
 }
 
 /// The command line that makes this report.
