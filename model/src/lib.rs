@@ -20,6 +20,7 @@ pub mod policy;
 pub mod quorum;
 pub mod selftest;
 pub mod step;
+pub mod zookeeper;
 
 pub use assignor::Assignor;
 pub use broker::{Broker, Replica, Role};
@@ -29,5 +30,5 @@ pub use ids::*;
 pub use log::{EpochEntry, PartitionLog, Record};
 pub use messages::*;
 pub use named::{Named, VariantArray};
-pub use selftest::{Flaw, SelfTest};
+pub use selftest::{Flaw, SelfTest, ZkFlaw};
 pub use step::*;

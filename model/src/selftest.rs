@@ -73,11 +73,26 @@ pub enum QuorumFlaw {
     ForgetVoteOnRestart,
 }
 
+/// A deliberately broken variant of the ZooKeeper ensemble, used only to show that
+/// `ZkObserver` catches the violation it exists for. `None` in every real run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "kebab-case")]
+pub enum ZkFlaw {
+    #[default]
+    None,
+    /// Closing a session (expiry or the client's close) leaves its ephemeral znodes behind.
+    KeepEphemeralsOnClose,
+    /// A server takes back a session whose client has seen a later zxid than the server has
+    /// applied: the client sees the tree go back in time.
+    AcceptStaleReconnect,
+}
+
 /// The planted flaws of one run, handed to the machines they act in (`with_selftest`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SelfTest {
     pub flaw: Flaw,
     pub quorum_flaw: QuorumFlaw,
+    pub zk_flaw: ZkFlaw,
 }
 
 impl SelfTest {
@@ -89,6 +104,11 @@ impl SelfTest {
     /// Whether `flaw` is planted in the controller quorum.
     pub fn planted_in_quorum(self, flaw: QuorumFlaw) -> bool {
         self.quorum_flaw == flaw
+    }
+
+    /// Whether `flaw` is planted in the ZooKeeper ensemble.
+    pub fn planted_in_zookeeper(self, flaw: ZkFlaw) -> bool {
+        self.zk_flaw == flaw
     }
 
     /// Whether the quorum carries any flaw (its own consistency assertions are then off: the

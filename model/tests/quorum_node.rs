@@ -27,6 +27,7 @@ fn cfg(voters: &[NodeIndex]) -> QuorumConfig {
         voters: voters.to_vec(),
         election_timeout_ms: T,
         heartbeat_interval_ms: HB,
+        eager_commit: false,
     }
 }
 

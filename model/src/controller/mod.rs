@@ -176,8 +176,34 @@ impl Controller {
                 let result = self.heartbeat(*now, *broker, *broker_epoch, *incarnation, &mut ready);
                 Some((origin, Response::BrokerHeartbeat { result }))
             }
-            Command::AlterPartition { origin, .. } => {
-                Some((origin, self.alter_partition_answer(cmd, &mut ready)))
+            Command::AlterPartition {
+                origin,
+                leader,
+                broker_epoch,
+                partition,
+                leader_epoch,
+                partition_epoch,
+                new_isr,
+                ..
+            } => {
+                let result = self.alter_partition(
+                    *leader,
+                    *broker_epoch,
+                    *partition,
+                    *leader_epoch,
+                    *partition_epoch,
+                    new_isr.clone(),
+                    &mut ready,
+                );
+                // Answered with the proposal it decided.
+                let proposal = proposal(*partition_epoch, new_isr);
+                let partition = *partition;
+                let answer = Response::AlterPartition {
+                    partition,
+                    proposal,
+                    result,
+                };
+                Some((origin, answer))
             }
             Command::AllocateProducerId {
                 origin,
@@ -202,36 +228,6 @@ impl Controller {
             ready.sends.push(Envelope::Reply { conn, response });
         }
         ready
-    }
-
-    /// An AlterPartition applied, answered with the proposal it decided.
-    fn alter_partition_answer(&mut self, cmd: &Command, ready: &mut Ready) -> Response {
-        let Command::AlterPartition {
-            leader,
-            broker_epoch,
-            partition,
-            leader_epoch,
-            partition_epoch,
-            new_isr,
-            ..
-        } = cmd
-        else {
-            unreachable!("an AlterPartition command");
-        };
-        let result = self.alter_partition(
-            *leader,
-            *broker_epoch,
-            *partition,
-            *leader_epoch,
-            *partition_epoch,
-            new_isr.clone(),
-            ready,
-        );
-        Response::AlterPartition {
-            partition: *partition,
-            proposal: proposal(*partition_epoch, new_isr),
-            result,
-        }
     }
 
     /// The next producer id, for InitProducerId: ids are handed out in the order the

@@ -48,15 +48,20 @@ pub struct QuorumConfig {
     /// How often an idle leader sends Append (heartbeats, which also retransmit unacknowledged
     /// entries), and how often a candidate asks again the voters that have not granted.
     pub heartbeat_interval_ms: u64,
+    /// Tell the followers of each new commit point at once (Zab's COMMIT), rather than with
+    /// the next Append or heartbeat (Raft's, and KRaft's, way).
+    pub eager_commit: bool,
 }
 
 impl QuorumConfig {
-    /// The defaults: election timeout 1000 ms (KRaft's), heartbeat 500 ms, no flaw.
+    /// The defaults: election timeout 1000 ms (KRaft's), heartbeat 500 ms, commits told with
+    /// the next Append.
     pub fn new(voters: Vec<NodeIndex>) -> Self {
         QuorumConfig {
             voters,
             election_timeout_ms: 1_000,
             heartbeat_interval_ms: 500,
+            eager_commit: false,
         }
     }
 

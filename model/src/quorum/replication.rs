@@ -267,6 +267,9 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             return;
         }
         self.commit_to(target, ready);
+        if self.cfg.eager_commit {
+            self.broadcast_append(ready);
+        }
     }
 
     /// The highest index held by a majority of voters, the leader included.
