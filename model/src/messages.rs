@@ -85,6 +85,27 @@ pub struct PartitionState {
 }
 
 /// A record a producer sends (the broker assigns offset and epoch).
+/// A partition leader's proposal to change its ISR (AlterPartition, KIP-497).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlterPartitionRequest {
+    pub leader: BrokerId,
+    pub broker_epoch: i64,
+    pub partition: PartitionId,
+    pub leader_epoch: Epoch,
+    pub partition_epoch: Epoch,
+    /// Proposed ISR with each member's broker epoch (KIP-903).
+    pub new_isr: Vec<(BrokerId, i64)>,
+}
+
+impl AlterPartitionRequest {
+    /// What an answer names of the proposal it answers: the partition epoch it was based on
+    /// and the ISR it proposed.
+    pub fn proposal(&self) -> (Epoch, Vec<BrokerId>) {
+        let isr = self.new_isr.iter().map(|(b, _)| *b).collect();
+        (self.partition_epoch, isr)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProduceRecord {
     pub key: Bytes,
@@ -126,15 +147,7 @@ pub enum Request {
     LeaderAndIsr {
         partitions: Vec<PartitionState>,
     },
-    AlterPartition {
-        leader: BrokerId,
-        broker_epoch: i64,
-        partition: PartitionId,
-        leader_epoch: Epoch,
-        partition_epoch: Epoch,
-        /// Proposed ISR with each member's broker epoch (KIP-903).
-        new_isr: Vec<(BrokerId, i64)>,
-    },
+    AlterPartition(AlterPartitionRequest),
     Metadata {
         correlation_id: u64,
     },
@@ -315,7 +328,7 @@ impl Request {
             Request::Produce { .. } => "produce",
             Request::Fetch { .. } => "fetch",
             Request::BrokerHeartbeat { .. } => "heartbeat",
-            Request::AlterPartition { .. } => "alter_partition",
+            Request::AlterPartition(_) => "alter_partition",
             Request::Metadata { .. } => "metadata",
             Request::InitProducerId { .. } => "init_producer_id",
             Request::JoinGroup { .. } => "join_group",
@@ -397,12 +410,7 @@ pub enum Command {
     AlterPartition {
         now: TimeMs,
         origin: Origin,
-        leader: BrokerId,
-        broker_epoch: i64,
-        partition: PartitionId,
-        leader_epoch: Epoch,
-        partition_epoch: Epoch,
-        new_isr: Vec<(BrokerId, i64)>,
+        request: AlterPartitionRequest,
     },
     /// InitProducerId: hand out the next producer id. It goes through the metadata log (KRaft
     /// writes ProducerIdsRecord there), so a new active controller never hands out an id again.

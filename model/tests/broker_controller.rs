@@ -119,7 +119,7 @@ fn shrinking(cfg: BrokerConfig) -> (Hand, Request) {
         h.fetch(2, 4, 1, 1);
         let sent = h.run(50);
         let alter = sent.into_iter().find_map(|e| match e {
-            Envelope::To { request, .. } if matches!(request, Request::AlterPartition { .. }) => {
+            Envelope::To { request, .. } if matches!(request, Request::AlterPartition(_)) => {
                 Some(request)
             }
             _ => None,
@@ -141,15 +141,10 @@ fn alter_answer(h: &mut Hand, from: u32, proposal: (Epoch, Vec<BrokerId>), e: Er
 }
 
 fn proposal_of(alter: &Request) -> (Epoch, Vec<BrokerId>) {
-    let Request::AlterPartition {
-        partition_epoch,
-        new_isr,
-        ..
-    } = alter
-    else {
+    let Request::AlterPartition(a) = alter else {
         panic!("not an AlterPartition: {alter:?}");
     };
-    ksim_model::controller::proposal(*partition_epoch, new_isr)
+    a.proposal()
 }
 
 #[test]
@@ -224,7 +219,7 @@ fn an_alter_partition_answered_not_controller_goes_to_the_next_voter() {
         sent.iter().find_map(|e| match e {
             Envelope::To {
                 node,
-                request: Request::AlterPartition { .. },
+                request: Request::AlterPartition(_),
             } => Some(*node),
             _ => None,
         })

@@ -3,7 +3,6 @@
 //! answers a controller that cannot apply gives, producer ids, and KIP-966's unclean shutdown
 //! and balanced recovery.
 
-use ksim_model::controller::proposal;
 use ksim_model::GroupRequest;
 use ksim_model::*;
 
@@ -102,7 +101,7 @@ fn each_metadata_request_becomes_its_command_and_others_none() {
             log_ends: vec![(0, 1, 5)],
         })
     );
-    let alter = Request::AlterPartition {
+    let request = AlterPartitionRequest {
         leader: 1,
         broker_epoch: 3,
         partition: 2,
@@ -110,17 +109,13 @@ fn each_metadata_request_becomes_its_command_and_others_none() {
         partition_epoch: 6,
         new_isr: vec![(1, 3), (2, 8)],
     };
+    let alter = Request::AlterPartition(request.clone());
     assert_eq!(
         Command::for_request(100, o, &alter),
         Some(Command::AlterPartition {
             now: 100,
             origin: o,
-            leader: 1,
-            broker_epoch: 3,
-            partition: 2,
-            leader_epoch: 4,
-            partition_epoch: 6,
-            new_isr: vec![(1, 3), (2, 8)],
+            request,
         })
     );
     let init = Request::InitProducerId { correlation_id: 11 };
@@ -179,15 +174,19 @@ fn a_controller_that_cannot_apply_answers_not_controller_on_the_origin_connectio
         incarnation: 1,
         log_ends: vec![],
     };
-    let alter = Command::AlterPartition {
-        now: 0,
-        origin: o,
+    let request = AlterPartitionRequest {
         leader: 1,
         broker_epoch: 1,
         partition: 2,
         leader_epoch: 3,
         partition_epoch: 6,
         new_isr: vec![(1, 1), (3, 2)],
+    };
+    let proposed = request.proposal();
+    let alter = Command::AlterPartition {
+        now: 0,
+        origin: o,
+        request,
     };
     let init = Command::AllocateProducerId {
         origin: o,
@@ -233,7 +232,7 @@ fn a_controller_that_cannot_apply_answers_not_controller_on_the_origin_connectio
         ))
     ));
     assert_eq!(refusal(&Command::ExpireSessions { now: 0 }), None);
-    assert_eq!(proposal(2, &[(3, 9), (1, 4)]), (2, vec![3, 1]));
+    assert_eq!(proposed, (6, vec![1, 3]));
 }
 
 #[test]

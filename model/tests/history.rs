@@ -43,7 +43,7 @@ fn fetch_resp(r: &Response) -> bool {
     matches!(r, Response::Fetch { .. })
 }
 fn alter_req(r: &Request) -> bool {
-    matches!(r, Request::AlterPartition { .. })
+    matches!(r, Request::AlterPartition(_))
 }
 fn leader_and_isr(r: &Request) -> bool {
     matches!(r, Request::LeaderAndIsr { .. })

@@ -406,14 +406,14 @@ fn alter(
     pe: Epoch,
     isr: &[(BrokerId, i64)],
 ) -> Result<PartitionState, ErrorCode> {
-    let request = Request::AlterPartition {
+    let request = Request::AlterPartition(AlterPartitionRequest {
         leader,
         broker_epoch: be,
         partition: P,
         leader_epoch: le,
         partition_epoch: pe,
         new_isr: isr.to_vec(),
-    };
+    });
     let Response::AlterPartition { result, .. } = call(ctl, now, request).0 else {
         panic!("not an AlterPartition answer")
     };

@@ -204,8 +204,9 @@ fn describe(r: &Request, kinds: &[String]) -> Option<String> {
         Request::Fetch { fetch_offset, .. } if kind("fetch") => {
             Some(format!("fetch offset {fetch_offset}"))
         }
-        Request::AlterPartition { new_isr, .. } if kind("alter") => {
-            let isr: Vec<String> = new_isr
+        Request::AlterPartition(a) if kind("alter") => {
+            let isr: Vec<String> = a
+                .new_isr
                 .iter()
                 .map(|(b, e)| format!("{b}(broker epoch {e})"))
                 .collect();

@@ -393,14 +393,14 @@ impl Broker {
                 )
             })
             .collect();
-        let request = Request::AlterPartition {
+        let request = Request::AlterPartition(AlterPartitionRequest {
             leader: me,
             broker_epoch,
             partition: p,
             leader_epoch,
             partition_epoch: state.partition_epoch,
             new_isr: with_epochs,
-        };
+        });
         r.pending_isr = Some(new_isr);
         r.pending_alter = Some(request.clone());
         r.resend_alter = false;

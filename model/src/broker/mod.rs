@@ -411,7 +411,7 @@ impl Broker {
                 }
             }
             Request::BrokerHeartbeat { .. }
-            | Request::AlterPartition { .. }
+            | Request::AlterPartition(_)
             | Request::Metadata { .. }
             | Request::InitProducerId { .. }
             | Request::JoinGroup { .. }
@@ -450,8 +450,7 @@ impl Broker {
                 // refusal of an older copy must not drop a newer proposal (its HW would pass
                 // the replicas that one adds).
                 let current = matches!(&r.pending_alter,
-                    Some(Request::AlterPartition { partition_epoch, new_isr, .. })
-                        if crate::controller::proposal(*partition_epoch, new_isr) == proposal);
+                    Some(Request::AlterPartition(a)) if a.proposal() == proposal);
                 match result {
                     Ok(state) => {
                         if current {

@@ -20,22 +20,10 @@ impl Command {
                 incarnation: *incarnation,
                 log_ends: log_ends.clone(),
             }),
-            Request::AlterPartition {
-                leader,
-                broker_epoch,
-                partition,
-                leader_epoch,
-                partition_epoch,
-                new_isr,
-            } => Some(Command::AlterPartition {
+            Request::AlterPartition(request) => Some(Command::AlterPartition {
                 now,
                 origin,
-                leader: *leader,
-                broker_epoch: *broker_epoch,
-                partition: *partition,
-                leader_epoch: *leader_epoch,
-                partition_epoch: *partition_epoch,
-                new_isr: new_isr.clone(),
+                request: request.clone(),
             }),
             Request::InitProducerId { correlation_id } => Some(Command::AllocateProducerId {
                 origin,
@@ -74,16 +62,12 @@ impl Command {
                 },
             )),
             Command::AlterPartition {
-                origin,
-                partition,
-                partition_epoch,
-                new_isr,
-                ..
+                origin, request, ..
             } => Some((
                 origin.conn,
                 Response::AlterPartition {
-                    partition: *partition,
-                    proposal: proposal(*partition_epoch, new_isr),
+                    partition: request.partition,
+                    proposal: request.proposal(),
                     result: Err(ErrorCode::NotController),
                 },
             )),

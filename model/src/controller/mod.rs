@@ -177,31 +177,13 @@ impl Controller {
                 Some((origin, Response::BrokerHeartbeat { result }))
             }
             Command::AlterPartition {
-                origin,
-                leader,
-                broker_epoch,
-                partition,
-                leader_epoch,
-                partition_epoch,
-                new_isr,
-                ..
+                origin, request, ..
             } => {
-                let result = self.alter_partition(
-                    *leader,
-                    *broker_epoch,
-                    *partition,
-                    *leader_epoch,
-                    *partition_epoch,
-                    new_isr.clone(),
-                    &mut ready,
-                );
                 // Answered with the proposal it decided.
-                let proposal = proposal(*partition_epoch, new_isr);
-                let partition = *partition;
                 let answer = Response::AlterPartition {
-                    partition,
-                    proposal,
-                    result,
+                    partition: request.partition,
+                    proposal: request.proposal(),
+                    result: self.alter_partition(request, &mut ready),
                 };
                 Some((origin, answer))
             }
@@ -598,17 +580,19 @@ impl Controller {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn alter_partition(
         &mut self,
-        leader: BrokerId,
-        broker_epoch: i64,
-        p: PartitionId,
-        leader_epoch: Epoch,
-        partition_epoch: Epoch,
-        new_isr: Vec<(BrokerId, i64)>,
+        request: &AlterPartitionRequest,
         ready: &mut Ready,
     ) -> Result<PartitionState, ErrorCode> {
+        let AlterPartitionRequest {
+            leader,
+            broker_epoch,
+            partition: p,
+            leader_epoch,
+            partition_epoch,
+            new_isr,
+        } = request.clone();
         let Some(state) = self.partitions.get(&p) else {
             return Err(ErrorCode::UnknownTopicOrPartition);
         };
@@ -665,11 +649,6 @@ impl Controller {
         self.push(p, ready);
         Ok(result)
     }
-}
-
-/// What an AlterPartition answer names of the proposal it answers.
-pub fn proposal(partition_epoch: Epoch, new_isr: &[(BrokerId, i64)]) -> (Epoch, Vec<BrokerId>) {
-    (partition_epoch, new_isr.iter().map(|(b, _)| *b).collect())
 }
 
 /// Change an ISR, keeping KIP-966's eligible leader replicas: a member that leaves while the

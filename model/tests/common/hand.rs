@@ -239,9 +239,9 @@ pub fn alters(sends: &[Envelope]) -> Vec<Vec<(BrokerId, i64)>> {
         .iter()
         .filter_map(|e| match e {
             Envelope::To {
-                request: Request::AlterPartition { new_isr, .. },
+                request: Request::AlterPartition(a),
                 ..
-            } => Some(new_isr.clone()),
+            } => Some(a.new_isr.clone()),
             _ => None,
         })
         .collect()

@@ -682,7 +682,7 @@ pub fn is_fetch(r: &Request) -> bool {
     matches!(r, Request::Fetch { .. })
 }
 pub fn is_alter(r: &Request) -> bool {
-    matches!(r, Request::AlterPartition { .. })
+    matches!(r, Request::AlterPartition(_))
 }
 pub fn fetch_offset(r: &Request) -> Offset {
     let Request::Fetch { fetch_offset, .. } = r else {
@@ -691,10 +691,10 @@ pub fn fetch_offset(r: &Request) -> Offset {
     *fetch_offset
 }
 pub fn new_isr_of(r: &Request) -> Vec<(BrokerId, i64)> {
-    let Request::AlterPartition { new_isr, .. } = r else {
+    let Request::AlterPartition(a) = r else {
         panic!("not an AlterPartition")
     };
-    new_isr.clone()
+    a.new_isr.clone()
 }
 /// Trace index of the first request from `sender` matching `f` delivered at or after index `from`.
 pub fn first_request(

@@ -59,14 +59,7 @@ fn distribution(s: &mut String, t: &Tradeoffs) {
         let _ = writeln!(
             s,
             "<p>Overrides applied to every row: {}</p>",
-            inline(
-                &t.params
-                    .sets
-                    .iter()
-                    .map(|x| format!("`{x}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            inline(&t.params.sets_listed())
         );
     }
     if !t.skipped.is_empty() {

@@ -412,12 +412,7 @@ pub fn markdown(t: &Tradeoffs) -> String {
         let _ = writeln!(
             s,
             "Overrides applied to every row: {}.\n",
-            t.params
-                .sets
-                .iter()
-                .map(|x| format!("`{x}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            t.params.sets_listed()
         );
     }
     if !t.skipped.is_empty() {

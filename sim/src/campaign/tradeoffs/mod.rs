@@ -73,6 +73,14 @@ pub struct Params {
     pub producer_properties: Option<String>,
 }
 
+impl Params {
+    /// The `--set` overrides as the report lists them: `` `k=v`, `k=v` ``.
+    pub fn sets_listed(&self) -> String {
+        let quoted: Vec<String> = self.sets.iter().map(|x| format!("`{x}`")).collect();
+        quoted.join(", ")
+    }
+}
+
 /// Everything `ksim tradeoffs` was asked for.
 #[derive(Clone, Debug)]
 pub struct Options {
