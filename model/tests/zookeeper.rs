@@ -125,13 +125,13 @@ fn storm(seed: u64, selftest: SelfTest, tally: &mut Tally) -> Vec<String> {
     net.run_for(3_000);
     for k in 0..4 {
         net.clients
-            .push(Client::new(&format!("c{k}"), k % 3, 2_000));
+            .push(Client::new(&format!("c{k}"), vec![1, 2, 3], k % 3, 2_000));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x570_0000);
     for _ in 0..60 {
         for k in 0..net.clients.len() {
             // An expired client starts a new session, as an application would.
-            net.clients[k].expired = false;
+            net.clients[k].zk.renew();
             let op = random_op(&mut rng, k);
             client::submit(&mut net, k, op);
         }
@@ -201,7 +201,7 @@ fn move_to_a_lagging_server(selftest: SelfTest) -> (Vec<String>, Vec<String>) {
     cfg.tick_time_ms = 200;
     let mut net = Net::new(5, cfg, selftest);
     net.run_for(3_000);
-    net.clients.push(Client::new("a", 1, 4_000));
+    net.clients.push(Client::new("a", vec![1, 2, 3], 1, 4_000));
     net.run_for(500);
     let create = |data: &str| ZkOp::Create {
         path: format!("/{data}"),

@@ -24,11 +24,13 @@
 //! Not modelled: snapshots (the transaction log is never compacted, so a restart replays all
 //! of it), observers, dynamic reconfiguration, ACLs, read-only mode, `multi`.
 
+mod client;
 mod messages;
 mod observer;
 mod server;
 mod tree;
 
+pub use client::{ZkClient, ZkClientInput, ZkClientReady, ZkEvent, ZkSend};
 pub use messages::*;
 pub use observer::ZkObserver;
 pub use server::{ZkInput, ZkReady, ZkServer};

@@ -51,7 +51,8 @@ impl ZkStory {
                     None => 0,
                 };
                 let timeout = tc.try_take_arg("timeout")?.unwrap_or(4_000);
-                self.net().clients.push(Client::new(&name, first, timeout));
+                let client = Client::new(&name, servers, first, timeout);
+                self.net().clients.push(client);
             }
             "run" => {
                 let ms = tc.take_arg("ms")?;
@@ -234,17 +235,18 @@ fn show(net: &mut Net) -> String {
         );
     }
     for c in &net.clients {
-        let session = c
-            .session
-            .map(|x| format!("session 0x{x:x}"))
-            .unwrap_or_else(|| "no session".into());
-        let server = match (c.conn, c.server) {
+        let session =
+            c.zk.session()
+                .map(|x| format!("session 0x{x:x}"))
+                .unwrap_or_else(|| "no session".into());
+        let server = match (c.conn, c.zk.server()) {
             (Some(_), Some(id)) => format!("on server {id}"),
             _ => "disconnected".into(),
         };
+        let last = c.zk.last_zxid();
         s += &format!(
-            "  client {}: {server}, {session}, last zxid {}\n",
-            c.name, c.last_zxid
+            "  client {}: {server}, {session}, last zxid {last}\n",
+            c.name
         );
     }
     if net.violations.is_empty() {
