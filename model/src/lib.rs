@@ -12,6 +12,7 @@ pub mod config;
 pub mod controller;
 pub mod history;
 pub mod ids;
+pub mod kafka_zk;
 pub mod log;
 pub mod messages;
 pub mod named;

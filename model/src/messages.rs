@@ -84,7 +84,6 @@ pub struct PartitionState {
     pub last_known_elr: Vec<BrokerId>,
 }
 
-/// A record a producer sends (the broker assigns offset and epoch).
 /// A partition leader's proposal to change its ISR (AlterPartition, KIP-497).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlterPartitionRequest {
@@ -106,6 +105,7 @@ impl AlterPartitionRequest {
     }
 }
 
+/// A record a producer sends (the broker assigns offset and epoch).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProduceRecord {
     pub key: Bytes,
@@ -148,6 +148,13 @@ pub enum Request {
         partitions: Vec<PartitionState>,
     },
     AlterPartition(AlterPartitionRequest),
+    /// The ZooKeeper-era controller's LeaderAndIsr: fenced by the controller epoch, and by
+    /// the broker epoch the controller knows the receiving broker by (KIP-380).
+    ZkLeaderAndIsr {
+        controller_epoch: i32,
+        broker_epoch: i64,
+        partitions: Vec<PartitionState>,
+    },
     Metadata {
         correlation_id: u64,
     },
@@ -329,6 +336,7 @@ impl Request {
             Request::Fetch { .. } => "fetch",
             Request::BrokerHeartbeat { .. } => "heartbeat",
             Request::AlterPartition(_) => "alter_partition",
+            Request::ZkLeaderAndIsr { .. } => "leader_and_isr",
             Request::Metadata { .. } => "metadata",
             Request::InitProducerId { .. } => "init_producer_id",
             Request::JoinGroup { .. } => "join_group",

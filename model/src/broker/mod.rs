@@ -412,6 +412,8 @@ impl Broker {
             }
             Request::BrokerHeartbeat { .. }
             | Request::AlterPartition(_)
+            // A ZooKeeper-mode broker's fencing passes it on as LeaderAndIsr.
+            | Request::ZkLeaderAndIsr { .. }
             | Request::Metadata { .. }
             | Request::InitProducerId { .. }
             | Request::JoinGroup { .. }

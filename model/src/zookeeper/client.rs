@@ -90,8 +90,8 @@ pub struct ZkClient {
     next_xid: u64,
     /// Sent on the current connection, by xid.
     pending: BTreeMap<u64, ZkOp>,
-    /// Waiting for a connection with a session.
-    queued: Vec<ZkOp>,
+    /// Waiting for a connection with a session, with their xids.
+    queued: Vec<(u64, ZkOp)>,
     last_heard_ms: u64,
     last_sent_ms: u64,
     expired: bool,
@@ -137,11 +137,20 @@ impl ZkClient {
     }
 
     /// Ask for `op`: sent now when connected with a session, else at the next connection.
-    pub fn submit(&mut self, now_ms: u64, op: ZkOp) -> ZkClientReady {
+    /// Its answer (or its CONNECTIONLOSS) carries the xid returned, as the Java client
+    /// numbers a request when it is queued.
+    pub fn submit(&mut self, now_ms: u64, op: ZkOp) -> (u64, ZkClientReady) {
         let mut ready = ZkClientReady::default();
-        self.queued.push(op);
+        let xid = self.queue(op);
         self.flush(now_ms, &mut ready);
-        ready
+        (xid, ready)
+    }
+
+    fn queue(&mut self, op: ZkOp) -> u64 {
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        self.queued.push((xid, op));
+        xid
     }
 
     pub fn step(&mut self, now_ms: u64, input: ZkClientInput) -> ZkClientReady {
@@ -158,9 +167,7 @@ impl ZkClient {
         if self.server.is_none() || self.session.is_none() {
             return;
         }
-        for op in std::mem::take(&mut self.queued) {
-            let xid = self.next_xid;
-            self.next_xid += 1;
+        for (xid, op) in std::mem::take(&mut self.queued) {
             self.pending.insert(xid, op.clone());
             self.last_sent_ms = now_ms;
             ready.sends.push(ZkSend::Request(ZkRequest::Op { xid, op }));
@@ -187,7 +194,7 @@ impl ZkClient {
             ready.sends.push(ZkSend::Close);
             self.lost(ready);
         } else if self.session.is_some() && now_ms - self.last_sent_ms >= self.timeout_ms / 3 {
-            self.queued.push(ZkOp::Ping);
+            self.queue(ZkOp::Ping);
             self.flush(now_ms, ready);
         }
     }

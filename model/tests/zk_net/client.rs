@@ -30,7 +30,7 @@ impl Client {
 /// Issue `op` now if connected with a session, else once connected.
 pub fn submit(net: &mut Net, k: usize, op: ZkOp) {
     let now = net.now_ms;
-    let ready = net.clients[k].zk.submit(now, op);
+    let (_, ready) = net.clients[k].zk.submit(now, op);
     carry(net, k, ready);
 }
 
@@ -74,7 +74,7 @@ fn carry(net: &mut Net, k: usize, ready: ZkClientReady) {
     for send in ready.sends {
         match send {
             ZkSend::Connect { server, request } => {
-                let conn = net.connect(k, server, request);
+                let conn = net.connect(super::Endpoint::Client(k), server, request);
                 net.clients[k].conn = Some(conn);
             }
             ZkSend::Request(request) => {

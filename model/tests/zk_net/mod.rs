@@ -6,14 +6,18 @@
 // The stories use their own parts of the harness.
 #![allow(dead_code)]
 
+pub mod brokers;
 pub mod client;
 pub mod story;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ksim_model::kafka_zk::broker::{ZkBroker, ZkBrokerConfig, ZkBrokerInput};
 use ksim_model::quorum::{NodeIndex, Persistent};
 use ksim_model::zookeeper::*;
-use ksim_model::{ConnId, SelfTest};
+use ksim_model::{
+    BrokerConfig, BrokerId, ConnId, Input, PartitionId, PartitionLog, Request, Response, SelfTest,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -26,6 +30,30 @@ pub const TICK_MS: u64 = 10;
 pub enum Addr {
     Server(NodeIndex),
     Client(usize),
+    Broker(BrokerId),
+}
+
+/// The ZooKeeper client end of a connection: a story's client, or a broker's session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Endpoint {
+    Client(usize),
+    Broker(BrokerId),
+}
+
+impl Endpoint {
+    fn addr(self) -> Addr {
+        match self {
+            Endpoint::Client(k) => Addr::Client(k),
+            Endpoint::Broker(b) => Addr::Broker(b),
+        }
+    }
+}
+
+/// A Kafka message between brokers, on the connection its requester opened.
+#[derive(Clone, Debug)]
+pub enum KafkaMsg {
+    Request(ConnId, Request),
+    Response(Response),
 }
 
 /// A message in flight.
@@ -33,11 +61,12 @@ pub enum Addr {
 pub enum Msg {
     Peer(NodeIndex, NodeIndex, PeerMessage),
     Request(ConnId, NodeIndex, ZkRequest),
-    Response(ConnId, usize, ZkResponse),
+    Response(ConnId, Endpoint, ZkResponse),
     /// The server closed the connection.
-    Closed(ConnId, usize),
+    Closed(ConnId, Endpoint),
     /// The client closed the connection.
     Gone(ConnId, NodeIndex),
+    Kafka(BrokerId, BrokerId, KafkaMsg),
 }
 
 impl Msg {
@@ -45,11 +74,12 @@ impl Msg {
         Some(match self {
             Msg::Peer(a, b, _) => (Addr::Server(*a), Addr::Server(*b)),
             Msg::Request(c, s, _) | Msg::Gone(c, s) => {
-                (Addr::Client(net.conns.get(c)?.0), Addr::Server(*s))
+                (net.conns.get(c)?.0.addr(), Addr::Server(*s))
             }
-            Msg::Response(c, k, _) | Msg::Closed(c, k) => {
-                (Addr::Server(net.conns.get(c)?.1), Addr::Client(*k))
+            Msg::Response(c, e, _) | Msg::Closed(c, e) => {
+                (Addr::Server(net.conns.get(c)?.1), e.addr())
             }
+            Msg::Kafka(a, b, _) => (Addr::Broker(*a), Addr::Broker(*b)),
         })
     }
 }
@@ -64,8 +94,19 @@ pub struct Net {
     pub servers: BTreeMap<NodeIndex, Option<ZkServer>>,
     pub disks: BTreeMap<NodeIndex, Persistent<Txn>>,
     pub clients: Vec<Client>,
-    /// Open connections: client, server.
-    pub conns: BTreeMap<ConnId, (usize, NodeIndex)>,
+    /// Open ZooKeeper connections: client end, server.
+    pub conns: BTreeMap<ConnId, (Endpoint, NodeIndex)>,
+    /// ZooKeeper-mode Kafka brokers (None while crashed), their configs, the logs a crashed
+    /// one restarts with, and how often each has started.
+    pub brokers: BTreeMap<BrokerId, Option<ZkBroker>>,
+    pub broker_cfgs: BTreeMap<BrokerId, (BrokerConfig, ZkBrokerConfig)>,
+    pub broker_logs: BTreeMap<BrokerId, BTreeMap<PartitionId, PartitionLog>>,
+    pub incarnations: BTreeMap<BrokerId, u64>,
+    /// Each broker's ZooKeeper connection.
+    pub broker_zk: BTreeMap<BrokerId, ConnId>,
+    /// Kafka connections: (requester, server), by id; and by pair.
+    pub kconns: BTreeMap<ConnId, (BrokerId, BrokerId)>,
+    pub kconn_of: BTreeMap<(BrokerId, BrokerId), ConnId>,
     pub next_conn: ConnId,
     pub queue: BTreeMap<(u64, u64), Msg>,
     /// The last delivery time per link, so one link stays in order.
@@ -93,6 +134,13 @@ impl Net {
             disks: BTreeMap::new(),
             clients: Vec::new(),
             conns: BTreeMap::new(),
+            brokers: BTreeMap::new(),
+            broker_cfgs: BTreeMap::new(),
+            broker_logs: BTreeMap::new(),
+            incarnations: BTreeMap::new(),
+            broker_zk: BTreeMap::new(),
+            kconns: BTreeMap::new(),
+            kconn_of: BTreeMap::new(),
             next_conn: 1,
             queue: BTreeMap::new(),
             link_at: BTreeMap::new(),
@@ -124,8 +172,8 @@ impl Net {
             .map(|(c, _)| *c)
             .collect();
         for conn in gone {
-            let (client, _) = self.conns.remove(&conn).expect("listed");
-            client::closed(self, client, conn);
+            let (end, _) = self.conns.remove(&conn).expect("listed");
+            self.closed(end, conn);
         }
     }
 
@@ -176,13 +224,13 @@ impl Net {
             self.send(Msg::Peer(id, to, msg));
         }
         for (conn, resp) in ready.clients {
-            if let Some((client, _)) = self.conns.get(&conn).copied() {
-                self.send(Msg::Response(conn, client, resp));
+            if let Some((end, _)) = self.conns.get(&conn).copied() {
+                self.send(Msg::Response(conn, end, resp));
             }
         }
         for conn in ready.close {
-            if let Some((client, _)) = self.conns.get(&conn).copied() {
-                self.send(Msg::Closed(conn, client));
+            if let Some((end, _)) = self.conns.get(&conn).copied() {
+                self.send(Msg::Closed(conn, end));
             }
         }
         let server = self.servers[&id].as_ref().expect("stepped");
@@ -207,10 +255,10 @@ impl Net {
     }
 
     /// Open a connection from `client` to `server`.
-    pub fn connect(&mut self, client: usize, server: NodeIndex, request: ZkRequest) -> ConnId {
+    pub fn connect(&mut self, end: Endpoint, server: NodeIndex, request: ZkRequest) -> ConnId {
         let conn = self.next_conn;
         self.next_conn += 1;
-        self.conns.insert(conn, (client, server));
+        self.conns.insert(conn, (end, server));
         self.send(Msg::Request(conn, server, request));
         conn
     }
@@ -224,16 +272,24 @@ impl Net {
                 }
             }
             Msg::Gone(conn, server) => self.step(server, ZkInput::ClientGone { conn }),
-            Msg::Response(conn, client, resp) => {
-                if self.conns.contains_key(&conn) {
-                    client::receive(self, client, conn, resp);
+            Msg::Response(conn, end, resp) => {
+                if !self.conns.contains_key(&conn) {
+                    return;
+                }
+                match end {
+                    Endpoint::Client(k) => client::receive(self, k, conn, resp),
+                    Endpoint::Broker(b) => {
+                        let input = ZkBrokerInput::Zk(ZkClientInput::Response(resp));
+                        self.step_broker(b, input);
+                    }
                 }
             }
-            Msg::Closed(conn, client) => {
+            Msg::Closed(conn, end) => {
                 if self.conns.remove(&conn).is_some() {
-                    client::closed(self, client, conn);
+                    self.closed(end, conn);
                 }
             }
+            Msg::Kafka(from, to, msg) => self.deliver_kafka(from, to, msg),
         }
     }
 
@@ -256,6 +312,24 @@ impl Net {
             }
             for k in 0..self.clients.len() {
                 client::tick(self, k);
+            }
+            for b in self.brokers.keys().copied().collect::<Vec<_>>() {
+                self.step_broker(b, ZkBrokerInput::Kafka(Input::Tick));
+            }
+        }
+    }
+}
+
+impl Net {
+    /// A ZooKeeper connection closed under `end`.
+    fn closed(&mut self, end: Endpoint, conn: ConnId) {
+        match end {
+            Endpoint::Client(k) => client::closed(self, k, conn),
+            Endpoint::Broker(b) => {
+                if self.broker_zk.get(&b) == Some(&conn) {
+                    self.broker_zk.remove(&b);
+                    self.step_broker(b, ZkBrokerInput::Zk(ZkClientInput::Closed));
+                }
             }
         }
     }

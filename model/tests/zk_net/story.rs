@@ -13,15 +13,21 @@
 //! - `run ms=MS`; `crash server=I`, `restart server=I`, `isolate servers=(I,..)`, `heal`;
 //!   `pause client=N`, `resume client=N` (a paused client sends nothing).
 //! - `tree server=I`: that server's znodes.
+//! - `brokers ids=(1,2,3) [partitions=N] [session=MS] [old=controller-epoch|broker-epoch|
+//!   conditional-isr]`: ZooKeeper-mode Kafka brokers, every partition on each of them, with
+//!   `zookeeper.session.timeout.ms` (4000) and one ZooKeeper-era rule as it was before its
+//!   fix; `crash-broker id=B`, `restart-broker id=B`, `cut-broker id=B` (from ZooKeeper
+//!   only; `heal` mends it).
 //!
 //! After each command: what happened since the last one (elections, answers, watches,
 //! expiries), each server and client, and the observer's count of checks and findings.
 
 use bytes::Bytes;
 use datadriven::{DataDrivenError, TestCase};
+use ksim_model::kafka_zk::broker::ZkRules;
 use ksim_model::quorum::{NodeIndex, Role};
 use ksim_model::zookeeper::*;
-use ksim_model::{Named, SelfTest, ZkFlaw};
+use ksim_model::{BrokerId, Named, SelfTest, ZkFlaw};
 
 use super::client::{self, Client};
 use super::Net;
@@ -71,6 +77,33 @@ impl ZkStory {
                 self.net().isolate(&side);
             }
             "heal" => self.net().heal(),
+            "brokers" => {
+                let ids: Vec<BrokerId> = tc.take_args("ids")?;
+                let partitions = tc.try_take_arg("partitions")?.unwrap_or(1);
+                let session = tc.try_take_arg("session")?.unwrap_or(4_000);
+                let mut rules = ZkRules::default();
+                if let Some(off) = tc.try_take_arg::<String>("old")? {
+                    match off.as_str() {
+                        "controller-epoch" => rules.controller_epoch_fencing = false,
+                        "broker-epoch" => rules.broker_epoch_fencing = false,
+                        "conditional-isr" => rules.conditional_isr_update = false,
+                        other => return Err(arg_err(format!("unknown old rule {other}"))),
+                    }
+                }
+                self.net().add_brokers(&ids, partitions, session, rules);
+            }
+            "crash-broker" => {
+                let id = tc.take_arg("id")?;
+                self.net().crash_broker(id);
+            }
+            "restart-broker" => {
+                let id = tc.take_arg("id")?;
+                self.net().restart_broker(id);
+            }
+            "cut-broker" => {
+                let id = tc.take_arg("id")?;
+                self.net().isolate_broker_from_zookeeper(id);
+            }
             "pause" | "resume" => {
                 let k = self.client(tc)?;
                 self.net().clients[k].paused = tc.directive == "pause";
@@ -233,6 +266,9 @@ fn show(net: &mut Net) -> String {
             tree.sessions().len(),
             tree.znodes().count(),
         );
+    }
+    for (b, zb) in &net.brokers {
+        s += &super::brokers::show_broker(*b, zb.as_ref());
     }
     for c in &net.clients {
         let session =

@@ -1,0 +1,456 @@
+//! A Kafka broker of the ZooKeeper era, sans-IO: the replication machine (`Broker`, the same
+//! rules as in KRaft mode), its ZooKeeper session (`ZkClient`) and its controller
+//! (`ZkController`, active on one broker at a time). What KRaft does through the controller
+//! quorum, this broker does through ZooKeeper:
+//!
+//! - registration: the ephemeral `/brokers/ids/<id>`, whose czxid is the broker epoch
+//!   (KIP-380); the replication machine's heartbeats are answered here, from it;
+//! - an ISR change (the machine's AlterPartition) is a conditional write of the partition's
+//!   state znode at the version the broker last learnt, then a sequential
+//!   `/isr_change_notification/isr_change_`; a version conflict leaves the change pending until
+//!   the controller's next LeaderAndIsr, as Kafka's "cached zkVersion not equal" does;
+//! - LeaderAndIsr is obeyed only from the highest controller epoch seen (KAFKA-532) and only
+//!   when it names this incarnation's broker epoch (KIP-380);
+//! - a broker whose session expires registers again in a new one (a new broker epoch); until
+//!   the controller tells it otherwise, a leader keeps leading.
+
+use std::collections::BTreeMap;
+
+use super::controller::{ControllerOut, Purpose, ZkController, ZkControllerConfig};
+use super::*;
+use crate::broker::Broker;
+use crate::ids::{ConnId, TimeMs};
+use crate::messages::{
+    AlterPartitionRequest, ErrorCode, HeartbeatData, PartitionState, Request, Response,
+};
+use crate::step::{Envelope, Input, Ready};
+use crate::zookeeper::{ZkAnswer, ZkClient, ZkClientInput, ZkError, ZkEvent, ZkOp, ZkSend, Zxid};
+use crate::NodeId;
+
+/// The ZooKeeper-era switches: each `true` is the rule Kafka has had since its fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZkRules {
+    /// A broker refuses LeaderAndIsr from a controller epoch older than one it has seen
+    /// (KAFKA-532): without it a zombie controller's orders are obeyed.
+    pub controller_epoch_fencing: bool,
+    /// A broker refuses LeaderAndIsr meant for another incarnation (KIP-380, KAFKA-7235).
+    pub broker_epoch_fencing: bool,
+    /// A leader writes its ISR only if the state znode is at the version it knows; without
+    /// the check it overwrites the controller's newer state and the two drift apart.
+    pub conditional_isr_update: bool,
+}
+
+impl Default for ZkRules {
+    fn default() -> Self {
+        ZkRules {
+            controller_epoch_fencing: true,
+            broker_epoch_fencing: true,
+            conditional_isr_update: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZkBrokerConfig {
+    pub controller: ZkControllerConfig,
+    /// `zookeeper.connect`: the ensemble's servers.
+    pub zookeeper: Vec<u32>,
+    /// `zookeeper.session.timeout.ms` (18 s in Kafka 2.8).
+    pub session_timeout_ms: u64,
+    /// The listener's port (`localhost:9092` for broker 1 of the seed cluster).
+    pub port: u16,
+    pub rules: ZkRules,
+}
+
+/// Whose answer a ZooKeeper reply is.
+#[derive(Clone, Debug)]
+enum Owner {
+    /// A persistent path made sure of at startup.
+    Setup,
+    Register,
+    /// After a lost connection: is our registration there?
+    CheckRegistration,
+    Controller(Purpose),
+    Alter(AlterPartitionRequest),
+    IsrNotice,
+}
+
+/// What a ZooKeeper-mode broker's step may be fed.
+#[derive(Clone, Debug)]
+pub enum ZkBrokerInput {
+    Kafka(Input),
+    Zk(ZkClientInput),
+}
+
+/// The output of one step.
+#[derive(Debug, Default)]
+pub struct ZkBrokerReady {
+    pub kafka: Ready,
+    pub zk: Vec<ZkSend>,
+    /// The zxid of every ZooKeeper answer, for the client-order check.
+    pub zk_answered_at: Vec<Zxid>,
+}
+
+#[derive(Debug)]
+pub struct ZkBroker {
+    pub broker: Broker,
+    pub zk: ZkClient,
+    pub controller: ZkController,
+    cfg: ZkBrokerConfig,
+    owners: BTreeMap<u64, Owner>,
+    /// The czxid of this session's registration: the broker epoch.
+    registered: Option<i64>,
+    /// The highest controller epoch a LeaderAndIsr came with.
+    controller_epoch: i32,
+    /// The controller epoch of each partition's last applied state, written back with an
+    /// ISR change as Kafka's leader does.
+    state_epochs: BTreeMap<PartitionId, i32>,
+}
+
+impl ZkBroker {
+    pub fn new(broker: Broker, cfg: ZkBrokerConfig) -> Self {
+        let first = broker.id.unsigned_abs() as usize;
+        let zk = ZkClient::new(cfg.zookeeper.clone(), first, cfg.session_timeout_ms);
+        ZkBroker {
+            broker,
+            zk,
+            controller: ZkController::new(cfg.controller.clone()),
+            cfg,
+            owners: BTreeMap::new(),
+            registered: None,
+            controller_epoch: 0,
+            state_epochs: BTreeMap::new(),
+        }
+    }
+
+    /// The broker epoch, once registered in this session.
+    pub fn registered(&self) -> Option<i64> {
+        self.registered
+    }
+
+    pub fn step(&mut self, now: TimeMs, input: ZkBrokerInput) -> ZkBrokerReady {
+        let mut ready = ZkBrokerReady::default();
+        match input {
+            ZkBrokerInput::Kafka(Input::Request {
+                conn,
+                from,
+                request:
+                    Request::ZkLeaderAndIsr {
+                        controller_epoch,
+                        broker_epoch,
+                        partitions,
+                    },
+            }) => self.leader_and_isr(
+                now,
+                (conn, from),
+                controller_epoch,
+                broker_epoch,
+                partitions,
+                &mut ready,
+            ),
+            ZkBrokerInput::Kafka(input) => {
+                let tick = matches!(input, Input::Tick);
+                self.kafka_step(now, input, &mut ready);
+                if tick {
+                    let zk = self.zk.step(now, ZkClientInput::Tick);
+                    self.zk_ready(now, zk, &mut ready);
+                }
+            }
+            ZkBrokerInput::Zk(input) => {
+                let zk = self.zk.step(now, input);
+                self.zk_ready(now, zk, &mut ready);
+            }
+        }
+        ready
+    }
+
+    /// Step the replication machine; answer its controller traffic from ZooKeeper.
+    fn kafka_step(&mut self, now: TimeMs, input: Input, ready: &mut ZkBrokerReady) {
+        let mut out = self.broker.step(now, input);
+        let mut local = Vec::new();
+        for send in std::mem::take(&mut out.sends) {
+            match send {
+                Envelope::To {
+                    node: node @ NodeId::Controller(_),
+                    request: Request::BrokerHeartbeat { .. },
+                } => {
+                    let data = HeartbeatData {
+                        broker_epoch: self.registered.unwrap_or(-1),
+                        fenced: self.registered.is_none(),
+                        partitions: Vec::new(),
+                    };
+                    let response = Response::BrokerHeartbeat { result: Ok(data) };
+                    local.push(Input::Response {
+                        from: node,
+                        response,
+                    });
+                }
+                Envelope::To {
+                    request: Request::AlterPartition(request),
+                    ..
+                } => self.write_isr(now, request, ready),
+                send => out.sends.push(send),
+            }
+        }
+        merge(&mut ready.kafka, out);
+        for input in local {
+            self.kafka_step(now, input, ready);
+        }
+    }
+
+    fn leader_and_isr(
+        &mut self,
+        now: TimeMs,
+        (conn, from): (ConnId, NodeId),
+        controller_epoch: i32,
+        broker_epoch: i64,
+        partitions: Vec<PartitionState>,
+        ready: &mut ZkBrokerReady,
+    ) {
+        let rules = self.cfg.rules;
+        if rules.controller_epoch_fencing && controller_epoch < self.controller_epoch {
+            return;
+        }
+        if rules.broker_epoch_fencing && Some(broker_epoch) != self.registered {
+            return;
+        }
+        self.controller_epoch = self.controller_epoch.max(controller_epoch);
+        for state in &partitions {
+            self.state_epochs.insert(state.partition, controller_epoch);
+        }
+        let request = Request::LeaderAndIsr { partitions };
+        self.kafka_step(
+            now,
+            Input::Request {
+                conn,
+                from,
+                request,
+            },
+            ready,
+        );
+    }
+
+    /// The leader's ISR change, written to the state znode.
+    fn write_isr(
+        &mut self,
+        now: TimeMs,
+        request: AlterPartitionRequest,
+        ready: &mut ZkBrokerReady,
+    ) {
+        let state = LeaderIsr {
+            controller_epoch: self
+                .state_epochs
+                .get(&request.partition)
+                .copied()
+                .unwrap_or(0),
+            leader: request.leader,
+            version: 1,
+            leader_epoch: request.leader_epoch,
+            isr: request.proposal().1,
+        };
+        let version = if self.cfg.rules.conditional_isr_update {
+            request.partition_epoch
+        } else {
+            -1
+        };
+        let op = ZkOp::SetData {
+            path: state_path(&self.cfg.controller.topic, request.partition),
+            data: state.to_bytes(),
+            version,
+        };
+        self.submit(now, Owner::Alter(request), op, ready);
+    }
+
+    fn submit(&mut self, now: TimeMs, owner: Owner, op: ZkOp, ready: &mut ZkBrokerReady) {
+        let (xid, zk) = self.zk.submit(now, op);
+        self.owners.insert(xid, owner);
+        self.zk_ready(now, zk, ready);
+    }
+
+    fn zk_ready(
+        &mut self,
+        now: TimeMs,
+        zk: crate::zookeeper::ZkClientReady,
+        ready: &mut ZkBrokerReady,
+    ) {
+        ready.zk.extend(zk.sends);
+        ready.zk_answered_at.extend(zk.answered_at);
+        for event in zk.events {
+            self.zk_event(now, event, ready);
+        }
+    }
+
+    fn zk_event(&mut self, now: TimeMs, event: ZkEvent, ready: &mut ZkBrokerReady) {
+        let mut out = ControllerOut::default();
+        match event {
+            ZkEvent::Connected { fresh: true, .. } => {
+                self.registered = None;
+                for path in PERSISTENT_PATHS {
+                    self.submit(now, Owner::Setup, persistent(path), ready);
+                }
+                self.register(now, ready);
+                self.controller.on_session(&mut out);
+            }
+            ZkEvent::Connected { .. } => {}
+            ZkEvent::Expired { .. } => {
+                self.registered = None;
+                self.controller.on_expired();
+                self.zk.renew();
+            }
+            ZkEvent::Watch { path, kind } => self.controller.on_watch(&path, kind, &mut out),
+            ZkEvent::Answer { xid, result, .. } => {
+                let result = result.map_err(Some);
+                self.answered(now, xid, result, &mut out, ready);
+            }
+            ZkEvent::ConnectionLoss { xid, .. } => {
+                self.answered(now, xid, Err(None), &mut out, ready)
+            }
+        }
+        self.controller_out(now, out, ready);
+    }
+
+    fn register(&mut self, now: TimeMs, ready: &mut ZkBrokerReady) {
+        let op = ZkOp::Create {
+            path: broker_path(self.broker.id),
+            data: registration_data(self.cfg.port),
+            ephemeral: true,
+            sequential: false,
+        };
+        self.submit(now, Owner::Register, op, ready);
+    }
+
+    fn answered(
+        &mut self,
+        now: TimeMs,
+        xid: u64,
+        result: Result<ZkAnswer, Option<ZkError>>,
+        out: &mut ControllerOut,
+        ready: &mut ZkBrokerReady,
+    ) {
+        let Some(owner) = self.owners.remove(&xid) else {
+            return;
+        };
+        match (owner, result) {
+            (Owner::Setup | Owner::IsrNotice, _) => {}
+            (Owner::Register, Ok(ZkAnswer::Created { stat, .. })) => {
+                self.registered = Some(stat.czxid.as_u64() as i64);
+            }
+            // The previous session's registration is still there until that session expires;
+            // or the connection went and the outcome is unknown: look.
+            (Owner::Register, Err(_)) => {
+                let op = ZkOp::Exists {
+                    path: broker_path(self.broker.id),
+                    watch: false,
+                };
+                self.submit(now, Owner::CheckRegistration, op, ready);
+            }
+            (Owner::CheckRegistration, Ok(ZkAnswer::Exists(Some(stat)))) => {
+                if stat.ephemeral_owner == self.zk.session() {
+                    self.registered = Some(stat.czxid.as_u64() as i64);
+                } else {
+                    self.register(now, ready);
+                }
+            }
+            (Owner::CheckRegistration, _) => self.register(now, ready),
+            (Owner::Controller(purpose), result) => {
+                self.controller.on_answer(now, purpose, result, out)
+            }
+            (Owner::Alter(request), result) => self.isr_written(now, request, result, ready),
+            (_, _) => {}
+        }
+    }
+
+    /// Tell the replication machine how its ISR change went, and the controller that it
+    /// happened.
+    fn isr_written(
+        &mut self,
+        now: TimeMs,
+        request: AlterPartitionRequest,
+        result: Result<ZkAnswer, Option<ZkError>>,
+        ready: &mut ZkBrokerReady,
+    ) {
+        let p = request.partition;
+        let result = match result {
+            Ok(ZkAnswer::SetData(stat)) => Ok(PartitionState {
+                partition: p,
+                replicas: self.replicas(p),
+                leader: Some(request.leader),
+                leader_epoch: request.leader_epoch,
+                partition_epoch: stat.version,
+                isr: request.proposal().1,
+                elr: Vec::new(),
+                last_known_elr: Vec::new(),
+            }),
+            Err(Some(ZkError::BadVersion)) => Err(ErrorCode::InvalidUpdateVersion),
+            _ => Err(ErrorCode::RequestTimedOut),
+        };
+        if result.is_ok() {
+            let op = ZkOp::Create {
+                path: format!("{ISR_CHANGE_NOTIFICATION}/isr_change_"),
+                data: bytes::Bytes::from(p.to_string()),
+                ephemeral: false,
+                sequential: true,
+            };
+            self.submit(now, Owner::IsrNotice, op, ready);
+        }
+        let response = Response::AlterPartition {
+            partition: p,
+            proposal: request.proposal(),
+            result,
+        };
+        let from = NodeId::Controller(self.cfg.zookeeper.first().copied().unwrap_or(1));
+        self.kafka_step(now, Input::Response { from, response }, ready);
+    }
+
+    fn replicas(&self, p: PartitionId) -> Vec<BrokerId> {
+        self.cfg
+            .controller
+            .assignment
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// The controller's operations go to ZooKeeper; its LeaderAndIsr to brokers, this one's
+    /// own obeyed at once.
+    fn controller_out(&mut self, now: TimeMs, out: ControllerOut, ready: &mut ZkBrokerReady) {
+        ready.kafka.notes.extend(out.notes);
+        for (purpose, op) in out.ops {
+            self.submit(now, Owner::Controller(purpose), op, ready);
+        }
+        for send in out.sends {
+            match send {
+                Envelope::To {
+                    node: NodeId::Broker(b),
+                    request:
+                        Request::ZkLeaderAndIsr {
+                            controller_epoch,
+                            broker_epoch,
+                            partitions,
+                        },
+                } if b == self.broker.id => {
+                    let me = (0, NodeId::Broker(b));
+                    self.leader_and_isr(now, me, controller_epoch, broker_epoch, partitions, ready)
+                }
+                send => ready.kafka.sends.push(send),
+            }
+        }
+    }
+}
+
+fn persistent(path: &str) -> ZkOp {
+    ZkOp::Create {
+        path: path.into(),
+        data: bytes::Bytes::new(),
+        ephemeral: false,
+        sequential: false,
+    }
+}
+
+/// Append one step's output to another, in order.
+fn merge(into: &mut Ready, from: Ready) {
+    into.disk.extend(from.disk);
+    into.sends.extend(from.sends);
+    into.notes.extend(from.notes);
+}

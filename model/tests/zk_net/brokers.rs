@@ -1,0 +1,262 @@
+//! ZooKeeper-mode Kafka brokers on the stories' net: each a `ZkBroker` with its ZooKeeper
+//! session on the net's servers and Kafka connections to the other brokers (one per
+//! requester and server; a reply goes back on the connection its request came on).
+
+use std::collections::BTreeMap;
+
+use ksim_model::kafka_zk::broker::{
+    ZkBroker, ZkBrokerConfig, ZkBrokerInput, ZkBrokerReady, ZkRules,
+};
+use ksim_model::kafka_zk::controller::ZkControllerConfig;
+use ksim_model::zookeeper::ZkSend;
+use ksim_model::*;
+
+use super::{Addr, Endpoint, KafkaMsg, Msg, Net};
+
+pub const TOPIC: &str = "t";
+
+impl Net {
+    /// Brokers `ids`, `partitions` partitions each on every broker (replication factor = the
+    /// broker count), the preferred leader rotating.
+    pub fn add_brokers(
+        &mut self,
+        ids: &[BrokerId],
+        partitions: i32,
+        session_ms: u64,
+        rules: ZkRules,
+    ) {
+        let assignment: Vec<(PartitionId, Vec<BrokerId>)> = (0..partitions)
+            .map(|p| {
+                let mut replicas = ids.to_vec();
+                replicas.rotate_left(p as usize % ids.len());
+                (p, replicas)
+            })
+            .collect();
+        for &b in ids {
+            let controller = ZkControllerConfig {
+                broker: b,
+                topic: TOPIC.into(),
+                assignment: assignment.clone(),
+                unclean_leader_election: false,
+            };
+            let zk = ZkBrokerConfig {
+                controller,
+                zookeeper: self.cfg.servers.clone(),
+                session_timeout_ms: session_ms,
+                port: 9091 + b as u16,
+                rules,
+            };
+            let logs = (0..partitions)
+                .map(|p| (p, PartitionLog::default()))
+                .collect();
+            self.broker_cfgs.insert(b, (BrokerConfig::default(), zk));
+            self.broker_logs.insert(b, logs);
+            self.brokers.insert(b, None);
+            self.restart_broker(b);
+        }
+    }
+
+    pub fn broker(&self, b: BrokerId) -> Option<&ZkBroker> {
+        self.brokers.get(&b)?.as_ref()
+    }
+
+    pub fn restart_broker(&mut self, b: BrokerId) {
+        let (cfg, zk) = self.broker_cfgs[&b].clone();
+        let incarnation = {
+            let n = self.incarnations.entry(b).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let logs = self.broker_logs[&b].clone();
+        let broker = Broker::new(b, cfg, incarnation, self.now_ms, logs);
+        self.brokers.insert(b, Some(ZkBroker::new(broker, zk)));
+    }
+
+    /// The process dies (its page cache survives): its connections close.
+    pub fn crash_broker(&mut self, b: BrokerId) {
+        let Some(Some(zb)) = self.brokers.insert(b, None) else {
+            return;
+        };
+        // What a restarted broker recovers: every record (the page cache survived) and the
+        // HW it last checkpointed at most.
+        let logs: BTreeMap<PartitionId, PartitionLog> = zb
+            .broker
+            .replicas()
+            .map(|r| {
+                let records = r.log.records().to_vec();
+                (
+                    r.partition,
+                    PartitionLog::recover(records, Vec::new(), r.log.hw()),
+                )
+            })
+            .collect();
+        self.broker_logs.insert(b, logs);
+        if let Some(conn) = self.broker_zk.remove(&b) {
+            let server = self.conns[&conn].1;
+            self.send(Msg::Gone(conn, server));
+            self.conns.remove(&conn);
+        }
+        let gone: Vec<_> = self
+            .kconns
+            .iter()
+            .filter(|(_, (x, y))| *x == b || *y == b)
+            .map(|(c, pair)| (*c, *pair))
+            .collect();
+        for (conn, (x, y)) in gone {
+            self.kconns.remove(&conn);
+            self.kconn_of.remove(&(x, y));
+            let (peer, dead) = if x == b { (y, x) } else { (x, y) };
+            let input = Input::Disconnected {
+                peer: NodeId::Broker(dead),
+            };
+            self.step_broker(peer, ZkBrokerInput::Kafka(input));
+        }
+    }
+
+    /// Cut broker `b` off from every ZooKeeper server (its Kafka links stay).
+    pub fn isolate_broker_from_zookeeper(&mut self, b: BrokerId) {
+        for s in self.cfg.servers.clone() {
+            self.cut.insert((Addr::Broker(b), Addr::Server(s)));
+            self.cut.insert((Addr::Server(s), Addr::Broker(b)));
+        }
+    }
+
+    pub fn step_broker(&mut self, b: BrokerId, input: ZkBrokerInput) {
+        let now = self.now_ms;
+        let Some(Some(zb)) = self.brokers.get_mut(&b) else {
+            return;
+        };
+        let ready = zb.step(now, input);
+        self.carry_broker(b, ready);
+    }
+
+    fn carry_broker(&mut self, b: BrokerId, ready: ZkBrokerReady) {
+        let session = self.broker(b).and_then(|zb| zb.zk.session());
+        if let Some(session) = session {
+            for zxid in &ready.zk_answered_at {
+                if let Some(v) = self.observer.client_saw(session, *zxid) {
+                    self.violations.push(v);
+                }
+            }
+        }
+        for send in ready.zk {
+            self.broker_zk_send(b, send);
+        }
+        for note in &ready.kafka.notes {
+            if let Note::Elected {
+                partition,
+                leader,
+                leader_epoch,
+                isr,
+                unclean,
+            } = note
+            {
+                let how = if *unclean { " (unclean)" } else { "" };
+                self.log.push(format!(
+                    "controller {b}: partition {partition} leader {leader:?} epoch {leader_epoch} isr {isr:?}{how}"
+                ));
+            }
+        }
+        for send in ready.kafka.sends {
+            match send {
+                Envelope::To {
+                    node: NodeId::Broker(to),
+                    request,
+                } => {
+                    let conn = self.kafka_conn(b, to);
+                    self.send(Msg::Kafka(b, to, KafkaMsg::Request(conn, request)));
+                }
+                Envelope::Reply { conn, response } => {
+                    if let Some(&(requester, _)) = self.kconns.get(&conn) {
+                        self.send(Msg::Kafka(b, requester, KafkaMsg::Response(response)));
+                    }
+                }
+                // No producers or KRaft controllers in these stories.
+                Envelope::To { .. } => {}
+            }
+        }
+    }
+
+    fn broker_zk_send(&mut self, b: BrokerId, send: ZkSend) {
+        match send {
+            ZkSend::Connect { server, request } => {
+                let conn = self.connect(Endpoint::Broker(b), server, request);
+                self.broker_zk.insert(b, conn);
+            }
+            ZkSend::Request(request) => {
+                if let Some(&conn) = self.broker_zk.get(&b) {
+                    let server = self.conns[&conn].1;
+                    self.send(Msg::Request(conn, server, request));
+                }
+            }
+            ZkSend::Close => {
+                if let Some(conn) = self.broker_zk.remove(&b) {
+                    let server = self.conns[&conn].1;
+                    self.send(Msg::Gone(conn, server));
+                    self.conns.remove(&conn);
+                }
+            }
+        }
+    }
+
+    fn kafka_conn(&mut self, from: BrokerId, to: BrokerId) -> ConnId {
+        if let Some(&c) = self.kconn_of.get(&(from, to)) {
+            return c;
+        }
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.kconn_of.insert((from, to), conn);
+        self.kconns.insert(conn, (from, to));
+        conn
+    }
+
+    pub(super) fn deliver_kafka(&mut self, from: BrokerId, to: BrokerId, msg: KafkaMsg) {
+        let from_node = NodeId::Broker(from);
+        let input = match msg {
+            KafkaMsg::Request(conn, request) => {
+                if !self.kconns.contains_key(&conn) {
+                    return;
+                }
+                Input::Request {
+                    conn,
+                    from: from_node,
+                    request,
+                }
+            }
+            KafkaMsg::Response(response) => Input::Response {
+                from: from_node,
+                response,
+            },
+        };
+        self.step_broker(to, ZkBrokerInput::Kafka(input));
+    }
+}
+
+/// A broker's one-line state for the stories: registration, controller, and each replica.
+pub fn show_broker(b: BrokerId, zb: Option<&ZkBroker>) -> String {
+    let Some(zb) = zb else {
+        return format!("  broker {b} down\n");
+    };
+    let registered = match zb.registered() {
+        Some(e) => format!("broker epoch 0x{e:x}"),
+        None => "unregistered".into(),
+    };
+    let controller = if zb.controller.is_active() {
+        format!(", controller epoch {}", zb.controller.epoch())
+    } else {
+        String::new()
+    };
+    let mut s = format!("  broker {b} {registered}{controller}:");
+    for r in zb.broker.replicas() {
+        let role = match r.role {
+            Role::Leader { leader_epoch } => format!("leader e{leader_epoch} isr {:?}", r.isr),
+            Role::Follower {
+                leader,
+                leader_epoch,
+            } => format!("follower of {leader} e{leader_epoch}"),
+            Role::Offline => "offline".into(),
+        };
+        s += &format!(" p{} {role};", r.partition);
+    }
+    s + "\n"
+}
