@@ -4,14 +4,16 @@
 //! and one test per planted flaw showing that `ZkObserver` catches it.
 
 use bytes::Bytes;
+use ksim_model::kafka_zk::broker::{ZkBrokerInput, ZkRules};
 use ksim_model::quorum::QuorumFlaw;
 use ksim_model::zookeeper::*;
-use ksim_model::{SelfTest, ZkFlaw};
+use ksim_model::{BrokerId, Input, NodeId, PartitionState, Request, Role, SelfTest, ZkFlaw};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 mod zk_net;
 
+use zk_net::brokers::TOPIC;
 use zk_net::client::{self, Client};
 use zk_net::story::ZkStory;
 use zk_net::Net;
@@ -286,4 +288,137 @@ fn the_observer_catches_a_reordered_or_changed_commit() {
         reordered[0].contains("committed 0x100000001 after 0x100000001"),
         "{reordered:?}"
     );
+}
+
+// ------------------------------------------------------------------------------ Kafka on ZooKeeper
+
+/// Three servers and three brokers with one partition, settled: broker 3 is the controller
+/// (controller epoch 1) and broker 1 leads partition 0 with the ISR [1, 2, 3].
+fn settled_cluster(rules: ZkRules) -> Net {
+    let mut cfg = ZkConfig::new(vec![1, 2, 3]);
+    cfg.tick_time_ms = 200;
+    let mut net = Net::new(1, cfg, SelfTest::default());
+    net.run_for(3_000);
+    net.add_brokers(&[1, 2, 3], 1, 4_000, rules);
+    net.run_for(3_000);
+    assert_eq!(
+        role(&net, 1),
+        Role::Leader { leader_epoch: 0 },
+        "{:?}",
+        net.log
+    );
+    assert!(net.broker(3).unwrap().controller.is_active());
+    net
+}
+
+fn role(net: &Net, b: BrokerId) -> Role {
+    net.broker(b).unwrap().broker.replica(0).unwrap().role
+}
+
+/// An order for broker 2 to lead partition 0 in leader epoch 9 (newer than any it has seen,
+/// so that only the fencing under test can refuse it).
+fn lead_order(controller_epoch: i32, broker_epoch: i64) -> Input {
+    let state = PartitionState {
+        partition: 0,
+        replicas: vec![1, 2, 3],
+        leader: Some(2),
+        leader_epoch: 9,
+        partition_epoch: 9,
+        isr: vec![1, 2, 3],
+        elr: Vec::new(),
+        last_known_elr: Vec::new(),
+    };
+    Input::Request {
+        conn: 999,
+        from: NodeId::Broker(3),
+        request: Request::ZkLeaderAndIsr {
+            controller_epoch,
+            broker_epoch,
+            partitions: vec![state],
+        },
+    }
+}
+
+#[test]
+fn a_broker_obeys_a_zombie_controller_only_without_controller_epoch_fencing() {
+    for fencing in [true, false] {
+        let rules = ZkRules {
+            controller_epoch_fencing: fencing,
+            ..ZkRules::default()
+        };
+        let mut net = settled_cluster(rules);
+        let epoch = net.broker(2).unwrap().registered().unwrap();
+        // A LeaderAndIsr from controller epoch 0, older than the 1 in force (KAFKA-532).
+        net.step_broker(2, ZkBrokerInput::Kafka(lead_order(0, epoch)));
+        let obeyed = role(&net, 2) == Role::Leader { leader_epoch: 9 };
+        assert_eq!(obeyed, !fencing, "controller_epoch_fencing={fencing}");
+    }
+}
+
+#[test]
+fn a_restarted_broker_obeys_an_order_for_its_old_incarnation_only_without_kip_380() {
+    for fencing in [true, false] {
+        let rules = ZkRules {
+            broker_epoch_fencing: fencing,
+            ..ZkRules::default()
+        };
+        let mut net = settled_cluster(rules);
+        let old = net.broker(2).unwrap().registered().unwrap();
+        net.crash_broker(2);
+        net.run_for(6_000);
+        net.restart_broker(2);
+        net.run_for(6_000);
+        let new = net.broker(2).unwrap().registered().unwrap();
+        assert!(new > old, "a new registration, a new broker epoch");
+        // An order sent to the previous incarnation, delivered late (KIP-380).
+        net.step_broker(2, ZkBrokerInput::Kafka(lead_order(1, old)));
+        let obeyed = role(&net, 2) == Role::Leader { leader_epoch: 9 };
+        assert_eq!(obeyed, !fencing, "broker_epoch_fencing={fencing}");
+    }
+}
+
+#[test]
+fn a_leader_overwrites_a_newer_state_znode_only_without_the_conditional_update() {
+    for conditional in [true, false] {
+        let rules = ZkRules {
+            conditional_isr_update: conditional,
+            ..ZkRules::default()
+        };
+        let mut net = settled_cluster(rules);
+        // Someone else (the controller, in the story this stands for) writes the state znode
+        // behind the leader's back: its cached version is now stale.
+        let path = ksim_model::kafka_zk::state_path(TOPIC, 0);
+        let theirs =
+            br#"{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1,3]}"#;
+        net.clients
+            .push(Client::new("admin", vec![1, 2, 3], 0, 4_000));
+        net.run_for(500);
+        let set = ZkOp::SetData {
+            path: path.clone(),
+            data: Bytes::from_static(theirs),
+            version: 0,
+        };
+        client::submit(&mut net, 0, set);
+        net.run_for(500);
+        // Broker 3 stops fetching: leader 1 drops it from the ISR after
+        // replica.lag.time.max.ms, by writing the state znode.
+        net.cut_kafka(3, 1);
+        net.run_for(40_000);
+        let data = net
+            .server(1)
+            .unwrap()
+            .tree()
+            .get(&path)
+            .unwrap()
+            .data
+            .clone();
+        let state = ksim_model::kafka_zk::LeaderIsr::from_bytes(&data).unwrap();
+        // With the check the write fails (BADVERSION) and the znode keeps the newer state;
+        // without it the leader's view replaces it.
+        assert_eq!(
+            state.isr == vec![1, 3],
+            conditional,
+            "{state:?}, conditional={conditional}"
+        );
+    }
 }

@@ -121,6 +121,12 @@ impl Net {
         }
     }
 
+    /// Cut the Kafka links between brokers `a` and `b`, both ways.
+    pub fn cut_kafka(&mut self, a: BrokerId, b: BrokerId) {
+        self.cut.insert((Addr::Broker(a), Addr::Broker(b)));
+        self.cut.insert((Addr::Broker(b), Addr::Broker(a)));
+    }
+
     pub fn step_broker(&mut self, b: BrokerId, input: ZkBrokerInput) {
         let now = self.now_ms;
         let Some(Some(zb)) = self.brokers.get_mut(&b) else {
