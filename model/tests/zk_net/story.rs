@@ -77,21 +77,7 @@ impl ZkStory {
                 self.net().isolate(&side);
             }
             "heal" => self.net().heal(),
-            "brokers" => {
-                let ids: Vec<BrokerId> = tc.take_args("ids")?;
-                let partitions = tc.try_take_arg("partitions")?.unwrap_or(1);
-                let session = tc.try_take_arg("session")?.unwrap_or(4_000);
-                let mut rules = ZkRules::default();
-                if let Some(off) = tc.try_take_arg::<String>("old")? {
-                    match off.as_str() {
-                        "controller-epoch" => rules.controller_epoch_fencing = false,
-                        "broker-epoch" => rules.broker_epoch_fencing = false,
-                        "conditional-isr" => rules.conditional_isr_update = false,
-                        other => return Err(arg_err(format!("unknown old rule {other}"))),
-                    }
-                }
-                self.net().add_brokers(&ids, partitions, session, rules);
-            }
+            "brokers" => self.brokers(tc)?,
             "crash-broker" => {
                 let id = tc.take_arg("id")?;
                 self.net().crash_broker(id);
@@ -140,6 +126,23 @@ impl ZkStory {
                 ZkFlaw::from_name(&name).ok_or_else(|| arg_err(format!("unknown flaw {name}")))?;
         }
         self.net = Some(Net::new(seed, cfg, selftest));
+        Ok(())
+    }
+
+    fn brokers(&mut self, tc: &mut TestCase) -> Result<(), DataDrivenError> {
+        let ids: Vec<BrokerId> = tc.take_args("ids")?;
+        let partitions = tc.try_take_arg("partitions")?.unwrap_or(1);
+        let session = tc.try_take_arg("session")?.unwrap_or(4_000);
+        let mut rules = ZkRules::default();
+        if let Some(off) = tc.try_take_arg::<String>("old")? {
+            match off.as_str() {
+                "controller-epoch" => rules.controller_epoch_fencing = false,
+                "broker-epoch" => rules.broker_epoch_fencing = false,
+                "conditional-isr" => rules.conditional_isr_update = false,
+                other => return Err(arg_err(format!("unknown old rule {other}"))),
+            }
+        }
+        self.net().add_brokers(&ids, partitions, session, rules);
         Ok(())
     }
 
