@@ -155,6 +155,13 @@ pub enum Request {
         broker_epoch: i64,
         partitions: Vec<PartitionState>,
     },
+    /// The ZooKeeper-era controller's UpdateMetadata: the live brokers and every partition's
+    /// state, cached by each broker to answer Metadata requests.
+    UpdateMetadata {
+        controller_epoch: i32,
+        brokers: Vec<BrokerId>,
+        partitions: Vec<PartitionState>,
+    },
     Metadata {
         correlation_id: u64,
     },
@@ -337,6 +344,7 @@ impl Request {
             Request::BrokerHeartbeat { .. } => "heartbeat",
             Request::AlterPartition(_) => "alter_partition",
             Request::ZkLeaderAndIsr { .. } => "leader_and_isr",
+            Request::UpdateMetadata { .. } => "update_metadata",
             Request::Metadata { .. } => "metadata",
             Request::InitProducerId { .. } => "init_producer_id",
             Request::JoinGroup { .. } => "join_group",

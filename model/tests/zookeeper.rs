@@ -7,7 +7,9 @@ use bytes::Bytes;
 use ksim_model::kafka_zk::broker::{ZkBrokerInput, ZkRules};
 use ksim_model::quorum::QuorumFlaw;
 use ksim_model::zookeeper::*;
-use ksim_model::{BrokerId, Input, NodeId, PartitionState, Request, Role, SelfTest, ZkFlaw};
+use ksim_model::{
+    BrokerId, Envelope, Input, NodeId, PartitionState, Request, Response, Role, SelfTest, ZkFlaw,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -420,5 +422,32 @@ fn a_leader_overwrites_a_newer_state_znode_only_without_the_conditional_update()
             conditional,
             "{state:?}, conditional={conditional}"
         );
+    }
+}
+
+#[test]
+fn every_broker_answers_metadata_from_the_controllers_update_metadata() {
+    let mut net = settled_cluster(ZkRules::default());
+    for b in [1, 2, 3] {
+        let ask = Input::Request {
+            conn: 77,
+            from: NodeId::Client(1),
+            request: Request::Metadata { correlation_id: 5 },
+        };
+        let now = net.now_ms;
+        let ready = net.broker_mut(b).step(now, ZkBrokerInput::Kafka(ask));
+        let answer = ready.kafka.sends.iter().find_map(|e| match e {
+            Envelope::Reply {
+                conn: 77,
+                response:
+                    Response::Metadata {
+                        brokers,
+                        partitions,
+                        ..
+                    },
+            } => Some((brokers.clone(), partitions[0].leader)),
+            _ => None,
+        });
+        assert_eq!(answer, Some((vec![1, 2, 3], Some(1))), "broker {b}");
     }
 }

@@ -414,6 +414,7 @@ impl Broker {
             | Request::AlterPartition(_)
             // A ZooKeeper-mode broker's fencing passes it on as LeaderAndIsr.
             | Request::ZkLeaderAndIsr { .. }
+            | Request::UpdateMetadata { .. }
             | Request::Metadata { .. }
             | Request::InitProducerId { .. }
             | Request::JoinGroup { .. }

@@ -105,6 +105,8 @@ pub struct ZkBroker {
     /// The controller epoch of each partition's last applied state, written back with an
     /// ISR change as Kafka's leader does.
     state_epochs: BTreeMap<PartitionId, i32>,
+    /// The metadata cache, from the controller's UpdateMetadata: live brokers, partitions.
+    metadata: (Vec<BrokerId>, Vec<PartitionState>),
 }
 
 impl ZkBroker {
@@ -120,6 +122,7 @@ impl ZkBroker {
             registered: None,
             controller_epoch: 0,
             state_epochs: BTreeMap::new(),
+            metadata: (Vec::new(), Vec::new()),
         }
     }
 
@@ -148,6 +151,28 @@ impl ZkBroker {
                 partitions,
                 &mut ready,
             ),
+            ZkBrokerInput::Kafka(Input::Request {
+                request:
+                    Request::UpdateMetadata {
+                        controller_epoch,
+                        brokers,
+                        partitions,
+                    },
+                ..
+            }) => self.update_metadata(controller_epoch, brokers, partitions),
+            ZkBrokerInput::Kafka(Input::Request {
+                conn,
+                request: Request::Metadata { correlation_id },
+                ..
+            }) => {
+                let (brokers, partitions) = self.metadata.clone();
+                let response = Response::Metadata {
+                    correlation_id,
+                    brokers,
+                    partitions,
+                };
+                ready.kafka.sends.push(Envelope::Reply { conn, response });
+            }
             ZkBrokerInput::Kafka(input) => {
                 let tick = matches!(input, Input::Tick);
                 self.kafka_step(now, input, &mut ready);
@@ -228,6 +253,20 @@ impl ZkBroker {
             },
             ready,
         );
+    }
+
+    /// The controller's view, cached unless it comes from an older controller epoch.
+    fn update_metadata(
+        &mut self,
+        epoch: i32,
+        brokers: Vec<BrokerId>,
+        partitions: Vec<PartitionState>,
+    ) {
+        if self.cfg.rules.controller_epoch_fencing && epoch < self.controller_epoch {
+            return;
+        }
+        self.controller_epoch = self.controller_epoch.max(epoch);
+        self.metadata = (brokers, partitions);
     }
 
     /// The leader's ISR change, written to the state znode.
@@ -432,6 +471,17 @@ impl ZkBroker {
                 } if b == self.broker.id => {
                     let me = (0, NodeId::Broker(b));
                     self.leader_and_isr(now, me, controller_epoch, broker_epoch, partitions, ready)
+                }
+                Envelope::To {
+                    node: NodeId::Broker(b),
+                    request:
+                        Request::UpdateMetadata {
+                            controller_epoch,
+                            brokers,
+                            partitions,
+                        },
+                } if b == self.broker.id => {
+                    self.update_metadata(controller_epoch, brokers, partitions)
                 }
                 send => ready.kafka.sends.push(send),
             }

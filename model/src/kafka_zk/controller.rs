@@ -250,6 +250,7 @@ impl ZkController {
                 if let Some(state) = LeaderIsr::from_bytes(&data) {
                     self.states.insert(p, (state, stat.version));
                     self.reconcile(now, p, out);
+                    self.update_metadata(out);
                 }
             }
             (Purpose::ReadState(p), Err(Some(ZkError::NoNode))) => {
@@ -260,11 +261,13 @@ impl ZkController {
                 self.states.insert(p, (state, 0));
                 self.elected(p, false, out);
                 self.send_leader_and_isr(p, out);
+                self.update_metadata(out);
             }
             (Purpose::WriteState(p, state, unclean), Ok(ZkAnswer::SetData(stat))) => {
                 self.states.insert(p, (state, stat.version));
                 self.elected(p, unclean, out);
                 self.send_leader_and_isr(p, out);
+                self.update_metadata(out);
             }
             // Someone else wrote it (a partition leader changing its ISR): read it again.
             (Purpose::WriteState(p, ..) | Purpose::CreateState(p, _), Err(_)) => {
@@ -310,6 +313,32 @@ impl ZkController {
         self.brokers_known = true;
         for p in self.states.keys().copied().collect::<Vec<_>>() {
             self.reconcile(0, p, out);
+        }
+        self.update_metadata(out);
+    }
+
+    /// UpdateMetadata to every live broker: who is alive and every partition's state, for
+    /// the brokers to answer their clients' Metadata requests from.
+    fn update_metadata(&self, out: &mut ControllerOut) {
+        if !self.brokers_known {
+            return;
+        }
+        let partitions: Vec<PartitionState> = self
+            .states
+            .keys()
+            .filter_map(|p| self.partition_state(*p))
+            .collect();
+        let brokers: Vec<BrokerId> = self.live.keys().copied().collect();
+        for b in &brokers {
+            let request = Request::UpdateMetadata {
+                controller_epoch: self.epoch,
+                brokers: brokers.clone(),
+                partitions: partitions.clone(),
+            };
+            out.sends.push(Envelope::To {
+                node: NodeId::Broker(*b),
+                request,
+            });
         }
     }
 

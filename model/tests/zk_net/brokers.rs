@@ -60,6 +60,13 @@ impl Net {
         self.brokers.get(&b)?.as_ref()
     }
 
+    pub fn broker_mut(&mut self, b: BrokerId) -> &mut ZkBroker {
+        self.brokers
+            .get_mut(&b)
+            .and_then(|zb| zb.as_mut())
+            .expect("a live broker")
+    }
+
     pub fn restart_broker(&mut self, b: BrokerId) {
         let (cfg, zk) = self.broker_cfgs[&b].clone();
         let incarnation = {

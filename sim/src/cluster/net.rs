@@ -421,9 +421,10 @@ async fn accept_loop(
 /// Whether the peer answers this request (LeaderAndIsr and acks=0 produce get no answer).
 fn expects_response(request: &Request) -> bool {
     match request {
-        Request::LeaderAndIsr { .. } | Request::ZkLeaderAndIsr { .. } | Request::Raft { .. } => {
-            false
-        }
+        Request::LeaderAndIsr { .. }
+        | Request::ZkLeaderAndIsr { .. }
+        | Request::UpdateMetadata { .. }
+        | Request::Raft { .. } => false,
         Request::Produce { acks, .. } => *acks != ksim_model::Acks::None,
         _ => true,
     }
