@@ -18,7 +18,7 @@ fn producer(config: ProducerConfig, flaw: Flaw) -> Producer {
         partitions: 1,
         topics: 1,
         value_bytes: 16,
-        controllers: 3,
+        bootstrap: (1..=3).map(NodeId::Controller).collect(),
         selftest: SelfTest {
             flaw,
             ..SelfTest::default()

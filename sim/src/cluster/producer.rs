@@ -23,7 +23,7 @@ fn setup(ctx: &Ctx, idx: u32) -> ProducerSetup {
         partitions: sc.partitions,
         topics: sc.workload.topics.len(),
         value_bytes: sc.workload.value_bytes,
-        controllers: sc.controllers,
+        bootstrap: (1..=sc.controllers).map(NodeId::Controller).collect(),
         selftest: sc.selftest,
         rng: stream_of(ctx.seed, StreamId::Partitioner, u64::from(idx)),
     }

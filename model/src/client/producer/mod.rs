@@ -47,8 +47,9 @@ pub struct ProducerSetup {
     pub topics: usize,
     /// Each record's value size (its first 8 bytes carry the record's unique id).
     pub value_bytes: usize,
-    /// The controllers it may ask for metadata and a producer id.
-    pub controllers: u32,
+    /// `bootstrap.servers`: the nodes it asks for metadata and a producer id, in turn (the
+    /// KRaft controllers, or the brokers of a ZooKeeper-mode cluster).
+    pub bootstrap: Vec<NodeId>,
     pub selftest: SelfTest,
     /// The sticky partitioner's draws.
     pub rng: ChaCha8Rng,
@@ -151,7 +152,8 @@ pub struct Producer {
     correlation: u64,
     /// The controller asked for metadata and the producer id; the Metadata request in flight
     /// (sent at `metadata_sent_ms`), and when the next may go.
-    metadata_from: u32,
+    /// Which of `bootstrap` it asks now.
+    metadata_from: usize,
     metadata_in_flight: bool,
     metadata_sent_ms: u64,
     next_metadata: Duration,
@@ -176,10 +178,10 @@ pub struct Producer {
 
 impl Producer {
     pub fn new(setup: ProducerSetup) -> Producer {
-        let controllers = setup.controllers.max(1);
+        assert!(!setup.bootstrap.is_empty(), "bootstrap.servers names a node");
         Producer {
-            // Producers spread over the controllers.
-            metadata_from: (setup.idx - 1) % controllers + 1,
+            // Producers spread over the bootstrap servers.
+            metadata_from: (setup.idx as usize - 1) % setup.bootstrap.len(),
             next_partition: vec![setup.idx as i32 % setup.partitions; setup.topics],
             setup,
             at: Duration::ZERO,

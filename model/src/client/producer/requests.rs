@@ -24,7 +24,7 @@ impl Producer {
         match event {
             Event::Response { from, response } => self.on_response(from, response),
             Event::Disconnected { peer, refused } => {
-                if peer == NodeId::Controller(self.metadata_from) {
+                if peer == self.cluster_node() {
                     self.metadata_in_flight = false;
                     self.init_in_flight = None;
                     self.next_controller();
@@ -111,9 +111,14 @@ impl Producer {
         }
     }
 
-    /// The controller asked is gone, slow or not the active one: ask the next.
+    /// The node it asks the cluster through now.
+    fn cluster_node(&self) -> NodeId {
+        self.setup.bootstrap[self.metadata_from]
+    }
+
+    /// The node asked is gone, slow or not the active controller: ask the next.
     fn next_controller(&mut self) {
-        self.metadata_from = self.metadata_from % self.setup.controllers.max(1) + 1;
+        self.metadata_from = (self.metadata_from + 1) % self.setup.bootstrap.len();
     }
 
     /// `request.timeout.ms`, which the producer applies itself, per request. An expired
@@ -128,9 +133,7 @@ impl Producer {
             self.metadata_in_flight && now.saturating_sub(self.metadata_sent_ms) >= timeout;
         if init_expired || metadata_expired {
             self.out
-                .push(crate::client::Effect::Close(NodeId::Controller(
-                    self.metadata_from,
-                )));
+                .push(crate::client::Effect::Close(self.cluster_node()));
             self.metadata_in_flight = false;
             self.init_in_flight = None;
             self.next_controller();
@@ -164,7 +167,7 @@ impl Producer {
     /// it is not the active controller). Metadata is asked until every partition's leader is
     /// known, `retry.backoff.ms` apart.
     pub(super) fn ask_cluster(&mut self) {
-        let to = NodeId::Controller(self.metadata_from);
+        let to = self.cluster_node();
         if self.wants_metadata() && self.at >= self.next_metadata {
             self.correlation += 1;
             let correlation_id = self.correlation;
