@@ -451,3 +451,53 @@ fn every_broker_answers_metadata_from_the_controllers_update_metadata() {
         assert_eq!(answer, Some((vec![1, 2, 3], Some(1))), "broker {b}");
     }
 }
+
+/// Every server loses power right after an acknowledged create; what is left of it.
+fn power_loss_after_an_ack(force_sync: bool) -> (Vec<String>, bool) {
+    let mut cfg = ZkConfig::new(vec![1, 2, 3]);
+    cfg.tick_time_ms = 200;
+    cfg.force_sync = force_sync;
+    let mut net = Net::new(6, cfg, SelfTest::default());
+    net.run_for(3_000);
+    net.clients.push(Client::new("a", vec![1, 2, 3], 0, 4_000));
+    net.run_for(500);
+    let create = ZkOp::Create {
+        path: "/kept".into(),
+        data: Bytes::from_static(b"acked"),
+        ephemeral: false,
+        sequential: false,
+    };
+    client::submit(&mut net, 0, create);
+    net.run_for(300);
+    assert!(
+        net.log.iter().any(|l| l.contains("created /kept")),
+        "{:?}",
+        net.log
+    );
+    for id in [1, 2, 3] {
+        net.power_loss(id);
+    }
+    for id in [1, 2, 3] {
+        net.restart(id);
+    }
+    net.clients.push(Client::new("b", vec![1, 2, 3], 1, 4_000));
+    net.run_for(4_000);
+    let kept = net.server(1).unwrap().tree().get("/kept").is_some();
+    (net.violations, kept)
+}
+
+#[test]
+fn an_acknowledged_write_survives_a_power_loss_only_with_force_sync() {
+    let (found, kept) = power_loss_after_an_ack(true);
+    assert!(found.is_empty() && kept, "forceSync=yes: {found:#?}");
+    let (found, kept) = power_loss_after_an_ack(false);
+    assert!(!kept, "forceSync=no keeps nothing unsynced");
+    assert!(
+        found.iter().any(|v| v.contains("ConsistentCommittedData")),
+        "{found:#?}"
+    );
+    assert!(
+        found.iter().any(|v| v.contains("went back in time")),
+        "{found:#?}"
+    );
+}

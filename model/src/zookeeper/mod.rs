@@ -59,6 +59,10 @@ pub struct ZkConfig {
     /// `minSessionTimeout` (default 2 ticks) and `maxSessionTimeout` (default 20 ticks).
     pub min_session_timeout_ms: Option<u64>,
     pub max_session_timeout_ms: Option<u64>,
+    /// `forceSync` (`zookeeper.forceSync`): fsync the transaction log before acknowledging a
+    /// proposal. `no` acknowledges from the page cache: a power loss of a quorum can take
+    /// committed transactions with it.
+    pub force_sync: bool,
 }
 
 impl ZkConfig {
@@ -71,6 +75,7 @@ impl ZkConfig {
             sync_limit: 5,
             min_session_timeout_ms: None,
             max_session_timeout_ms: None,
+            force_sync: true,
         }
     }
 

@@ -92,7 +92,10 @@ pub struct Net {
     pub node_rng: ChaCha8Rng,
     /// None while crashed.
     pub servers: BTreeMap<NodeIndex, Option<ZkServer>>,
+    /// What each server wrote, and what of it is durable (fsynced): a power loss keeps only
+    /// the second.
     pub disks: BTreeMap<NodeIndex, Persistent<Txn>>,
+    pub durable: BTreeMap<NodeIndex, Persistent<Txn>>,
     pub clients: Vec<Client>,
     /// Open ZooKeeper connections: client end, server.
     pub conns: BTreeMap<ConnId, (Endpoint, NodeIndex)>,
@@ -132,6 +135,7 @@ impl Net {
             node_rng: ChaCha8Rng::seed_from_u64(seed ^ 0x2c5e_ed00),
             servers: BTreeMap::new(),
             disks: BTreeMap::new(),
+            durable: BTreeMap::new(),
             clients: Vec::new(),
             conns: BTreeMap::new(),
             brokers: BTreeMap::new(),
@@ -153,6 +157,7 @@ impl Net {
         };
         for id in cfg.servers.clone() {
             net.disks.insert(id, Persistent::default());
+            net.durable.insert(id, Persistent::default());
             net.servers.insert(id, None);
             net.restart(id);
         }
@@ -175,6 +180,13 @@ impl Net {
             let (end, _) = self.conns.remove(&conn).expect("listed");
             self.closed(end, conn);
         }
+    }
+
+    /// The server loses power: it crashes, and its disk keeps only what was fsynced.
+    pub fn power_loss(&mut self, id: NodeIndex) {
+        self.crash(id);
+        let durable = self.durable[&id].clone();
+        self.disks.insert(id, durable);
     }
 
     pub fn restart(&mut self, id: NodeIndex) {
@@ -216,6 +228,9 @@ impl Net {
         let disk = self.disks.get_mut(&id).expect("every server has a disk");
         for op in &ready.persist {
             disk.apply(op);
+        }
+        if ready.fsync {
+            self.durable.insert(id, disk.clone());
         }
         if let Some(epoch) = ready.became_leader {
             self.log.push(format!("server {id} leads epoch {epoch}"));

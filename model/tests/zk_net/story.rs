@@ -1,8 +1,9 @@
 //! The ZooKeeper stories as data (`model/testdata/zookeeper/*.txt`, run by `zookeeper.rs`).
 //!
 //! Commands (`name=value`; a list is `(a,b)`):
-//! - `ensemble servers=(1,2,3) seed=S [tick=MS] [sync=TICKS] [flaw=NAME]`: a new ensemble
-//!   (`tickTime`, `syncLimit`; ZooKeeper's defaults otherwise), delays drawn from `S`.
+//! - `ensemble servers=(1,2,3) seed=S [tick=MS] [sync=TICKS] [forceSync=yes|no] [flaw=NAME]`:
+//!   a new ensemble (`tickTime`, `syncLimit`, `forceSync`; ZooKeeper's defaults otherwise),
+//!   delays drawn from `S`.
 //! - `client name=N [server=I] [timeout=MS]`: a client that first tries server I (the
 //!   first listed), then the next ones in turn, and asks for that session timeout (4000).
 //! - `create client=N [data=D] [mode=persistent|ephemeral|persistent-sequential|
@@ -10,7 +11,8 @@
 //!   [version=V]`, `get|exists|ls client=N [watch=true]`, `sync client=N`, each with the
 //!   znode's path on the next line, and `close client=N`: the client issues the operation,
 //!   then time runs `then=MS` (300).
-//! - `run ms=MS`; `crash server=I`, `restart server=I`, `isolate servers=(I,..)`, `heal`;
+//! - `run ms=MS`; `crash server=I`, `restart server=I`, `power-loss servers=(I,..)` (a crash
+//!   that keeps only what was fsynced), `isolate servers=(I,..)`, `heal`;
 //!   `pause client=N`, `resume client=N` (a paused client sends nothing).
 //! - `tree server=I`: that server's znodes.
 //! - `brokers ids=(1,2,3) [partitions=N] [session=MS] [old=controller-epoch|broker-epoch|
@@ -72,6 +74,12 @@ impl ZkStory {
                 let id = tc.take_arg("server")?;
                 self.net().restart(id);
             }
+            "power-loss" => {
+                let ids: Vec<NodeIndex> = tc.take_args("servers")?;
+                for id in ids {
+                    self.net().power_loss(id);
+                }
+            }
             "isolate" => {
                 let side: Vec<NodeIndex> = tc.take_args("servers")?;
                 self.net().isolate(&side);
@@ -119,6 +127,13 @@ impl ZkStory {
         }
         if let Some(sync) = tc.try_take_arg("sync")? {
             cfg.sync_limit = sync;
+        }
+        if let Some(force) = tc.try_take_arg::<String>("forceSync")? {
+            cfg.force_sync = match force.as_str() {
+                "yes" => true,
+                "no" => false,
+                other => return Err(arg_err(format!("forceSync={other}: yes or no"))),
+            };
         }
         let mut selftest = SelfTest::default();
         if let Some(name) = tc.try_take_arg::<String>("flaw")? {

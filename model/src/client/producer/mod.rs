@@ -178,7 +178,10 @@ pub struct Producer {
 
 impl Producer {
     pub fn new(setup: ProducerSetup) -> Producer {
-        assert!(!setup.bootstrap.is_empty(), "bootstrap.servers names a node");
+        assert!(
+            !setup.bootstrap.is_empty(),
+            "bootstrap.servers names a node"
+        );
         Producer {
             // Producers spread over the bootstrap servers.
             metadata_from: (setup.idx as usize - 1) % setup.bootstrap.len(),

@@ -38,8 +38,11 @@ pub enum ZkInput {
 /// The output of one step.
 #[derive(Debug, Default)]
 pub struct ZkReady {
-    /// The transaction log and epoch files to fsync before any message below leaves.
+    /// The transaction log and epoch files to write before any message below leaves.
     pub persist: Vec<PersistOp<Txn>>,
+    /// Whether `persist` is fsynced before the messages leave (`forceSync`); without it the
+    /// writes sit in the page cache, and a power loss drops them.
+    pub fsync: bool,
     pub peers: Vec<(NodeIndex, PeerMessage)>,
     pub clients: Vec<(ConnId, ZkResponse)>,
     /// Client connections this server closes (after sending what `clients` holds for them).
@@ -142,7 +145,10 @@ impl ZkServer {
     }
 
     pub fn step<R: Rng + ?Sized>(&mut self, now_ms: u64, input: ZkInput, rng: &mut R) -> ZkReady {
-        let mut ready = ZkReady::default();
+        let mut ready = ZkReady {
+            fsync: self.cfg.force_sync,
+            ..ZkReady::default()
+        };
         match input {
             ZkInput::Tick => {
                 self.quorum_step(now_ms, QuorumInput::Tick, rng, &mut ready);
