@@ -501,3 +501,152 @@ fn an_acknowledged_write_survives_a_power_loss_only_with_force_sync() {
         "{found:#?}"
     );
 }
+
+/// Kafka on ZooKeeper under random faults: brokers crash and return, a ZooKeeper server
+/// crashes and returns, a broker is cut off from ZooKeeper (its session expires while it keeps
+/// its Kafka links), while a producer writes with acks=all (min.insync.replicas=2). Returns
+/// what was found and how many writes were acknowledged.
+fn kafka_storm(seed: u64, selftest: SelfTest) -> (Vec<String>, usize) {
+    kafka_storm_with(seed, selftest, ZkRules::default())
+}
+
+fn kafka_storm_with(seed: u64, selftest: SelfTest, rules: ZkRules) -> (Vec<String>, usize) {
+    let mut cfg = ZkConfig::new(vec![1, 2, 3]);
+    cfg.tick_time_ms = 200;
+    let mut net = Net::new(seed, cfg, selftest);
+    net.run_for(3_000);
+    net.add_brokers(&[1, 2, 3], 1, 4_000, rules);
+    net.run_for(4_000);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4afa_0000);
+    let mut value = 0;
+    for _ in 0..30 {
+        kafka_fault(&mut net, &mut rng);
+        for _ in 0..rng.gen_range(3..12) {
+            value += 1;
+            net.produce(value);
+            net.run_for(200);
+        }
+    }
+    net.heal();
+    for id in 1..=3 {
+        if net.server(id).is_none() {
+            net.restart(id);
+        }
+        if net.broker(id as BrokerId).is_none() {
+            net.restart_broker(id as BrokerId);
+        }
+    }
+    net.run_for(30_000);
+    let mut found = net.violations.clone();
+    found.extend(acked_kept(&net));
+    (found, net.acked.len())
+}
+
+fn kafka_fault(net: &mut Net, rng: &mut ChaCha8Rng) {
+    let b: BrokerId = rng.gen_range(1..=3);
+    let s = rng.gen_range(1..=3);
+    let brokers_down = (1..=3).filter(|b| net.broker(*b).is_none()).count();
+    let servers_down = (1..=3).filter(|s| net.server(*s).is_none()).count();
+    match rng.gen_range(0..8) {
+        0 if brokers_down == 0 => net.crash_broker(b),
+        1 if net.broker(b).is_none() => net.restart_broker(b),
+        2 if servers_down == 0 => net.crash(s),
+        3 if net.server(s).is_none() => net.restart(s),
+        4 => net.isolate_broker_from_zookeeper(b),
+        5 => net.heal(),
+        _ => {}
+    }
+}
+
+/// Every acknowledged value is in the log of the final leader of partition 0.
+fn acked_kept(net: &Net) -> Vec<String> {
+    let leader = (1..=3)
+        .filter_map(|b| net.broker(b))
+        .filter_map(|zb| match zb.broker.replica(0)?.role {
+            Role::Leader { leader_epoch } => Some((leader_epoch, zb)),
+            _ => None,
+        })
+        .max_by_key(|(e, _)| *e);
+    let Some((_, zb)) = leader else {
+        return vec!["no leader of partition 0 after healing".into()];
+    };
+    let log: std::collections::BTreeSet<u64> = zb
+        .broker
+        .replica(0)
+        .unwrap()
+        .log
+        .records()
+        .iter()
+        .map(|r| u64::from_be_bytes(r.value[..8].try_into().unwrap()))
+        .collect();
+    net.acked
+        .iter()
+        .filter(|v| !log.contains(v))
+        .map(|v| {
+            format!(
+                "acknowledged value {v} is not in leader {}'s log",
+                zb.broker.id
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn kafka_on_zookeeper_keeps_every_acknowledged_write_and_one_leader_per_epoch() {
+    let mut acked = 0;
+    for seed in 1..=12 {
+        let (found, n) = kafka_storm(seed, SelfTest::default());
+        assert!(found.is_empty(), "seed {seed}: {found:#?}");
+        acked += n;
+    }
+    eprintln!("12 storms: {acked} writes acknowledged");
+    assert!(acked > 500, "only {acked} writes acknowledged in 12 storms");
+}
+
+#[test]
+fn the_kafka_storm_catches_a_leader_that_acknowledges_before_replicating() {
+    let selftest = SelfTest {
+        flaw: ksim_model::Flaw::AckBeforeReplication,
+        ..SelfTest::default()
+    };
+    let seed = (1..=12).find(|seed| {
+        let (found, _) = kafka_storm(*seed, selftest);
+        found.iter().any(|v| v.contains("is not in leader"))
+    });
+    assert!(
+        seed.is_some(),
+        "no storm lost an acknowledged write under ack-before-replication"
+    );
+}
+
+/// The storm finds the ZooKeeper-era conditional-update switch on its own: a leader that
+/// writes its ISR without the version check overwrites the controller's election, and an
+/// acknowledged write is lost.
+#[test]
+fn the_kafka_storm_finds_an_isr_written_without_the_conditional_update() {
+    let rules = ZkRules {
+        conditional_isr_update: false,
+        ..ZkRules::default()
+    };
+    let seed = (1..=12).find(|seed| {
+        let (found, _) = kafka_storm_with(*seed, SelfTest::default(), rules);
+        found.iter().any(|v| v.contains("is not in leader"))
+    });
+    assert!(seed.is_some(), "no storm of 12 lost an acknowledged write");
+}
+
+#[test]
+fn the_kafka_storm_catches_two_leaders_in_one_leader_epoch() {
+    let selftest = SelfTest {
+        flaw: ksim_model::Flaw::ElectWithoutEpochBump,
+        ..SelfTest::default()
+    };
+    let seed = (1..=12).find(|seed| {
+        let (found, _) = kafka_storm(*seed, selftest);
+        found.iter().any(|v| v.contains("both led partition"))
+    });
+    assert!(
+        seed.is_some(),
+        "no storm of 12 saw two leaders of one leader epoch"
+    );
+}

@@ -110,7 +110,8 @@ pub struct ZkBroker {
 }
 
 impl ZkBroker {
-    pub fn new(broker: Broker, cfg: ZkBrokerConfig) -> Self {
+    pub fn new(broker: Broker, mut cfg: ZkBrokerConfig) -> Self {
+        cfg.controller.detect_bounced_brokers = cfg.rules.broker_epoch_fencing;
         let first = broker.id.unsigned_abs() as usize;
         let zk = ZkClient::new(cfg.zookeeper.clone(), first, cfg.session_timeout_ms);
         ZkBroker {
@@ -124,6 +125,13 @@ impl ZkBroker {
             state_epochs: BTreeMap::new(),
             metadata: (Vec::new(), Vec::new()),
         }
+    }
+
+    /// This broker with the planted flaws of a self-test run, in its replication machine and
+    /// its controller.
+    pub fn with_selftest(mut self, selftest: crate::SelfTest) -> Self {
+        self.controller = self.controller.with_selftest(selftest);
+        self
     }
 
     /// The broker epoch, once registered in this session.

@@ -19,6 +19,7 @@ use bytes::Bytes;
 use super::*;
 use crate::ids::TimeMs;
 use crate::messages::{PartitionState, Request};
+use crate::selftest::{Flaw, SelfTest};
 use crate::step::{Envelope, Note};
 use crate::zookeeper::{EventKind, Stat, ZkAnswer, ZkError, ZkOp};
 use crate::NodeId;
@@ -32,6 +33,12 @@ pub struct ZkControllerConfig {
     pub assignment: Vec<(PartitionId, Vec<BrokerId>)>,
     /// `unclean.leader.election.enable`.
     pub unclean_leader_election: bool,
+    /// KIP-380's controller side: at every change of `/brokers/ids` read every registration's
+    /// czxid, so that a broker that restarted within its session timeout (still listed, but
+    /// registered anew) is seen as bounced: its leaderships move on and it is told its
+    /// replicas' state again. Before KIP-380 only new ids were read, and a bounced leader's
+    /// partitions stayed without a live leader.
+    pub detect_bounced_brokers: bool,
 }
 
 /// What an operation's answer is for.
@@ -97,6 +104,8 @@ pub struct ZkController {
     /// Partitions with no state znode yet: created once all their replicas have registered,
     /// as a topic is created on a running cluster.
     to_create: BTreeSet<PartitionId>,
+    /// The planted flaws of the checkers' self-test (none in a real run).
+    selftest: SelfTest,
 }
 
 impl ZkController {
@@ -110,7 +119,15 @@ impl ZkController {
             epochs_to_learn: BTreeSet::new(),
             states: BTreeMap::new(),
             to_create: BTreeSet::new(),
+            selftest: SelfTest::default(),
         }
+    }
+
+    /// This controller with the planted flaws of a self-test run (`elect-without-epoch-bump`
+    /// acts here as in the KRaft controller).
+    pub fn with_selftest(mut self, selftest: SelfTest) -> Self {
+        self.selftest = selftest;
+        self
     }
 
     pub fn is_active(&self) -> bool {
@@ -293,7 +310,8 @@ impl ZkController {
             self.live.remove(&b);
         }
         for b in &listed {
-            if !self.live.contains_key(b) && self.epochs_to_learn.insert(*b) {
+            let read = self.cfg.detect_bounced_brokers || !self.live.contains_key(b);
+            if read && self.epochs_to_learn.insert(*b) {
                 let op = ZkOp::Exists {
                     path: broker_path(*b),
                     watch: false,
@@ -344,8 +362,12 @@ impl ZkController {
 
     fn broker_started(&mut self, now: TimeMs, b: BrokerId, stat: Stat, out: &mut ControllerOut) {
         let epoch = stat.czxid.as_u64() as i64;
-        if self.live.insert(b, epoch) == Some(epoch) {
+        let previous = self.live.insert(b, epoch);
+        if previous == Some(epoch) {
             return;
+        }
+        if previous.is_some() {
+            self.bounced(b, out);
         }
         self.create_partitions(out);
         for p in self.states.keys().copied().collect::<Vec<_>>() {
@@ -354,6 +376,18 @@ impl ZkController {
                 self.send_leader_and_isr_to(p, b, out);
             }
         }
+    }
+
+    /// A broker registered anew while still listed: its old incarnation is gone, so it is
+    /// judged dead for its leaderships and ISR places first (KIP-380), then told its state.
+    fn bounced(&mut self, b: BrokerId, out: &mut ControllerOut) {
+        let Some(epoch) = self.live.remove(&b) else {
+            return;
+        };
+        for p in self.states.keys().copied().collect::<Vec<_>>() {
+            self.reconcile(0, p, out);
+        }
+        self.live.insert(b, epoch);
     }
 
     /// Each notification names a partition whose leader changed its ISR: read them all again
@@ -445,11 +479,12 @@ impl ZkController {
         if leader == state.leader && isr == state.isr {
             return;
         }
+        let bump = i32::from(!self.selftest.planted(Flaw::ElectWithoutEpochBump));
         let next = LeaderIsr {
             controller_epoch: self.epoch,
             leader,
             version: 1,
-            leader_epoch: state.leader_epoch + 1,
+            leader_epoch: state.leader_epoch + bump,
             isr,
         };
         let op = ZkOp::SetData {

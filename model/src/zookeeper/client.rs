@@ -6,7 +6,7 @@
 //! disconnected wait for the next connection. A session the ensemble expired is told once
 //! (`Expired`), and the client stays without one until `renew`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{EventKind, SessionId, ZkAnswer, ZkError, ZkOp, ZkRequest, ZkResponse, Zxid};
 use crate::quorum::NodeIndex;
@@ -95,6 +95,20 @@ pub struct ZkClient {
     last_heard_ms: u64,
     last_sent_ms: u64,
     expired: bool,
+    /// The watches set and not yet fired, as (kind, path): set again on every server the
+    /// session moves to.
+    watches: BTreeSet<(WatchOn, String)>,
+}
+
+/// What a watch was set by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum WatchOn {
+    /// getData, or exists on a znode that exists.
+    Data,
+    /// exists on a znode that does not.
+    Exist,
+    /// getChildren.
+    Child,
 }
 
 impl ZkClient {
@@ -114,6 +128,7 @@ impl ZkClient {
             last_heard_ms: 0,
             last_sent_ms: 0,
             expired: false,
+            watches: BTreeSet::new(),
         }
     }
 
@@ -224,6 +239,9 @@ impl ZkClient {
                 let fresh = self.session != Some(session);
                 self.session = Some(session);
                 self.timeout_ms = timeout_ms;
+                if !fresh && !self.watches.is_empty() {
+                    self.set_watches_again();
+                }
                 ready.events.push(ZkEvent::Connected {
                     server,
                     session,
@@ -235,8 +253,12 @@ impl ZkClient {
             ZkResponse::Reply { xid, zxid, result } => {
                 self.last_zxid = self.last_zxid.max(zxid);
                 ready.answered_at.push(zxid);
-                match self.pending.remove(&xid) {
-                    Some(ZkOp::Ping) | None => {}
+                let op = self.pending.remove(&xid);
+                if let (Some(op), Ok(answer)) = (&op, &result) {
+                    self.watch_set(op, answer);
+                }
+                match op {
+                    Some(ZkOp::Ping | ZkOp::SetWatches { .. }) | None => {}
                     Some(op) => ready.events.push(ZkEvent::Answer {
                         xid,
                         op,
@@ -245,12 +267,62 @@ impl ZkClient {
                     }),
                 }
             }
-            ZkResponse::Watch { path, kind } => ready.events.push(ZkEvent::Watch { path, kind }),
+            ZkResponse::Watch { path, kind } => {
+                self.watch_fired(&path, kind);
+                ready.events.push(ZkEvent::Watch { path, kind })
+            }
             ZkResponse::Expired { session } => {
                 self.expired = true;
                 self.session = None;
+                self.watches.clear();
                 ready.events.push(ZkEvent::Expired { session });
             }
         }
+    }
+
+    /// A read that asked for a watch succeeded: the watch is set.
+    fn watch_set(&mut self, op: &ZkOp, answer: &ZkAnswer) {
+        let (on, path) = match (op, answer) {
+            (ZkOp::GetData { path, watch: true }, _) => (WatchOn::Data, path),
+            (ZkOp::Exists { path, watch: true }, ZkAnswer::Exists(Some(_))) => {
+                (WatchOn::Data, path)
+            }
+            (ZkOp::Exists { path, watch: true }, _) => (WatchOn::Exist, path),
+            (ZkOp::GetChildren { path, watch: true }, _) => (WatchOn::Child, path),
+            _ => return,
+        };
+        self.watches.insert((on, path.clone()));
+    }
+
+    /// A watch fired: it is gone.
+    fn watch_fired(&mut self, path: &str, kind: EventKind) {
+        let gone: &[WatchOn] = match kind {
+            EventKind::NodeChildrenChanged => &[WatchOn::Child],
+            EventKind::NodeDeleted => &[WatchOn::Data, WatchOn::Exist, WatchOn::Child],
+            EventKind::NodeCreated | EventKind::NodeDataChanged => &[WatchOn::Data, WatchOn::Exist],
+        };
+        for on in gone {
+            self.watches.remove(&(*on, path.to_string()));
+        }
+    }
+
+    /// The session moved to another server: set the watches there again, first of all.
+    fn set_watches_again(&mut self) {
+        let paths = |on: WatchOn| -> Vec<String> {
+            self.watches
+                .iter()
+                .filter(|(o, _)| *o == on)
+                .map(|(_, p)| p.clone())
+                .collect()
+        };
+        let op = ZkOp::SetWatches {
+            relative_zxid: self.last_zxid,
+            data: paths(WatchOn::Data),
+            exist: paths(WatchOn::Exist),
+            child: paths(WatchOn::Child),
+        };
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        self.queued.insert(0, (xid, op));
     }
 }

@@ -47,6 +47,14 @@ pub enum ZkOp {
     },
     /// Keep the session alive.
     Ping,
+    /// A client that moved its session to this server sets its watches again (the Java
+    /// client's SetWatches): each fires at once if its znode changed after `relative_zxid`.
+    SetWatches {
+        relative_zxid: Zxid,
+        data: Vec<String>,
+        exist: Vec<String>,
+        child: Vec<String>,
+    },
     /// End the session now: its ephemerals go.
     CloseSession,
 }
@@ -102,6 +110,7 @@ pub enum ZkAnswer {
     Children(Vec<String>),
     Synced,
     Pong,
+    WatchesSet,
     Closed,
 }
 

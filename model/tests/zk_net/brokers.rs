@@ -14,6 +14,8 @@ use ksim_model::*;
 use super::{Addr, Endpoint, KafkaMsg, Msg, Net};
 
 pub const TOPIC: &str = "t";
+/// The stories' producer sends as broker id 0 (it is `NodeId::Client(1)` to the brokers).
+pub const PRODUCER: BrokerId = 0;
 
 impl Net {
     /// Brokers `ids`, `partitions` partitions each on every broker (replication factor = the
@@ -38,6 +40,7 @@ impl Net {
                 topic: TOPIC.into(),
                 assignment: assignment.clone(),
                 unclean_leader_election: false,
+                detect_bounced_brokers: rules.broker_epoch_fencing,
             };
             let zk = ZkBrokerConfig {
                 controller,
@@ -49,7 +52,12 @@ impl Net {
             let logs = (0..partitions)
                 .map(|p| (p, PartitionLog::default()))
                 .collect();
-            self.broker_cfgs.insert(b, (BrokerConfig::default(), zk));
+            let cfg = BrokerConfig {
+                min_insync_replicas: 2,
+                replica_lag_time_max_ms: 5_000,
+                ..BrokerConfig::default()
+            };
+            self.broker_cfgs.insert(b, (cfg, zk));
             self.broker_logs.insert(b, logs);
             self.brokers.insert(b, None);
             self.restart_broker(b);
@@ -75,8 +83,10 @@ impl Net {
             *n
         };
         let logs = self.broker_logs[&b].clone();
-        let broker = Broker::new(b, cfg, incarnation, self.now_ms, logs);
-        self.brokers.insert(b, Some(ZkBroker::new(broker, zk)));
+        let broker =
+            Broker::new(b, cfg, incarnation, self.now_ms, logs).with_selftest(self.selftest);
+        let zb = ZkBroker::new(broker, zk).with_selftest(self.selftest);
+        self.brokers.insert(b, Some(zb));
     }
 
     /// The process dies (its page cache survives): its connections close.
@@ -141,6 +151,7 @@ impl Net {
         };
         let ready = zb.step(now, input);
         self.carry_broker(b, ready);
+        self.check_leaders();
     }
 
     fn carry_broker(&mut self, b: BrokerId, ready: ZkBrokerReady) {
@@ -212,6 +223,56 @@ impl Net {
         }
     }
 
+    /// The producer writes `value` (acks=all) to whichever live broker claims the highest
+    /// leader epoch of partition 0.
+    pub fn produce(&mut self, value: u64) {
+        let leader = self
+            .brokers
+            .values()
+            .flatten()
+            .filter_map(|zb| match zb.broker.replica(0)?.role {
+                Role::Leader { leader_epoch } => Some((leader_epoch, zb.broker.id)),
+                _ => None,
+            })
+            .max();
+        let Some((_, b)) = leader else { return };
+        let request = Request::Produce {
+            correlation_id: value,
+            partition: 0,
+            acks: Acks::All,
+            timeout_ms: 5_000,
+            producer_id: -1,
+            base_sequence: -1,
+            records: vec![ProduceRecord {
+                key: bytes::Bytes::new(),
+                value: bytes::Bytes::from(value.to_be_bytes().to_vec()),
+            }],
+        };
+        let conn = self.kafka_conn(PRODUCER, b);
+        self.send(Msg::Kafka(PRODUCER, b, KafkaMsg::Request(conn, request)));
+    }
+
+    /// Each (partition, leader epoch) has one leader: a second broker acting as leader of the
+    /// same epoch is a split brain.
+    pub fn check_leaders(&mut self) {
+        for zb in self.brokers.values().flatten() {
+            for r in zb.broker.replicas() {
+                if let Role::Leader { leader_epoch } = r.role {
+                    let first = *self
+                        .leaders
+                        .entry((r.partition, leader_epoch))
+                        .or_insert(zb.broker.id);
+                    if first != zb.broker.id {
+                        self.violations.push(format!(
+                            "brokers {first} and {} both led partition {} in leader epoch {leader_epoch}",
+                            zb.broker.id, r.partition
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
     fn kafka_conn(&mut self, from: BrokerId, to: BrokerId) -> ConnId {
         if let Some(&c) = self.kconn_of.get(&(from, to)) {
             return c;
@@ -224,7 +285,22 @@ impl Net {
     }
 
     pub(super) fn deliver_kafka(&mut self, from: BrokerId, to: BrokerId, msg: KafkaMsg) {
-        let from_node = NodeId::Broker(from);
+        if to == PRODUCER {
+            if let KafkaMsg::Response(Response::Produce {
+                correlation_id,
+                result: Ok(_),
+                ..
+            }) = msg
+            {
+                self.acked.push(correlation_id);
+            }
+            return;
+        }
+        let from_node = if from == PRODUCER {
+            NodeId::Client(1)
+        } else {
+            NodeId::Broker(from)
+        };
         let input = match msg {
             KafkaMsg::Request(conn, request) => {
                 if !self.kconns.contains_key(&conn) {

@@ -154,6 +154,7 @@ pub fn describe(op: &ZkOp) -> String {
         ZkOp::GetChildren { path, watch } => format!("ls{} {path}", watch_flag(*watch)),
         ZkOp::Sync { path } => format!("sync {path}"),
         ZkOp::Ping => "ping".into(),
+        ZkOp::SetWatches { .. } => "setWatches".into(),
         ZkOp::CloseSession => "close".into(),
     }
 }
@@ -192,6 +193,7 @@ pub fn outcome(result: &Result<ZkAnswer, ZkError>) -> String {
         Ok(ZkAnswer::Children(names)) => format!("[{}]", names.join(", ")),
         Ok(ZkAnswer::Synced) => "synced".into(),
         Ok(ZkAnswer::Pong) => "pong".into(),
+        Ok(ZkAnswer::WatchesSet) => "watches set".into(),
         Ok(ZkAnswer::Closed) => "closed".into(),
     }
 }

@@ -110,6 +110,10 @@ pub struct Net {
     /// Kafka connections: (requester, server), by id; and by pair.
     pub kconns: BTreeMap<ConnId, (BrokerId, BrokerId)>,
     pub kconn_of: BTreeMap<(BrokerId, BrokerId), ConnId>,
+    /// The values the producer had acknowledged (acks=all).
+    pub acked: Vec<u64>,
+    /// Which broker led each (partition, leader epoch) first.
+    pub leaders: BTreeMap<(PartitionId, ksim_model::Epoch), BrokerId>,
     pub next_conn: ConnId,
     pub queue: BTreeMap<(u64, u64), Msg>,
     /// The last delivery time per link, so one link stays in order.
@@ -145,6 +149,8 @@ impl Net {
             broker_zk: BTreeMap::new(),
             kconns: BTreeMap::new(),
             kconn_of: BTreeMap::new(),
+            acked: Vec::new(),
+            leaders: BTreeMap::new(),
             next_conn: 1,
             queue: BTreeMap::new(),
             link_at: BTreeMap::new(),

@@ -135,6 +135,55 @@ impl ZkServer {
         ready
             .clients
             .push((conn, ZkResponse::Reply { xid, zxid, result }));
+        if let ZkOp::SetWatches {
+            relative_zxid,
+            data,
+            exist,
+            child,
+        } = op
+        {
+            self.set_watches(conn, relative_zxid, (data, exist, child), ready);
+        }
+    }
+
+    /// ZooKeeper's `DataTree.setWatches`: a watch whose znode changed since the client last
+    /// saw the tree fires now; the others are set on this connection.
+    fn set_watches(
+        &mut self,
+        conn: ConnId,
+        since: Zxid,
+        (data, exist, child): (Vec<String>, Vec<String>, Vec<String>),
+        ready: &mut ZkReady,
+    ) {
+        use crate::zookeeper::EventKind::*;
+        let mut fire = |path: String, kind| {
+            ready.clients.push((conn, ZkResponse::Watch { path, kind }));
+        };
+        for path in data {
+            match self.tree.get(&path) {
+                None => fire(path, NodeDeleted),
+                Some(n) if n.stat.mzxid > since => fire(path, NodeDataChanged),
+                Some(_) => {
+                    self.data_watches.entry(path).or_default().insert(conn);
+                }
+            }
+        }
+        for path in exist {
+            if self.tree.get(&path).is_some() {
+                fire(path, NodeCreated);
+            } else {
+                self.data_watches.entry(path).or_default().insert(conn);
+            }
+        }
+        for path in child {
+            match self.tree.get(&path) {
+                None => fire(path, NodeDeleted),
+                Some(n) if n.stat.pzxid > since => fire(path, NodeChildrenChanged),
+                Some(_) => {
+                    self.child_watches.entry(path).or_default().insert(conn);
+                }
+            }
+        }
     }
 
     /// A read from the local tree; a watch asked for is set on this connection.
@@ -174,6 +223,7 @@ impl ZkServer {
                 Ok(ZkAnswer::Children(self.tree.children(path)))
             }
             ZkOp::Ping => Ok(ZkAnswer::Pong),
+            ZkOp::SetWatches { .. } => Ok(ZkAnswer::WatchesSet),
             _ => Err(ZkError::BadArguments),
         }
     }
