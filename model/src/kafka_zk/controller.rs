@@ -190,8 +190,8 @@ impl ZkController {
     ) {
         match (purpose, result) {
             (Purpose::Claim, Ok(_)) => out.ops.push((Purpose::ReadEpoch, get(CONTROLLER_EPOCH))),
-            (Purpose::Claim, Err(Some(ZkError::NodeExists))) => self.stand_by(out),
-            // Lost with the connection: whether we won shows in `/controller`.
+            // Another broker is controller (NODEEXISTS), or the answer was lost with the
+            // connection: whether we won then shows in `/controller`.
             (Purpose::Claim, Err(_)) => self.stand_by(out),
             (Purpose::WatchController, Ok(ZkAnswer::Exists(None))) => self.claim(out),
             (Purpose::ReadEpoch, Ok(ZkAnswer::Data { data, stat })) => {
@@ -216,6 +216,11 @@ impl ZkController {
         }
     }
 
+    fn read_state(&self, p: PartitionId, out: &mut ControllerOut) {
+        out.ops
+            .push((Purpose::ReadState(p), get(&state_path(&self.cfg.topic, p))));
+    }
+
     fn stand_by(&mut self, out: &mut ControllerOut) {
         self.phase = Phase::Standby;
         let op = ZkOp::Exists {
@@ -237,8 +242,7 @@ impl ZkController {
         out.ops
             .push((Purpose::ListIsrChanges, ls(ISR_CHANGE_NOTIFICATION)));
         for (p, _) in self.cfg.assignment.clone() {
-            out.ops
-                .push((Purpose::ReadState(p), get(&state_path(&self.cfg.topic, p))));
+            self.read_state(p, out);
         }
     }
 
@@ -288,8 +292,7 @@ impl ZkController {
             }
             // Someone else wrote it (a partition leader changing its ISR): read it again.
             (Purpose::WriteState(p, ..) | Purpose::CreateState(p, _), Err(_)) => {
-                out.ops
-                    .push((Purpose::ReadState(p), get(&state_path(&self.cfg.topic, p))));
+                self.read_state(p, out);
             }
             (Purpose::ListIsrChanges, Ok(ZkAnswer::Children(names))) => {
                 self.isr_changes(&names, out)
@@ -404,8 +407,7 @@ impl ZkController {
             out.ops.push((Purpose::DeleteIsrChange, op));
         }
         for (p, _) in self.cfg.assignment.clone() {
-            out.ops
-                .push((Purpose::ReadState(p), get(&state_path(&self.cfg.topic, p))));
+            self.read_state(p, out);
         }
     }
 
