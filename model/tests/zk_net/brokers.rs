@@ -8,7 +8,7 @@ use ksim_model::kafka_zk::broker::{
     ZkBroker, ZkBrokerConfig, ZkBrokerInput, ZkBrokerReady, ZkRules,
 };
 use ksim_model::kafka_zk::controller::ZkControllerConfig;
-use ksim_model::zookeeper::ZkSend;
+use ksim_model::zookeeper::{ZkClientInput, ZkSend};
 use ksim_model::*;
 
 use super::{Addr, Endpoint, KafkaMsg, Msg, Net};
@@ -205,7 +205,12 @@ impl Net {
         match send {
             ZkSend::Connect { server, request } => {
                 let conn = self.connect(Endpoint::Broker(b), server, request);
-                self.broker_zk.insert(b, conn);
+                if self.conns.contains_key(&conn) {
+                    self.broker_zk.insert(b, conn);
+                } else {
+                    // Broken at once (its first message was lost on a cut link).
+                    self.step_broker(b, ZkBrokerInput::Zk(ZkClientInput::Closed));
+                }
             }
             ZkSend::Request(request) => {
                 if let Some(&conn) = self.broker_zk.get(&b) {
@@ -215,9 +220,10 @@ impl Net {
             }
             ZkSend::Close => {
                 if let Some(conn) = self.broker_zk.remove(&b) {
-                    let server = self.conns[&conn].1;
-                    self.send(Msg::Gone(conn, server));
-                    self.conns.remove(&conn);
+                    if let Some(&(_, server)) = self.conns.get(&conn) {
+                        self.send(Msg::Gone(conn, server));
+                        self.conns.remove(&conn);
+                    }
                 }
             }
         }

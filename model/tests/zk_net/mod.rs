@@ -265,6 +265,7 @@ impl Net {
     pub fn send(&mut self, msg: Msg) {
         let Some(link) = msg.link(self) else { return };
         if self.cut.contains(&link) {
+            self.lost(&msg);
             return;
         }
         let delay = self.net_rng.gen_range(self.delay_ms.0..=self.delay_ms.1);
@@ -273,6 +274,20 @@ impl Net {
         self.link_at.insert(link, at);
         self.seq += 1;
         self.queue.insert((at, self.seq), msg);
+    }
+
+    /// A message lost on a cut link. Between servers (and between brokers) it is just gone;
+    /// on a client's connection to a server, as on TCP, the connection breaks and both ends
+    /// hear it, rather than going on with a hole in its stream.
+    fn lost(&mut self, msg: &Msg) {
+        let conn = match msg {
+            Msg::Request(c, ..) | Msg::Response(c, ..) | Msg::Closed(c, _) | Msg::Gone(c, _) => *c,
+            Msg::Peer(..) | Msg::Kafka(..) => return,
+        };
+        if let Some((end, server)) = self.conns.remove(&conn) {
+            self.step(server, ZkInput::ClientGone { conn });
+            self.closed(end, conn);
+        }
     }
 
     /// Open a connection from `client` to `server`.
