@@ -160,3 +160,13 @@ pub struct Ready {
     /// Facts for the observer's truth log.
     pub notes: Vec<Note>,
 }
+
+impl Ready {
+    /// Append a later step's output, keeping each list in order (disk writes still all
+    /// apply before any send leaves).
+    pub fn extend(&mut self, later: Ready) {
+        self.disk.extend(later.disk);
+        self.sends.extend(later.sends);
+        self.notes.extend(later.notes);
+    }
+}

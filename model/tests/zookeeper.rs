@@ -164,7 +164,11 @@ fn storms_keep_every_invariant_and_do_real_work() {
     let mut tally = Tally::default();
     for seed in 1..=20 {
         let found = storm(seed, SelfTest::default(), &mut tally);
-        assert!(found.is_empty(), "seed {seed}: {found:#?}");
+        assert!(
+            found.is_empty(),
+            "seed {seed}: {found:#?}\n{}",
+            reproduce("storms_keep_every_invariant_and_do_real_work")
+        );
     }
     eprintln!("20 storms: {tally:?}");
     // A storm in which nothing was answered, nothing expired or nobody was elected again
@@ -173,6 +177,11 @@ fn storms_keep_every_invariant_and_do_real_work() {
     assert!(tally.expired > 10, "{tally:?}");
     assert!(tally.elections > 40, "{tally:?}");
     assert!(tally.connection_losses > 10, "{tally:?}");
+}
+
+/// The command that replays a failing test (its seeds are fixed, so it fails the same way).
+fn reproduce(test: &str) -> String {
+    format!("reproduce: cargo test -p ksim-model --test zookeeper {test} -- --exact")
 }
 
 /// The first seed of 1..=`seeds` whose storm under `selftest` finds a violation containing
@@ -596,7 +605,11 @@ fn kafka_on_zookeeper_keeps_every_acknowledged_write_and_one_leader_per_epoch() 
     let mut acked = 0;
     for seed in 1..=12 {
         let (found, n) = kafka_storm(seed, SelfTest::default());
-        assert!(found.is_empty(), "seed {seed}: {found:#?}");
+        assert!(
+            found.is_empty(),
+            "seed {seed}: {found:#?}\n{}",
+            reproduce("kafka_on_zookeeper_keeps_every_acknowledged_write_and_one_leader_per_epoch")
+        );
         acked += n;
     }
     eprintln!("12 storms: {acked} writes acknowledged");

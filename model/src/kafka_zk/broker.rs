@@ -71,7 +71,8 @@ enum Owner {
     /// After a lost connection: is our registration there?
     CheckRegistration,
     Controller(Purpose),
-    Alter(AlterPartitionRequest),
+    /// An ISR change, and the controller node the replication machine addressed it to.
+    Alter(AlterPartitionRequest, NodeId),
     IsrNotice,
 }
 
@@ -142,7 +143,21 @@ impl ZkBroker {
     pub fn step(&mut self, now: TimeMs, input: ZkBrokerInput) -> ZkBrokerReady {
         let mut ready = ZkBrokerReady::default();
         match input {
-            ZkBrokerInput::Kafka(Input::Request {
+            ZkBrokerInput::Kafka(input) => self.kafka_input(now, input, &mut ready),
+            ZkBrokerInput::Zk(input) => {
+                let zk = self.zk.step(now, input);
+                self.zk_ready(now, zk, &mut ready);
+            }
+        }
+        ready
+    }
+
+    /// A Kafka input: the controller's requests are answered here (fenced LeaderAndIsr,
+    /// UpdateMetadata, and Metadata from its cache), the rest go to the replication machine;
+    /// a tick also ticks the ZooKeeper client.
+    fn kafka_input(&mut self, now: TimeMs, input: Input, ready: &mut ZkBrokerReady) {
+        match input {
+            Input::Request {
                 conn,
                 from,
                 request:
@@ -151,15 +166,15 @@ impl ZkBroker {
                         broker_epoch,
                         partitions,
                     },
-            }) => self.leader_and_isr(
+            } => self.leader_and_isr(
                 now,
                 (conn, from),
                 controller_epoch,
                 broker_epoch,
                 partitions,
-                &mut ready,
+                ready,
             ),
-            ZkBrokerInput::Kafka(Input::Request {
+            Input::Request {
                 request:
                     Request::UpdateMetadata {
                         controller_epoch,
@@ -167,12 +182,12 @@ impl ZkBroker {
                         partitions,
                     },
                 ..
-            }) => self.update_metadata(controller_epoch, brokers, partitions),
-            ZkBrokerInput::Kafka(Input::Request {
+            } => self.update_metadata(controller_epoch, brokers, partitions),
+            Input::Request {
                 conn,
                 request: Request::Metadata { correlation_id },
                 ..
-            }) => {
+            } => {
                 let (brokers, partitions) = self.metadata.clone();
                 let response = Response::Metadata {
                     correlation_id,
@@ -181,20 +196,13 @@ impl ZkBroker {
                 };
                 ready.kafka.sends.push(Envelope::Reply { conn, response });
             }
-            ZkBrokerInput::Kafka(input) => {
-                let tick = matches!(input, Input::Tick);
-                self.kafka_step(now, input, &mut ready);
-                if tick {
-                    let zk = self.zk.step(now, ZkClientInput::Tick);
-                    self.zk_ready(now, zk, &mut ready);
-                }
+            Input::Tick => {
+                self.kafka_step(now, Input::Tick, ready);
+                let zk = self.zk.step(now, ZkClientInput::Tick);
+                self.zk_ready(now, zk, ready);
             }
-            ZkBrokerInput::Zk(input) => {
-                let zk = self.zk.step(now, input);
-                self.zk_ready(now, zk, &mut ready);
-            }
+            input => self.kafka_step(now, input, ready),
         }
-        ready
     }
 
     /// Step the replication machine; answer its controller traffic from ZooKeeper.
@@ -219,13 +227,13 @@ impl ZkBroker {
                     });
                 }
                 Envelope::To {
+                    node,
                     request: Request::AlterPartition(request),
-                    ..
-                } => self.write_isr(now, request, ready),
+                } => self.write_isr(now, request, node, ready),
                 send => out.sends.push(send),
             }
         }
-        merge(&mut ready.kafka, out);
+        ready.kafka.extend(out);
         for input in local {
             self.kafka_step(now, input, ready);
         }
@@ -282,6 +290,7 @@ impl ZkBroker {
         &mut self,
         now: TimeMs,
         request: AlterPartitionRequest,
+        to: NodeId,
         ready: &mut ZkBrokerReady,
     ) {
         let state = LeaderIsr {
@@ -305,7 +314,7 @@ impl ZkBroker {
             data: state.to_bytes(),
             version,
         };
-        self.submit(now, Owner::Alter(request), op, ready);
+        self.submit(now, Owner::Alter(request, to), op, ready);
     }
 
     fn submit(&mut self, now: TimeMs, owner: Owner, op: ZkOp, ready: &mut ZkBrokerReady) {
@@ -399,10 +408,10 @@ impl ZkBroker {
                 }
             }
             (Owner::CheckRegistration, _) => self.register(now, ready),
-            (Owner::Controller(purpose), result) => {
-                self.controller.on_answer(now, purpose, result, out)
+            (Owner::Controller(purpose), result) => self.controller.on_answer(purpose, result, out),
+            (Owner::Alter(request, to), result) => {
+                self.isr_written(now, (request, to), result, ready)
             }
-            (Owner::Alter(request), result) => self.isr_written(now, request, result, ready),
             (_, _) => {}
         }
     }
@@ -412,7 +421,7 @@ impl ZkBroker {
     fn isr_written(
         &mut self,
         now: TimeMs,
-        request: AlterPartitionRequest,
+        (request, from): (AlterPartitionRequest, NodeId),
         result: Result<ZkAnswer, Option<ZkError>>,
         ready: &mut ZkBrokerReady,
     ) {
@@ -420,7 +429,7 @@ impl ZkBroker {
         let result = match result {
             Ok(ZkAnswer::SetData(stat)) => Ok(PartitionState {
                 partition: p,
-                replicas: self.replicas(p),
+                replicas: self.controller.replicas(p),
                 leader: Some(request.leader),
                 leader_epoch: request.leader_epoch,
                 partition_epoch: stat.version,
@@ -445,18 +454,7 @@ impl ZkBroker {
             proposal: request.proposal(),
             result,
         };
-        let from = NodeId::Controller(self.cfg.zookeeper.first().copied().unwrap_or(1));
         self.kafka_step(now, Input::Response { from, response }, ready);
-    }
-
-    fn replicas(&self, p: PartitionId) -> Vec<BrokerId> {
-        self.cfg
-            .controller
-            .assignment
-            .iter()
-            .find(|(q, _)| *q == p)
-            .map(|(_, r)| r.clone())
-            .unwrap_or_default()
     }
 
     /// The controller's operations go to ZooKeeper; its LeaderAndIsr to brokers, this one's
@@ -468,28 +466,17 @@ impl ZkBroker {
         }
         for send in out.sends {
             match send {
+                // This broker's own controller: obeyed as if it had come over the network.
                 Envelope::To {
-                    node: NodeId::Broker(b),
-                    request:
-                        Request::ZkLeaderAndIsr {
-                            controller_epoch,
-                            broker_epoch,
-                            partitions,
-                        },
+                    node: from @ NodeId::Broker(b),
+                    request,
                 } if b == self.broker.id => {
-                    let me = (0, NodeId::Broker(b));
-                    self.leader_and_isr(now, me, controller_epoch, broker_epoch, partitions, ready)
-                }
-                Envelope::To {
-                    node: NodeId::Broker(b),
-                    request:
-                        Request::UpdateMetadata {
-                            controller_epoch,
-                            brokers,
-                            partitions,
-                        },
-                } if b == self.broker.id => {
-                    self.update_metadata(controller_epoch, brokers, partitions)
+                    let input = Input::Request {
+                        conn: 0,
+                        from,
+                        request,
+                    };
+                    self.kafka_input(now, input, ready);
                 }
                 send => ready.kafka.sends.push(send),
             }
@@ -504,11 +491,4 @@ fn persistent(path: &str) -> ZkOp {
         ephemeral: false,
         sequential: false,
     }
-}
-
-/// Append one step's output to another, in order.
-fn merge(into: &mut Ready, from: Ready) {
-    into.disk.extend(from.disk);
-    into.sends.extend(from.sends);
-    into.notes.extend(from.notes);
 }

@@ -17,7 +17,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use bytes::Bytes;
 
 use super::*;
-use crate::ids::TimeMs;
 use crate::messages::{PartitionState, Request};
 use crate::selftest::{Flaw, SelfTest};
 use crate::step::{Envelope, Note};
@@ -183,7 +182,6 @@ impl ZkController {
     /// went, outcome unknown).
     pub fn on_answer(
         &mut self,
-        now: TimeMs,
         purpose: Purpose,
         result: Result<ZkAnswer, Option<ZkError>>,
         out: &mut ControllerOut,
@@ -211,7 +209,7 @@ impl ZkController {
             (Purpose::BumpEpoch(epoch), Ok(_)) => self.become_active(epoch, out),
             // Another controller bumped the epoch first: it is the controller, not us.
             (Purpose::CreateEpoch | Purpose::BumpEpoch(_), Err(_)) => self.stand_by(out),
-            (p, r) if self.is_active() => self.on_active_answer(now, p, r, out),
+            (p, r) if self.is_active() => self.on_active_answer(p, r, out),
             _ => {}
         }
     }
@@ -248,7 +246,6 @@ impl ZkController {
 
     fn on_active_answer(
         &mut self,
-        now: TimeMs,
         purpose: Purpose,
         result: Result<ZkAnswer, Option<ZkError>>,
         out: &mut ControllerOut,
@@ -259,7 +256,7 @@ impl ZkController {
             }
             (Purpose::BrokerEpoch(b), Ok(ZkAnswer::Exists(Some(stat)))) => {
                 self.epochs_to_learn.remove(&b);
-                self.broker_started(now, b, stat, out);
+                self.broker_started(b, stat, out);
                 self.learnt(out);
             }
             // Gone again before it could be read: the next listing tells.
@@ -270,7 +267,7 @@ impl ZkController {
             (Purpose::ReadState(p), Ok(ZkAnswer::Data { data, stat })) => {
                 if let Some(state) = LeaderIsr::from_bytes(&data) {
                     self.states.insert(p, (state, stat.version));
-                    self.reconcile(now, p, out);
+                    self.reconcile(p, out);
                     self.update_metadata(out);
                 }
             }
@@ -333,7 +330,7 @@ impl ZkController {
         }
         self.brokers_known = true;
         for p in self.states.keys().copied().collect::<Vec<_>>() {
-            self.reconcile(0, p, out);
+            self.reconcile(p, out);
         }
         self.update_metadata(out);
     }
@@ -363,7 +360,7 @@ impl ZkController {
         }
     }
 
-    fn broker_started(&mut self, now: TimeMs, b: BrokerId, stat: Stat, out: &mut ControllerOut) {
+    fn broker_started(&mut self, b: BrokerId, stat: Stat, out: &mut ControllerOut) {
         let epoch = stat.czxid.as_u64() as i64;
         let previous = self.live.insert(b, epoch);
         if previous == Some(epoch) {
@@ -374,7 +371,7 @@ impl ZkController {
         }
         self.create_partitions(out);
         for p in self.states.keys().copied().collect::<Vec<_>>() {
-            self.reconcile(now, p, out);
+            self.reconcile(p, out);
             if self.replicas(p).contains(&b) {
                 self.send_leader_and_isr_to(p, b, out);
             }
@@ -388,7 +385,7 @@ impl ZkController {
             return;
         };
         for p in self.states.keys().copied().collect::<Vec<_>>() {
-            self.reconcile(0, p, out);
+            self.reconcile(p, out);
         }
         self.live.insert(b, epoch);
     }
@@ -411,7 +408,8 @@ impl ZkController {
         }
     }
 
-    fn replicas(&self, p: PartitionId) -> Vec<BrokerId> {
+    /// A partition's replicas, in assignment order.
+    pub fn replicas(&self, p: PartitionId) -> Vec<BrokerId> {
         self.cfg
             .assignment
             .iter()
@@ -460,7 +458,7 @@ impl ZkController {
 
     /// Elect a leader if the leader's broker is gone, and drop dead brokers from the ISR;
     /// write the change by a conditional update.
-    fn reconcile(&mut self, _now: TimeMs, p: PartitionId, out: &mut ControllerOut) {
+    fn reconcile(&mut self, p: PartitionId, out: &mut ControllerOut) {
         if !self.brokers_known {
             return;
         }

@@ -321,8 +321,8 @@ impl ZkClient {
             exist: paths(WatchOn::Exist),
             child: paths(WatchOn::Child),
         };
-        let xid = self.next_xid;
-        self.next_xid += 1;
-        self.queued.insert(0, (xid, op));
+        self.queue(op);
+        let set = self.queued.pop().expect("just queued");
+        self.queued.insert(0, set);
     }
 }

@@ -139,10 +139,6 @@ impl ZkServer {
     pub fn serving(&self) -> bool {
         self.serving
     }
-    /// The epoch of the last applied transaction.
-    pub fn applied_epoch(&self) -> Term {
-        self.epoch_start.0
-    }
 
     pub fn step<R: Rng + ?Sized>(&mut self, now_ms: u64, input: ZkInput, rng: &mut R) -> ZkReady {
         let mut ready = ZkReady {
