@@ -14,6 +14,8 @@ pub enum NodeId {
     Controller(u32),
     Broker(BrokerId),
     Client(u32),
+    /// A server of the ZooKeeper ensemble, by its `myid` (`server.N`, 1-based).
+    ZooKeeper(u32),
 }
 
 /// A connection accepted by a node; responses to a request go back on it.

@@ -8,6 +8,8 @@ use crate::assignor::Assignor;
 use crate::config::*;
 use crate::ids::*;
 use crate::log::Record;
+use crate::quorum::NodeIndex;
+use crate::zookeeper::{PeerMessage, ZkRequest, ZkResponse};
 
 /// Kafka error codes used by the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,6 +208,13 @@ pub enum Request {
         from: u32,
         msg: crate::quorum::RaftMessage<Command>,
     },
+    /// A ZooKeeper client's request to its server (a broker's session in ZooKeeper mode).
+    Zk(ZkRequest),
+    /// Traffic between ZooKeeper servers (one-way, as `Raft`).
+    ZkPeer {
+        from: NodeIndex,
+        msg: PeerMessage,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -263,6 +272,8 @@ pub enum Response {
         correlation_id: u64,
         result: Result<Vec<(PartitionId, Offset)>, ErrorCode>,
     },
+    /// A ZooKeeper server's answer, event or session news to a client.
+    Zk(ZkResponse),
 }
 
 #[derive(Clone, Debug)]
@@ -353,6 +364,9 @@ impl Request {
             Request::OffsetFetch { .. } => "offset_fetch",
             Request::LeaderAndIsr { .. } => "leader_and_isr",
             Request::Raft { msg, .. } => msg.kind(),
+            Request::Zk(ZkRequest::Connect { .. }) => "zk_connect",
+            Request::Zk(ZkRequest::Op { .. }) => "zk_request",
+            Request::ZkPeer { msg, .. } => msg.kind(),
         }
     }
 }
@@ -371,6 +385,7 @@ impl Response {
             Response::GroupHeartbeat { result, .. } => result.as_ref().err().copied(),
             Response::OffsetCommit { result, .. } => result.as_ref().err().copied(),
             Response::OffsetFetch { result, .. } => result.as_ref().err().copied(),
+            Response::Zk(_) => None,
         }
     }
 
@@ -387,7 +402,20 @@ impl Response {
             Response::GroupHeartbeat { .. } => "group_heartbeat_response",
             Response::OffsetCommit { .. } => "offset_commit_response",
             Response::OffsetFetch { .. } => "offset_fetch_response",
+            Response::Zk(ZkResponse::Connected { .. }) => "zk_connected",
+            Response::Zk(ZkResponse::Reply { .. }) => "zk_reply",
+            Response::Zk(ZkResponse::Watch { .. }) => "zk_watch",
+            Response::Zk(ZkResponse::Expired { .. }) => "zk_expired",
         }
+    }
+
+    /// A message a server sends unasked (a ZooKeeper watch or session expiry): it answers no
+    /// request, so it does not restart the connection's request timeout.
+    pub fn unsolicited(&self) -> bool {
+        matches!(
+            self,
+            Response::Zk(ZkResponse::Watch { .. } | ZkResponse::Expired { .. })
+        )
     }
 }
 

@@ -28,6 +28,7 @@ fn cfg(voters: &[NodeIndex]) -> QuorumConfig {
         election_timeout_ms: T,
         heartbeat_interval_ms: HB,
         eager_commit: false,
+        looking_timeout_ms: None,
     }
 }
 

@@ -273,7 +273,7 @@ impl Broker {
     // ---------------------------------------------------------------- timers
 
     /// The controller this broker currently sends to.
-    fn controller(&self) -> NodeId {
+    pub fn controller(&self) -> NodeId {
         let voters = &self.cfg.controller_quorum_voters;
         assert!(!voters.is_empty(), "controller.quorum.voters is empty");
         NodeId::Controller(voters[self.controller_idx % voters.len()])
@@ -421,7 +421,9 @@ impl Broker {
             | Request::GroupHeartbeat { .. }
             | Request::OffsetCommit { .. }
             | Request::OffsetFetch { .. }
-            | Request::Raft { .. } => {}
+            | Request::Raft { .. }
+            | Request::Zk(_)
+            | Request::ZkPeer { .. } => {}
         }
     }
 
@@ -477,7 +479,8 @@ impl Broker {
             | Response::JoinGroup { .. }
             | Response::GroupHeartbeat { .. }
             | Response::OffsetCommit { .. }
-            | Response::OffsetFetch { .. } => {}
+            | Response::OffsetFetch { .. }
+            | Response::Zk(_) => {}
         }
     }
 
@@ -536,7 +539,7 @@ impl Broker {
                     }
                 }
             }
-            NodeId::Client(_) => {}
+            NodeId::Client(_) | NodeId::ZooKeeper(_) => {}
         }
     }
 

@@ -375,6 +375,23 @@ impl ZkBroker {
         self.submit(now, Owner::Register, op, ready);
     }
 
+    /// Registered: the replication machine learns its broker epoch at once (as from KRaft's
+    /// registration answer), so that the controller's LeaderAndIsr, which may follow at once,
+    /// is not dropped as meant for an unregistered incarnation.
+    fn now_registered(&mut self, now: TimeMs, broker_epoch: i64, ready: &mut ZkBrokerReady) {
+        self.registered = Some(broker_epoch);
+        let data = HeartbeatData {
+            broker_epoch,
+            fenced: false,
+            partitions: Vec::new(),
+        };
+        let input = Input::Response {
+            from: self.broker.controller(),
+            response: Response::BrokerHeartbeat { result: Ok(data) },
+        };
+        self.kafka_step(now, input, ready);
+    }
+
     fn answered(
         &mut self,
         now: TimeMs,
@@ -389,7 +406,7 @@ impl ZkBroker {
         match (owner, result) {
             (Owner::Setup | Owner::IsrNotice, _) => {}
             (Owner::Register, Ok(ZkAnswer::Created { stat, .. })) => {
-                self.registered = Some(stat.czxid.as_u64() as i64);
+                self.now_registered(now, stat.czxid.as_u64() as i64, ready);
             }
             // The previous session's registration is still there until that session expires;
             // or the connection went and the outcome is unknown: look.
@@ -402,7 +419,7 @@ impl ZkBroker {
             }
             (Owner::CheckRegistration, Ok(ZkAnswer::Exists(Some(stat)))) => {
                 if stat.ephemeral_owner == self.zk.session() {
-                    self.registered = Some(stat.czxid.as_u64() as i64);
+                    self.now_registered(now, stat.czxid.as_u64() as i64, ready);
                 } else {
                     self.register(now, ready);
                 }

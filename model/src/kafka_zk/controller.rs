@@ -103,6 +103,10 @@ pub struct ZkController {
     /// Partitions with no state znode yet: created once all their replicas have registered,
     /// as a topic is created on a running cluster.
     to_create: BTreeSet<PartitionId>,
+    /// Partitions whose new state is being written: a broker that registers meanwhile is told
+    /// the state once written, not the one it replaces (a bounced leader told it still leads
+    /// in the old epoch served again from its recovered log, below the HW it had reached).
+    writing: BTreeSet<PartitionId>,
     /// The planted flaws of the checkers' self-test (none in a real run).
     selftest: SelfTest,
 }
@@ -118,6 +122,7 @@ impl ZkController {
             epochs_to_learn: BTreeSet::new(),
             states: BTreeMap::new(),
             to_create: BTreeSet::new(),
+            writing: BTreeSet::new(),
             selftest: SelfTest::default(),
         }
     }
@@ -236,6 +241,7 @@ impl ZkController {
         self.live.clear();
         self.states.clear();
         self.to_create.clear();
+        self.writing.clear();
         out.ops.push((Purpose::ListBrokers, ls(BROKER_IDS)));
         out.ops
             .push((Purpose::ListIsrChanges, ls(ISR_CHANGE_NOTIFICATION)));
@@ -282,6 +288,7 @@ impl ZkController {
                 self.update_metadata(out);
             }
             (Purpose::WriteState(p, state, unclean), Ok(ZkAnswer::SetData(stat))) => {
+                self.writing.remove(&p);
                 self.states.insert(p, (state, stat.version));
                 self.elected(p, unclean, out);
                 self.send_leader_and_isr(p, out);
@@ -289,6 +296,7 @@ impl ZkController {
             }
             // Someone else wrote it (a partition leader changing its ISR): read it again.
             (Purpose::WriteState(p, ..) | Purpose::CreateState(p, _), Err(_)) => {
+                self.writing.remove(&p);
                 self.read_state(p, out);
             }
             (Purpose::ListIsrChanges, Ok(ZkAnswer::Children(names))) => {
@@ -372,7 +380,7 @@ impl ZkController {
         self.create_partitions(out);
         for p in self.states.keys().copied().collect::<Vec<_>>() {
             self.reconcile(p, out);
-            if self.replicas(p).contains(&b) {
+            if self.replicas(p).contains(&b) && !self.writing.contains(&p) {
                 self.send_leader_and_isr_to(p, b, out);
             }
         }
@@ -492,6 +500,7 @@ impl ZkController {
             data: next.to_bytes(),
             version,
         };
+        self.writing.insert(p);
         out.ops.push((Purpose::WriteState(p, next, unclean), op));
     }
 

@@ -51,6 +51,11 @@ pub struct QuorumConfig {
     /// Tell the followers of each new commit point at once (Zab's COMMIT), rather than with
     /// the next Append or heartbeat (Raft's, and KRaft's, way).
     pub eager_commit: bool,
+    /// How long a node that knows no leader (starting, candidate, or having just voted) waits
+    /// before it stands: ZooKeeper's LOOKING state, which elects at once (its fast leader
+    /// election settles within a finalize wait of 200 ms), where Raft waits a full election
+    /// timeout. `None`: the election timeout, as Raft and KRaft do.
+    pub looking_timeout_ms: Option<u64>,
 }
 
 impl QuorumConfig {
@@ -62,6 +67,7 @@ impl QuorumConfig {
             election_timeout_ms: 1_000,
             heartbeat_interval_ms: 500,
             eager_commit: false,
+            looking_timeout_ms: None,
         }
     }
 
@@ -419,7 +425,10 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
     }
 
     fn reset_election_deadline<R: Rng + ?Sized>(&mut self, now_ms: u64, rng: &mut R) {
-        let t = self.cfg.election_timeout_ms;
+        let t = match (self.cfg.looking_timeout_ms, self.role) {
+            (Some(looking), Role::Follower { leader: None } | Role::Candidate) => looking.max(1),
+            _ => self.cfg.election_timeout_ms,
+        };
         self.election_deadline_ms = now_ms + rng.gen_range(t..2 * t);
     }
 

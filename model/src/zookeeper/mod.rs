@@ -44,6 +44,10 @@ use crate::quorum::{NodeIndex, QuorumConfig, Term};
 /// same.
 pub type SessionId = u64;
 
+/// Fast leader election's `finalizeWait`: how long a LOOKING server waits for more votes
+/// before it settles.
+pub const FINALIZE_WAIT_MS: u64 = 200;
+
 /// The ensemble's configuration, with `zoo.cfg`'s names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ZkConfig {
@@ -107,6 +111,7 @@ impl ZkConfig {
             election_timeout_ms: self.sync_timeout_ms(),
             heartbeat_interval_ms: (self.tick_time_ms / 2).max(1),
             eager_commit: true,
+            looking_timeout_ms: Some(FINALIZE_WAIT_MS),
         }
     }
 

@@ -270,7 +270,7 @@ impl Cluster {
                 Some(broker) => broker.step(now, input),
                 None => return,
             },
-            NodeId::Client(_) => return,
+            NodeId::Client(_) | NodeId::ZooKeeper(_) => return,
         };
         self.apply(node, ready);
         self.observe();

@@ -16,8 +16,8 @@ use serde::Serialize;
 use crate::cluster::ctx::lock;
 use crate::cluster::run::RunOutput;
 use crate::observer::{FaultCounts, Observer, OpType, Violation};
-
 pub use crate::scenario::vocabulary::{marks, CHECKERS};
+use crate::scenario::Coordinator;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -122,7 +122,7 @@ pub fn check(out: &RunOutput) -> Report {
     let obs = lock(&ctx.observer);
     let mut t = Tally {
         violations: obs.violations.clone(),
-        coverage: online_coverage(&obs),
+        coverage: online_coverage(&obs, ctx.sc.coordinator),
         counts: history_counts(&obs),
     };
     t.violations.extend(run_end_violation(out, &obs));
@@ -211,7 +211,21 @@ fn final_log_checks(out: &RunOutput, obs: &Observer, t: &mut Tally) -> Vec<Allow
 }
 
 /// What the observer's checkers compared during the run, each in its own unit.
-fn online_coverage(obs: &Observer) -> Vec<Coverage> {
+fn online_coverage(obs: &Observer, coordinator: Coordinator) -> Vec<Coverage> {
+    let mut all = kafka_coverage(obs);
+    if coordinator == Coordinator::ZooKeeper {
+        // The quorum lines count the KRaft controllers' Raft; the ensemble has its own.
+        all.retain(|c| c.checker != "quorum");
+        all.push(Coverage {
+            checker: "zookeeper",
+            compared: obs.zk.checks(),
+            unit: "ZooKeeper ensemble observations (broadcast, zxid order, trees, ephemerals, client order)",
+        });
+    }
+    all
+}
+
+fn kafka_coverage(obs: &Observer) -> Vec<Coverage> {
     vec![
         Coverage {
             checker: "one-leader-per-epoch",

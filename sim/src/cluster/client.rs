@@ -15,7 +15,7 @@ pub(crate) fn event_of(m: Inbound) -> Event {
     match m {
         Inbound::Response { from, response } => Event::Response { from, response },
         Inbound::Disconnected { peer, refused, .. } => Event::Disconnected { peer, refused },
-        Inbound::Request { .. } => Event::Woken,
+        Inbound::Request { .. } | Inbound::Closed { .. } => Event::Woken,
     }
 }
 

@@ -32,6 +32,7 @@ pub struct Ctx {
     /// Each consumer's starts: a restarted consumer joins its group as a new member.
     pub(crate) consumer_incarnations: Mutex<BTreeMap<u32, u64>>,
     pub(crate) controller_incarnations: Mutex<BTreeMap<u32, u64>>,
+    pub(crate) zookeeper_incarnations: Mutex<BTreeMap<u32, u64>>,
     pub(crate) next_value: Mutex<u64>,
     /// Set when the run is over: every task returns, so that nothing of the run outlives its
     /// runtime (madsim frees no task that is still pending when the runtime is dropped, and a

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use ksim_model::quorum::{PersistOp, Persistent};
+use ksim_model::zookeeper::Txn;
 use ksim_model::{
     BrokerId, Command, DiskOp, EpochEntry, Offset, PartitionId, PartitionLog, Record,
 };
@@ -26,7 +27,18 @@ pub struct Disks {
     /// Each controller's term, vote and metadata log. Controllers fsync every write before
     /// they send (unlike brokers), so a power loss takes nothing from them.
     controllers: BTreeMap<u32, Persistent<Command>>,
+    /// Each ZooKeeper server's transaction log and epoch files.
+    zookeepers: BTreeMap<u32, ZkDisk>,
     pub flushes: u64,
+}
+
+/// A ZooKeeper server's disk: what it wrote, and what of it an fsync made durable when that is
+/// less (`forceSync=no` leaves writes in the page cache).
+#[derive(Debug, Default)]
+struct ZkDisk {
+    written: Persistent<Txn>,
+    /// `None`: everything written is durable.
+    durable: Option<Persistent<Txn>>,
 }
 
 /// What a power loss took from one partition's log.
@@ -85,6 +97,42 @@ impl Disks {
             .get(&controller)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// A ZooKeeper server's writes of one step, fsynced or left in the page cache.
+    pub fn apply_zookeeper(&mut self, server: u32, ops: &[PersistOp<Txn>], fsync: bool) {
+        let disk = self.zookeepers.entry(server).or_default();
+        if !fsync && !ops.is_empty() && disk.durable.is_none() {
+            disk.durable = Some(disk.written.clone());
+        }
+        for op in ops {
+            disk.written.apply(op);
+        }
+        if fsync {
+            disk.durable = None;
+        }
+    }
+
+    /// What a restarting ZooKeeper server reads back.
+    pub fn recover_zookeeper(&self, server: u32) -> Persistent<Txn> {
+        self.zookeepers
+            .get(&server)
+            .map(|d| d.written.clone())
+            .unwrap_or_default()
+    }
+
+    /// A ZooKeeper server loses power: its disk keeps what was fsynced. How many log entries
+    /// were lost.
+    pub fn zookeeper_power_loss(&mut self, server: u32) -> usize {
+        let disk = self.zookeepers.entry(server).or_default();
+        match disk.durable.take() {
+            Some(durable) => {
+                let lost = disk.written.log.len().saturating_sub(durable.log.len());
+                disk.written = durable;
+                lost
+            }
+            None => 0,
+        }
     }
 
     /// Drop every unflushed record of `broker` and say what was lost. `lying` is the planted

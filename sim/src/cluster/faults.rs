@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::cluster::ctx::{lock, now_ms, Ctx, Outcome};
 use crate::cluster::net::CONSUMER_BASE;
 use crate::scenario::streams::{stream, StreamId};
-use crate::scenario::{FaultAction, RandomFaults, ScriptedFault, Target};
+use crate::scenario::{Coordinator, FaultAction, RandomFaults, ScriptedFault, Target};
 
 /// The madsim node ids of the run's nodes, which are down, and the faults in force.
 #[derive(Default)]
@@ -55,10 +55,12 @@ impl Cluster {
         })
     }
 
+    /// The metadata quorum: the KRaft controllers, or in ZooKeeper mode the ensemble's servers
+    /// (what `isolate-from-controller`, `slow-to-controller` and the ring's other half are).
     fn controllers(&self) -> Vec<NodeId> {
         self.nodes
             .keys()
-            .filter(|n| matches!(n, NodeId::Controller(_)))
+            .filter(|n| matches!(n, NodeId::Controller(_) | NodeId::ZooKeeper(_)))
             .copied()
             .collect()
     }
@@ -115,6 +117,7 @@ pub(crate) fn describe(v: NodeId) -> String {
     match v {
         NodeId::Broker(b) => format!("broker {b}"),
         NodeId::Controller(c) => format!("controller {c}"),
+        NodeId::ZooKeeper(z) => format!("zookeeper {z}"),
         NodeId::Client(c) if c > CONSUMER_BASE => format!("consumer {}", c - CONSUMER_BASE),
         NodeId::Client(c) => format!("producer {c}"),
     }
@@ -328,6 +331,7 @@ fn concrete(v: NodeId) -> Target {
     match v {
         NodeId::Broker(b) => Target::Broker(b),
         NodeId::Controller(c) => Target::Controller(c),
+        NodeId::ZooKeeper(z) => Target::ZooKeeper(z),
         NodeId::Client(c) if c > CONSUMER_BASE => Target::Consumer(c - CONSUMER_BASE),
         NodeId::Client(_) => unreachable!("faults do not target producers"),
     }
@@ -356,6 +360,7 @@ fn random_target(
         roles.extend(resolve(ctx, cluster, &action, &Target::FollowerOf(0)));
         if controllers_ok {
             roles.extend(resolve(ctx, cluster, &action, &Target::ControllerLeader));
+            roles.extend(resolve(ctx, cluster, &action, &Target::ZooKeeperLeader));
         }
         roles
     } else {
@@ -421,18 +426,31 @@ fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) 
         }
         Target::Controller(c) => vec![NodeId::Controller(*c)],
         Target::Consumer(n) => vec![NodeId::Client(CONSUMER_BASE + n)],
-        Target::ControllerLeader => ctx
+        Target::ControllerLeader => active_controller(ctx).into_iter().collect(),
+        Target::ZooKeeper(z) => vec![NodeId::ZooKeeper(*z)],
+        Target::ZooKeeperLeader if sc.coordinator == Coordinator::ZooKeeper => ctx
             .observe()
-            .quorum_leader()
-            .map(NodeId::Controller)
+            .zk_leader()
+            .map(NodeId::ZooKeeper)
             .into_iter()
             .collect(),
+        Target::ZooKeeperLeader => Vec::new(),
     };
     let want_down = *action == FaultAction::Restart;
     candidates
         .into_iter()
         .filter(|v| cluster.down.get(v).copied() == Some(want_down))
         .collect()
+}
+
+/// The active controller: the quorum leader, or in ZooKeeper mode the broker `/controller`
+/// names.
+fn active_controller(ctx: &Ctx) -> Option<NodeId> {
+    let obs = ctx.observe();
+    match ctx.sc.coordinator {
+        Coordinator::Kraft => obs.quorum_leader().map(NodeId::Controller),
+        Coordinator::ZooKeeper => obs.zk_controller.map(NodeId::Broker),
+    }
 }
 
 /// A network or clock fault in force: what a heal undoes.
@@ -822,6 +840,7 @@ fn record_stop(ctx: &Ctx, now: u64, v: NodeId, power: bool) {
                 format!("{how} controller {c} (its metadata log is fsynced: nothing lost)"),
             );
         }
+        NodeId::ZooKeeper(z) => zookeeper_stop(ctx, now, z, power),
         NodeId::Client(_) => {
             let mut obs = ctx.observe();
             obs.injected.crashes += 1;
@@ -834,6 +853,26 @@ fn record_stop(ctx: &Ctx, now: u64, v: NodeId, power: bool) {
             );
         }
     }
+}
+
+/// A ZooKeeper server stopped: it leaves the ensemble's live set; a power loss drops what its
+/// transaction log had not fsynced (nothing, with `forceSync`).
+fn zookeeper_stop(ctx: &Ctx, now: u64, z: u32, power: bool) {
+    let lost = if power {
+        lock(&ctx.disks).zookeeper_power_loss(z)
+    } else {
+        0
+    };
+    let mut obs = ctx.observe();
+    obs.controller_down(z);
+    let what = if power {
+        obs.injected.power_losses += 1;
+        format!("power loss on zookeeper {z} ({lost} transaction log entries not fsynced dropped)")
+    } else {
+        obs.injected.crashes += 1;
+        format!("crash zookeeper {z} (process killed; page cache kept)")
+    };
+    obs.fault(now, what);
 }
 
 pub(crate) fn restart(

@@ -8,6 +8,8 @@ pub mod ctx;
 pub mod disk;
 pub mod faults;
 pub mod net;
+pub mod node;
 pub mod producer;
 pub mod run;
 pub mod timer;
+pub mod zookeeper;

@@ -36,6 +36,7 @@ pub fn addr_of(node: NodeId) -> SocketAddr {
         NodeId::Controller(c) => Ipv4Addr::new(10, 0, 0, c as u8),
         NodeId::Broker(b) => Ipv4Addr::new(10, 0, 1, b as u8),
         NodeId::Client(c) => Ipv4Addr::new(10, 0, 2, c as u8),
+        NodeId::ZooKeeper(z) => Ipv4Addr::new(10, 0, 3, z as u8),
     };
     SocketAddr::new(IpAddr::V4(ip), PORT)
 }
@@ -50,6 +51,7 @@ pub fn node_of(addr: SocketAddr) -> Option<NodeId> {
         (10, 0, 0) => Some(NodeId::Controller(d as u32)),
         (10, 0, 1) => Some(NodeId::Broker(d as i32)),
         (10, 0, 2) => Some(NodeId::Client(d as u32)),
+        (10, 0, 3) => Some(NodeId::ZooKeeper(d as u32)),
         _ => None,
     }
 }
@@ -72,6 +74,11 @@ pub enum Inbound {
         peer: NodeId,
         generation: u64,
         refused: bool,
+    },
+    /// An accepted connection closed (told only to a node that asked, `NodeNet::tell_closed`:
+    /// a ZooKeeper server's sessions outlive their connections, so it must know).
+    Closed {
+        conn: ConnId,
     },
 }
 
@@ -210,6 +217,8 @@ pub struct NodeNet {
     delayed: BTreeMap<ConnId, (NodeId, mpsc::UnboundedSender<(Instant, Message)>)>,
     links: SharedLinkFaults,
     outgoing: BTreeMap<NodeId, Outgoing>,
+    /// Whether the accept loop reports each accepted connection's end (`Inbound::Closed`).
+    tell_closed: Arc<std::sync::atomic::AtomicBool>,
     next_generation: u64,
     request_timeout: Duration,
     stats: Arc<Mutex<Stats>>,
@@ -232,9 +241,10 @@ impl NodeNet {
         );
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
         let accepted: Arc<Mutex<BTreeMap<ConnId, (NodeId, Sender)>>> = Arc::default();
+        let tell_closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         madsim::task::spawn(accept_loop(
             ep.clone(),
-            inbox_tx.clone(),
+            (inbox_tx.clone(), tell_closed.clone()),
             accepted.clone(),
             shutdown,
         ));
@@ -247,6 +257,7 @@ impl NodeNet {
             delayed: BTreeMap::new(),
             links,
             outgoing: BTreeMap::new(),
+            tell_closed,
             next_generation: 1,
             request_timeout,
             stats,
@@ -368,11 +379,28 @@ impl NodeNet {
     pub fn close(&mut self, peer: NodeId) {
         self.outgoing.remove(&peer);
     }
+
+    /// Report the end of every accepted connection from now on (`Inbound::Closed`).
+    pub fn tell_closed(&mut self) {
+        self.tell_closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Close an accepted connection once what was answered on it has left (a ZooKeeper server
+    /// closing a client's connection): dropping its sending half resets it, and the peer hears
+    /// it closed.
+    pub fn close_accepted(&mut self, conn: ConnId) {
+        self.delayed.remove(&conn);
+        self.accepted.lock().expect("accepted lock").remove(&conn);
+    }
 }
 
 async fn accept_loop(
     ep: Arc<Endpoint>,
-    inbox: mpsc::UnboundedSender<Inbound>,
+    (inbox, tell_closed): (
+        mpsc::UnboundedSender<Inbound>,
+        Arc<std::sync::atomic::AtomicBool>,
+    ),
     accepted: Arc<Mutex<BTreeMap<ConnId, (NodeId, Sender)>>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -395,6 +423,7 @@ async fn accept_loop(
             .insert(conn, (from, tx));
         let inbox = inbox.clone();
         let accepted = accepted.clone();
+        let tell_closed = tell_closed.clone();
         madsim::task::spawn(async move {
             while let Ok(payload) = rx.recv().await {
                 let Ok(msg) = payload.downcast::<Message>() else {
@@ -414,6 +443,9 @@ async fn accept_loop(
                 }
             }
             accepted.lock().expect("accepted lock").remove(&conn);
+            if tell_closed.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = inbox.send(Inbound::Closed { conn });
+            }
         });
     }
 }
@@ -424,7 +456,8 @@ fn expects_response(request: &Request) -> bool {
         Request::LeaderAndIsr { .. }
         | Request::ZkLeaderAndIsr { .. }
         | Request::UpdateMetadata { .. }
-        | Request::Raft { .. } => false,
+        | Request::Raft { .. }
+        | Request::ZkPeer { .. } => false,
         Request::Produce { acks, .. } => *acks != ksim_model::Acks::None,
         _ => true,
     }
@@ -563,8 +596,10 @@ impl Connection {
     /// An answer: the timeout restarts for the next outstanding request. False when the node
     /// is gone.
     fn answered(&mut self, response: Response, inbox: &mpsc::UnboundedSender<Inbound>) -> bool {
-        self.outstanding = self.outstanding.saturating_sub(1);
-        self.deadline = (self.outstanding > 0).then(|| Instant::now() + self.timeout);
+        if !response.unsolicited() {
+            self.outstanding = self.outstanding.saturating_sub(1);
+            self.deadline = (self.outstanding > 0).then(|| Instant::now() + self.timeout);
+        }
         let from = self.peer;
         inbox.send(Inbound::Response { from, response }).is_ok()
     }

@@ -14,6 +14,7 @@ use crate::cluster::ctx::{lock, now_ms, Ctx};
 use crate::cluster::net::NodeNet;
 use crate::cluster::timer::Timer;
 use crate::scenario::streams::{stream_of, StreamId};
+use crate::scenario::Coordinator;
 
 fn setup(ctx: &Ctx, idx: u32) -> ProducerSetup {
     let sc = &ctx.sc;
@@ -23,7 +24,12 @@ fn setup(ctx: &Ctx, idx: u32) -> ProducerSetup {
         partitions: sc.partitions,
         topics: sc.workload.topics.len(),
         value_bytes: sc.workload.value_bytes,
-        bootstrap: (1..=sc.controllers).map(NodeId::Controller).collect(),
+        // Metadata comes from the controllers in KRaft mode; in ZooKeeper mode every broker
+        // answers it from its cache (`bootstrap.servers`).
+        bootstrap: match sc.coordinator {
+            Coordinator::Kraft => (1..=sc.controllers).map(NodeId::Controller).collect(),
+            Coordinator::ZooKeeper => (1..=sc.brokers).map(NodeId::Broker).collect(),
+        },
         selftest: sc.selftest,
         rng: stream_of(ctx.seed, StreamId::Partitioner, u64::from(idx)),
     }

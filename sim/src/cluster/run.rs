@@ -13,22 +13,17 @@ use ksim_model::{
     assignment, Broker, BrokerId, Command, Controller, Envelope, Input, NodeId, Origin, Request,
     Role,
 };
-use madsim::time::{sleep, Instant};
+use madsim::time::sleep;
 use rand_chacha::ChaCha8Rng;
 
 use crate::cluster::ctx::{lock, now_ms, Ctx, Hooks, Outcome};
 use crate::cluster::faults::{fault_phase, heal, restart, Cluster};
-use crate::cluster::net::{addr_of, Inbound, LinkFaults, NodeNet};
-use crate::cluster::timer::Timer;
+use crate::cluster::net::{addr_of, LinkFaults, NodeNet};
+use crate::cluster::node::{dispatch, next_incarnation, ServerLoop};
+use crate::cluster::zookeeper::{zk_broker_node, zookeeper_node};
 use crate::observer::{Keep, Observer, Rules};
 use crate::scenario::streams::{stream, stream_of, StreamId};
-use crate::scenario::Scenario;
-
-/// How often every node's state machine is ticked.
-const TICK_MS: u64 = 50;
-/// Broker-to-broker and broker-to-controller requests time out after this
-/// (`replica.socket.timeout.ms` and `request.timeout.ms` both default to 30 s).
-const INTERNAL_REQUEST_TIMEOUT_MS: u64 = 30_000;
+use crate::scenario::{Coordinator, Scenario};
 
 /// Everything a run produced.
 pub struct RunOutput {
@@ -114,6 +109,15 @@ pub(crate) fn run_keeping_all(seed: u64, sc: &Scenario) -> RunOutput {
     run_with(seed, sc, keep, Hooks::default())
 }
 
+/// How long a dead broker keeps its place: its KRaft session, or its ZooKeeper session as
+/// the ensemble negotiates it.
+fn session_timeout_ms(sc: &Scenario) -> u64 {
+    match sc.coordinator {
+        Coordinator::Kraft => sc.broker.broker_session_timeout_ms,
+        Coordinator::ZooKeeper => sc.zookeeper.negotiate(sc.zookeeper_session_timeout_ms),
+    }
+}
+
 /// What the configuration allows, for the observer's checkers.
 fn rules_of(sc: &Scenario) -> Rules {
     let b = &sc.broker;
@@ -121,7 +125,7 @@ fn rules_of(sc: &Scenario) -> Rules {
     Rules {
         unclean_leader_election_enable: b.unclean_leader_election_enable,
         stall_bound_ms: if acks_all {
-            b.replica_lag_time_max_ms + b.broker_session_timeout_ms
+            b.replica_lag_time_max_ms + session_timeout_ms(sc)
         } else {
             0
         },
@@ -144,6 +148,7 @@ fn run_with(seed: u64, sc: &Scenario, keep: Keep, hooks: Hooks) -> RunOutput {
         incarnations: Mutex::default(),
         consumer_incarnations: Mutex::default(),
         controller_incarnations: Mutex::default(),
+        zookeeper_incarnations: Mutex::default(),
         next_value: Mutex::new(1),
         shutdown: tokio::sync::watch::channel(false).0,
         hooks,
@@ -226,34 +231,6 @@ fn free_tasks(rt: &madsim::runtime::Runtime, ctx: &Ctx) {
 
 // -------------------------------------------------------------------- nodes
 
-fn to_input(m: Inbound) -> (Input, &'static str) {
-    match m {
-        Inbound::Request {
-            conn,
-            from,
-            request,
-        } => (
-            Input::Request {
-                conn,
-                from,
-                request,
-            },
-            "request",
-        ),
-        Inbound::Response { from, response } => (Input::Response { from, response }, "response"),
-        Inbound::Disconnected { peer, .. } => (Input::Disconnected { peer }, "disconnected"),
-    }
-}
-
-async fn dispatch(net: &mut NodeNet, sends: Vec<ksim_model::Envelope>) {
-    for e in sends {
-        match e {
-            ksim_model::Envelope::To { node, request } => net.send(node, request),
-            ksim_model::Envelope::Reply { conn, response } => net.reply(conn, response).await,
-        }
-    }
-}
-
 async fn broker_node(ctx: Arc<Ctx>, id: BrokerId) {
     let incarnation = next_incarnation(&ctx.incarnations, id);
     // A (re)starting broker recovers its log, leader-epoch cache and HW from its disk.
@@ -294,61 +271,6 @@ async fn after_broker_step(
     ctx.observe()
         .after_broker_step(now_ms(), broker, kind, &ready);
     dispatch(&mut node.net, ready.sends).await;
-}
-
-/// A broker's or controller's event source: its connections, a tick every `TICK_MS` of its own
-/// clock, and the end of the run.
-struct ServerLoop {
-    me: NodeId,
-    net: NodeNet,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-    tick: Timer,
-}
-
-impl ServerLoop {
-    async fn bind(ctx: &Ctx, me: NodeId) -> ServerLoop {
-        let timeout = Duration::from_millis(INTERNAL_REQUEST_TIMEOUT_MS);
-        let shutdown = ctx.shutdown.subscribe();
-        let net = NodeNet::bind(
-            me,
-            timeout,
-            ctx.stats.clone(),
-            ctx.links.clone(),
-            shutdown.clone(),
-        )
-        .await;
-        ServerLoop {
-            me,
-            net,
-            shutdown,
-            tick: Timer::new(Instant::now()),
-        }
-    }
-
-    /// The next input and its kind (for the trace), or `None` when the run is over.
-    async fn next(&mut self, ctx: &Ctx) -> Option<(Input, &'static str)> {
-        tokio::select! {
-            biased;
-            // Every task must end with the run: one left pending outlives its runtime and made
-            // runs on other threads differ (see tests/sweep.rs).
-            _ = self.shutdown.changed() => None,
-            _ = self.tick.wait() => {
-                let percent = u64::from(lock(&ctx.clocks).percent(self.me));
-                let next = self.tick.deadline() + Duration::from_micros(TICK_MS * 100_000 / percent);
-                self.tick.reset(next);
-                Some((Input::Tick, "tick"))
-            }
-            m = self.net.recv() => Some(to_input(m)),
-        }
-    }
-}
-
-/// Count a (re)start of node `id`: its incarnation number, from 1.
-fn next_incarnation<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, id: K) -> u64 {
-    let mut inc = lock(map);
-    let n = inc.entry(id).or_default();
-    *n += 1;
-    *n
 }
 
 /// A controller incarnation's machines: its Raft node, recovered from its fsynced log, with
@@ -580,6 +502,10 @@ async fn supervise(ctx: Arc<Ctx>) -> Outcome {
 /// The controllers' view before any of them ran: the initial assignment's leaders and ISRs.
 fn show_initial_assignment(ctx: &Ctx) {
     let sc = &ctx.sc;
+    if sc.coordinator == Coordinator::ZooKeeper {
+        // The controller writes each partition's first state znode; the view starts there.
+        return;
+    }
     let mut obs = ctx.observe();
     let initial = Controller::new(
         sc.broker.clone(),
@@ -594,6 +520,9 @@ fn show_initial_assignment(ctx: &Ctx) {
 
 /// The controllers' and brokers' madsim nodes.
 fn start_servers(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: &mut Cluster) {
+    if ctx.sc.coordinator == Coordinator::ZooKeeper {
+        return start_zookeeper_mode(ctx, handle, cluster);
+    }
     let sc = &ctx.sc;
     // Node closures hold the context weakly: madsim keeps them as long as its runtime lives.
     for c in 1..=sc.controllers {
@@ -620,6 +549,44 @@ fn start_servers(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: &mut
         lock(&ctx.sim_nodes).push(node.id());
         cluster.down.insert(NodeId::Broker(b), false);
     }
+}
+
+/// ZooKeeper mode's madsim nodes: the ensemble's servers and the ZooKeeper-era brokers.
+fn start_zookeeper_mode(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: &mut Cluster) {
+    let sc = &ctx.sc;
+    for z in 1..=sc.zookeepers {
+        let w = Arc::downgrade(ctx);
+        let init = move || zookeeper_node(w.upgrade().expect("run context"), z);
+        add_server(ctx, handle, cluster, NodeId::ZooKeeper(z), init);
+    }
+    for b in 1..=sc.brokers {
+        let w = Arc::downgrade(ctx);
+        let init = move || zk_broker_node(w.upgrade().expect("run context"), b);
+        add_server(ctx, handle, cluster, NodeId::Broker(b), init);
+    }
+}
+
+/// A server's madsim node, named and addressed after `v`, up from the start.
+fn add_server<F, Fut>(
+    ctx: &Ctx,
+    handle: &madsim::runtime::Handle,
+    cluster: &mut Cluster,
+    v: NodeId,
+    init: F,
+) where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let name = crate::cluster::faults::describe(v).replace(' ', "-");
+    let node = handle
+        .create_node()
+        .name(name)
+        .ip(addr_of(v).ip())
+        .init(init)
+        .build();
+    cluster.nodes.insert(v, node.id());
+    lock(&ctx.sim_nodes).push(node.id());
+    cluster.down.insert(v, false);
 }
 
 /// The workload's producers and consumers.

@@ -231,7 +231,13 @@ impl Observer {
         hw: Offset,
     ) {
         self.hw_observations += 1;
-        let prev = self.leader_hw.get(&(p, epoch)).copied();
+        // One leader process's HW: a restarted process starts from its (lazily written) HW
+        // checkpoint. KRaft gives every restarted leader a new epoch; a ZooKeeper-era
+        // controller that missed the bounce (it failed over meanwhile, KIP-380's fourth
+        // assumption broken) tells the new process it leads in the old epoch.
+        let process = self.process.get(&b).copied().unwrap_or(0);
+        let key = (p, epoch, b, process);
+        let prev = self.leader_hw.get(&key).copied();
         if let Some(prev) = prev {
             if hw < prev {
                 let msg = format!("partition {p}: leader broker {b} lowered its HW from {prev} to {hw} within leader epoch {epoch}");
@@ -239,7 +245,7 @@ impl Observer {
             }
         }
         if prev.map(|x| hw > x).unwrap_or(true) {
-            self.leader_hw.insert((p, epoch), hw);
+            self.leader_hw.insert(key, hw);
         }
     }
 

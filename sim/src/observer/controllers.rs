@@ -125,15 +125,7 @@ impl Observer {
                     unclean,
                     isr,
                 } => self.elected(now, *partition, *leader, *leader_epoch, *unclean, isr),
-                Note::IsrChanged { partition, isr, .. } => {
-                    if let Some((leader, epoch, _)) = self.controller.get(partition).cloned() {
-                        self.set_controller_view(now, *partition, leader, epoch, isr.clone());
-                    }
-                    let leader = self.controller.get(partition).and_then(|c| c.0);
-                    self.check_leader_in_isr(now, *partition, leader, isr);
-                    self.step_note(now, format!("controller: partition {partition} ISR {isr:?}"));
-                    self.check_strong_isr(now, *partition);
-                }
+                Note::IsrChanged { partition, isr, .. } => self.isr_changed(now, *partition, isr),
                 Note::BrokerFenced { broker } => {
                     self.mark("broker-fenced");
                     self.unfenced.remove(broker);
@@ -164,9 +156,23 @@ impl Observer {
         }
     }
 
+    /// The controller changed a partition's ISR (same leader, same epoch).
+    pub(super) fn isr_changed(&mut self, now: u64, partition: PartitionId, isr: &[BrokerId]) {
+        if let Some((leader, epoch, _)) = self.controller.get(&partition).cloned() {
+            self.set_controller_view(now, partition, leader, epoch, isr.to_vec());
+        }
+        let leader = self.controller.get(&partition).and_then(|c| c.0);
+        self.check_leader_in_isr(now, partition, leader, isr);
+        self.step_note(
+            now,
+            format!("controller: partition {partition} ISR {isr:?}"),
+        );
+        self.check_strong_isr(now, partition);
+    }
+
     /// The controller elected `leader` (or nobody): the leader must be in the ISR, an unclean
     /// election must be allowed, and the ISR must still hold what was committed.
-    fn elected(
+    pub(super) fn elected(
         &mut self,
         now: u64,
         partition: PartitionId,

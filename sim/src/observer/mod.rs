@@ -15,6 +15,7 @@ mod losses;
 mod replicas;
 mod timeline;
 mod votes;
+mod zookeeper;
 
 pub use availability::{Availability, Health, Stall, UNAVAILABLE_FROM_MS};
 pub use timeline::{ControllerSample, ReplicaSample, Timeline};
@@ -196,7 +197,7 @@ pub struct Observer {
     pub truncations: u64,
     leaders_by_epoch: BTreeMap<(PartitionId, Epoch), BrokerId>,
     pub leader_claims: u64,
-    leader_hw: BTreeMap<(PartitionId, Epoch), Offset>,
+    leader_hw: BTreeMap<(PartitionId, Epoch, BrokerId, u64), Offset>,
     pub hw_observations: u64,
     /// The controller's view: partition -> (leader, leader epoch, ISR).
     pub controller: BTreeMap<PartitionId, (Option<BrokerId>, Epoch, Vec<BrokerId>)>,
@@ -290,6 +291,11 @@ pub struct Observer {
     pub first_ok_ms: Option<u64>,
     /// The newest group generation a poll was made in.
     group_generation: i32,
+    /// ZooKeeper mode: the ensemble's invariants (`ZkObserver`), how many committed
+    /// transactions have been looked at, and the controller broker `/controller` names.
+    pub zk: ksim_model::zookeeper::ZkObserver,
+    zk_seen: usize,
+    pub zk_controller: Option<BrokerId>,
 }
 
 impl Observer {

@@ -26,8 +26,16 @@ pub fn topic_of(sc: &Scenario, p: PartitionId) -> &str {
 // ------------------------------------------------------------------------ the configuration
 
 /// The sections of `results.json`'s `config`, each with every key of the key table.
-const CONFIG_SECTIONS: [&str; 8] = [
-    "cluster", "server", "protocol", "producer", "consumer", "workload", "run", "selftest",
+const CONFIG_SECTIONS: [&str; 9] = [
+    "cluster",
+    "zookeeper",
+    "server",
+    "protocol",
+    "producer",
+    "consumer",
+    "workload",
+    "run",
+    "selftest",
 ];
 
 /// `[faults]` as written (`script`, `random`), and the random faults this seed ran with
@@ -219,6 +227,7 @@ fn node_name(node: NodeId) -> (String, &'static str, i64) {
     let (kind, id) = match node {
         NodeId::Broker(b) => ("broker", i64::from(b)),
         NodeId::Controller(c) => ("controller", i64::from(c)),
+        NodeId::ZooKeeper(z) => ("zookeeper", i64::from(z)),
         NodeId::Client(c) if c > CONSUMER_BASE => ("consumer", i64::from(c - CONSUMER_BASE)),
         NodeId::Client(c) => ("producer", i64::from(c)),
     };

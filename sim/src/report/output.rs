@@ -13,7 +13,7 @@ use crate::cluster::ctx::lock;
 use crate::cluster::run::RunOutput;
 use crate::observer::Observer;
 use crate::scenario::parse::{changed_settings, settings, Role};
-use crate::scenario::Scenario;
+use crate::scenario::{Coordinator, Scenario};
 
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("KSIM_GIT"), ")");
 
@@ -122,7 +122,19 @@ fn banner_story(s: &mut String, sc: &Scenario) {
 /// The settings of each section, as the key table shows them, and the topics' partitions.
 fn banner_settings(s: &mut String, sc: &Scenario) {
     let line = |section: &str| settings(sc, section).join(" ");
-    let _ = writeln!(s, "cluster    {} (Raft quorum)", line("cluster"));
+    match sc.coordinator {
+        Coordinator::Kraft => {
+            let _ = writeln!(s, "cluster    {} (Raft quorum)", line("cluster"));
+        }
+        Coordinator::ZooKeeper => {
+            let _ = writeln!(
+                s,
+                "cluster    {} (ZooKeeper ensemble; the controller is a broker)",
+                line("cluster")
+            );
+            let _ = writeln!(s, "zookeeper  {}", line("zookeeper"));
+        }
+    }
     let _ = writeln!(s, "server     {}", line("server"));
     let _ = writeln!(s, "protocol   {}", protocol_line(sc));
     let _ = writeln!(s, "producer   {}", line("producer"));

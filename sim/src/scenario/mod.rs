@@ -8,6 +8,7 @@ pub mod streams;
 pub mod vocabulary;
 
 pub use ksim_model::client::{ConsumerConfig, Partitioner, ProducerConfig};
+use ksim_model::zookeeper::ZkConfig;
 use ksim_model::{BrokerConfig, BrokerId, PartitionId, SelfTest};
 use serde::{Serialize, Serializer};
 
@@ -24,6 +25,17 @@ pub struct Scenario {
     pub brokers: i32,
     /// `[cluster] controllers`: the voters of the controller quorum (ids 1..=N).
     pub controllers: u32,
+    /// `[cluster] coordinator`: who keeps the cluster's metadata, a KRaft controller quorum
+    /// (the default) or, as before Kafka 3.x, a ZooKeeper ensemble and a controller broker.
+    pub coordinator: Coordinator,
+    /// `[cluster] zookeepers`: the ensemble's servers (`server.1`..`server.N`) in ZooKeeper
+    /// mode.
+    pub zookeepers: u32,
+    /// `[zookeeper]`: the ensemble's `zoo.cfg` (its `server.N` list from `zookeepers`).
+    pub zookeeper: ZkConfig,
+    /// `[server] zookeeper.session.timeout.ms`: each broker's ZooKeeper session (18 s in
+    /// Kafka 2.8, negotiated within the ensemble's limits).
+    pub zookeeper_session_timeout_ms: u64,
     /// `[server] num.partitions`
     pub partitions: i32,
     /// `[server] default.replication.factor`
@@ -63,6 +75,17 @@ pub struct Scenario {
     /// at least this many seeds (0: of every sweep).
     pub sweep_marks_within: u64,
     pub swarm_marks_within: u64,
+}
+
+/// `[cluster] coordinator`: who keeps the metadata and elects partition leaders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+pub enum Coordinator {
+    /// A KRaft controller quorum (`controllers` voters).
+    #[strum(serialize = "kraft")]
+    Kraft,
+    /// A ZooKeeper ensemble (`zookeepers` servers) and the controller broker it elects.
+    #[strum(serialize = "zookeeper")]
+    ZooKeeper,
 }
 
 /// What a story must show: its verdict, the checker it breaks with, the allowed loss it
@@ -283,8 +306,13 @@ pub enum Target {
     All,
     /// `controller:N`
     Controller(u32),
-    /// `controller:leader`: the active controller (the quorum leader) when the fault fires.
+    /// `controller:leader`: the active controller when the fault fires (the quorum leader; in
+    /// ZooKeeper mode the broker `/controller` names).
     ControllerLeader,
+    /// `zookeeper:N`: server N of the ZooKeeper ensemble (ZooKeeper mode).
+    ZooKeeper(u32),
+    /// `zookeeper:leader`: the ensemble's leader when the fault fires.
+    ZooKeeperLeader,
     /// `consumer:N`: consumer N of the workload's group (crash, restart, pause and network
     /// faults; it has no disk to lose).
     Consumer(u32),
@@ -307,6 +335,8 @@ impl std::fmt::Display for Target {
             Target::All => write!(f, "all"),
             Target::Controller(c) => write!(f, "controller:{c}"),
             Target::ControllerLeader => write!(f, "controller:leader"),
+            Target::ZooKeeper(z) => write!(f, "zookeeper:{z}"),
+            Target::ZooKeeperLeader => write!(f, "zookeeper:leader"),
             Target::Consumer(n) => write!(f, "consumer:{n}"),
         }
     }
@@ -435,6 +465,10 @@ impl Default for Scenario {
             origin: String::new(),
             brokers: 3,
             controllers: 3,
+            coordinator: Coordinator::Kraft,
+            zookeepers: 3,
+            zookeeper: ZkConfig::new(vec![1, 2, 3]),
+            zookeeper_session_timeout_ms: 18_000,
             partitions: 1,
             replication_factor: 3,
             broker: BrokerConfig {

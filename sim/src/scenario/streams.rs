@@ -20,6 +20,9 @@ pub(crate) enum StreamId {
     SwarmLater = 5,
     /// The sticky partitioner's draws; `sub` = the producer's index.
     Partitioner = 6,
+    /// One stream per ZooKeeper server incarnation (election timeouts); `sub` = id << 32 |
+    /// incarnation.
+    ZooKeeper = 7,
 }
 
 pub(crate) fn stream(seed: u64, id: StreamId) -> ChaCha8Rng {

@@ -14,6 +14,7 @@ pub const CHECKERS: &[&str] = &[
     "hw-within-leo",
     "disk",
     "quorum",
+    "zookeeper",
     "unclean-election",
     "duplicate",
     "producer-order",

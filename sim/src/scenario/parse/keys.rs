@@ -56,6 +56,23 @@ impl KeySpec {
         }
     }
 
+    /// Whether the key means anything under `sc`'s coordinator: the controller quorum's and
+    /// the broker heartbeat's keys in KRaft mode, the ensemble's and the ZooKeeper session's
+    /// in ZooKeeper mode (the banner lists only those; files still take every key).
+    pub(crate) fn applies(&self, sc: &Scenario) -> bool {
+        let zookeeper = sc.coordinator == Coordinator::ZooKeeper;
+        match (self.section, self.key) {
+            ("cluster", "controllers")
+            | ("server", "broker.heartbeat.interval.ms")
+            | ("server", "broker.session.timeout.ms")
+            | ("server", "controller.quorum.election.timeout.ms") => !zookeeper,
+            ("cluster", "coordinator" | "zookeepers")
+            | ("server", "zookeeper.session.timeout.ms")
+            | ("zookeeper", _) => zookeeper,
+            _ => true,
+        }
+    }
+
     /// Whether `sc` sets this key to something else than the default scenario does.
     pub(crate) fn changed(&self, sc: &Scenario) -> bool {
         (self.show)(sc).map(|v| plain(&v)) != (self.show)(&Scenario::default()).map(|v| plain(&v))
@@ -112,6 +129,15 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key!("", "fixed_in", |sc, v| sc.fixed_in => string(v)?.to_string()),
     key!("cluster", "brokers", |sc, v| sc.brokers => int_in(v, 1, 64)?),
     key!("cluster", "controllers", |sc, v| sc.controllers => int_in(v, 1, 9)?),
+    key!("cluster", "coordinator", |sc, v| sc.coordinator => named(v)?),
+    key!("cluster", "zookeepers", |sc, v| sc.zookeepers => int_in(v, 1, 9)?),
+    key!("zookeeper", "tickTime", |sc, v| sc.zookeeper.tick_time_ms => int_in(v, 1, 600_000)?),
+    key!("zookeeper", "initLimit", |sc, v| sc.zookeeper.init_limit => int_in(v, 1, 1_000)?),
+    key!("zookeeper", "syncLimit", |sc, v| sc.zookeeper.sync_limit => int_in(v, 1, 1_000)?),
+    // Unset, each is ZooKeeper's default in ticks (2 and 20), shown as the ms it comes to.
+    key!("zookeeper", "minSessionTimeout", |sc, v| sc.zookeeper.min_session_timeout_ms => Some(int_in(v, 1, MAX)?); show |sc| sc.zookeeper.min_session_timeout().show()),
+    key!("zookeeper", "maxSessionTimeout", |sc, v| sc.zookeeper.max_session_timeout_ms => Some(int_in(v, 1, MAX)?); show |sc| sc.zookeeper.max_session_timeout().show()),
+    key!("zookeeper", "forceSync", |sc, v| sc.zookeeper.force_sync => boolean(v)?),
     key!("server", "num.partitions", |sc, v| sc.partitions => int_in(v, 1, 1000)?),
     key!("server", "default.replication.factor", |sc, v| sc.replication_factor => int_in(v, 1, 64)?),
     key!("server", "min.insync.replicas", |sc, v| sc.broker.min_insync_replicas => int_in(v, 1, MAX)?),
@@ -122,6 +148,7 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key!("server", "replica.high.watermark.checkpoint.interval.ms", |sc, v| sc.broker.replica_high_watermark_checkpoint_interval_ms => int_in(v, 1, MAX)?),
     key!("server", "broker.heartbeat.interval.ms", |sc, v| sc.broker.broker_heartbeat_interval_ms => int_in(v, 1, MAX)?),
     key!("server", "broker.session.timeout.ms", |sc, v| sc.broker.broker_session_timeout_ms => int_in(v, 1, MAX)?),
+    key!("server", "zookeeper.session.timeout.ms", |sc, v| sc.zookeeper_session_timeout_ms => int_in(v, 1, MAX)?),
     key!("server", "replica.fetch.wait.max.ms", |sc, v| sc.broker.replica_fetch_wait_max_ms => int_in(v, 0, MAX)?),
     key!("server", "replica.fetch.backoff.ms", |sc, v| sc.broker.replica_fetch_backoff_ms => int_in(v, 0, MAX)?),
     key!("server", "controller.quorum.election.timeout.ms", |sc, v| sc.broker.controller_quorum_election_timeout_ms => int_in(v, 100, 600_000)?),
@@ -201,6 +228,7 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key!("expect.fixed", "marks", |sc, v| outcome(&mut sc.expect_fixed).marks => mark_names(v)?; show |sc| unshown(sc)),
     key!("selftest", "flaw", |sc, v| sc.selftest.flaw => named(v)?),
     key!("selftest", "quorum_flaw", |sc, v| sc.selftest.quorum_flaw => named(v)?),
+    key!("selftest", "zk_flaw", |sc, v| sc.selftest.zk_flaw => named(v)?),
 ];
 
 /// The section that holds `[[faults.script]]` entries: listed for suggestions, never settable.

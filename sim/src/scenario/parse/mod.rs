@@ -32,7 +32,9 @@ use std::path::{Path, PathBuf};
 use ksim_model::{Acks, Named, Protocol, VariantArray};
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
-use crate::scenario::{FaultAction, Outcome, RandomFaults, Scenario, ScriptedFault, Target};
+use crate::scenario::{
+    Coordinator, FaultAction, Outcome, RandomFaults, Scenario, ScriptedFault, Target,
+};
 
 /// A problem with a scenario file or a `--set` override, located as precisely as known.
 #[derive(Clone, Debug, PartialEq, Eq)]

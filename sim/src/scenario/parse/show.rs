@@ -65,8 +65,10 @@ show_by_name!(
     ksim_model::Truncation,
     ksim_model::Flaw,
     ksim_model::quorum::QuorumFlaw,
+    ksim_model::ZkFlaw,
     ksim_model::Assignor,
     crate::scenario::Partitioner,
+    crate::scenario::Coordinator,
     FaultAction
 );
 

@@ -12,6 +12,7 @@ pub fn validate(sc: &Scenario, file: &str) -> Result<(), InputError> {
         .or_else(|| check_fix(sc))
         .or_else(|| check_replication_timing(sc))
         .or_else(|| check_producer(sc))
+        .or_else(|| check_zookeeper_mode(sc))
         .or_else(|| check_random(sc))
         .or_else(|| check_script(sc));
     match problem {
@@ -24,6 +25,32 @@ pub fn validate(sc: &Scenario, file: &str) -> Result<(), InputError> {
             message,
         }),
     }
+}
+
+/// ZooKeeper mode: the ensemble's `zoo.cfg` must hold together, and what the mode does not run
+/// yet is refused rather than run without it.
+pub(super) fn check_zookeeper_mode(sc: &Scenario) -> Option<Problem> {
+    if sc.coordinator != Coordinator::ZooKeeper {
+        return None;
+    }
+    let mut zk = sc.zookeeper.clone();
+    zk.servers = (1..=sc.zookeepers).collect();
+    if let Err(e) = zk.validate() {
+        return Some(("zookeeper".into(), e));
+    }
+    if sc.workload.consumers > 0 {
+        let msg = "consumer groups are not modelled in ZooKeeper mode yet (their coordinator \
+                   lives in the KRaft controller here): set workload.consumers = 0 or \
+                   cluster.coordinator = \"kraft\"";
+        return Some(("workload.consumers".into(), msg.into()));
+    }
+    if sc.producer.enable_idempotence {
+        let msg = "idempotent producers are not modelled in ZooKeeper mode yet (producer ids \
+                   come from the KRaft controller here): set enable.idempotence=false or \
+                   cluster.coordinator = \"kraft\"";
+        return Some(("producer.enable.idempotence".into(), msg.into()));
+    }
+    None
 }
 
 /// Every `fix` assignment must be a valid `--set` for this scenario.
@@ -183,7 +210,22 @@ pub(super) fn check_script(sc: &Scenario) -> Option<Problem> {
 }
 
 pub(super) fn check_target(target: &Target, sc: &Scenario) -> Option<String> {
+    let zookeeper = sc.coordinator == Coordinator::ZooKeeper;
     match *target {
+        Target::Controller(_) if zookeeper => Some(format!(
+            "target `{target}` names a KRaft controller, but coordinator = \"zookeeper\": the \
+             controller is a broker (`controller:leader`), the ensemble's servers are \
+             zookeeper:1..={}",
+            sc.zookeepers
+        )),
+        Target::ZooKeeper(_) | Target::ZooKeeperLeader if !zookeeper => Some(format!(
+            "target `{target}` names a ZooKeeper server, but coordinator = \"kraft\" (set \
+             [cluster] coordinator = \"zookeeper\")"
+        )),
+        Target::ZooKeeper(z) if z < 1 || z > sc.zookeepers => Some(format!(
+            "target `{target}` names ZooKeeper server {z}, but the ensemble's servers are 1..={}",
+            sc.zookeepers
+        )),
         Target::Broker(b) if b < 1 || b > sc.brokers => Some(format!(
             "target `{target}` names broker {b}, but the cluster's brokers are 1..={}",
             sc.brokers

@@ -248,7 +248,7 @@ pub(super) fn min_max(v: &Value, lo: i64) -> Result<(u64, u64), String> {
 pub(super) fn target(v: &Value) -> Result<Target, String> {
     let s = string(v)?;
     parse_target(s.trim()).ok_or_else(|| {
-        format!("invalid target `{s}`: expected broker:N, leader:P, follower:P, replicas:P, all, controller:N, controller:leader or consumer:N")
+        format!("invalid target `{s}`: expected broker:N, leader:P, follower:P, replicas:P, all, controller:N, controller:leader, zookeeper:N, zookeeper:leader or consumer:N")
     })
 }
 
@@ -258,6 +258,9 @@ pub(super) fn parse_target(s: &str) -> Option<Target> {
     }
     if s == "controller:leader" {
         return Some(Target::ControllerLeader);
+    }
+    if s == "zookeeper:leader" {
+        return Some(Target::ZooKeeperLeader);
     }
     let (kind, number) = s.split_once(':')?;
     // Digits only: Rust's integer parser would also take "+3".
@@ -272,6 +275,7 @@ pub(super) fn parse_target(s: &str) -> Option<Target> {
         "replicas" => Some(Target::ReplicasOf(n)),
         "controller" => u32::try_from(n).ok().map(Target::Controller),
         "consumer" => u32::try_from(n).ok().map(Target::Consumer),
+        "zookeeper" => u32::try_from(n).ok().map(Target::ZooKeeper),
         _ => None,
     }
 }

@@ -59,6 +59,7 @@ fn write_script_entry(s: &mut String, f: &ScriptedFault) {
 pub fn settings(sc: &Scenario, section: &str) -> Vec<String> {
     keys_of(section)
         .filter(|spec| !matches!(spec.role(), Role::Alias | Role::Story))
+        .filter(|spec| spec.applies(sc))
         .map(|spec| {
             let value = (spec.show)(sc).map_or_else(|| "never".into(), |v| plain(&v));
             format!("{}={value}", spec.key)
