@@ -80,6 +80,19 @@ pub struct Protocol {
     /// (`scenarios/found/long-faults-seed-1638.toml`). On: the refusal itself bumps the
     /// partition epoch, so every older copy is refused with INVALID_UPDATE_VERSION.
     pub refusal_bumps_partition_epoch: bool,
+    /// ZooKeeper mode, KAFKA-532 (0.8.0): a broker refuses LeaderAndIsr and UpdateMetadata
+    /// from a controller epoch older than one it has seen. Off: a zombie controller (paused,
+    /// or cut off from ZooKeeper until its session expired) is obeyed after its successor.
+    pub controller_epoch_fencing: bool,
+    /// ZooKeeper mode, KIP-380 (2.2, KAFKA-7235): LeaderAndIsr names the broker epoch (the
+    /// czxid of the receiver's registration) and a broker refuses one meant for another
+    /// incarnation; the controller reads every registration's czxid to see a bounced broker.
+    /// Off: a request sent to the previous incarnation is applied by the new one.
+    pub broker_epoch_fencing: bool,
+    /// ZooKeeper mode: a leader writes its ISR to the partition's state znode only at the
+    /// version it knows (a conflict: re-read). Off: it overwrites whatever is there, the
+    /// controller's newer leader and ISR included, and the two views drift apart.
+    pub conditional_isr_update: bool,
 }
 
 impl Default for Protocol {
@@ -93,6 +106,9 @@ impl Default for Protocol {
             strict_min_isr: true,
             isr_add_checks_broker_epoch: true,
             refusal_bumps_partition_epoch: false,
+            controller_epoch_fencing: true,
+            broker_epoch_fencing: true,
+            conditional_isr_update: true,
         }
     }
 }
@@ -111,6 +127,11 @@ impl Protocol {
             strict_min_isr: false,
             isr_add_checks_broker_epoch: false,
             refusal_bumps_partition_epoch: false,
+            // 0.8.0 shipped KAFKA-532's fencing and wrote the ISR conditionally; KIP-380 came
+            // with 2.2.
+            controller_epoch_fencing: true,
+            broker_epoch_fencing: false,
+            conditional_isr_update: true,
         }
     }
 }

@@ -40,6 +40,16 @@ pub struct ZkRules {
     pub conditional_isr_update: bool,
 }
 
+impl From<&crate::config::Protocol> for ZkRules {
+    fn from(p: &crate::config::Protocol) -> Self {
+        ZkRules {
+            controller_epoch_fencing: p.controller_epoch_fencing,
+            broker_epoch_fencing: p.broker_epoch_fencing,
+            conditional_isr_update: p.conditional_isr_update,
+        }
+    }
+}
+
 impl Default for ZkRules {
     fn default() -> Self {
         ZkRules {
@@ -108,7 +118,31 @@ pub struct ZkBroker {
     state_epochs: BTreeMap<PartitionId, i32>,
     /// The metadata cache, from the controller's UpdateMetadata: live brokers, partitions.
     metadata: (Vec<BrokerId>, Vec<PartitionState>),
+    /// Brokers whose connection from this broker broke, and when the controller sends them
+    /// their state again.
+    resend_due: BTreeMap<BrokerId, TimeMs>,
+    /// The controller's requests that came before this session's registration completed.
+    held: Vec<Input>,
 }
+
+/// At most this many controller requests wait for a registration (the oldest go first: a
+/// newer state supersedes them).
+const HELD_AT_MOST: usize = 64;
+
+/// LeaderAndIsr or UpdateMetadata: what a broker hears from the controller.
+fn is_from_controller(input: &Input) -> bool {
+    matches!(
+        input,
+        Input::Request {
+            request: Request::ZkLeaderAndIsr { .. } | Request::UpdateMetadata { .. },
+            ..
+        }
+    )
+}
+
+/// How long the controller's channel to a broker waits before it sends again after a broken
+/// connection (Kafka's RequestSendThread backs off 100 ms).
+const RESEND_BACKOFF_MS: TimeMs = 100;
 
 impl ZkBroker {
     pub fn new(broker: Broker, mut cfg: ZkBrokerConfig) -> Self {
@@ -125,6 +159,8 @@ impl ZkBroker {
             controller_epoch: 0,
             state_epochs: BTreeMap::new(),
             metadata: (Vec::new(), Vec::new()),
+            resend_due: BTreeMap::new(),
+            held: Vec::new(),
         }
     }
 
@@ -156,6 +192,15 @@ impl ZkBroker {
     /// UpdateMetadata, and Metadata from its cache), the rest go to the replication machine;
     /// a tick also ticks the ZooKeeper client.
     fn kafka_input(&mut self, now: TimeMs, input: Input, ready: &mut ZkBrokerReady) {
+        if self.registered.is_none() && is_from_controller(&input) {
+            // Kafka starts processing requests only once it has registered: a controller that
+            // saw the registration first is heard after it (then fenced as any other).
+            if self.held.len() == HELD_AT_MOST {
+                self.held.remove(0);
+            }
+            self.held.push(input);
+            return;
+        }
         match input {
             Input::Request {
                 conn,
@@ -196,7 +241,14 @@ impl ZkBroker {
                 };
                 ready.kafka.sends.push(Envelope::Reply { conn, response });
             }
+            Input::Disconnected {
+                peer: NodeId::Broker(b),
+            } => {
+                self.kafka_step(now, input, ready);
+                self.resend_due.entry(b).or_insert(now + RESEND_BACKOFF_MS);
+            }
             Input::Tick => {
+                self.resend(now, ready);
                 self.kafka_step(now, Input::Tick, ready);
                 let zk = self.zk.step(now, ZkClientInput::Tick);
                 self.zk_ready(now, zk, ready);
@@ -236,6 +288,22 @@ impl ZkBroker {
         ready.kafka.extend(out);
         for input in local {
             self.kafka_step(now, input, ready);
+        }
+    }
+
+    /// The controller sends again what a broken connection may have lost.
+    fn resend(&mut self, now: TimeMs, ready: &mut ZkBrokerReady) {
+        let due: Vec<BrokerId> = self
+            .resend_due
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(b, _)| *b)
+            .collect();
+        for b in due {
+            self.resend_due.remove(&b);
+            let mut out = ControllerOut::default();
+            self.controller.connection_lost(b, &mut out);
+            self.controller_out(now, out, ready);
         }
     }
 
@@ -390,6 +458,9 @@ impl ZkBroker {
             response: Response::BrokerHeartbeat { result: Ok(data) },
         };
         self.kafka_step(now, input, ready);
+        for held in std::mem::take(&mut self.held) {
+            self.kafka_input(now, held, ready);
+        }
     }
 
     fn answered(

@@ -293,6 +293,9 @@ impl ZkController {
                 self.elected(p, unclean, out);
                 self.send_leader_and_isr(p, out);
                 self.update_metadata(out);
+                // Brokers may have come or gone while the write was in flight (a bounced
+                // leader left without a leader by it, back already): judge again.
+                self.reconcile(p, out);
             }
             // Someone else wrote it (a partition leader changing its ISR): read it again.
             (Purpose::WriteState(p, ..) | Purpose::CreateState(p, _), Err(_)) => {
@@ -555,6 +558,25 @@ impl ZkController {
         for b in self.replicas(p) {
             self.send_leader_and_isr_to(p, b, out);
         }
+    }
+
+    /// The connection to broker `b` broke: what was sent on it may be lost. Kafka's
+    /// controller channel keeps each request and sends it again once it reconnects; here the
+    /// active controller sends `b` its partitions' current state and the metadata again.
+    pub fn connection_lost(&self, b: BrokerId, out: &mut ControllerOut) {
+        if self.phase != Phase::Active || !self.brokers_known || !self.live.contains_key(&b) {
+            return;
+        }
+        for p in self.states.keys() {
+            if self.replicas(*p).contains(&b) && !self.writing.contains(p) {
+                self.send_leader_and_isr_to(*p, b, out);
+            }
+        }
+        let mut all = ControllerOut::default();
+        self.update_metadata(&mut all);
+        let to_b =
+            |e: &Envelope| matches!(e, Envelope::To { node, .. } if *node == NodeId::Broker(b));
+        out.sends.extend(all.sends.into_iter().filter(to_b));
     }
 
     /// LeaderAndIsr to a live replica, with this controller's epoch and the broker epoch it

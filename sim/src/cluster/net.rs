@@ -79,6 +79,7 @@ pub enum Inbound {
     /// a ZooKeeper server's sessions outlive their connections, so it must know).
     Closed {
         conn: ConnId,
+        from: NodeId,
     },
 }
 
@@ -444,7 +445,7 @@ async fn accept_loop(
             }
             accepted.lock().expect("accepted lock").remove(&conn);
             if tell_closed.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = inbox.send(Inbound::Closed { conn });
+                let _ = inbox.send(Inbound::Closed { conn, from });
             }
         });
     }

@@ -58,9 +58,9 @@ pub(crate) async fn zookeeper_node(ctx: Arc<Ctx>, id: u32) {
     }
 }
 
-/// What a ZooKeeper server hears, and its kind for the trace; nothing for Kafka traffic or
-/// the end of a connection it opened to a peer (a lost peer message is the broadcast's to
-/// repeat).
+/// What a ZooKeeper server hears, and its kind for the trace; nothing for Kafka traffic. A
+/// broken link with a peer, either way, is told: a follower that loses its leader's link drops
+/// its clients.
 fn zk_input(wake: Wake) -> Option<(ZkInput, &'static str)> {
     Some(match wake {
         Wake::Tick => (ZkInput::Tick, "tick"),
@@ -73,7 +73,15 @@ fn zk_input(wake: Wake) -> Option<(ZkInput, &'static str)> {
             request: Request::ZkPeer { from, msg },
             ..
         }) => (ZkInput::Peer { from, msg }, "peer"),
-        Wake::Net(Inbound::Closed { conn }) => (ZkInput::ClientGone { conn }, "client_gone"),
+        Wake::Net(Inbound::Closed {
+            from: NodeId::ZooKeeper(peer),
+            ..
+        })
+        | Wake::Net(Inbound::Disconnected {
+            peer: NodeId::ZooKeeper(peer),
+            ..
+        }) => (ZkInput::PeerLost { peer }, "peer_lost"),
+        Wake::Net(Inbound::Closed { conn, .. }) => (ZkInput::ClientGone { conn }, "client_gone"),
         Wake::Net(_) => return None,
     })
 }
@@ -97,7 +105,7 @@ fn zk_broker_config(sc: &Scenario, id: BrokerId) -> ZkBrokerConfig {
         zookeeper: (1..=sc.zookeepers).collect(),
         session_timeout_ms: sc.zookeeper_session_timeout_ms,
         port: crate::cluster::net::PORT + id as u16 - 1,
-        rules: Default::default(),
+        rules: (&sc.broker.protocol).into(),
     }
 }
 

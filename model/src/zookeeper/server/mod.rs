@@ -33,6 +33,10 @@ pub enum ZkInput {
     ClientGone {
         conn: ConnId,
     },
+    /// A connection to or from peer server `peer` broke: what was on it is lost.
+    PeerLost {
+        peer: NodeIndex,
+    },
 }
 
 /// The output of one step.
@@ -158,6 +162,7 @@ impl ZkServer {
                 self.on_client(now_ms, conn, request, rng, &mut ready)
             }
             ZkInput::ClientGone { conn } => self.forget_conn(conn),
+            ZkInput::PeerLost { peer } => self.peer_lost(peer, &mut ready),
         }
         self.update_serving(now_ms, &mut ready);
         ready
@@ -336,6 +341,20 @@ impl ZkServer {
             .filter(|(p, t)| **p != self.id && now_ms.saturating_sub(**t) <= window)
             .count();
         heard + 1 >= self.cfg.quorum().majority()
+    }
+
+    /// A follower whose link with its leader broke drops its clients, as ZooKeeper's does
+    /// when its learner socket dies: the writes and syncs they had in flight through it may be
+    /// lost with the link, and end as CONNECTIONLOSS instead of waiting forever.
+    fn peer_lost(&mut self, peer: NodeIndex, ready: &mut ZkReady) {
+        if self.quorum.role() != (Role::Follower { leader: Some(peer) }) {
+            return;
+        }
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.forget_conn(conn);
+            ready.close.push(conn);
+        }
     }
 
     fn forget_conn(&mut self, conn: ConnId) {

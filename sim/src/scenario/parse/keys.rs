@@ -68,7 +68,16 @@ impl KeySpec {
             | ("server", "controller.quorum.election.timeout.ms") => !zookeeper,
             ("cluster", "coordinator" | "zookeepers")
             | ("server", "zookeeper.session.timeout.ms")
-            | ("zookeeper", _) => zookeeper,
+            | ("zookeeper", _)
+            | (
+                "protocol",
+                "controller_epoch_fencing" | "broker_epoch_fencing" | "conditional_isr_update",
+            ) => zookeeper,
+            // The KRaft controller's AlterPartition checks: a ZooKeeper-era leader writes its
+            // ISR itself.
+            ("protocol", "isr_add_checks_broker_epoch" | "refusal_bumps_partition_epoch") => {
+                !zookeeper
+            }
             _ => true,
         }
     }
@@ -210,6 +219,9 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key!("protocol", "hw_over_maximal_isr", |sc, v| sc.broker.protocol.hw_over_maximal_isr => boolean(v)?),
     key!("protocol", "strict_min_isr", |sc, v| sc.broker.protocol.strict_min_isr => boolean(v)?),
     key!("protocol", "isr_add_checks_broker_epoch", |sc, v| sc.broker.protocol.isr_add_checks_broker_epoch => boolean(v)?),
+    key!("protocol", "controller_epoch_fencing", |sc, v| sc.broker.protocol.controller_epoch_fencing => boolean(v)?),
+    key!("protocol", "broker_epoch_fencing", |sc, v| sc.broker.protocol.broker_epoch_fencing => boolean(v)?),
+    key!("protocol", "conditional_isr_update", |sc, v| sc.broker.protocol.conditional_isr_update => boolean(v)?),
     key!("protocol", "refusal_bumps_partition_epoch", |sc, v| sc.broker.protocol.refusal_bumps_partition_epoch => boolean(v)?),
     key!("expect", "verdict", |sc, v| outcome(&mut sc.expect).invalid => Some(choice(v, VERDICTS)?); show |sc| unshown(sc)),
     key!("expect", "violation", |sc, v| outcome(&mut sc.expect).violation => Some(checker_name(v)?); show |sc| unshown(sc)),

@@ -31,6 +31,19 @@ pub fn validate(sc: &Scenario, file: &str) -> Result<(), InputError> {
 /// yet is refused rather than run without it.
 pub(super) fn check_zookeeper_mode(sc: &Scenario) -> Option<Problem> {
     if sc.coordinator != Coordinator::ZooKeeper {
+        let p = &sc.broker.protocol;
+        for (key, on) in [
+            ("controller_epoch_fencing", p.controller_epoch_fencing),
+            ("conditional_isr_update", p.conditional_isr_update),
+        ] {
+            if !on {
+                let msg = format!(
+                    "{key} is a rule of the ZooKeeper-era controller; it does nothing with \
+                     coordinator = \"kraft\" (set cluster.coordinator = \"zookeeper\")"
+                );
+                return Some((format!("protocol.{key}"), msg));
+            }
+        }
         return None;
     }
     let mut zk = sc.zookeeper.clone();

@@ -71,7 +71,7 @@ pub fn settings(sc: &Scenario, section: &str) -> Vec<String> {
 /// switches turned back to an old rule, the fixes beyond Kafka turned on).
 pub fn changed_settings(sc: &Scenario, role: Role) -> Vec<String> {
     KEYS.iter()
-        .filter(|spec| spec.role() == role && spec.changed(sc))
+        .filter(|spec| spec.role() == role && spec.changed(sc) && spec.applies(sc))
         .filter_map(|spec| Some(format!("{}={}", spec.key, plain(&(spec.show)(sc)?))))
         .collect()
 }
