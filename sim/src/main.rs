@@ -41,6 +41,11 @@ struct ScenarioArgs {
     /// `consumers` sets how many members the group has.
     #[arg(long, value_name = "FILE")]
     consumer_properties: Option<std::path::PathBuf>,
+    /// Apply a ZooKeeper zoo.cfg (before the `--set` overrides): its `server.N` lines make the
+    /// ensemble and choose ZooKeeper mode; tickTime, initLimit, syncLimit, min/maxSessionTimeout
+    /// and forceSync are modelled, ports and paths listed as ignored.
+    #[arg(long, value_name = "FILE")]
+    zookeeper_properties: Option<std::path::PathBuf>,
     /// For a gallery story: apply its `fix` (the rule Kafka adopted), before the `--set`
     /// overrides.
     #[arg(long)]
@@ -309,6 +314,9 @@ fn prepare(args: &ScenarioArgs) -> Result<Scenario, InputError> {
     }
     if let Some(path) = &args.consumer_properties {
         apply_properties_file(&mut sc, path, PropertiesKind::Consumer)?;
+    }
+    if let Some(path) = &args.zookeeper_properties {
+        apply_properties_file(&mut sc, path, PropertiesKind::ZooKeeper)?;
     }
     if args.fixed {
         if sc.fix.is_empty() {

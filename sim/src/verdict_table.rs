@@ -308,5 +308,18 @@ rows! {
     // Asked for faults, none injected: every scripted fault falls after the run's end.
     script_past_the_end_1: "acks-1-failover" ["duration_ms=3000"] seed 1 => Vacuous;
     double_vote_20: "controller-failover" ["quorum_flaw=double-vote"] seed 20 => Flagged("quorum");
+    // ZooKeeper mode: the same checkers, and the ensemble's own, over the ZooKeeper-era cluster.
+    zk_default_2: "default" ["coordinator=zookeeper"] seed 2 => Valid;
+    zk_swarm_1: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 1 => Valid;
+    zk_power_loss_fsynced_4: "default" ["coordinator=zookeeper", "faults.random.kinds=[\"power-loss\"]", "faults.random.hit_controllers=true", "faults.random.max_down=2"] seed 4 => Valid;
+    zk_power_loss_no_force_sync_4: "default" ["coordinator=zookeeper", "faults.random.kinds=[\"power-loss\"]", "faults.random.hit_controllers=true", "faults.random.max_down=2", "forceSync=false"] seed 4 => Flagged("zookeeper");
+    zk_ack_before_replication_5: "acks-all-leader-crash" ["coordinator=zookeeper", "flaw=ack-before-replication"] seed 5 => Flagged("acked-durability");
+    zk_elect_without_epoch_bump_2: "acks-all-leader-crash" ["coordinator=zookeeper", "flaw=elect-without-epoch-bump"] seed 2 => Flagged("one-leader-per-epoch");
+    zk_hw_regress_1: "acks-all-leader-crash" ["coordinator=zookeeper", "flaw=hw-regress"] seed 1 => Flagged("leader-hw-monotonic");
+    zk_keep_ephemerals_on_close_2: "default" ["coordinator=zookeeper", "zk_flaw=keep-ephemerals-on-close"] seed 2 => Flagged("zookeeper");
+    zk_unconditional_isr_update_12: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "conditional_isr_update=false"] seed 12 => Flagged("liveness");
+    zk_conditional_isr_update_12: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 12 => Valid;
+    zk_bounce_while_no_controller_21: "found/zk-bounce-while-no-controller" [] seed 21 => Flagged("leader-completeness");
+    zk_default_2_kept: "default" ["coordinator=zookeeper"] seed 2 keep => Valid;
     forget_vote_on_restart_1: "controller-failover" ["quorum_flaw=forget-vote-on-restart"] seed 1 => Flagged("quorum");
 }

@@ -123,7 +123,13 @@ pub struct ZkBroker {
     resend_due: BTreeMap<BrokerId, TimeMs>,
     /// The controller's requests that came before this session's registration completed.
     held: Vec<Input>,
+    /// When to try registering again after finding another session's registration.
+    register_due: Option<TimeMs>,
 }
+
+/// How long a broker that found its id registered by an earlier session takes to try again:
+/// Kafka exits and is restarted by its supervisor (a JVM start and a log load: seconds).
+const REGISTRATION_RETRY_MS: TimeMs = 3_000;
 
 /// At most this many controller requests wait for a registration (the oldest go first: a
 /// newer state supersedes them).
@@ -161,6 +167,7 @@ impl ZkBroker {
             metadata: (Vec::new(), Vec::new()),
             resend_due: BTreeMap::new(),
             held: Vec::new(),
+            register_due: None,
         }
     }
 
@@ -249,6 +256,10 @@ impl ZkBroker {
             }
             Input::Tick => {
                 self.resend(now, ready);
+                if self.register_due.is_some_and(|at| at <= now) {
+                    self.register_due = None;
+                    self.register(now, ready);
+                }
                 self.kafka_step(now, Input::Tick, ready);
                 let zk = self.zk.step(now, ZkClientInput::Tick);
                 self.zk_ready(now, zk, ready);
@@ -409,6 +420,7 @@ impl ZkBroker {
         match event {
             ZkEvent::Connected { fresh: true, .. } => {
                 self.registered = None;
+                self.register_due = None;
                 for path in PERSISTENT_PATHS {
                     self.submit(now, Owner::Setup, persistent(path), ready);
                 }
@@ -492,7 +504,10 @@ impl ZkBroker {
                 if stat.ephemeral_owner == self.zk.session() {
                     self.now_registered(now, stat.czxid.as_u64() as i64, ready);
                 } else {
-                    self.register(now, ready);
+                    // Another session's registration: Kafka's broker fails its startup
+                    // ("node already exists and owner does not match current session") and
+                    // its supervisor starts it again, a process start and log load later.
+                    self.register_due = Some(now + REGISTRATION_RETRY_MS);
                 }
             }
             (Owner::CheckRegistration, _) => self.register(now, ready),

@@ -272,8 +272,16 @@ impl ZkController {
             }
             (Purpose::ReadState(p), Ok(ZkAnswer::Data { data, stat })) => {
                 if let Some(state) = LeaderIsr::from_bytes(&data) {
+                    let known = self.states.get(&p).cloned();
+                    let changed = known != Some((state.clone(), stat.version));
                     self.states.insert(p, (state, stat.version));
                     self.reconcile(p, out);
+                    // A state this controller has not told the replicas (its own write whose
+                    // answer was lost, a leader's ISR change, or every state after a
+                    // failover): tell them, unless a newer write is on its way.
+                    if changed && !self.writing.contains(&p) {
+                        self.send_leader_and_isr(p, out);
+                    }
                     self.update_metadata(out);
                 }
             }

@@ -656,10 +656,17 @@ pub fn describe_state(obs: &Observer) -> String {
         ));
     }
     for (c, n) in &obs.quorum {
-        parts.push(format!(
-            "controller {c}: {:?} term {} commit index {} log length {}",
-            n.role, n.term, n.commit_index, n.last_index
-        ));
+        parts.push(if obs.rules.zookeeper {
+            format!(
+                "zookeeper {c}: {:?} epoch {} committed {} logged {}",
+                n.role, n.term, n.commit_index, n.last_index
+            )
+        } else {
+            format!(
+                "controller {c}: {:?} term {} commit index {} log length {}",
+                n.role, n.term, n.commit_index, n.last_index
+            )
+        });
     }
     parts.join("; ")
 }

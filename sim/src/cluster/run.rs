@@ -123,6 +123,7 @@ fn rules_of(sc: &Scenario) -> Rules {
     let b = &sc.broker;
     let acks_all = sc.producer.acks == ksim_model::Acks::All;
     Rules {
+        zookeeper: sc.coordinator == Coordinator::ZooKeeper,
         unclean_leader_election_enable: b.unclean_leader_election_enable,
         stall_bound_ms: if acks_all {
             b.replica_lag_time_max_ms + session_timeout_ms(sc)

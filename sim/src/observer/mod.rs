@@ -137,6 +137,9 @@ pub struct Rules {
     /// `replica.lag.time.max.ms` + `broker.session.timeout.ms` when `acks=all`: how long a
     /// partition with a healthy majority may go without a commit; 0 for other `acks`.
     pub stall_bound_ms: u64,
+    /// The metadata quorum is a ZooKeeper ensemble (`coordinator = "zookeeper"`): its members
+    /// are ZooKeeper servers, their term the ensemble's epoch.
+    pub zookeeper: bool,
 }
 
 /// What an observer keeps beyond what the checkers need. None of it enters the trace hash, so
@@ -510,6 +513,7 @@ mod tests {
         let rules = Rules {
             unclean_leader_election_enable: false,
             stall_bound_ms: 39_000,
+            zookeeper: false,
         };
         Observer::new(Keep::default(), rules)
     }

@@ -1,5 +1,5 @@
 //! Reads Kafka's own `server.properties`, `producer.properties` and `consumer.properties`
-//! files onto a scenario, so a
+//! files, and ZooKeeper's `zoo.cfg`, onto a scenario, so a
 //! user can test the configuration they run. Keys the simulation models go through the same key
 //! table and checks as scenario files; keys that cannot change replication (listeners, paths,
 //! threads, serializers, ...) are accepted and listed as ignored; keys with an effect that is not
@@ -13,12 +13,15 @@ use java_properties::{LineContent, PropertiesIter};
 use crate::scenario::parse::{kafka_keys, set_text, suggest, InputError};
 use crate::scenario::Scenario;
 
-/// Which file this is: its keys go to `[server]`, `[producer]` or `[consumer]`.
+/// Which file this is: its keys go to `[server]`, `[producer]`, `[consumer]` or
+/// `[zookeeper]` (a `zoo.cfg`, whose `server.N` lines also make the ensemble and choose
+/// ZooKeeper mode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PropertiesKind {
     Server,
     Producer,
     Consumer,
+    ZooKeeper,
 }
 
 impl PropertiesKind {
@@ -27,6 +30,7 @@ impl PropertiesKind {
             PropertiesKind::Server => "server",
             PropertiesKind::Producer => "producer",
             PropertiesKind::Consumer => "consumer",
+            PropertiesKind::ZooKeeper => "zookeeper",
         }
     }
 
@@ -40,6 +44,7 @@ impl PropertiesKind {
             PropertiesKind::Server => SERVER_INERT.to_vec(),
             PropertiesKind::Producer => [CLIENT_INERT, PRODUCER_INERT].concat(),
             PropertiesKind::Consumer => [CLIENT_INERT, CONSUMER_INERT].concat(),
+            PropertiesKind::ZooKeeper => ZOOKEEPER_INERT.to_vec(),
         }
     }
 
@@ -48,9 +53,34 @@ impl PropertiesKind {
             PropertiesKind::Server => SERVER_NOT_MODELLED,
             PropertiesKind::Producer => PRODUCER_NOT_MODELLED,
             PropertiesKind::Consumer => CONSUMER_NOT_MODELLED,
+            PropertiesKind::ZooKeeper => &[],
         }
     }
 }
+
+/// `zoo.cfg` keys that cannot change what the ensemble does in the simulation: ports, paths,
+/// connection limits, housekeeping.
+const ZOOKEEPER_INERT: &[&str] = &[
+    "dataDir",
+    "dataLogDir",
+    "clientPort",
+    "clientPortAddress",
+    "secureClientPort",
+    "maxClientCnxns",
+    "admin.enableServer",
+    "admin.serverPort",
+    "autopurge.snapRetainCount",
+    "autopurge.purgeInterval",
+    "4lw.commands.whitelist",
+    "snapCount",
+    "preAllocSize",
+    "standaloneEnabled",
+    "reconfigEnabled",
+    "quorumListenOnAllIPs",
+    "electionAlg",
+    "metricsProvider.className",
+    "jute.maxbuffer",
+];
 
 /// Server keys that cannot change what replication does in the simulation.
 const SERVER_INERT: &[&str] = &[
@@ -78,7 +108,6 @@ const SERVER_INERT: &[&str] = &[
     "replica.socket.receive.buffer.bytes",
     "zookeeper.connect",
     "zookeeper.connection.timeout.ms",
-    "zookeeper.session.timeout.ms",
     "group.initial.rebalance.delay.ms",
     "auto.create.topics.enable",
     "delete.topic.enable",
@@ -181,6 +210,7 @@ pub fn apply_properties(
     file: &str,
     kind: PropertiesKind,
 ) -> Result<(), InputError> {
+    let mut servers: Vec<(u32, usize)> = Vec::new();
     for entry in PropertiesIter::new(text.as_bytes()) {
         let entry = entry.map_err(|e| InputError {
             file: file.to_string(),
@@ -201,9 +231,28 @@ pub fn apply_properties(
             key: key.map(String::from),
             message,
         };
+        if kind == PropertiesKind::ZooKeeper {
+            if let Some(id) = key.strip_prefix("server.") {
+                let id = id.parse().map_err(|_| {
+                    at(
+                        1,
+                        Some(&key),
+                        format!("`{key}`: N of server.N must be a number"),
+                    )
+                })?;
+                servers.push((id, line));
+                continue;
+            }
+        }
+        let value = zoo_cfg_boolean(kind, &key, value);
         if kind.modelled().contains(&key.as_str()) {
             set_text(sc, &format!("{}.{key}", kind.section()), &value)
                 .map_err(|e| at(value_col, Some(&key), e.message))?;
+        } else if key == "zookeeper.connect" {
+            sc.ignored.push(format!(
+                "{key}={value} ({file}: the brokers connect to the simulated ensemble, \
+                 [cluster] zookeepers servers, when cluster.coordinator = \"zookeeper\")"
+            ));
         } else if kind.inert().contains(&key.as_str())
             || key.starts_with("ssl.")
             || key.starts_with("sasl.")
@@ -231,7 +280,49 @@ pub fn apply_properties(
             ));
         }
     }
-    Ok(())
+    apply_ensemble(sc, file, &servers)
+}
+
+/// ZooKeeper writes its booleans `yes` / `no` (`forceSync=no`); the key table reads
+/// `true` / `false`.
+fn zoo_cfg_boolean(kind: PropertiesKind, key: &str, value: String) -> String {
+    match (kind, key, value.trim()) {
+        (PropertiesKind::ZooKeeper, "forceSync", "yes") => "true".into(),
+        (PropertiesKind::ZooKeeper, "forceSync", "no") => "false".into(),
+        _ => value,
+    }
+}
+
+/// A `zoo.cfg`'s `server.N` lines make the ensemble: ids 1..N, each once, and ZooKeeper mode.
+fn apply_ensemble(
+    sc: &mut Scenario,
+    file: &str,
+    servers: &[(u32, usize)],
+) -> Result<(), InputError> {
+    let Some(&(_, first_line)) = servers.first() else {
+        return Ok(());
+    };
+    let mut ids: Vec<u32> = servers.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    let n = ids.len() as u32;
+    if ids != (1..=n).collect::<Vec<_>>() {
+        return Err(InputError {
+            file: file.to_string(),
+            line: Some(first_line),
+            column: Some(1),
+            key: Some("server.N".into()),
+            message: format!(
+                "the ensemble's server ids are {ids:?}: here they must be 1..={n}, each once"
+            ),
+        });
+    }
+    let fail = |e: InputError| InputError {
+        file: file.to_string(),
+        line: Some(first_line),
+        ..e
+    };
+    set_text(sc, "cluster.zookeepers", &n.to_string()).map_err(fail)?;
+    set_text(sc, "cluster.coordinator", "zookeeper").map_err(fail)
 }
 
 /// The 1-based column where the value of the entry starting on `raw` starts: after the key,

@@ -48,7 +48,9 @@ impl KeySpec {
             ("protocol", "preset") => Role::Alias,
             ("protocol", "refusal_bumps_partition_epoch") => Role::Beyond,
             ("protocol", _) => Role::History,
-            ("server" | "producer" | "consumer", _) => Role::Kafka,
+            // ZooKeeper's own `zoo.cfg` keys count with Kafka's: their names and meaning are
+            // the system's, and a properties file (`--zookeeper-properties`) may set them.
+            ("server" | "producer" | "consumer" | "zookeeper", _) => Role::Kafka,
             ("selftest", _) => Role::SelfTest,
             ("", "fix" | "fixed_in") => Role::Story,
             (section, _) if section.starts_with("expect") => Role::Story,
