@@ -119,6 +119,21 @@ fn banner_story(s: &mut String, sc: &Scenario) {
     );
 }
 
+/// ZooKeeper mode's nodes as the seed cluster's files name them: each server's client port
+/// (`myid` N at 2181 + N - 1) and each broker's listener (`broker.id` N at 9092 + N - 1).
+fn addresses(sc: &Scenario) -> String {
+    let zk: Vec<String> = (1..=sc.zookeepers)
+        .map(|z| format!("localhost:{}", 2180 + z))
+        .collect();
+    let last = crate::cluster::net::PORT as i32 + sc.brokers - 1;
+    format!(
+        "zookeeper.connect={} (myid 1..{}); brokers at localhost:9092..{last} (broker.id 1..{})",
+        zk.join(","),
+        sc.zookeepers,
+        sc.brokers
+    )
+}
+
 /// The settings of each section, as the key table shows them, and the topics' partitions.
 fn banner_settings(s: &mut String, sc: &Scenario) {
     let line = |section: &str| settings(sc, section).join(" ");
@@ -133,6 +148,7 @@ fn banner_settings(s: &mut String, sc: &Scenario) {
                 line("cluster")
             );
             let _ = writeln!(s, "zookeeper  {}", line("zookeeper"));
+            let _ = writeln!(s, "addresses  {}", addresses(sc));
         }
     }
     let _ = writeln!(s, "server     {}", line("server"));

@@ -424,4 +424,47 @@ mod tests {
         let err = apply("acks=all\n", PropertiesKind::Server).unwrap_err();
         assert_eq!(err.key.as_deref(), Some("acks"));
     }
+
+    #[test]
+    fn a_zoo_cfg_makes_the_ensemble_and_chooses_zookeeper_mode() {
+        let text = "tickTime=3000\ninitLimit=5\nsyncLimit=2\nforceSync=no\ndataDir=/var/zk\n\
+                    clientPort=2181\nserver.1=a:2888:3888\nserver.2=b:2888:3888\n\
+                    server.3=c:2888:3888\nserver.4=d:2888:3888\nserver.5=e:2888:3888\n";
+        let sc = apply(text, PropertiesKind::ZooKeeper).unwrap();
+        assert_eq!(sc.coordinator, crate::scenario::Coordinator::ZooKeeper);
+        assert_eq!(sc.zookeepers, 5);
+        let zk = &sc.zookeeper;
+        assert_eq!(
+            (zk.tick_time_ms, zk.init_limit, zk.sync_limit),
+            (3000, 5, 2)
+        );
+        assert!(!zk.force_sync);
+        assert!(
+            sc.ignored.iter().any(|i| i.starts_with("dataDir=/var/zk")),
+            "{:?}",
+            sc.ignored
+        );
+    }
+
+    #[test]
+    fn a_zoo_cfg_with_a_gap_in_its_server_ids_or_a_bad_value_names_the_line() {
+        let err = apply(
+            "tickTime=2000\nserver.1=a:1:2\nserver.3=c:1:2\n",
+            PropertiesKind::ZooKeeper,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.line, err.key.as_deref()),
+            (Some(2), Some("server.N")),
+            "{err}"
+        );
+        let err = apply("syncLimit=two\n", PropertiesKind::ZooKeeper).unwrap_err();
+        assert_eq!(
+            (err.line, err.key.as_deref()),
+            (Some(1), Some("syncLimit")),
+            "{err}"
+        );
+        let err = apply("tickTim=2000\n", PropertiesKind::ZooKeeper).unwrap_err();
+        assert!(err.message.contains("tickTime"), "{err}");
+    }
 }
