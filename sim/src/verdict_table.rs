@@ -320,6 +320,8 @@ rows! {
     zk_unconditional_isr_update_12: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "conditional_isr_update=false"] seed 12 => Flagged("liveness");
     zk_conditional_isr_update_12: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 12 => Valid;
     zk_bounce_while_no_controller_21: "found/zk-bounce-while-no-controller" [] seed 21 => Flagged("leader-completeness");
+    zk_kip_380_bounced_leader_793: "found/kip-380-bounced-leader" [] seed 793 => Flagged("leader-completeness");
+    zk_kip_380_fixed_793: "found/kip-380-bounced-leader" ["broker_epoch_fencing=true"] seed 793 => Valid;
     zk_default_2_kept: "default" ["coordinator=zookeeper"] seed 2 keep => Valid;
     forget_vote_on_restart_1: "controller-failover" ["quorum_flaw=forget-vote-on-restart"] seed 1 => Flagged("quorum");
 }
