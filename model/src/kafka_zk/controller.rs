@@ -357,6 +357,12 @@ impl ZkController {
     /// UpdateMetadata to every live broker: who is alive and every partition's state, for
     /// the brokers to answer their clients' Metadata requests from.
     fn update_metadata(&self, out: &mut ControllerOut) {
+        let brokers: Vec<BrokerId> = self.live.keys().copied().collect();
+        self.update_metadata_to(&brokers, out);
+    }
+
+    /// UpdateMetadata to `to` only.
+    fn update_metadata_to(&self, to: &[BrokerId], out: &mut ControllerOut) {
         if !self.brokers_known {
             return;
         }
@@ -366,7 +372,7 @@ impl ZkController {
             .filter_map(|p| self.partition_state(*p))
             .collect();
         let brokers: Vec<BrokerId> = self.live.keys().copied().collect();
-        for b in &brokers {
+        for b in to {
             let request = Request::UpdateMetadata {
                 controller_epoch: self.epoch,
                 brokers: brokers.clone(),
@@ -580,11 +586,7 @@ impl ZkController {
                 self.send_leader_and_isr_to(*p, b, out);
             }
         }
-        let mut all = ControllerOut::default();
-        self.update_metadata(&mut all);
-        let to_b =
-            |e: &Envelope| matches!(e, Envelope::To { node, .. } if *node == NodeId::Broker(b));
-        out.sends.extend(all.sends.into_iter().filter(to_b));
+        self.update_metadata_to(&[b], out);
     }
 
     /// LeaderAndIsr to a live replica, with this controller's epoch and the broker epoch it

@@ -430,7 +430,7 @@ fn resolve(ctx: &Ctx, cluster: &Cluster, action: &FaultAction, target: &Target) 
         Target::ZooKeeper(z) => vec![NodeId::ZooKeeper(*z)],
         Target::ZooKeeperLeader if sc.coordinator == Coordinator::ZooKeeper => ctx
             .observe()
-            .zk_leader()
+            .quorum_leader()
             .map(NodeId::ZooKeeper)
             .into_iter()
             .collect(),

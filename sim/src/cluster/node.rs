@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ksim_model::{Envelope, Input, NodeId};
+use ksim_model::{Broker, BrokerId, Envelope, Input, NodeId, Ready};
 use madsim::time::Instant;
 
 use crate::cluster::ctx::{lock, Ctx};
@@ -115,6 +115,25 @@ impl ServerLoop {
             }
         }
     }
+}
+
+/// A (re)starting broker's replication machine, in both modes: its next incarnation, its log,
+/// leader-epoch cache and HW recovered from its disk.
+pub(crate) fn broker_machine(ctx: &Ctx, id: BrokerId) -> Broker {
+    let incarnation = next_incarnation(&ctx.incarnations, id);
+    let logs = lock(&ctx.disks).recover(id);
+    let now = ctx.local_ms(NodeId::Broker(id));
+    Broker::new(id, ctx.sc.broker.clone(), incarnation, now, logs).with_selftest(ctx.sc.selftest)
+}
+
+/// The fault `stale-metadata` began or ended for this broker: what the machine did about it.
+pub(crate) fn metadata_stall_change(ctx: &Ctx, broker: &mut Broker) -> Option<Ready> {
+    let stalled = lock(&ctx.stalled_metadata).contains(&broker.id);
+    if stalled == broker.metadata_stalled() {
+        return None;
+    }
+    let now = ctx.local_ms(NodeId::Broker(broker.id));
+    Some(broker.set_metadata_stalled(now, stalled))
 }
 
 /// Count a (re)start of node `id`: its incarnation number, from 1.

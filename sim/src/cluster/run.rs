@@ -19,7 +19,9 @@ use rand_chacha::ChaCha8Rng;
 use crate::cluster::ctx::{lock, now_ms, Ctx, Hooks, Outcome};
 use crate::cluster::faults::{fault_phase, heal, restart, Cluster};
 use crate::cluster::net::{addr_of, LinkFaults, NodeNet};
-use crate::cluster::node::{dispatch, next_incarnation, ServerLoop};
+use crate::cluster::node::{
+    broker_machine, dispatch, metadata_stall_change, next_incarnation, ServerLoop,
+};
 use crate::cluster::zookeeper::{zk_broker_node, zookeeper_node};
 use crate::observer::{Keep, Observer, Rules};
 use crate::scenario::streams::{stream, stream_of, StreamId};
@@ -233,26 +235,14 @@ fn free_tasks(rt: &madsim::runtime::Runtime, ctx: &Ctx) {
 // -------------------------------------------------------------------- nodes
 
 async fn broker_node(ctx: Arc<Ctx>, id: BrokerId) {
-    let incarnation = next_incarnation(&ctx.incarnations, id);
-    // A (re)starting broker recovers its log, leader-epoch cache and HW from its disk.
-    let logs = lock(&ctx.disks).recover(id);
     let me = NodeId::Broker(id);
-    let mut broker = Broker::new(
-        id,
-        ctx.sc.broker.clone(),
-        incarnation,
-        ctx.local_ms(me),
-        logs,
-    )
-    .with_selftest(ctx.sc.selftest);
+    let mut broker = broker_machine(&ctx, id);
     let mut node = ServerLoop::bind(&ctx, me).await;
     while let Some((input, kind)) = node.next(&ctx).await {
         // The broker measures its timeouts on its own clock; the observer on the run's.
         let now = ctx.local_ms(me);
         if kind == "tick" {
-            let stalled = lock(&ctx.stalled_metadata).contains(&id);
-            if stalled != broker.metadata_stalled() {
-                let ready = broker.set_metadata_stalled(now, stalled);
+            if let Some(ready) = metadata_stall_change(&ctx, &mut broker) {
                 after_broker_step(&ctx, &mut node, &broker, "metadata", ready).await;
             }
         }
@@ -528,27 +518,13 @@ fn start_servers(ctx: &Arc<Ctx>, handle: &madsim::runtime::Handle, cluster: &mut
     // Node closures hold the context weakly: madsim keeps them as long as its runtime lives.
     for c in 1..=sc.controllers {
         let w = Arc::downgrade(ctx);
-        let node = handle
-            .create_node()
-            .name(format!("controller-{c}"))
-            .ip(addr_of(NodeId::Controller(c)).ip())
-            .init(move || controller_node(w.upgrade().expect("run context"), c))
-            .build();
-        cluster.nodes.insert(NodeId::Controller(c), node.id());
-        lock(&ctx.sim_nodes).push(node.id());
-        cluster.down.insert(NodeId::Controller(c), false);
+        let init = move || controller_node(w.upgrade().expect("run context"), c);
+        add_server(ctx, handle, cluster, NodeId::Controller(c), init);
     }
     for b in 1..=sc.brokers {
         let w = Arc::downgrade(ctx);
-        let node = handle
-            .create_node()
-            .name(format!("broker-{b}"))
-            .ip(addr_of(NodeId::Broker(b)).ip())
-            .init(move || broker_node(w.upgrade().expect("run context"), b))
-            .build();
-        cluster.nodes.insert(NodeId::Broker(b), node.id());
-        lock(&ctx.sim_nodes).push(node.id());
-        cluster.down.insert(NodeId::Broker(b), false);
+        let init = move || broker_node(w.upgrade().expect("run context"), b);
+        add_server(ctx, handle, cluster, NodeId::Broker(b), init);
     }
 }
 

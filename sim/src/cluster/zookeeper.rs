@@ -6,22 +6,16 @@ use std::sync::Arc;
 
 use ksim_model::kafka_zk::broker::{ZkBroker, ZkBrokerConfig, ZkBrokerInput, ZkBrokerReady};
 use ksim_model::kafka_zk::controller::ZkControllerConfig;
-use ksim_model::zookeeper::{ZkClientInput, ZkConfig, ZkInput, ZkSend, ZkServer};
-use ksim_model::{assignment, Broker, BrokerId, Input, NodeId, Request, Response};
+use ksim_model::zookeeper::{ZkClientInput, ZkInput, ZkSend, ZkServer};
+use ksim_model::{assignment, BrokerId, Input, NodeId, Request, Response};
 
 use crate::cluster::ctx::{lock, now_ms, Ctx};
 use crate::cluster::net::{Inbound, NodeNet};
-use crate::cluster::node::{dispatch, next_incarnation, ServerLoop, Wake};
+use crate::cluster::node::{
+    broker_machine, dispatch, metadata_stall_change, next_incarnation, ServerLoop, Wake,
+};
 use crate::scenario::streams::{stream_of, StreamId};
 use crate::scenario::Scenario;
-
-/// The ensemble's `zoo.cfg`, its `server.N` list from `[cluster] zookeepers`.
-pub(crate) fn zk_config(sc: &Scenario) -> ZkConfig {
-    ZkConfig {
-        servers: (1..=sc.zookeepers).collect(),
-        ..sc.zookeeper.clone()
-    }
-}
 
 /// One ZooKeeper server: it recovers its transaction log from its disk, writes each step's
 /// log and epoch changes before its messages leave (fsynced with `forceSync`), and hears when
@@ -33,7 +27,7 @@ pub(crate) async fn zookeeper_node(ctx: Arc<Ctx>, id: u32) {
     let mut rng = stream_of(ctx.seed, StreamId::ZooKeeper, sub);
     let persisted = lock(&ctx.disks).recover_zookeeper(id);
     let now = ctx.local_ms(me);
-    let mut server = ZkServer::new(id, zk_config(&ctx.sc), persisted, now, &mut rng)
+    let mut server = ZkServer::new(id, ctx.sc.zk_config(), persisted, now, &mut rng)
         .with_selftest(ctx.sc.selftest);
     let mut node = ServerLoop::bind(&ctx, me).await;
     node.net.tell_closed();
@@ -112,12 +106,8 @@ fn zk_broker_config(sc: &Scenario, id: BrokerId) -> ZkBrokerConfig {
 /// One ZooKeeper-era broker: its logs recovered from its disk, its session opened on the
 /// ensemble, and each step's ZooKeeper traffic on its one connection to a server.
 pub(crate) async fn zk_broker_node(ctx: Arc<Ctx>, id: BrokerId) {
-    let incarnation = next_incarnation(&ctx.incarnations, id);
-    let logs = lock(&ctx.disks).recover(id);
     let me = NodeId::Broker(id);
-    let cfg = ctx.sc.broker.clone();
-    let broker =
-        Broker::new(id, cfg, incarnation, ctx.local_ms(me), logs).with_selftest(ctx.sc.selftest);
+    let broker = broker_machine(&ctx, id);
     let mut zb =
         ZkBroker::new(broker, zk_broker_config(&ctx.sc, id)).with_selftest(ctx.sc.selftest);
     let mut node = ServerLoop::bind(&ctx, me).await;
@@ -144,10 +134,7 @@ pub(crate) async fn zk_broker_node(ctx: Arc<Ctx>, id: BrokerId) {
 /// The fault `stale-metadata`: the broker stops applying the controller's partition states
 /// (and catches up when it ends), as in KRaft mode.
 async fn stall_metadata(ctx: &Ctx, zb: &mut ZkBroker, net: &mut NodeNet, server: &mut Option<u32>) {
-    let stalled = lock(&ctx.stalled_metadata).contains(&zb.broker.id);
-    if stalled != zb.broker.metadata_stalled() {
-        let now = ctx.local_ms(NodeId::Broker(zb.broker.id));
-        let kafka = zb.broker.set_metadata_stalled(now, stalled);
+    if let Some(kafka) = metadata_stall_change(ctx, &mut zb.broker) {
         let ready = ZkBrokerReady {
             kafka,
             ..ZkBrokerReady::default()

@@ -120,11 +120,6 @@ impl Observer {
             }
         }
     }
-
-    /// The ensemble's leader, as the servers claim it (highest epoch).
-    pub fn zk_leader(&self) -> Option<u32> {
-        self.quorum_leader()
-    }
 }
 
 /// The znode a committed write names, if it creates or sets one.

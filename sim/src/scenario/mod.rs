@@ -31,7 +31,8 @@ pub struct Scenario {
     /// `[cluster] zookeepers`: the ensemble's servers (`server.1`..`server.N`) in ZooKeeper
     /// mode.
     pub zookeepers: u32,
-    /// `[zookeeper]`: the ensemble's `zoo.cfg` (its `server.N` list from `zookeepers`).
+    /// `[zookeeper]`: the ensemble's `zoo.cfg` keys; its `server.N` list is `zookeepers`'
+    /// (`Scenario::zk_config`).
     pub zookeeper: ZkConfig,
     /// `[server] zookeeper.session.timeout.ms`: each broker's ZooKeeper session (18 s in
     /// Kafka 2.8, negotiated within the ensemble's limits).
@@ -508,6 +509,15 @@ impl Default for Scenario {
 }
 
 impl Scenario {
+    /// The ensemble's `zoo.cfg`: the `[zookeeper]` keys, with `server.1`..`server.N` from
+    /// `[cluster] zookeepers`.
+    pub fn zk_config(&self) -> ZkConfig {
+        ZkConfig {
+            servers: (1..=self.zookeepers).collect(),
+            ..self.zookeeper.clone()
+        }
+    }
+
     /// Every partition of every topic: the partitions the cluster holds.
     pub fn total_partitions(&self) -> i32 {
         self.partitions * self.workload.topics.len().max(1) as i32

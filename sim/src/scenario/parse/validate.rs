@@ -46,9 +46,7 @@ pub(super) fn check_zookeeper_mode(sc: &Scenario) -> Option<Problem> {
         }
         return None;
     }
-    let mut zk = sc.zookeeper.clone();
-    zk.servers = (1..=sc.zookeepers).collect();
-    if let Err(e) = zk.validate() {
+    if let Err(e) = sc.zk_config().validate() {
         return Some(("zookeeper".into(), e));
     }
     if sc.workload.consumers > 0 {
