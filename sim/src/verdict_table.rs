@@ -323,5 +323,12 @@ rows! {
     zk_kip_380_bounced_leader_793: "found/kip-380-bounced-leader" [] seed 793 => Flagged("leader-completeness");
     zk_kip_380_fixed_793: "found/kip-380-bounced-leader" ["broker_epoch_fencing=true"] seed 793 => Valid;
     zk_default_2_kept: "default" ["coordinator=zookeeper"] seed 2 keep => Valid;
+    // Once liveness stalls, each with no controller for good: a claim of /controller whose
+    // answer was lost (358), a listing of /brokers/ids lost with the connection (1410), a
+    // deposed ZooKeeper leader synced by its successor in one step keeping its clients and
+    // their unanswered writes (572).
+    zk_claim_answer_lost_358: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 358 => Valid;
+    zk_listing_lost_1410: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 1410 => Valid;
+    zk_deposed_leader_572: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 572 => Valid;
     forget_vote_on_restart_1: "controller-failover" ["quorum_flaw=forget-vote-on-restart"] seed 1 => Flagged("quorum");
 }

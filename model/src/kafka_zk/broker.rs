@@ -418,14 +418,18 @@ impl ZkBroker {
     fn zk_event(&mut self, now: TimeMs, event: ZkEvent, ready: &mut ZkBrokerReady) {
         let mut out = ControllerOut::default();
         match event {
-            ZkEvent::Connected { fresh: true, .. } => {
+            ZkEvent::Connected {
+                fresh: true,
+                session,
+                ..
+            } => {
                 self.registered = None;
                 self.register_due = None;
                 for path in PERSISTENT_PATHS {
                     self.submit(now, Owner::Setup, persistent(path), ready);
                 }
                 self.register(now, ready);
-                self.controller.on_session(&mut out);
+                self.controller.on_session(session, &mut out);
             }
             ZkEvent::Connected { .. } => {}
             ZkEvent::Expired { .. } => {
@@ -438,9 +442,7 @@ impl ZkBroker {
                 let result = result.map_err(Some);
                 self.answered(now, xid, result, &mut out, ready);
             }
-            ZkEvent::ConnectionLoss { xid, .. } => {
-                self.answered(now, xid, Err(None), &mut out, ready)
-            }
+            ZkEvent::ConnectionLoss { xid, op } => self.lost(now, xid, op, &mut out, ready),
         }
         self.controller_out(now, out, ready);
     }
@@ -475,6 +477,31 @@ impl ZkBroker {
         }
     }
 
+    /// Kafka's ZooKeeper client retries a request until connected: a read, or a write whose
+    /// repetition is harmless (a persistent path, an ISR-change notification), is asked again
+    /// unseen by its asker; any other write is told its outcome is unknown.
+    fn lost(
+        &mut self,
+        now: TimeMs,
+        xid: u64,
+        op: ZkOp,
+        out: &mut ControllerOut,
+        ready: &mut ZkBrokerReady,
+    ) {
+        let read = matches!(
+            op,
+            ZkOp::GetData { .. } | ZkOp::GetChildren { .. } | ZkOp::Exists { .. }
+        );
+        match self.owners.get(&xid) {
+            Some(Owner::Controller(_)) if read => {}
+            Some(Owner::Setup | Owner::IsrNotice) => {}
+            _ => return self.answered(now, xid, Err(None), out, ready),
+        }
+        if let Some(owner) = self.owners.remove(&xid) {
+            self.submit(now, owner, op, ready);
+        }
+    }
+
     fn answered(
         &mut self,
         now: TimeMs,
@@ -491,6 +518,8 @@ impl ZkBroker {
             (Owner::Register, Ok(ZkAnswer::Created { stat, .. })) => {
                 self.now_registered(now, stat.czxid.as_u64() as i64, ready);
             }
+            // Asked by an expired session: the next session registers afresh.
+            (Owner::Register | Owner::CheckRegistration, Err(Some(ZkError::SessionExpired))) => {}
             // The previous session's registration is still there until that session expires;
             // or the connection went and the outcome is unknown: look.
             (Owner::Register, Err(_)) => {

@@ -20,7 +20,7 @@ use super::*;
 use crate::messages::{PartitionState, Request};
 use crate::selftest::{Flaw, SelfTest};
 use crate::step::{Envelope, Note};
-use crate::zookeeper::{EventKind, Stat, ZkAnswer, ZkError, ZkOp};
+use crate::zookeeper::{EventKind, SessionId, Stat, ZkAnswer, ZkError, ZkOp};
 use crate::NodeId;
 
 /// What a controller is configured with: who it is, and the topic's assignment.
@@ -89,6 +89,8 @@ enum Phase {
 pub struct ZkController {
     cfg: ZkControllerConfig,
     phase: Phase,
+    /// The ZooKeeper session this controller claims `/controller` with.
+    session: Option<SessionId>,
     /// Ours once active; the last one read otherwise.
     epoch: i32,
     /// Registered brokers and their epochs (the czxid of their registration).
@@ -116,6 +118,7 @@ impl ZkController {
         ZkController {
             cfg,
             phase: Phase::Idle,
+            session: None,
             epoch: 0,
             live: BTreeMap::new(),
             brokers_known: false,
@@ -144,7 +147,8 @@ impl ZkController {
     }
 
     /// A new session: race for `/controller`.
-    pub fn on_session(&mut self, out: &mut ControllerOut) {
+    pub fn on_session(&mut self, session: SessionId, out: &mut ControllerOut) {
+        self.session = Some(session);
         self.claim(out);
     }
 
@@ -152,6 +156,7 @@ impl ZkController {
     /// then it may still act (the zombie controller of the ZooKeeper era).
     pub fn on_expired(&mut self) {
         self.phase = Phase::Idle;
+        self.session = None;
         self.brokers_known = false;
         self.epochs_to_learn.clear();
         self.live.clear();
@@ -191,12 +196,27 @@ impl ZkController {
         result: Result<ZkAnswer, Option<ZkError>>,
         out: &mut ControllerOut,
     ) {
+        // Answers to what an expired session asked: its successor claims afresh.
+        if self.phase == Phase::Idle {
+            return;
+        }
         match (purpose, result) {
-            (Purpose::Claim, Ok(_)) => out.ops.push((Purpose::ReadEpoch, get(CONTROLLER_EPOCH))),
+            (Purpose::Claim, Ok(_)) => self.read_epoch(out),
             // Another broker is controller (NODEEXISTS), or the answer was lost with the
             // connection: whether we won then shows in `/controller`.
             (Purpose::Claim, Err(_)) => self.stand_by(out),
             (Purpose::WatchController, Ok(ZkAnswer::Exists(None))) => self.claim(out),
+            // Our own claim, whose answer was lost: we won (Kafka's checkControllerAndEpoch).
+            (Purpose::WatchController, Ok(ZkAnswer::Exists(Some(stat))))
+                if self.phase == Phase::Standby && stat.ephemeral_owner == self.session =>
+            {
+                self.phase = Phase::Claiming;
+                self.read_epoch(out)
+            }
+            // The look was lost with the connection: look again (queued until reconnected).
+            (Purpose::WatchController, Err(None)) if self.phase == Phase::Standby => {
+                self.stand_by(out)
+            }
             (Purpose::ReadEpoch, Ok(ZkAnswer::Data { data, stat })) => {
                 let epoch = parse_epoch(&data) + 1;
                 let op = ZkOp::SetData {
@@ -206,17 +226,24 @@ impl ZkController {
                 };
                 out.ops.push((Purpose::BumpEpoch(epoch), op));
             }
+            (Purpose::ReadEpoch, Err(None)) => self.read_epoch(out),
             (Purpose::ReadEpoch, Err(Some(ZkError::NoNode))) => {
                 let op = create(CONTROLLER_EPOCH, Bytes::from("1"));
                 out.ops.push((Purpose::CreateEpoch, op));
             }
             (Purpose::CreateEpoch, Ok(_)) => self.become_active(1, out),
             (Purpose::BumpEpoch(epoch), Ok(_)) => self.become_active(epoch, out),
-            // Another controller bumped the epoch first: it is the controller, not us.
-            (Purpose::CreateEpoch | Purpose::BumpEpoch(_), Err(_)) => self.stand_by(out),
+            // `/controller` is ours, so no other controller can have bumped the epoch: the
+            // answer was lost with the connection (the bump may have landed, then this one
+            // skips an epoch) or the epoch znode was created meanwhile: read it again.
+            (Purpose::CreateEpoch | Purpose::BumpEpoch(_), Err(_)) => self.read_epoch(out),
             (p, r) if self.is_active() => self.on_active_answer(p, r, out),
             _ => {}
         }
+    }
+
+    fn read_epoch(&self, out: &mut ControllerOut) {
+        out.ops.push((Purpose::ReadEpoch, get(CONTROLLER_EPOCH)));
     }
 
     fn read_state(&self, p: PartitionId, out: &mut ControllerOut) {

@@ -276,6 +276,22 @@ impl ZkClient {
                 self.session = None;
                 self.watches.clear();
                 ready.events.push(ZkEvent::Expired { session });
+                self.fail_queued(ready);
+            }
+        }
+    }
+
+    /// The Java client fails what was queued on an expired handle with SESSIONEXPIRED: nothing
+    /// asked under one session is sent under the next.
+    fn fail_queued(&mut self, ready: &mut ZkClientReady) {
+        for (xid, op) in std::mem::take(&mut self.queued) {
+            if !matches!(op, ZkOp::Ping | ZkOp::SetWatches { .. }) {
+                ready.events.push(ZkEvent::Answer {
+                    xid,
+                    op,
+                    zxid: self.last_zxid,
+                    result: Err(ZkError::SessionExpired),
+                });
             }
         }
     }

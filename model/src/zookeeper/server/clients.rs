@@ -20,7 +20,7 @@ impl ZkServer {
         rng: &mut R,
         ready: &mut ZkReady,
     ) {
-        if !self.serving {
+        if self.serving.is_none() {
             ready.close.push(conn);
             return;
         }

@@ -71,7 +71,8 @@ pub struct ZkServer {
     /// (the NEWLEADER, counter 0).
     applied: u64,
     epoch_start: (Term, u64),
-    serving: bool,
+    /// The role and epoch this server serves clients in; None while it does not.
+    serving: Option<(Role, u64)>,
     conns: Conns,
     data_watches: BTreeMap<String, BTreeSet<ConnId>>,
     child_watches: BTreeMap<String, BTreeSet<ConnId>>,
@@ -108,7 +109,7 @@ impl ZkServer {
             tree: DataTree::default(),
             applied: 0,
             epoch_start: (0, 0),
-            serving: false,
+            serving: None,
             conns: Conns::new(),
             data_watches: BTreeMap::new(),
             child_watches: BTreeMap::new(),
@@ -141,7 +142,7 @@ impl ZkServer {
     }
     /// Whether clients may connect: synced with a leader that a quorum follows.
     pub fn serving(&self) -> bool {
-        self.serving
+        self.serving.is_some()
     }
 
     pub fn step<R: Rng + ?Sized>(&mut self, now_ms: u64, input: ZkInput, rng: &mut R) -> ZkReady {
@@ -309,7 +310,10 @@ impl ZkServer {
     }
 
     /// Serve while synced with a leader a quorum follows; otherwise drop every client, as a
-    /// ZooKeeper server does when it goes back to looking for a leader.
+    /// ZooKeeper server does when it goes back to looking for a leader. A server that serves
+    /// in another role or epoch than before went through LOOKING too, even within one step
+    /// (a deposed leader synced by its successor at once): its clients' uncommitted writes
+    /// died with the old epoch, so they are dropped as well, to hear CONNECTIONLOSS.
     fn update_serving(&mut self, now_ms: u64, ready: &mut ZkReady) {
         let synced = self.epoch_start.0 == self.quorum.term();
         let serve = match self.quorum.role() {
@@ -321,7 +325,8 @@ impl ZkServer {
             self.expiry.clear();
             self.closing.clear();
         }
-        if self.serving && !serve {
+        let now_serving = serve.then(|| (self.quorum.role(), self.quorum.term()));
+        if self.serving.is_some() && self.serving != now_serving {
             ready.close.extend(self.conns.keys().copied());
             self.conns.clear();
             self.data_watches.clear();
@@ -329,7 +334,7 @@ impl ZkServer {
             self.syncs_out.clear();
             self.syncs_waiting.clear();
         }
-        self.serving = serve;
+        self.serving = now_serving;
     }
 
     /// Whether a quorum (this server included) was heard within `syncLimit` ticks.

@@ -18,7 +18,7 @@ impl ZkServer {
         ready: &mut ZkReady,
     ) {
         match self.quorum.role() {
-            Role::Leader if self.serving => self.expire_sessions(now_ms, rng, ready),
+            Role::Leader if self.serving.is_some() => self.expire_sessions(now_ms, rng, ready),
             Role::Follower {
                 leader: Some(leader),
             } if !self.touched.is_empty() => {
