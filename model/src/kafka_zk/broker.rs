@@ -131,19 +131,34 @@ pub struct ZkBroker {
 /// Kafka exits and is restarted by its supervisor (a JVM start and a log load: seconds).
 const REGISTRATION_RETRY_MS: TimeMs = 3_000;
 
-/// At most this many controller requests wait for a registration (the oldest go first: a
-/// newer state supersedes them).
-const HELD_AT_MOST: usize = 64;
-
-/// LeaderAndIsr or UpdateMetadata: what a broker hears from the controller.
-fn is_from_controller(input: &Input) -> bool {
-    matches!(
-        input,
-        Input::Request {
-            request: Request::ZkLeaderAndIsr { .. } | Request::UpdateMetadata { .. },
+/// LeaderAndIsr or UpdateMetadata: what a broker hears from the controller, as (whether it
+/// is a LeaderAndIsr, its controller epoch, the partitions it tells of).
+fn from_controller(input: &Input) -> Option<(bool, i32, Vec<PartitionId>)> {
+    let Input::Request { request, .. } = input else {
+        return None;
+    };
+    match request {
+        Request::ZkLeaderAndIsr {
+            controller_epoch,
+            partitions,
             ..
-        }
-    )
+        } => Some((
+            true,
+            *controller_epoch,
+            partitions.iter().map(|s| s.partition).collect(),
+        )),
+        Request::UpdateMetadata {
+            controller_epoch, ..
+        } => Some((false, *controller_epoch, Vec::new())),
+        _ => None,
+    }
+}
+
+/// Whether held request `new` makes held request `old` moot: a LeaderAndIsr for the same
+/// partitions, or an UpdateMetadata (each carries the whole view), from the same controller
+/// epoch or a newer one.
+fn supersedes(new: &(bool, i32, Vec<PartitionId>), old: &(bool, i32, Vec<PartitionId>)) -> bool {
+    new.0 == old.0 && new.1 >= old.1 && old.2.iter().all(|p| new.2.contains(p))
 }
 
 /// How long the controller's channel to a broker waits before it sends again after a broken
@@ -199,12 +214,13 @@ impl ZkBroker {
     /// UpdateMetadata, and Metadata from its cache), the rest go to the replication machine;
     /// a tick also ticks the ZooKeeper client.
     fn kafka_input(&mut self, now: TimeMs, input: Input, ready: &mut ZkBrokerReady) {
-        if self.registered.is_none() && is_from_controller(&input) {
+        if let (None, Some(new)) = (self.registered, from_controller(&input)) {
             // Kafka starts processing requests only once it has registered: a controller that
-            // saw the registration first is heard after it (then fenced as any other).
-            if self.held.len() == HELD_AT_MOST {
-                self.held.remove(0);
-            }
+            // saw the registration first is heard after it (then fenced as any other). What a
+            // newer request supersedes goes, so the queue stays within one request per
+            // partition and one metadata view.
+            self.held
+                .retain(|old| from_controller(old).is_none_or(|old| !supersedes(&new, &old)));
             self.held.push(input);
             return;
         }
