@@ -147,15 +147,31 @@ impl<E: Clone + PartialEq + Debug> QuorumObserver<E> {
             ));
         }
         let log = node.log();
-        let same = view.log.iter().zip(log).take_while(|(a, b)| a == b).count();
-        if same < view.log.len() || same < log.len() {
+        // Raft's log matching: an entry is known by its (term, index), since a leader makes
+        // one entry per index of its term and what replaces an entry comes from a later term.
+        // Comparing whole entries on every step made runs with long metadata logs quadratic;
+        // each entry is still compared whole against the committed log once, when committed
+        // (`check_committed`), and a second leader of a term is SingleLeader's to catch.
+        let same = view
+            .log
+            .iter()
+            .zip(log)
+            .take_while(|(a, b)| (a.term, a.index) == (b.term, b.index))
+            .count();
+        let changed = same < view.log.len() || same < log.len();
+        if changed {
             view.log.truncate(same);
             view.log.extend_from_slice(&log[same..]);
         }
         view.incarnation = node.incarnation();
         view.commit_index = node.commit_index();
         view.checked_upto = view.checked_upto.min(same as u64).min(node.commit_index());
-        same as u64 + 1
+        // An unchanged log changes no holder count (a short one would otherwise have every
+        // entry past its end counted again on every step).
+        match changed {
+            true => same as u64 + 1,
+            false => u64::MAX,
+        }
     }
 
     /// ConsistentCommittedData: the node's committed prefix agrees with every earlier commit.

@@ -110,6 +110,16 @@ impl Availability {
 
     /// Look at `p` now; returns a stall the first time progress has been owed for longer than
     /// the bound.
+    /// Whether no write waits on `p` (then nothing is owed, and its health need not be
+    /// judged).
+    pub fn idle(&mut self, p: PartitionId) -> bool {
+        let c = self.partitions.entry(p).or_default();
+        if c.waiting == 0 {
+            c.owed_since = None;
+        }
+        c.waiting == 0
+    }
+
     pub fn evaluate(&mut self, now: u64, p: PartitionId, health: &Health) -> Option<Stall> {
         let bound = self.bound_ms;
         let c = self.partitions.entry(p).or_default();

@@ -2,6 +2,7 @@
 //! lies below a leader's HW joined to the committed log.
 
 use super::*;
+use ksim_model::Replica;
 
 impl Observer {
     pub fn after_broker_step(
@@ -15,29 +16,10 @@ impl Observer {
         self.now_ms = now;
         self.trace((now, b, input, ready.disk.len(), ready.sends.len()));
         let restarted = self.process.insert(b, broker.incarnation()) != Some(broker.incarnation());
-        // Each replica's HW before this step (within one process: a restart reads its HW
-        // from a checkpoint, which may lag or lead).
-        let hw_before: BTreeMap<PartitionId, Offset> = if restarted {
-            BTreeMap::new()
-        } else {
-            broker
-                .replicas()
-                .filter_map(|r| Some((r.partition, self.views.get(&(b, r.partition))?.hw)))
-                .collect()
-        };
         // The views first, so that a step's notes (and `explain`'s tables) see this step.
-        for r in broker.replicas() {
-            self.views.insert(
-                (b, r.partition),
-                ReplicaView {
-                    role: r.role,
-                    leo: r.log.leo(),
-                    hw: r.log.hw(),
-                    alive: true,
-                },
-            );
-        }
-        self.sample_replicas(now, Some(b));
+        let (changed, hw_before) = self.update_views(broker, restarted);
+        let touched: Vec<PartitionId> = changed.iter().map(|r| r.partition).collect();
+        self.sample_step(now, b, &touched);
         for op in &ready.disk {
             self.apply_disk_op(b, op);
         }
@@ -48,20 +30,65 @@ impl Observer {
         for note in &ready.notes {
             self.broker_note(now, note, &mut advanced);
         }
-        self.after_leader_hw(now, broker, &mut advanced);
+        self.after_leader_hw(now, b, &changed, &mut advanced);
         for p in advanced {
             self.check_strong_isr(now, p);
         }
-        self.check_replicas(now, broker, &hw_before);
+        self.check_replicas(now, b, &changed, &hw_before);
         if input == "tick" {
             self.check_progress(now);
         }
         if self.timeline.is_some() {
             // A new leader may also have cut the committed log (leader completeness).
-            for r in broker.replicas() {
+            for r in &changed {
                 self.sample_committed(now, r.partition);
             }
         }
+    }
+
+    /// Mirror `broker`'s replicas; returns those this step changed (every one after a
+    /// restart) and, for those, their HW before the step within one process (a restart reads
+    /// its HW from a checkpoint, which may lag or lead). A replica the step left as it was
+    /// cannot break a rule its last check kept, so only the changed ones are checked again:
+    /// with many partitions, checking every replica on every step made runs quadratic.
+    fn update_views<'b>(
+        &mut self,
+        broker: &'b Broker,
+        restarted: bool,
+    ) -> (Vec<&'b Replica>, BTreeMap<PartitionId, Offset>) {
+        let b = broker.id;
+        let mut changed = Vec::new();
+        let mut hw_before = BTreeMap::new();
+        let mut added = Vec::new();
+        // Both walk in partition order: one pass, no lookups.
+        let mut views = self
+            .views
+            .range_mut((b, PartitionId::MIN)..=(b, PartitionId::MAX))
+            .peekable();
+        for r in broker.replicas() {
+            let view = ReplicaView {
+                role: r.role,
+                leo: r.log.leo(),
+                hw: r.log.hw(),
+                alive: true,
+            };
+            while views.next_if(|((_, p), _)| *p < r.partition).is_some() {}
+            match views.next_if(|((_, p), _)| *p == r.partition) {
+                Some((_, v)) if *v == view && !restarted => continue,
+                Some((_, v)) => {
+                    let old = std::mem::replace(v, view);
+                    if !restarted {
+                        hw_before.insert(r.partition, old.hw);
+                    }
+                }
+                None => added.push((r.partition, view)),
+            }
+            changed.push(r);
+        }
+        for (p, view) in added {
+            self.views.insert((b, p), view);
+        }
+        (changed, hw_before)
     }
 
     /// A broker's note: a leadership claim, a mark, or a truncation (`cut_below_committed`
@@ -111,11 +138,11 @@ impl Observer {
     pub(super) fn after_leader_hw(
         &mut self,
         now: u64,
-        broker: &Broker,
+        b: BrokerId,
+        replicas: &[&Replica],
         advanced: &mut Vec<PartitionId>,
     ) {
-        let b = broker.id;
-        for r in broker.replicas() {
+        for r in replicas {
             if let Role::Leader { leader_epoch } = r.role {
                 self.check_leader_hw(now, b, r.partition, leader_epoch, r.log.hw());
                 let t = self.true_hw.entry(r.partition).or_insert((leader_epoch, 0));

@@ -163,7 +163,7 @@ pub struct FaultSpan {
 }
 
 /// What the observer believes about one replica.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicaView {
     pub role: Role,
     pub leo: Offset,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ksim_model::{Broker, BrokerId, Epoch, NodeId, Offset, PartitionId, Record};
+use ksim_model::{Broker, BrokerId, Epoch, NodeId, Offset, PartitionId, Record, Replica};
 
 use super::{Health, Observer, Poll};
 use crate::scenario::FaultAction;
@@ -16,11 +16,11 @@ impl Observer {
     pub(super) fn check_replicas(
         &mut self,
         now: u64,
-        broker: &Broker,
+        b: BrokerId,
+        replicas: &[&Replica],
         hw_before: &BTreeMap<PartitionId, Offset>,
     ) {
-        let b = broker.id;
-        for r in broker.replicas() {
+        for r in replicas {
             let (p, hw, leo) = (r.partition, r.log.hw(), r.log.leo());
             self.hw_leo_checks += 1;
             if hw > leo {
@@ -112,6 +112,9 @@ impl Observer {
     pub(super) fn check_progress(&mut self, now: u64) {
         let parts: Vec<PartitionId> = self.controller.keys().copied().collect();
         for p in parts {
+            if self.availability.idle(p) {
+                continue;
+            }
             let health = self.health(p);
             let Some(stall) = self.availability.evaluate(now, p, &health) else {
                 continue;

@@ -28,6 +28,9 @@ pub struct Timeline {
     pub controller: BTreeMap<PartitionId, Vec<ControllerSample>>,
     /// (time, committed offsets) per partition.
     pub committed: BTreeMap<PartitionId, Vec<(u64, Offset)>>,
+    /// Replicas whose LEO moved too soon after their last sample: sampled again at their
+    /// broker's next steps until it is recorded, changed or not.
+    leo_pending: BTreeSet<(BrokerId, PartitionId)>,
 }
 
 impl Timeline {
@@ -47,8 +50,12 @@ impl Timeline {
                     || (l.leo != s.leo && now >= l.time_ms + LEO_SAMPLE_MS)
             }
         };
+        let leo_behind = series.last().is_some_and(|l| l.leo != s.leo);
         if due {
             series.push(s);
+            self.leo_pending.remove(&(b, p));
+        } else if leo_behind {
+            self.leo_pending.insert((b, p));
         }
     }
 
@@ -69,6 +76,24 @@ impl Observer {
         for ((broker, p), v) in &self.views {
             if b.is_none_or(|b| b == *broker) {
                 t.sample(*broker, *p, now, v);
+            }
+        }
+    }
+
+    /// Sample broker `b`'s replicas that its step changed, and those whose LEO is yet to be
+    /// recorded (as sampling all of them on every step would).
+    pub(super) fn sample_step(&mut self, now: u64, b: BrokerId, changed: &[PartitionId]) {
+        let Some(t) = &mut self.timeline else {
+            return;
+        };
+        let pending: Vec<PartitionId> = t
+            .leo_pending
+            .range((b, PartitionId::MIN)..=(b, PartitionId::MAX))
+            .map(|(_, p)| *p)
+            .collect();
+        for p in changed.iter().chain(&pending) {
+            if let Some(v) = self.views.get(&(b, *p)) {
+                t.sample(b, *p, now, v);
             }
         }
     }
