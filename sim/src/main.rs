@@ -145,9 +145,21 @@ enum Command {
     /// policy, each cell over the same seeds of one fault distribution; writes README.md,
     /// index.html and cells.json. With properties files, your configuration is one more row.
     Tradeoffs {
-        /// The fault distribution: a name under scenarios/ or a path to a TOML file.
-        #[arg(default_value = "default")]
-        scenario: String,
+        /// The fault distribution: a name under scenarios/ or a path to a TOML file [default:
+        /// default; with --coordinator, coordinator-failover].
+        scenario: Option<String>,
+        /// Compare the coordinators instead: KRaft and ZooKeeper mode at each of --partitions,
+        /// under the scenario's scripted faults (takeover, leaders back, metadata lag).
+        #[arg(long)]
+        coordinator: bool,
+        /// Partition counts of the coordinator comparison.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            value_name = "LIST",
+            default_value = "1,100,1000"
+        )]
+        partitions: Vec<u32>,
         /// Seeds 1..=N in every cell.
         #[arg(long, default_value_t = 50)]
         seeds: u64,
@@ -166,9 +178,10 @@ enum Command {
         /// Runs at once, each on its own thread and runtime [default: available cores].
         #[arg(long)]
         jobs: Option<usize>,
-        /// Where to write README.md, index.html and cells.json.
-        #[arg(long, value_name = "DIR", default_value = "reports/tradeoffs")]
-        out: std::path::PathBuf,
+        /// Where to write README.md, index.html and cells.json [default: reports/tradeoffs;
+        /// with --coordinator, reports/coordinator].
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
     },
     /// Combine results files (e.g. shards): one line per seed, sorted; conflicting results for
     /// a seed exit 1. Prints the sweep summary of the union.
@@ -224,6 +237,28 @@ fn main() -> ExitCode {
         Command::Merge { files, out } => ksim::campaign::sweep::merge(&files, out.as_deref()),
         Command::Tradeoffs {
             scenario,
+            coordinator: true,
+            partitions,
+            seeds,
+            sets,
+            jobs,
+            out,
+            ..
+        } => {
+            let opts = ksim::campaign::coordinator::Options {
+                params: ksim::campaign::coordinator::Params {
+                    scenario: scenario.unwrap_or_else(|| "coordinator-failover".into()),
+                    sets,
+                    seeds,
+                    partitions,
+                },
+                jobs: jobs_or_cores(jobs),
+                out: out.unwrap_or_else(|| "reports/coordinator".into()),
+            };
+            ksim::campaign::coordinator::main(&opts)
+        }
+        Command::Tradeoffs {
+            scenario,
             seeds,
             rf,
             sets,
@@ -231,11 +266,12 @@ fn main() -> ExitCode {
             producer_properties,
             jobs,
             out,
+            ..
         } => {
             let path = |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string());
             let opts = ksim::campaign::tradeoffs::Options {
                 params: ksim::campaign::tradeoffs::Params {
-                    scenario,
+                    scenario: scenario.unwrap_or_else(|| "default".into()),
                     sets,
                     seeds,
                     rf,
@@ -243,7 +279,7 @@ fn main() -> ExitCode {
                     producer_properties: path(producer_properties),
                 },
                 jobs: jobs_or_cores(jobs),
-                out,
+                out: out.unwrap_or_else(|| "reports/tradeoffs".into()),
             };
             ksim::campaign::tradeoffs::main(&opts)
         }

@@ -56,6 +56,11 @@ pub struct QuorumConfig {
     /// election settles within a finalize wait of 200 ms), where Raft waits a full election
     /// timeout. `None`: the election timeout, as Raft and KRaft do.
     pub looking_timeout_ms: Option<u64>,
+    /// Send each new entry once to each follower that has all before it, without waiting for
+    /// acks (Zab's proposals, in order on one channel); a follower behind is caught up from
+    /// its acks. Off: every proposal resends the follower's whole unacknowledged window (up to
+    /// `MAX_APPEND_ENTRIES`), as this Raft does for KRaft.
+    pub pipeline: bool,
 }
 
 impl QuorumConfig {
@@ -68,6 +73,7 @@ impl QuorumConfig {
             heartbeat_interval_ms: 500,
             eager_commit: false,
             looking_timeout_ms: None,
+            pipeline: false,
         }
     }
 

@@ -152,12 +152,22 @@ impl<E: Clone + PartialEq + Debug> QuorumObserver<E> {
         // Comparing whole entries on every step made runs with long metadata logs quadratic;
         // each entry is still compared whole against the committed log once, when committed
         // (`check_committed`), and a second leader of a term is SingleLeader's to catch.
-        let same = view
+        // By the same property, a log whose entry at the view's end is the view's last entry
+        // holds the whole view: an append, the common step, costs nothing to compare.
+        let key = |e: &Entry<E>| (e.term, e.index);
+        let extends = view
             .log
-            .iter()
-            .zip(log)
-            .take_while(|(a, b)| (a.term, a.index) == (b.term, b.index))
-            .count();
+            .last()
+            .is_some_and(|l| log.get(view.log.len() - 1).map(key) == Some(key(l)));
+        let same = if extends {
+            view.log.len()
+        } else {
+            view.log
+                .iter()
+                .zip(log)
+                .take_while(|(a, b)| key(a) == key(b))
+                .count()
+        };
         let changed = same < view.log.len() || same < log.len();
         if changed {
             view.log.truncate(same);

@@ -196,7 +196,11 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             ready,
         );
         ready.proposed = Some(Ok(index));
-        self.broadcast_append(ready);
+        if self.cfg.pipeline {
+            self.send_new(index, ready);
+        } else {
+            self.broadcast_append(ready);
+        }
         // The Append just sent doubles as the heartbeat.
         self.heartbeat_due_ms = now_ms + self.cfg.heartbeat_interval_ms;
         // Alone (a single voter, or the flaw) the entry may already be committed.
@@ -228,11 +232,16 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
             );
             // Answers may arrive out of order: keep the highest.
             p.match_index = p.match_index.max(match_index);
-            p.next_index = p.match_index + 1;
-            let lagging = p.match_index < last;
+            // Pipelined, what was sent beyond the match is in flight: not sent again.
+            p.next_index = match self.cfg.pipeline {
+                true => p.next_index.max(p.match_index + 1),
+                false => p.match_index + 1,
+            };
+            let lagging = p.next_index <= last;
             self.advance_commit(ready);
             if lagging {
                 self.send_append(from, ready);
+                self.sent_window(from);
             }
             return;
         }
@@ -243,7 +252,48 @@ impl<E: Clone + Debug + PartialEq> QuorumNode<E> {
         if next < p.next_index {
             p.next_index = next;
             self.send_append(from, ready);
+            self.sent_window(from);
         }
+    }
+
+    /// Zab's proposal: entry `index` (just appended) to every follower that has all before
+    /// it; the others are behind and get it when their acks catch them up.
+    fn send_new(&mut self, index: u64, ready: &mut QuorumReady<E>) {
+        let entry = self.log[index as usize - 1].clone();
+        let prev_term = self.term_at(index - 1);
+        let peers: Vec<NodeIndex> = self.peers().collect();
+        for peer in peers {
+            let p = self
+                .progress
+                .get_mut(&peer)
+                .expect("a leader tracks every peer");
+            if p.next_index != index {
+                continue;
+            }
+            p.next_index = index + 1;
+            let msg = RaftMessage::Append {
+                term: self.term,
+                leader: self.id,
+                prev_index: index - 1,
+                prev_term,
+                entries: vec![entry.clone()],
+                leader_commit: self.commit_index,
+            };
+            ready.sends.push((peer, msg));
+        }
+    }
+
+    /// Pipelined, the window `send_append` just sent is in flight: the next send starts past it.
+    fn sent_window(&mut self, peer: NodeIndex) {
+        let last = self.last_index();
+        if !self.cfg.pipeline {
+            return;
+        }
+        let p = self
+            .progress
+            .get_mut(&peer)
+            .expect("a leader tracks every peer");
+        p.next_index = last.min(p.next_index - 1 + MAX_APPEND_ENTRIES as u64) + 1;
     }
 
     /// Commit up to the highest index a majority holds, if that entry is of our own term.

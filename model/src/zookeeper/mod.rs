@@ -112,6 +112,7 @@ impl ZkConfig {
             heartbeat_interval_ms: (self.tick_time_ms / 2).max(1),
             eager_commit: true,
             looking_timeout_ms: Some(FINALIZE_WAIT_MS),
+            pipeline: true,
         }
     }
 

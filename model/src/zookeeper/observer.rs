@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{SessionId, Txn, ZkServer, Zxid};
+use super::{SessionId, Txn, ZkOp, ZkServer, Zxid};
 use crate::quorum::{NodeIndex, QuorumObserver};
 
 #[derive(Debug, Default)]
@@ -57,7 +57,8 @@ impl ZkObserver {
         let id = server.id();
         let incarnation = server.quorum().incarnation();
         let cursor = self.cursor.entry(id).or_insert((incarnation, 0));
-        if cursor.0 != incarnation {
+        let restarted = cursor.0 != incarnation;
+        if restarted {
             *cursor = (incarnation, 0);
         }
         for (zxid, txn) in applied {
@@ -79,11 +80,24 @@ impl ZkObserver {
                 }
             }
         }
-        self.check_tree(server, &mut out);
+        // Only a closed session can leave an ephemeral behind: the tree is searched for them
+        // after a close (or a restart's recovery), not after every write.
+        let closes = restarted
+            || applied.iter().any(|(_, txn)| {
+                matches!(
+                    txn,
+                    Txn::CloseSession { .. }
+                        | Txn::Op {
+                            op: ZkOp::CloseSession,
+                            ..
+                        }
+                )
+            });
+        self.check_tree(server, closes, &mut out);
         out
     }
 
-    fn check_tree(&mut self, server: &ZkServer, out: &mut Vec<String>) {
+    fn check_tree(&mut self, server: &ZkServer, closes: bool, out: &mut Vec<String>) {
         let id = server.id();
         let tree = server.tree();
         let z = tree.last_zxid();
@@ -94,6 +108,9 @@ impl ZkObserver {
             out.push(format!(
                 "server {id}'s tree at {z} differs from another server's at the same zxid"
             ));
+        }
+        if !closes {
+            return;
         }
         for (path, node) in tree.znodes() {
             if let Some(owner) = node.stat.ephemeral_owner {

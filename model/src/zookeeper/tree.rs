@@ -36,7 +36,17 @@ pub struct DataTree {
     sessions: BTreeMap<SessionId, u64>,
     /// The last transaction applied.
     last: Zxid,
+    /// The wrapping sum of every znode's and session's own hash, kept at each change, so
+    /// that the digest costs nothing per write (ZooKeeper's DigestCalculator sums too).
+    sum: u64,
     selftest: SelfTest,
+}
+
+/// One znode's or session's share of the digest.
+fn share(item: impl Hash) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    item.hash(&mut h);
+    h.finish()
 }
 
 impl Default for DataTree {
@@ -48,20 +58,19 @@ impl Default for DataTree {
 impl DataTree {
     /// A tree with only `/`.
     pub fn new(selftest: SelfTest) -> Self {
-        let mut nodes = BTreeMap::new();
-        nodes.insert(
-            "/".to_string(),
-            Znode {
-                data: Bytes::new(),
-                stat: Stat::default(),
-            },
-        );
-        DataTree {
-            nodes,
+        let mut tree = DataTree {
+            nodes: BTreeMap::new(),
             sessions: BTreeMap::new(),
             last: Zxid::default(),
+            sum: 0,
             selftest,
-        }
+        };
+        let root = Znode {
+            data: Bytes::new(),
+            stat: Stat::default(),
+        };
+        tree.put("/".to_string(), root);
+        tree
     }
 
     pub fn last_zxid(&self) -> Zxid {
@@ -109,10 +118,45 @@ impl DataTree {
     /// One hash of every znode and session: equal trees, equal digests (ZooKeeper's own
     /// digest check, ZOOKEEPER-3114).
     pub fn digest(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.nodes.hash(&mut h);
-        self.sessions.hash(&mut h);
-        h.finish()
+        self.sum
+    }
+
+    /// Every change to a znode goes through these three, which keep the digest's sum.
+    fn put(&mut self, path: String, node: Znode) {
+        self.sum = self.sum.wrapping_add(share((&path, &node)));
+        if let Some(old) = self.nodes.insert(path.clone(), node) {
+            self.sum = self.sum.wrapping_sub(share((&path, &old)));
+        }
+    }
+
+    fn take(&mut self, path: &str) {
+        if let Some(old) = self.nodes.remove(path) {
+            self.sum = self.sum.wrapping_sub(share((path, &old)));
+        }
+    }
+
+    fn change<R>(&mut self, path: &str, f: impl FnOnce(&mut Znode) -> R) -> Option<R> {
+        let node = self.nodes.get_mut(path)?;
+        let before = share((path, &*node));
+        let r = f(node);
+        let after = share((path, &*node));
+        self.sum = self.sum.wrapping_sub(before).wrapping_add(after);
+        Some(r)
+    }
+
+    fn open_session(&mut self, session: SessionId, timeout_ms: u64) {
+        self.sum = self
+            .sum
+            .wrapping_add(share(("session", session, timeout_ms)));
+        if let Some(old) = self.sessions.insert(session, timeout_ms) {
+            self.sum = self.sum.wrapping_sub(share(("session", session, old)));
+        }
+    }
+
+    fn end_session(&mut self, session: SessionId) {
+        if let Some(old) = self.sessions.remove(&session) {
+            self.sum = self.sum.wrapping_sub(share(("session", session, old)));
+        }
     }
 
     /// Apply the committed transaction `zxid`.
@@ -124,7 +168,7 @@ impl DataTree {
             Txn::NewLeader => (None, None),
             Txn::CreateSession { timeout_ms, .. } => {
                 let session = zxid.as_u64();
-                self.sessions.insert(session, *timeout_ms);
+                self.open_session(session, *timeout_ms);
                 (None, Some(session))
             }
             Txn::CloseSession { session } => {
@@ -153,7 +197,7 @@ impl DataTree {
         session: SessionId,
         events: &mut Vec<(String, EventKind)>,
     ) {
-        self.sessions.remove(&session);
+        self.end_session(session);
         if self
             .selftest
             .planted_in_zookeeper(ZkFlaw::KeepEphemeralsOnClose)
@@ -201,13 +245,16 @@ impl DataTree {
                 data,
                 version,
             } => {
-                let node = self.nodes.get_mut(path).ok_or(ZkError::NoNode)?;
+                let node = self.nodes.get(path).ok_or(ZkError::NoNode)?;
                 check_version(*version, node.stat.version)?;
-                node.data = data.clone();
-                node.stat.version += 1;
-                node.stat.mzxid = zxid;
+                let stat = self.change(path, |node| {
+                    node.data = data.clone();
+                    node.stat.version += 1;
+                    node.stat.mzxid = zxid;
+                    node.stat
+                });
                 events.push((path.clone(), EventKind::NodeDataChanged));
-                Ok(ZkAnswer::SetData(node.stat))
+                Ok(ZkAnswer::SetData(stat.expect("checked above")))
             }
             ZkOp::CloseSession => {
                 self.close_session(zxid, session, events);
@@ -227,7 +274,7 @@ impl DataTree {
         events: &mut Vec<(String, EventKind)>,
     ) -> Result<ZkAnswer, ZkError> {
         let parent_path = parent(path).ok_or(ZkError::BadArguments)?;
-        let parent = self.nodes.get_mut(parent_path).ok_or(ZkError::NoNode)?;
+        let parent = self.nodes.get(parent_path).ok_or(ZkError::NoNode)?;
         if parent.stat.ephemeral_owner.is_some() {
             return Err(ZkError::NoChildrenForEphemerals);
         }
@@ -239,10 +286,11 @@ impl DataTree {
         if self.nodes.contains_key(&path) {
             return Err(ZkError::NodeExists);
         }
-        let parent = self.nodes.get_mut(parent_path).expect("checked above");
-        parent.stat.cversion += 1;
-        parent.stat.num_children += 1;
-        parent.stat.pzxid = zxid;
+        self.change(parent_path, |parent| {
+            parent.stat.cversion += 1;
+            parent.stat.num_children += 1;
+            parent.stat.pzxid = zxid;
+        });
         let stat = Stat {
             czxid: zxid,
             mzxid: zxid,
@@ -250,13 +298,11 @@ impl DataTree {
             ephemeral_owner: owner,
             ..Stat::default()
         };
-        self.nodes.insert(
-            path.clone(),
-            Znode {
-                data: data.clone(),
-                stat,
-            },
-        );
+        let node = Znode {
+            data: data.clone(),
+            stat,
+        };
+        self.put(path.clone(), node);
         events.push((path.clone(), EventKind::NodeCreated));
         events.push((parent_path.to_string(), EventKind::NodeChildrenChanged));
         Ok(ZkAnswer::Created { path, stat })
@@ -264,15 +310,14 @@ impl DataTree {
 
     /// Remove a znode (its children are gone already) and tell its watchers and its parent's.
     fn remove(&mut self, zxid: Zxid, path: &str, events: &mut Vec<(String, EventKind)>) {
-        self.nodes.remove(path);
+        self.take(path);
         let parent_path = parent(path).expect("only / has no parent, and / is never removed");
-        let parent = self
-            .nodes
-            .get_mut(parent_path)
-            .expect("a znode's parent exists");
-        parent.stat.cversion += 1;
-        parent.stat.num_children -= 1;
-        parent.stat.pzxid = zxid;
+        let changed = self.change(parent_path, |parent| {
+            parent.stat.cversion += 1;
+            parent.stat.num_children -= 1;
+            parent.stat.pzxid = zxid;
+        });
+        assert!(changed.is_some(), "a znode's parent exists");
         events.push((path.to_string(), EventKind::NodeDeleted));
         events.push((parent_path.to_string(), EventKind::NodeChildrenChanged));
     }

@@ -812,7 +812,7 @@ fn record_stop(ctx: &Ctx, now: u64, v: NodeId, power: bool) {
             let lost = lock(&ctx.disks).power_loss(b, lying);
             let n: usize = lost.iter().map(|l| l.records.len()).sum();
             let mut obs = ctx.observe();
-            obs.power_lost(b);
+            obs.power_lost(now, b);
             obs.fault(
                 now,
                 format!("power loss on broker {b} ({n} unflushed records dropped)"),
@@ -820,7 +820,7 @@ fn record_stop(ctx: &Ctx, now: u64, v: NodeId, power: bool) {
         }
         NodeId::Broker(b) => {
             let mut obs = ctx.observe();
-            obs.crashed(b);
+            obs.crashed(now, b);
             obs.fault(
                 now,
                 format!("crash broker {b} (process killed; page cache kept)"),

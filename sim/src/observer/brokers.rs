@@ -20,6 +20,7 @@ impl Observer {
         let (changed, hw_before) = self.update_views(broker, restarted);
         let touched: Vec<PartitionId> = changed.iter().map(|r| r.partition).collect();
         self.sample_step(now, b, &touched);
+        self.leadership_changed(now, &touched);
         for op in &ready.disk {
             self.apply_disk_op(b, op);
         }

@@ -38,6 +38,7 @@ impl Observer {
         ));
         if became_leader {
             self.quorum_elections += 1;
+            self.controller_activations.push(now);
         }
         self.quorum.insert(
             node.id(),

@@ -11,6 +11,7 @@
 mod availability;
 mod brokers;
 mod controllers;
+mod leadership;
 mod losses;
 mod replicas;
 mod timeline;
@@ -18,6 +19,7 @@ mod votes;
 mod zookeeper;
 
 pub use availability::{Availability, Health, Stall, UNAVAILABLE_FROM_MS};
+pub use leadership::Leadership;
 pub use timeline::{ControllerSample, ReplicaSample, Timeline};
 pub use votes::VoteLedger;
 
@@ -204,6 +206,11 @@ pub struct Observer {
     pub hw_observations: u64,
     /// The controller's view: partition -> (leader, leader epoch, ISR).
     pub controller: BTreeMap<PartitionId, (Option<BrokerId>, Epoch, Vec<BrokerId>)>,
+    /// Stretches without a leader and how fast decisions reach the brokers.
+    pub leadership: Leadership,
+    /// When a controller took over: a controller became the quorum leader (KRaft), or one
+    /// bumped `/controller_epoch` (ZooKeeper mode).
+    pub controller_activations: Vec<u64>,
     /// The faults injected so far, by kind.
     pub injected: FaultCounts,
     pub faults: Vec<(u64, String)>,
@@ -366,6 +373,9 @@ impl Observer {
 
     /// `node` restarted or resumed: its crash, power loss or pause is over.
     pub fn node_back(&mut self, now: u64, node: NodeId) {
+        if let NodeId::Broker(b) = node {
+            self.broker_process(now, b, true);
+        }
         for s in &mut self.fault_spans {
             if s.node == node && s.to_ms.is_none() && s.action.stops_a_node() {
                 s.to_ms = Some(now);
@@ -388,7 +398,11 @@ impl Observer {
                 .or_default()
                 .push((now, leader, epoch, isr.clone()));
         }
-        self.controller.insert(p, (leader, epoch, isr));
+        let before = self.controller.insert(p, (leader, epoch, isr));
+        match before {
+            Some((_, e, _)) if e == epoch => self.leadership_changed(now, &[p]),
+            _ => self.decided(now, p, epoch),
+        }
     }
 
     fn step_note(&mut self, now: u64, what: String) {
@@ -446,25 +460,27 @@ impl Observer {
         });
     }
 
-    pub fn crashed(&mut self, b: BrokerId) {
+    pub fn crashed(&mut self, now: u64, b: BrokerId) {
         self.injected.crashes += 1;
         for ((broker, _), v) in self.views.iter_mut() {
             if *broker == b {
                 v.alive = false;
             }
         }
+        self.broker_process(now, b, false);
     }
 
     /// `b` lost power: each of its logs keeps the prefix its broker had flushed, by the
     /// observer's own count of the flushes asked for. The disk model's account is not trusted
     /// here; the broker's recovered log is compared with this when it restarts.
-    pub fn power_lost(&mut self, b: BrokerId) {
+    pub fn power_lost(&mut self, now: u64, b: BrokerId) {
         self.injected.power_losses += 1;
         for ((broker, _), v) in self.views.iter_mut() {
             if *broker == b {
                 v.alive = false;
             }
         }
+        self.broker_process(now, b, false);
         for p in self.mirrored_partitions(b) {
             let keep = self.flushed.get(&(b, p)).copied().unwrap_or(0);
             let mirror = &self.mirrors[&(b, p)];

@@ -4,7 +4,7 @@
 //! newer leader epoch, unclean when its leader was not in the ISR the previous state named,
 //! judged here from the znodes, not from what the controller says it did.
 
-use ksim_model::kafka_zk::{controller_of, LeaderIsr, CONTROLLER};
+use ksim_model::kafka_zk::{controller_of, LeaderIsr, CONTROLLER, CONTROLLER_EPOCH};
 use ksim_model::zookeeper::{SessionId, Txn, ZkOp, ZkReady, ZkServer, Zxid};
 
 use super::*;
@@ -68,6 +68,10 @@ impl Observer {
         let tree = server.tree();
         self.zk_controller = tree.get(CONTROLLER).and_then(|n| controller_of(&n.data));
         for (zxid, path) in fresh {
+            if path == CONTROLLER_EPOCH {
+                // A controller bumped the epoch: it acts from now on.
+                self.controller_activations.push(now);
+            }
             let Some(p) = partition_of_state(&path) else {
                 continue;
             };

@@ -131,11 +131,11 @@ fn definitions_and_replay(s: &mut String, t: &Tradeoffs) {
 
 /// One horizontal bar: its value, an optional interval (whisker) and whether it is the
 /// user's row.
-pub(super) struct Bar {
-    value: f64,
-    whisker: Option<[f64; 2]>,
-    yours: bool,
-    text: String,
+pub(crate) struct Bar {
+    pub value: f64,
+    pub whisker: Option<[f64; 2]>,
+    pub yours: bool,
+    pub text: String,
 }
 
 /// A bar's value, whisker and text, from a cell's summary.
@@ -205,7 +205,7 @@ pub(super) fn charts(t: &Tradeoffs) -> Vec<String> {
 
 /// A horizontal bar chart as an SVG string (plotters' SVG backend; text is left to the
 /// browser's sans-serif font, so no font library is needed to draw it).
-pub(super) fn bar_chart(title: &str, x_desc: &str, labels: &[String], bars: &[Bar]) -> String {
+pub(crate) fn bar_chart(title: &str, x_desc: &str, labels: &[String], bars: &[Bar]) -> String {
     use plotters::prelude::*;
     let n = bars.len();
     let height = 70 + 24 * n as u32;

@@ -479,7 +479,7 @@ pub(super) fn write_yours_md(t: &Tradeoffs, s: &mut String) {
     }
 }
 
-pub(super) fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

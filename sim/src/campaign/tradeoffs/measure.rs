@@ -38,7 +38,7 @@ pub fn unavailable_ms(ok_times: &[u64], workload_ms: u64) -> u64 {
     total
 }
 
-pub(super) fn verdict_name(v: Verdict) -> &'static str {
+pub(crate) fn verdict_name(v: Verdict) -> &'static str {
     match v {
         Verdict::Valid => "valid",
         Verdict::Invalid => "invalid",
