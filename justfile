@@ -76,6 +76,11 @@ determinism scenario="default" seed="1":
 tradeoffs:
     cargo run --release -- tradeoffs default --seeds 200 --out reports/tradeoffs
 
+# The coordinator comparison in reports/coordinator/: KRaft and ZooKeeper mode at 1, 100 and
+# 1,000 partitions, 20 seeds each of coordinator-failover (about 6 minutes on two cores).
+coordinator:
+    cargo run --release -- tradeoffs --coordinator --seeds 20 --out reports/coordinator
+
 # Regenerate story 3's run report (a failing run) and screenshot its page with headless
 # Chromium, to look at the timeline, the faults and the violation marks: reports/report-check.png.
 report-check:

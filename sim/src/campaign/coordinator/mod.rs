@@ -403,4 +403,33 @@ mod tests {
             "{md}"
         );
     }
+
+    /// The committed report in reports/coordinator/ is what this code writes: its README and
+    /// page from its own numbers, and seed 1 of each one-partition cell run again.
+    #[test]
+    fn the_committed_report_is_what_the_code_gives() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reports/coordinator");
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("committed");
+        let t: Coordinators = serde_json::from_str(&read("cells.json")).expect("cells.json parses");
+        assert_eq!(
+            markdown(&t),
+            read("README.md"),
+            "regenerate with `just coordinator`"
+        );
+        assert_eq!(
+            html(&t),
+            read("index.html"),
+            "regenerate with `just coordinator`"
+        );
+        for cell in t.cells.iter().filter(|c| c.partitions == 1) {
+            let mut sc = load(&t.params.scenario).expect("the scenario loads");
+            apply_set(&mut sc, &format!("coordinator={}", cell.coordinator)).expect("a key");
+            let (run, _) = run_one(&sc, 1);
+            assert_eq!(
+                run, cell.runs[0],
+                "{}: regenerate with `just coordinator`",
+                cell.coordinator
+            );
+        }
+    }
 }

@@ -174,6 +174,7 @@ Every number is in simulated time and judged from outside the nodes, by the obse
 const WHY: &str = "## Why the two differ\n
 - In ZooKeeper mode a crashed controller is noticed only when its ZooKeeper session expires (`zookeeper.session.timeout.ms`), since `/controller` is an ephemeral znode of that session; then every broker races to create it, and the winner reads every partition's state znode before it acts. A KRaft controller quorum elects a new leader within `controller.quorum.election.timeout.ms`, and the new leader already holds the whole metadata log.
 - A crashed broker is declared dead when its ZooKeeper session expires (ZooKeeper mode) or when it misses `broker.session.timeout.ms` of heartbeats (KRaft); then the ZooKeeper-era controller writes each affected partition's state znode by its own conditional update and sends LeaderAndIsr per partition, where a KRaft controller appends the leader changes to the metadata log that every broker replays.
+- The metadata lag is about the same in both: in this model both controllers push each decision to the partition's replicas as soon as it is committed (here KRaft brokers do not fetch the metadata log continuously, as Kafka's do), so the difference lies in how long each takes to decide, not to tell.
 - The numbers are this model's, with the scenario's settings; change the timeouts with `--set` to see how each bound moves.\n";
 
 pub fn markdown(t: &Coordinators) -> String {
