@@ -29,6 +29,7 @@ fn cfg(voters: &[NodeIndex]) -> QuorumConfig {
         heartbeat_interval_ms: HB,
         eager_commit: false,
         looking_timeout_ms: None,
+        pipeline: false,
     }
 }
 

@@ -235,54 +235,7 @@ fn main() -> ExitCode {
             with_scenario(&scenario, |sc| ksim::campaign::sweep::sweep(sc, &opts))
         }
         Command::Merge { files, out } => ksim::campaign::sweep::merge(&files, out.as_deref()),
-        Command::Tradeoffs {
-            scenario,
-            coordinator: true,
-            partitions,
-            seeds,
-            sets,
-            jobs,
-            out,
-            ..
-        } => {
-            let opts = ksim::campaign::coordinator::Options {
-                params: ksim::campaign::coordinator::Params {
-                    scenario: scenario.unwrap_or_else(|| "coordinator-failover".into()),
-                    sets,
-                    seeds,
-                    partitions,
-                },
-                jobs: jobs_or_cores(jobs),
-                out: out.unwrap_or_else(|| "reports/coordinator".into()),
-            };
-            ksim::campaign::coordinator::main(&opts)
-        }
-        Command::Tradeoffs {
-            scenario,
-            seeds,
-            rf,
-            sets,
-            server_properties,
-            producer_properties,
-            jobs,
-            out,
-            ..
-        } => {
-            let path = |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string());
-            let opts = ksim::campaign::tradeoffs::Options {
-                params: ksim::campaign::tradeoffs::Params {
-                    scenario: scenario.unwrap_or_else(|| "default".into()),
-                    sets,
-                    seeds,
-                    rf,
-                    server_properties: path(server_properties),
-                    producer_properties: path(producer_properties),
-                },
-                jobs: jobs_or_cores(jobs),
-                out: out.unwrap_or_else(|| "reports/tradeoffs".into()),
-            };
-            ksim::campaign::tradeoffs::main(&opts)
-        }
+        cmd @ Command::Tradeoffs { .. } => tradeoffs(cmd),
         Command::Explain { scenario, seed } => with_scenario(&scenario, |sc| explain_one(sc, seed)),
         Command::Shrink {
             scenario,
@@ -494,4 +447,70 @@ fn run_one(
         _ => {}
     }
     code
+}
+
+/// `ksim tradeoffs`: the replication grid, or with `--coordinator` the coordinator comparison
+/// (which takes neither `--rf` nor properties files: saying so beats ignoring them).
+fn tradeoffs(cmd: Command) -> i32 {
+    match cmd {
+        Command::Tradeoffs {
+            coordinator: true,
+            ref rf,
+            ref server_properties,
+            ref producer_properties,
+            ..
+        } if !rf.is_empty() || server_properties.is_some() || producer_properties.is_some() => {
+            eprintln!("error: --coordinator compares the coordinators under one scenario: it takes no --rf, --server-properties or --producer-properties (give settings with --set)");
+            2
+        }
+        Command::Tradeoffs {
+            scenario,
+            coordinator: true,
+            partitions,
+            seeds,
+            sets,
+            jobs,
+            out,
+            ..
+        } => {
+            let opts = ksim::campaign::coordinator::Options {
+                params: ksim::campaign::coordinator::Params {
+                    scenario: scenario.unwrap_or_else(|| "coordinator-failover".into()),
+                    sets,
+                    seeds,
+                    partitions,
+                },
+                jobs: jobs_or_cores(jobs),
+                out: out.unwrap_or_else(|| "reports/coordinator".into()),
+            };
+            ksim::campaign::coordinator::main(&opts)
+        }
+        Command::Tradeoffs {
+            scenario,
+            seeds,
+            rf,
+            sets,
+            server_properties,
+            producer_properties,
+            jobs,
+            out,
+            ..
+        } => {
+            let path = |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string());
+            let opts = ksim::campaign::tradeoffs::Options {
+                params: ksim::campaign::tradeoffs::Params {
+                    scenario: scenario.unwrap_or_else(|| "default".into()),
+                    sets,
+                    seeds,
+                    rf,
+                    server_properties: path(server_properties),
+                    producer_properties: path(producer_properties),
+                },
+                jobs: jobs_or_cores(jobs),
+                out: out.unwrap_or_else(|| "reports/tradeoffs".into()),
+            };
+            ksim::campaign::tradeoffs::main(&opts)
+        }
+        _ => unreachable!("called with Command::Tradeoffs only"),
+    }
 }

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use ksim_model::Named;
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::tradeoffs::{bootstrap_mean, wilson, Finding};
+use crate::campaign::tradeoffs::{bootstrap_mean, wilson, write_files, Finding};
 use crate::check::check;
 use crate::cluster::ctx::lock;
 use crate::cluster::run::run;
@@ -324,18 +324,13 @@ pub fn main(opts: &Options) -> i32 {
 
 /// Write README.md, index.html and cells.json into `dir`, each atomically.
 pub fn write(t: &Coordinators, dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
     let json = serde_json::to_string_pretty(t).expect("serializable") + "\n";
-    for (name, text) in [
+    let files = [
         ("README.md", markdown(t)),
         ("index.html", html(t)),
         ("cells.json", json),
-    ] {
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(tmp, dir.join(name))?;
-    }
-    Ok(())
+    ];
+    write_files(dir, &files)
 }
 
 #[cfg(test)]

@@ -618,16 +618,21 @@ pub fn main(opts: &Options) -> i32 {
 
 /// Write README.md, index.html and cells.json into `dir`, each atomically.
 pub fn write(t: &Tradeoffs, dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    for (name, text) in [
+    let files = [
         ("README.md", markdown(t)),
         ("index.html", html(t)),
         ("cells.json", json(t)),
-    ] {
-        let path = dir.join(name);
+    ];
+    write_files(dir, &files)
+}
+
+/// Write each (name, text) into `dir`, each atomically (a temporary file, then a rename).
+pub fn write_files(dir: &Path, files: &[(&str, String)]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in files {
         let tmp = dir.join(format!(".{name}.tmp"));
         std::fs::write(&tmp, text)?;
-        std::fs::rename(tmp, path)?;
+        std::fs::rename(tmp, dir.join(name))?;
     }
     Ok(())
 }
