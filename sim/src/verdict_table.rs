@@ -334,4 +334,16 @@ rows! {
     // registered; a cap of 64 held requests dropped every LeaderAndIsr, and it never followed.
     zk_held_requests_100_partitions_1: "default" ["coordinator=zookeeper", "num.partitions=100"] seed 1 => Valid;
     forget_vote_on_restart_1: "controller-failover" ["quorum_flaw=forget-vote-on-restart"] seed 1 => Flagged("quorum");
+    // The 35 stalls of 100,000 ZooKeeper-mode swarm seeds, one row per cause: an ISR write
+    // whose answer was lost, then refused for its stale version (KAFKA-1382: 2047 needs the
+    // read-back or the retry, 3031 both); a controller write lost with the connection that
+    // forgot a bounced leader (10067); a watch event sent after its reply (71530) or after
+    // SetWatches' reply (72375); a standby whose `/controller` watch was spent on a change
+    // (2436). Each fails with its fix taken out.
+    zk_isr_write_answer_lost_2047: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 2047 => Valid;
+    zk_isr_write_retried_and_read_back_3031: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 3031 => Valid;
+    zk_bounce_during_lost_write_10067: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 10067 => Valid;
+    zk_event_after_reply_71530: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 71530 => Valid;
+    zk_event_after_set_watches_72375: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 72375 => Valid;
+    zk_controller_watch_spent_2436: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 2436 => Valid;
 }

@@ -83,6 +83,8 @@ enum Owner {
     Controller(Purpose),
     /// An ISR change, and the controller node the replication machine addressed it to.
     Alter(AlterPartitionRequest, NodeId),
+    /// After a version conflict: is the state znode already what that change wrote?
+    AlterCheck(AlterPartitionRequest, NodeId),
     IsrNotice,
 }
 
@@ -510,7 +512,15 @@ impl ZkBroker {
         );
         match self.owners.get(&xid) {
             Some(Owner::Controller(_)) if read => {}
-            Some(Owner::Setup | Owner::IsrNotice) => {}
+            // The controller's conditional or create-once writes, as Kafka's controller asks
+            // them again: a read after the loss may come before the lost write commits, and
+            // the controller then acted on a state that changed behind it.
+            Some(Owner::Controller(
+                Purpose::WriteState(..) | Purpose::CreateState(..) | Purpose::CreatePath,
+            )) => {}
+            // A conditional write, so asking again is harmless: Kafka's
+            // retryRequestsUntilConnected.
+            Some(Owner::Setup | Owner::IsrNotice | Owner::Alter(..) | Owner::AlterCheck(..)) => {}
             _ => return self.answered(now, xid, Err(None), out, ready),
         }
         if let Some(owner) = self.owners.remove(&xid) {
@@ -557,7 +567,20 @@ impl ZkBroker {
             }
             (Owner::CheckRegistration, _) => self.register(now, ready),
             (Owner::Controller(purpose), result) => self.controller.on_answer(purpose, result, out),
+            (Owner::Alter(request, to), Err(Some(ZkError::BadVersion)))
+                if self.cfg.rules.conditional_isr_update =>
+            {
+                let op = ZkOp::GetData {
+                    path: state_path(&self.cfg.controller.topic, request.partition),
+                    watch: false,
+                };
+                self.submit(now, Owner::AlterCheck(request, to), op, ready);
+            }
             (Owner::Alter(request, to), result) => {
+                self.isr_written(now, (request, to), result, ready)
+            }
+            (Owner::AlterCheck(request, to), result) => {
+                let result = already_written(&request, result);
                 self.isr_written(now, (request, to), result, ready)
             }
             (_, _) => {}
@@ -629,6 +652,31 @@ impl ZkBroker {
                 send => ready.kafka.sends.push(send),
             }
         }
+    }
+}
+
+/// KAFKA-1382 (Kafka's checkLeaderAndIsrZkData): a conditional ISR write that meets a newer
+/// version may be its own earlier copy whose answer was lost with the connection. If the
+/// znode holds what it wrote, it succeeded at that version; else the conflict stands, and the
+/// leader waits for the controller's word. Without this a leader kept retrying with a
+/// version that could never match and its HW stayed below an ISR it had itself written
+/// (ZooKeeper-mode swarm seeds 2047 and 3031 of default).
+fn already_written(
+    request: &AlterPartitionRequest,
+    read: Result<ZkAnswer, Option<ZkError>>,
+) -> Result<ZkAnswer, Option<ZkError>> {
+    let Ok(ZkAnswer::Data { data, stat }) = read else {
+        return Err(Some(ZkError::BadVersion));
+    };
+    match LeaderIsr::from_bytes(&data) {
+        Some(state)
+            if state.leader == request.leader
+                && state.leader_epoch == request.leader_epoch
+                && state.isr == request.proposal().1 =>
+        {
+            Ok(ZkAnswer::SetData(stat))
+        }
+        _ => Err(Some(ZkError::BadVersion)),
     }
 }
 

@@ -109,6 +109,14 @@ pub struct ZkController {
     /// the state once written, not the one it replaces (a bounced leader told it still leads
     /// in the old epoch served again from its recovered log, below the HW it had reached).
     writing: BTreeSet<PartitionId>,
+    /// Per partition, the brokers that registered anew while its state still names their
+    /// previous incarnation: judged dead there until a state is written without them (Kafka
+    /// retries onBrokerFailure's election until it lands; a write lost with the connection
+    /// left a bounced leader leading an empty log, swarm seed 10067).
+    bounced: BTreeMap<PartitionId, BTreeSet<BrokerId>>,
+    /// Partitions whose replicas were not told a state because a write was in flight that
+    /// then failed: the state read next is sent even if unchanged.
+    untold: BTreeSet<PartitionId>,
     /// The planted flaws of the checkers' self-test (none in a real run).
     selftest: SelfTest,
 }
@@ -126,6 +134,8 @@ impl ZkController {
             states: BTreeMap::new(),
             to_create: BTreeSet::new(),
             writing: BTreeSet::new(),
+            bounced: BTreeMap::new(),
+            untold: BTreeSet::new(),
             selftest: SelfTest::default(),
         }
     }
@@ -177,6 +187,15 @@ impl ZkController {
     pub fn on_watch(&mut self, path: &str, kind: EventKind, out: &mut ControllerOut) {
         match (path, kind) {
             (CONTROLLER, EventKind::NodeDeleted) if self.phase != Phase::Idle => self.claim(out),
+            // A one-shot watch spent on another change (SetWatches after a reconnect reports
+            // a `/controller` replaced meanwhile as changed): watch again, as Kafka's
+            // ControllerChangeHandler re-reads it. Left unwatched, no standby claimed when
+            // that controller died (swarm seed 2436).
+            (CONTROLLER, EventKind::NodeDataChanged | EventKind::NodeCreated)
+                if self.phase == Phase::Standby =>
+            {
+                self.stand_by(out)
+            }
             (BROKER_IDS, EventKind::NodeChildrenChanged) if self.is_active() => {
                 out.ops.push((Purpose::ListBrokers, ls(BROKER_IDS)));
             }
@@ -269,6 +288,8 @@ impl ZkController {
         self.states.clear();
         self.to_create.clear();
         self.writing.clear();
+        self.bounced.clear();
+        self.untold.clear();
         out.ops.push((Purpose::ListBrokers, ls(BROKER_IDS)));
         out.ops
             .push((Purpose::ListIsrChanges, ls(ISR_CHANGE_NOTIFICATION)));
@@ -306,7 +327,8 @@ impl ZkController {
                     // A state this controller has not told the replicas (its own write whose
                     // answer was lost, a leader's ISR change, or every state after a
                     // failover): tell them, unless a newer write is on its way.
-                    if changed && !self.writing.contains(&p) {
+                    let owed = self.untold.remove(&p);
+                    if (changed || owed) && !self.writing.contains(&p) {
                         self.send_leader_and_isr(p, out);
                     }
                     self.update_metadata(out);
@@ -335,6 +357,7 @@ impl ZkController {
             // Someone else wrote it (a partition leader changing its ISR): read it again.
             (Purpose::WriteState(p, ..) | Purpose::CreateState(p, _), Err(_)) => {
                 self.writing.remove(&p);
+                self.untold.insert(p);
                 self.read_state(p, out);
             }
             (Purpose::ListIsrChanges, Ok(ZkAnswer::Children(names))) => {
@@ -419,7 +442,7 @@ impl ZkController {
             return;
         }
         if previous.is_some() {
-            self.bounced(b, out);
+            self.bounced(b);
         }
         self.create_partitions(out);
         for p in self.states.keys().copied().collect::<Vec<_>>() {
@@ -432,14 +455,12 @@ impl ZkController {
 
     /// A broker registered anew while still listed: its old incarnation is gone, so it is
     /// judged dead for its leaderships and ISR places first (KIP-380), then told its state.
-    fn bounced(&mut self, b: BrokerId, out: &mut ControllerOut) {
-        let Some(epoch) = self.live.remove(&b) else {
-            return;
-        };
-        for p in self.states.keys().copied().collect::<Vec<_>>() {
-            self.reconcile(p, out);
+    fn bounced(&mut self, b: BrokerId) {
+        for (p, (state, _)) in &self.states {
+            if state.leader == b || state.isr.contains(&b) {
+                self.bounced.entry(*p).or_default().insert(b);
+            }
         }
-        self.live.insert(b, epoch);
     }
 
     /// Each notification names a partition whose leader changed its ISR: read them all again
@@ -517,7 +538,8 @@ impl ZkController {
         let Some((state, version)) = self.states.get(&p).cloned() else {
             return;
         };
-        let alive = |b: &BrokerId| self.live.contains_key(b);
+        let bounced = self.still_bounced(p, &state);
+        let alive = |b: &BrokerId| self.live.contains_key(b) && !bounced.contains(b);
         let isr_alive: Vec<BrokerId> = state.isr.iter().copied().filter(alive).collect();
         let leader_alive = state.leader().is_some_and(|l| alive(&l));
         if leader_alive && isr_alive.len() == state.isr.len() {
@@ -526,7 +548,7 @@ impl ZkController {
         let (leader, isr, unclean) = if leader_alive {
             (state.leader, isr_alive, false)
         } else {
-            self.elect(p, &state, isr_alive)
+            self.elect(p, &state, isr_alive, &bounced)
         };
         if leader == state.leader && isr == state.isr {
             return;
@@ -548,6 +570,21 @@ impl ZkController {
         out.ops.push((Purpose::WriteState(p, next, unclean), op));
     }
 
+    /// The bounced brokers partition `p`'s state still names as they were: its leader, or an
+    /// ISR member under a leader. A state without a leader has failed them over already (the
+    /// last ISR member stays in the ISR, so that its new incarnation may lead again).
+    fn still_bounced(&mut self, p: PartitionId, state: &LeaderIsr) -> BTreeSet<BrokerId> {
+        let Some(set) = self.bounced.get_mut(&p) else {
+            return BTreeSet::new();
+        };
+        set.retain(|b| state.leader == *b || (state.leader >= 0 && state.isr.contains(b)));
+        let set = set.clone();
+        if set.is_empty() {
+            self.bounced.remove(&p);
+        }
+        set
+    }
+
     /// The first live ISR member in assignment order; else, if unclean election is enabled,
     /// the first live replica, with an ISR of itself alone (unclean); else no leader.
     fn elect(
@@ -555,13 +592,15 @@ impl ZkController {
         p: PartitionId,
         state: &LeaderIsr,
         isr_alive: Vec<BrokerId>,
+        bounced: &BTreeSet<BrokerId>,
     ) -> (BrokerId, Vec<BrokerId>, bool) {
         let replicas = self.replicas(p);
         if let Some(l) = replicas.iter().find(|b| isr_alive.contains(b)) {
             return (*l, isr_alive, false);
         }
         if self.cfg.unclean_leader_election {
-            if let Some(l) = replicas.iter().find(|b| self.live.contains_key(b)) {
+            let alive = |b: &&BrokerId| self.live.contains_key(b) && !bounced.contains(b);
+            if let Some(l) = replicas.iter().find(alive) {
                 return (*l, vec![*l], true);
             }
         }

@@ -131,19 +131,23 @@ impl ZkServer {
             return;
         }
         let result = self.read(conn, &op);
-        let zxid = self.tree.last_zxid();
-        ready
-            .clients
-            .push((conn, ZkResponse::Reply { xid, zxid, result }));
+        // The events SetWatches fires go before its reply, as ZooKeeper's FinalRequestProcessor
+        // sends them: the reply's zxid moves the client's last seen zxid past the changes, so
+        // an event lost after it would never fire again (swarm seed 72375).
         if let ZkOp::SetWatches {
             relative_zxid,
             data,
             exist,
             child,
-        } = op
+        } = &op
         {
-            self.set_watches(conn, relative_zxid, (data, exist, child), ready);
+            let paths = (data.clone(), exist.clone(), child.clone());
+            self.set_watches(conn, *relative_zxid, paths, ready);
         }
+        let zxid = self.tree.last_zxid();
+        ready
+            .clients
+            .push((conn, ZkResponse::Reply { xid, zxid, result }));
     }
 
     /// ZooKeeper's `DataTree.setWatches`: a watch whose znode changed since the client last

@@ -256,6 +256,14 @@ impl ZkServer {
             counter: entry.index - self.epoch_start.1,
         };
         let done = self.tree.apply(zxid, &entry.payload);
+        // ZooKeeper's FinalRequestProcessor: the watches a txn triggers are sent before its
+        // reply, so a client that saw the reply saw the event too. Sent after, a connection
+        // reset between the two lost the event while the reply's zxid told SetWatches that
+        // nothing had changed (a controller never heard its own broker register, swarm seed
+        // 71530).
+        for (path, kind) in &done.events {
+            self.fire(path, *kind, ready);
+        }
         match &entry.payload {
             Txn::CreateSession { origin, conn, .. } => {
                 let session = done.session.expect("a created session");
@@ -284,9 +292,6 @@ impl ZkServer {
                 }
             }
             Txn::NewLeader => {}
-        }
-        for (path, kind) in done.events {
-            self.fire(&path, kind, ready);
         }
         ready.applied.push((zxid, entry.payload));
     }
