@@ -310,15 +310,17 @@ rows! {
     double_vote_20: "controller-failover" ["quorum_flaw=double-vote"] seed 20 => Flagged("quorum");
     // ZooKeeper mode: the same checkers, and the ensemble's own, over the ZooKeeper-era cluster.
     zk_default_2: "default" ["coordinator=zookeeper"] seed 2 => Valid;
-    zk_swarm_1: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 1 => Valid;
+    // ZooKeeper-mode swarm rows keep the mix from before `session-expiry` (its own row below).
+    zk_session_expiry_swarm_5: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 5 => Valid;
+    zk_swarm_1: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 1 => Valid;
     zk_power_loss_fsynced_4: "default" ["coordinator=zookeeper", "faults.random.kinds=[\"power-loss\"]", "faults.random.hit_controllers=true", "faults.random.max_down=2"] seed 4 => Valid;
     zk_power_loss_no_force_sync_4: "default" ["coordinator=zookeeper", "faults.random.kinds=[\"power-loss\"]", "faults.random.hit_controllers=true", "faults.random.max_down=2", "forceSync=false"] seed 4 => Flagged("zookeeper");
     zk_ack_before_replication_5: "acks-all-leader-crash" ["coordinator=zookeeper", "flaw=ack-before-replication"] seed 5 => Flagged("acked-durability");
     zk_elect_without_epoch_bump_2: "acks-all-leader-crash" ["coordinator=zookeeper", "flaw=elect-without-epoch-bump"] seed 2 => Flagged("one-leader-per-epoch");
     zk_hw_regress_1: "acks-all-leader-crash" ["coordinator=zookeeper", "flaw=hw-regress"] seed 1 => Flagged("leader-hw-monotonic");
     zk_keep_ephemerals_on_close_2: "default" ["coordinator=zookeeper", "zk_flaw=keep-ephemerals-on-close"] seed 2 => Flagged("zookeeper");
-    zk_unconditional_isr_update_12: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "conditional_isr_update=false"] seed 12 => Flagged("liveness");
-    zk_conditional_isr_update_12: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 12 => Valid;
+    zk_unconditional_isr_update_12: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false", "conditional_isr_update=false"] seed 12 => Flagged("liveness");
+    zk_conditional_isr_update_12: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 12 => Valid;
     zk_bounce_while_no_controller_21: "found/zk-bounce-while-no-controller" [] seed 21 => Flagged("leader-completeness");
     zk_kip_380_bounced_leader_793: "found/kip-380-bounced-leader" [] seed 793 => Flagged("leader-completeness");
     zk_kip_380_fixed_793: "found/kip-380-bounced-leader" ["broker_epoch_fencing=true"] seed 793 => Valid;
@@ -327,9 +329,9 @@ rows! {
     // answer was lost (358), a listing of /brokers/ids lost with the connection (1410), a
     // deposed ZooKeeper leader synced by its successor in one step keeping its clients and
     // their unanswered writes (572).
-    zk_claim_answer_lost_358: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 358 => Valid;
-    zk_listing_lost_1410: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 1410 => Valid;
-    zk_deposed_leader_572: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 572 => Valid;
+    zk_claim_answer_lost_358: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 358 => Valid;
+    zk_listing_lost_1410: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 1410 => Valid;
+    zk_deposed_leader_572: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 572 => Valid;
     // A restarted broker held 100 partitions' LeaderAndIsr and many UpdateMetadata until it
     // registered; a cap of 64 held requests dropped every LeaderAndIsr, and it never followed.
     zk_held_requests_100_partitions_1: "default" ["coordinator=zookeeper", "num.partitions=100"] seed 1 => Valid;
@@ -340,10 +342,10 @@ rows! {
     // forgot a bounced leader (10067); a watch event sent after its reply (71530) or after
     // SetWatches' reply (72375); a standby whose `/controller` watch was spent on a change
     // (2436). Each fails with its fix taken out.
-    zk_isr_write_answer_lost_2047: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 2047 => Valid;
-    zk_isr_write_retried_and_read_back_3031: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 3031 => Valid;
-    zk_bounce_during_lost_write_10067: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 10067 => Valid;
-    zk_event_after_reply_71530: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 71530 => Valid;
-    zk_event_after_set_watches_72375: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 72375 => Valid;
-    zk_controller_watch_spent_2436: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 2436 => Valid;
+    zk_isr_write_answer_lost_2047: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 2047 => Valid;
+    zk_isr_write_retried_and_read_back_3031: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 3031 => Valid;
+    zk_bounce_during_lost_write_10067: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 10067 => Valid;
+    zk_event_after_reply_71530: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 71530 => Valid;
+    zk_event_after_set_watches_72375: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 72375 => Valid;
+    zk_controller_watch_spent_2436: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 2436 => Valid;
 }

@@ -17,7 +17,9 @@ use proptest::prelude::*;
 fn swarm_draws_a_different_fault_mix_per_seed_and_the_banner_prints_it() {
     let sc = scenario("default", &["faults.random.swarm=true"]);
     let r = sc.faults.random.as_ref().unwrap();
-    let draws: Vec<_> = (1..=20).map(|s| r.for_seed(s, sc.brokers)).collect();
+    let draws: Vec<_> = (1..=20)
+        .map(|s| r.for_seed(s, sc.brokers, sc.coordinator))
+        .collect();
     assert!(draws
         .iter()
         .all(|d| !d.kinds.is_empty() && d.max_down >= 1 && d.max_down <= 2));
@@ -25,8 +27,8 @@ fn swarm_draws_a_different_fault_mix_per_seed_and_the_banner_prints_it() {
         draws.iter().map(|d| format!("{:?}", d.kinds)).collect();
     assert!(distinct.len() >= 8, "{distinct:?}");
     assert_eq!(
-        r.for_seed(7, 3),
-        r.for_seed(7, 3),
+        r.for_seed(7, 3, sc.coordinator),
+        r.for_seed(7, 3, sc.coordinator),
         "a draw is a function of the seed"
     );
     let banner = ksim::report::output::banner(&sc, 7);
@@ -34,6 +36,27 @@ fn swarm_draws_a_different_fault_mix_per_seed_and_the_banner_prints_it() {
         banner.contains("swarm (drawn for this seed): kinds="),
         "{banner}"
     );
+}
+
+/// ZooKeeper mode's swarm adds session expiry to about half its seeds (on a stream of its
+/// own); KRaft's never, and `session_expiry = false` replays the mix from before it.
+#[test]
+fn only_the_zookeeper_swarm_draws_session_expiry() {
+    let expiring = |sets: &[&str]| -> usize {
+        let sc = scenario("default", sets);
+        let r = sc.faults.random.as_ref().unwrap();
+        (1..=40)
+            .filter(|s| {
+                let kinds = r.for_seed(*s, sc.brokers, sc.coordinator).kinds;
+                kinds.contains(&FaultAction::SessionExpiry)
+            })
+            .count()
+    };
+    let zk = ["faults.random.swarm=true", "coordinator=zookeeper"];
+    assert!((10..=30).contains(&expiring(&zk)), "{}", expiring(&zk));
+    assert_eq!(expiring(&["faults.random.swarm=true"]), 0);
+    let pinned = [zk[0], zk[1], "faults.random.session_expiry=false"];
+    assert_eq!(expiring(&pinned), 0);
 }
 
 #[test]

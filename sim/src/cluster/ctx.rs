@@ -28,6 +28,9 @@ pub struct Ctx {
     /// Brokers whose metadata replay is stalled (fault `stale-metadata`); each broker checks
     /// at its tick.
     pub stalled_metadata: Mutex<BTreeSet<BrokerId>>,
+    /// Per ZooKeeper server, the ephemerals whose sessions to expire (fault
+    /// `session-expiry`); each server takes its own at its next step.
+    pub zk_expiries: Mutex<BTreeMap<u32, Vec<String>>>,
     pub(crate) incarnations: Mutex<BTreeMap<BrokerId, u64>>,
     /// Each consumer's starts: a restarted consumer joins its group as a new member.
     pub(crate) consumer_incarnations: Mutex<BTreeMap<u32, u64>>,

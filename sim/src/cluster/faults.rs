@@ -146,7 +146,7 @@ pub(crate) async fn fault_phase(
         .faults
         .random
         .as_ref()
-        .map(|r| r.for_seed(ctx.seed, sc.brokers));
+        .map(|r| r.for_seed(ctx.seed, sc.brokers, sc.coordinator));
     let mut next_random = random
         .as_ref()
         .map(|r| rng.gen_range(r.interval_ms.0..=r.interval_ms.1));
@@ -350,17 +350,23 @@ fn random_target(
     pick: u64,
 ) -> Option<NodeId> {
     let up = |v: &NodeId| cluster.down.get(v) == Some(&false);
-    let controllers_ok = random.controllers
-        && !matches!(
-            action,
-            FaultAction::IsolateFromReplicas | FaultAction::StaleMetadata
-        );
+    let zookeeper = ctx.sc.coordinator == Coordinator::ZooKeeper;
+    // Faults of brokers alone; a ZooKeeper server sends no AlterPartition either.
+    let brokers_only = matches!(
+        action,
+        FaultAction::IsolateFromReplicas | FaultAction::StaleMetadata | FaultAction::SessionExpiry
+    ) || (zookeeper && action == FaultAction::SlowAlterPartition);
+    let controllers_ok = random.controllers && !brokers_only;
     let candidates: Vec<NodeId> = if aimed {
         let mut roles: Vec<NodeId> = resolve(ctx, cluster, &action, &Target::LeaderOf(0));
         roles.extend(resolve(ctx, cluster, &action, &Target::FollowerOf(0)));
         if controllers_ok {
             roles.extend(resolve(ctx, cluster, &action, &Target::ControllerLeader));
             roles.extend(resolve(ctx, cluster, &action, &Target::ZooKeeperLeader));
+        } else if zookeeper && action == FaultAction::SessionExpiry {
+            // ZooKeeper mode's controller is a broker: its session's expiry makes a zombie
+            // controller, what controller-epoch fencing is for.
+            roles.extend(resolve(ctx, cluster, &action, &Target::ControllerLeader));
         }
         roles
     } else {
@@ -487,6 +493,7 @@ fn impose(ctx: &Ctx, cluster: &mut Cluster, f: &ScriptedFault, v: NodeId) -> usi
         | FaultAction::Lossy => obs.injected.link_faults += 1,
         FaultAction::ClockDrift => obs.injected.clock_drifts += 1,
         FaultAction::StaleMetadata => obs.injected.metadata_stalls += 1,
+        FaultAction::SessionExpiry => obs.injected.session_expiries += 1,
         _ => obs.injected.partitions += 1,
     }
     let now = now_ms();
@@ -676,6 +683,26 @@ fn local_fault(ctx: &Ctx, f: &ScriptedFault, v: NodeId) -> (Vec<Undo>, String) {
             vec![Undo::Metadata(b)],
             format!(
                 "broker {b}'s metadata replay stalls: it applies no new leader or ISR until the fault ends, and keeps heartbeating and fetching"
+            ),
+        ),
+        (FaultAction::SessionExpiry, NodeId::Broker(b))
+            if ctx.sc.coordinator == Coordinator::ZooKeeper =>
+        {
+            let path = ksim_model::kafka_zk::broker_path(b);
+            let mut queues = lock(&ctx.zk_expiries);
+            for z in 1..=ctx.sc.zookeepers {
+                queues.entry(z).or_default().push(path.clone());
+            }
+            (
+                Vec::new(),
+                format!("ZooKeeper expires broker {b}'s session (as a test harness kills one): its registration goes, and it hears SESSIONEXPIRED when it next reaches the ensemble"),
+            )
+        }
+        (FaultAction::SessionExpiry, other) => (
+            Vec::new(),
+            format!(
+                "session-expiry applies to a broker in ZooKeeper mode, not to {}",
+                describe(other)
             ),
         ),
         (FaultAction::StaleMetadata, other) => (

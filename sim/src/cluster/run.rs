@@ -111,15 +111,6 @@ pub(crate) fn run_keeping_all(seed: u64, sc: &Scenario) -> RunOutput {
     run_with(seed, sc, keep, Hooks::default())
 }
 
-/// How long a dead broker keeps its place: its KRaft session, or its ZooKeeper session as
-/// the ensemble negotiates it.
-fn session_timeout_ms(sc: &Scenario) -> u64 {
-    match sc.coordinator {
-        Coordinator::Kraft => sc.broker.broker_session_timeout_ms,
-        Coordinator::ZooKeeper => sc.zookeeper.negotiate(sc.zookeeper_session_timeout_ms),
-    }
-}
-
 /// What the configuration allows, for the observer's checkers.
 fn rules_of(sc: &Scenario) -> Rules {
     let b = &sc.broker;
@@ -128,7 +119,7 @@ fn rules_of(sc: &Scenario) -> Rules {
         zookeeper: sc.coordinator == Coordinator::ZooKeeper,
         unclean_leader_election_enable: b.unclean_leader_election_enable,
         stall_bound_ms: if acks_all {
-            b.replica_lag_time_max_ms + session_timeout_ms(sc)
+            b.replica_lag_time_max_ms + sc.session_timeout_ms()
         } else {
             0
         },
@@ -148,6 +139,7 @@ fn run_with(seed: u64, sc: &Scenario, keep: Keep, hooks: Hooks) -> RunOutput {
         links: Arc::new(Mutex::new(LinkFaults::new(stream(seed, StreamId::Loss)))),
         clocks: Mutex::default(),
         stalled_metadata: Mutex::default(),
+        zk_expiries: Mutex::default(),
         incarnations: Mutex::default(),
         consumer_incarnations: Mutex::default(),
         controller_incarnations: Mutex::default(),

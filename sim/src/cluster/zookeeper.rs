@@ -8,6 +8,7 @@ use ksim_model::kafka_zk::broker::{ZkBroker, ZkBrokerConfig, ZkBrokerInput, ZkBr
 use ksim_model::kafka_zk::controller::ZkControllerConfig;
 use ksim_model::zookeeper::{ZkClientInput, ZkInput, ZkSend, ZkServer};
 use ksim_model::{assignment, BrokerId, Input, NodeId, Request, Response};
+use rand_chacha::ChaCha8Rng;
 
 use crate::cluster::ctx::{lock, now_ms, Ctx};
 use crate::cluster::net::{Inbound, NodeNet};
@@ -32,23 +33,47 @@ pub(crate) async fn zookeeper_node(ctx: Arc<Ctx>, id: u32) {
     let mut node = ServerLoop::bind(&ctx, me).await;
     node.net.tell_closed();
     while let Some(wake) = node.wake(&ctx).await {
+        let expiries = lock(&ctx.zk_expiries).remove(&id).unwrap_or_default();
+        for path in expiries {
+            let input = ZkInput::ExpireOwnerOf { path };
+            zk_step(
+                &ctx,
+                (&mut server, &mut node.net),
+                input,
+                "expire",
+                &mut rng,
+            )
+            .await;
+        }
         let Some((input, kind)) = zk_input(wake) else {
             continue;
         };
-        // Ticks and session deadlines are measured on this server's clock.
-        let ready = server.step(ctx.local_ms(me), input, &mut rng);
-        lock(&ctx.disks).apply_zookeeper(id, &ready.persist, ready.fsync);
-        ctx.observe().after_zk_step(now_ms(), &server, kind, &ready);
-        let net = &mut node.net;
-        for (to, msg) in ready.peers {
-            net.send(NodeId::ZooKeeper(to), Request::ZkPeer { from: id, msg });
-        }
-        for (conn, response) in ready.clients {
-            net.reply(conn, Response::Zk(response)).await;
-        }
-        for conn in ready.close {
-            net.close_accepted(conn);
-        }
+        zk_step(&ctx, (&mut server, &mut node.net), input, kind, &mut rng).await;
+    }
+}
+
+/// One step of server `server`: its log to disk, then its messages.
+async fn zk_step(
+    ctx: &Ctx,
+    (server, net): (&mut ZkServer, &mut NodeNet),
+    input: ZkInput,
+    kind: &'static str,
+    rng: &mut ChaCha8Rng,
+) {
+    let id = server.id();
+    let me = NodeId::ZooKeeper(id);
+    // Ticks and session deadlines are measured on this server's clock.
+    let ready = server.step(ctx.local_ms(me), input, rng);
+    lock(&ctx.disks).apply_zookeeper(id, &ready.persist, ready.fsync);
+    ctx.observe().after_zk_step(now_ms(), server, kind, &ready);
+    for (to, msg) in ready.peers {
+        net.send(NodeId::ZooKeeper(to), Request::ZkPeer { from: id, msg });
+    }
+    for (conn, response) in ready.clients {
+        net.reply(conn, Response::Zk(response)).await;
+    }
+    for conn in ready.close {
+        net.close_accepted(conn);
     }
 }
 

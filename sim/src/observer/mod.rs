@@ -77,6 +77,14 @@ pub struct FaultCounts {
     pub clock_drifts: u64,
     /// Metadata stalls (fault `stale-metadata`) injected.
     pub metadata_stalls: u64,
+    /// ZooKeeper sessions expired (fault `session-expiry`); left out of results at 0, as
+    /// in every KRaft run.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub session_expiries: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl FaultCounts {
@@ -89,6 +97,7 @@ impl FaultCounts {
             + self.link_faults
             + self.clock_drifts
             + self.metadata_stalls
+            + self.session_expiries
     }
 }
 

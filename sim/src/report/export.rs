@@ -72,7 +72,7 @@ pub fn config(sc: &Scenario, seed: u64) -> Value {
             .faults
             .random
             .as_ref()
-            .map(|r| r.for_seed(seed, sc.brokers)),
+            .map(|r| r.for_seed(seed, sc.brokers, sc.coordinator)),
     };
     c.insert(
         "faults".into(),

@@ -201,7 +201,7 @@ fn banner_faults(s: &mut String, sc: &Scenario, seed: u64) {
         );
     }
     if let Some(r) = &sc.faults.random {
-        let r = r.for_seed(seed, sc.brokers);
+        let r = r.for_seed(seed, sc.brokers, sc.coordinator);
         let kinds: Vec<&str> = r.kinds.iter().map(|k| k.name()).collect();
         let _ = writeln!(
             s,
@@ -303,8 +303,13 @@ fn summary_counts(s: &mut String, out: &RunOutput, report: &Report, obs: &Observ
     }
     let _ = writeln!(
         s,
-        "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} slow/lossy links={} clock drifts={} metadata stalls={} truncations={} flushes={}",
-        c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.injected.crashes, c.injected.power_losses, c.injected.restarts, c.injected.partitions, c.injected.link_faults, c.injected.clock_drifts, c.injected.metadata_stalls, c.truncations, c.flushes
+        "cluster    leader changes={} unclean elections={} controller elections={} no active controller for {} ms; crashes={} power losses={} restarts={} partitions={} slow/lossy links={} clock drifts={} metadata stalls={}{} truncations={} flushes={}",
+        c.leader_changes, c.unclean_elections, c.controller_elections, c.controller_unavailable_ms, c.injected.crashes, c.injected.power_losses, c.injected.restarts, c.injected.partitions, c.injected.link_faults, c.injected.clock_drifts, c.injected.metadata_stalls,
+        match c.injected.session_expiries {
+            0 => String::new(),
+            n => format!(" session expiries={n}"),
+        },
+        c.truncations, c.flushes
     );
     let _ = writeln!(
         s,

@@ -558,6 +558,7 @@ impl<'a> Draw<'a> {
             FaultAction::Lossy => ("rgba(148,103,189,0.3)", "lossy links"),
             FaultAction::ClockDrift => ("rgba(188,189,34,0.35)", "clock drift"),
             FaultAction::StaleMetadata => ("rgba(23,190,207,0.3)", "stale metadata"),
+            FaultAction::SessionExpiry => ("url(#hatch)", "session expired"),
             // Neither starts a span.
             FaultAction::Restart | FaultAction::Heal => {
                 ("rgba(120,120,120,0.3)", span.action.name())

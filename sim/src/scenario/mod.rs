@@ -244,6 +244,12 @@ pub enum FaultAction {
     /// while its heartbeats keep it unfenced. It keeps following a replaced leader, or leading
     /// an epoch that ended, on the last state it applied. Brokers only.
     StaleMetadata,
+    /// ZooKeeper mode: the ensemble expires the target broker's session at once, as a test
+    /// harness kills a session (what a GC pause or a partition from ZooKeeper alone longer
+    /// than `zookeeper.session.timeout.ms` does). Its ephemeral registration goes and watches
+    /// fire; the broker learns it on its next contact, and until told otherwise a leader
+    /// keeps serving (the setting of Jepsen's 2013 Kafka test). Brokers only.
+    SessionExpiry,
     /// Restore every link cut so far.
     Heal,
 }
@@ -276,6 +282,7 @@ impl FaultAction {
                 | FaultAction::Bridge
                 | FaultAction::ClockDrift
                 | FaultAction::StaleMetadata
+                | FaultAction::SessionExpiry
         )
     }
 
@@ -371,13 +378,16 @@ pub struct RandomFaults {
     /// write is acknowledged are dropped, so that the cluster forms before it is faulted.
     /// `false` replays the swarm's runs from before this rule.
     pub wait_for_first_ack: bool,
+    /// `session_expiry` (swarm only, default true): in ZooKeeper mode half the seeds add
+    /// `session-expiry` to their mix. `false` replays the swarm's runs from before it.
+    pub session_expiry: bool,
 }
 
 impl RandomFaults {
     /// The faults this seed runs with: these, or with `swarm` the seed's own draw
     /// (TigerBeetle's swarm testing, FoundationDB's buggify: a fault mix that varies per
     /// seed finds bugs that one fixed mix hides).
-    pub fn for_seed(&self, seed: u64, brokers: i32) -> RandomFaults {
+    pub fn for_seed(&self, seed: u64, brokers: i32, coordinator: Coordinator) -> RandomFaults {
         if !self.swarm {
             return self.clone();
         }
@@ -423,6 +433,12 @@ impl RandomFaults {
         if rng.gen_bool(0.5) {
             kinds.push(FaultAction::StaleMetadata);
         }
+        // ZooKeeper mode's own fault, on a stream of its own so that KRaft seeds keep theirs.
+        let mut zk =
+            crate::scenario::streams::stream(seed, crate::scenario::streams::StreamId::SwarmZk);
+        if self.session_expiry && coordinator == Coordinator::ZooKeeper && zk.gen_bool(0.5) {
+            kinds.push(FaultAction::SessionExpiry);
+        }
         // A quarter of the seeds draw long faults, 3 to 30 s: long enough for a replica to
         // miss two leader changes (each takes a 9 s broker session) while it still fetches,
         // which is what KIP-320's fetch fencing and KIP-101's leader epochs are for.
@@ -441,6 +457,7 @@ impl RandomFaults {
             controllers,
             swarm: true,
             wait_for_first_ack: self.wait_for_first_ack,
+            session_expiry: self.session_expiry,
         }
     }
 }
@@ -509,6 +526,15 @@ impl Default for Scenario {
 }
 
 impl Scenario {
+    /// How long a dead broker keeps its place: its KRaft session, or its ZooKeeper session as
+    /// the ensemble negotiates it.
+    pub fn session_timeout_ms(&self) -> u64 {
+        match self.coordinator {
+            Coordinator::Kraft => self.broker.broker_session_timeout_ms,
+            Coordinator::ZooKeeper => self.zookeeper.negotiate(self.zookeeper_session_timeout_ms),
+        }
+    }
+
     /// The ensemble's `zoo.cfg`: the `[zookeeper]` keys, with `server.1`..`server.N` from
     /// `[cluster] zookeepers`.
     pub fn zk_config(&self) -> ZkConfig {

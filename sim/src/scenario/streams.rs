@@ -23,6 +23,8 @@ pub(crate) enum StreamId {
     /// One stream per ZooKeeper server incarnation (election timeouts); `sub` = id << 32 |
     /// incarnation.
     ZooKeeper = 7,
+    /// The swarm's ZooKeeper-mode draws (session expiry).
+    SwarmZk = 8,
 }
 
 pub(crate) fn stream(seed: u64, id: StreamId) -> ChaCha8Rng {

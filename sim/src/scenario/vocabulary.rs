@@ -48,7 +48,7 @@ pub fn marks() -> Vec<&'static str> {
 }
 
 /// `fault:<kind>`: a fault of that kind took effect.
-const FAULT_MARKS: [&str; 15] = [
+const FAULT_MARKS: [&str; 16] = [
     "fault:crash",
     "fault:power-loss",
     "fault:pause",
@@ -64,4 +64,5 @@ const FAULT_MARKS: [&str; 15] = [
     "fault:bridge",
     "fault:clock-drift",
     "fault:stale-metadata",
+    "fault:session-expiry",
 ];

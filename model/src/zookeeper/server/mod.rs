@@ -37,6 +37,11 @@ pub enum ZkInput {
     PeerLost {
         peer: NodeIndex,
     },
+    /// The session that owns the ephemeral `path` expires now, as a test harness kills a
+    /// session (Curator's KillSession): only a serving leader acts on it.
+    ExpireOwnerOf {
+        path: String,
+    },
 }
 
 /// The output of one step.
@@ -155,6 +160,7 @@ impl ZkServer {
                 self.quorum_step(now_ms, QuorumInput::Tick, rng, &mut ready);
                 self.on_tick(now_ms, rng, &mut ready);
             }
+            ZkInput::ExpireOwnerOf { path } => self.expire_owner_of(now_ms, &path, rng, &mut ready),
             ZkInput::Peer { from, msg } => {
                 self.last_heard.insert(from, now_ms);
                 self.on_peer(now_ms, from, msg, rng, &mut ready);

@@ -51,6 +51,25 @@ impl ZkServer {
             .collect();
     }
 
+    /// Expire the session owning the ephemeral `path` at once (a serving leader only: it
+    /// alone tracks deadlines).
+    pub(super) fn expire_owner_of<R: Rng + ?Sized>(
+        &mut self,
+        now_ms: u64,
+        path: &str,
+        rng: &mut R,
+        ready: &mut ZkReady,
+    ) {
+        if !matches!(self.quorum.role(), Role::Leader) || self.serving.is_none() {
+            return;
+        }
+        let owner = self.tree.get(path).and_then(|n| n.stat.ephemeral_owner);
+        if let Some(deadline) = owner.and_then(|s| self.expiry.get_mut(&s)) {
+            *deadline = now_ms;
+            self.expire_sessions(now_ms, rng, ready);
+        }
+    }
+
     /// Propose closing every session past its deadline.
     fn expire_sessions<R: Rng + ?Sized>(&mut self, now_ms: u64, rng: &mut R, ready: &mut ZkReady) {
         let due: Vec<SessionId> = self

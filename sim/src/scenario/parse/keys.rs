@@ -195,6 +195,7 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key!("faults.random", "hit_controllers", |sc, v| random(sc).controllers => boolean(v)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.controllers.show())),
     key!("faults.random", "swarm", |sc, v| random(sc).swarm => boolean(v)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.swarm.show())),
     key!("faults.random", "wait_for_first_ack", |sc, v| random(sc).wait_for_first_ack => boolean(v)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.wait_for_first_ack.show())),
+    key!("faults.random", "session_expiry", |sc, v| random(sc).session_expiry => boolean(v)?; show |sc| sc.faults.random.as_ref().and_then(|r| r.session_expiry.show())),
     key!("run", "settle_ms", |sc, v| sc.run.settle_ms => int_in(v, 1000, 600_000)?),
     key!("run", "seed", |sc, v| sc.run.seed => Some(int_in(v, 0, MAX)?)),
     KeySpec {
@@ -357,6 +358,7 @@ pub(super) fn random(sc: &mut Scenario) -> &mut RandomFaults {
         controllers: false,
         swarm: false,
         wait_for_first_ack: true,
+        session_expiry: true,
     })
 }
 

@@ -132,6 +132,7 @@ fn full_file_parses() {
         controllers: false,
         swarm: false,
         wait_for_first_ack: true,
+        session_expiry: true,
     };
     assert_eq!(sc.faults.random, Some(random));
     assert_eq!(sc.run.settle_ms, 1_000);

@@ -135,6 +135,7 @@ fn validate_on_built_scenarios() {
         controllers: false,
         swarm: false,
         wait_for_first_ack: true,
+        session_expiry: true,
     });
     let e = validate(&sc, "x").unwrap_err();
     assert_eq!(
