@@ -32,6 +32,8 @@ pub(crate) async fn zookeeper_node(ctx: Arc<Ctx>, id: u32) {
         .with_selftest(ctx.sc.selftest);
     let mut node = ServerLoop::bind(&ctx, me).await;
     node.net.tell_closed();
+    // An expiry meant for the process that died is not this one's to act on later.
+    lock(&ctx.zk_expiries).remove(&id);
     while let Some(wake) = node.wake(&ctx).await {
         let expiries = lock(&ctx.zk_expiries).remove(&id).unwrap_or_default();
         for path in expiries {
