@@ -663,3 +663,39 @@ fn the_kafka_storm_catches_two_leaders_in_one_leader_epoch() {
         "no storm of 12 saw two leaders of one leader epoch"
     );
 }
+
+/// Fault `session-expiry`: the serving leader expires the session that owns a broker's
+/// registration at once; a follower told the same does nothing. The broker hears it, and
+/// registers again with a new broker epoch (the czxid of its new registration).
+#[test]
+fn the_leader_expires_the_session_owning_a_registration_and_the_broker_registers_again() {
+    let mut net = settled_cluster(ZkRules::default());
+    let path = ksim_model::kafka_zk::broker_path(2);
+    let owner = |net: &Net| -> Option<SessionId> {
+        let s = (1..=3).find_map(|z| net.server(z))?;
+        s.tree().get(&path).and_then(|n| n.stat.ephemeral_owner)
+    };
+    let leader = (1..=3)
+        .find(|z| {
+            net.server(*z)
+                .is_some_and(|s| s.quorum().leader() == Some(*z))
+        })
+        .expect("a leader");
+    let before = (owner(&net), net.broker(2).unwrap().registered());
+    for z in (1..=3).filter(|z| *z != leader) {
+        net.step(z, ZkInput::ExpireOwnerOf { path: path.clone() });
+    }
+    net.run_for(500);
+    assert_eq!(owner(&net), before.0, "a follower expired a session");
+    net.step(leader, ZkInput::ExpireOwnerOf { path: path.clone() });
+    net.run_for(3_000);
+    let after = (owner(&net), net.broker(2).unwrap().registered());
+    assert!(
+        after.0.is_some() && after.0 != before.0,
+        "{before:?} {after:?}"
+    );
+    assert!(
+        after.1.is_some() && after.1 != before.1,
+        "{before:?} {after:?}"
+    );
+}
