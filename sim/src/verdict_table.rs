@@ -324,6 +324,14 @@ rows! {
     zk_bounce_while_no_controller_21: "found/zk-bounce-while-no-controller" [] seed 21 => Flagged("leader-completeness");
     zk_kip_380_bounced_leader_793: "found/kip-380-bounced-leader" [] seed 793 => Flagged("leader-completeness");
     zk_kip_380_fixed_793: "found/kip-380-bounced-leader" ["broker_epoch_fencing=true"] seed 793 => Valid;
+    zk_isr_overwritten_527: "found/zk-isr-overwritten" [] seed 527 => Flagged("one-leader-per-epoch");
+    zk_isr_overwritten_fixed_527: "found/zk-isr-overwritten" ["conditional_isr_update=true"] seed 527 => Valid;
+    zk_zombie_controller_4: "found/zk-zombie-controller" [] seed 4 => Flagged("metadata-monotonic");
+    zk_zombie_controller_fixed_4: "found/zk-zombie-controller" ["controller_epoch_fencing=true"] seed 4 => Valid;
+    // Found by a 3,000-seed swarm sweep with the fence off: a zombie controller, behind on a
+    // lagging ZooKeeper server, sends UpdateMetadata from an older controller epoch.
+    zk_no_controller_epoch_fencing_33: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "controller_epoch_fencing=false"] seed 33 => Flagged("metadata-monotonic");
+    zk_controller_epoch_fencing_33: "default" ["coordinator=zookeeper", "faults.random.swarm=true"] seed 33 => Valid;
     zk_default_2_kept: "default" ["coordinator=zookeeper"] seed 2 keep => Valid;
     // Once liveness stalls, each with no controller for good: a claim of /controller whose
     // answer was lost (358), a listing of /brokers/ids lost with the connection (1410), a

@@ -221,6 +221,11 @@ fn online_coverage(obs: &Observer, coordinator: Coordinator) -> Vec<Coverage> {
             compared: obs.zk.checks(),
             unit: "ZooKeeper ensemble observations (broadcast, zxid order, trees, ephemerals, client order)",
         });
+        all.push(Coverage {
+            checker: "metadata-monotonic",
+            compared: obs.metadata_answers.checks,
+            unit: "brokers' Metadata answers against their earlier ones",
+        });
     }
     all
 }

@@ -4,14 +4,22 @@
 use std::sync::Arc;
 
 use ksim_model::client::{Effect, Event};
-use ksim_model::Request;
+use ksim_model::{NodeId, Request, Response};
 
-use crate::cluster::ctx::{Ctx, Delivery};
+use crate::cluster::ctx::{now_ms, Ctx, Delivery};
 use crate::cluster::net::{Inbound, NodeNet};
 use crate::observer::value_id;
 
-/// A client reads responses and closed connections; a request to it means nothing.
-pub(crate) fn event_of(m: Inbound) -> Event {
+/// A client reads responses and closed connections; a request to it means nothing. A
+/// broker's Metadata answer is shown to the observer as the client received it.
+pub(crate) fn event_of(ctx: &Ctx, m: Inbound) -> Event {
+    if let Inbound::Response {
+        from: NodeId::Broker(b),
+        response: Response::Metadata { partitions, .. },
+    } = &m
+    {
+        ctx.observe().metadata_answered(now_ms(), *b, partitions);
+    }
     match m {
         Inbound::Response { from, response } => Event::Response { from, response },
         Inbound::Disconnected { peer, refused, .. } => Event::Disconnected { peer, refused },

@@ -13,6 +13,7 @@ mod brokers;
 mod controllers;
 mod leadership;
 mod losses;
+mod metadata;
 mod replicas;
 mod timeline;
 mod votes;
@@ -315,6 +316,8 @@ pub struct Observer {
     pub zk: ksim_model::zookeeper::ZkObserver,
     zk_seen: usize,
     pub zk_controller: Option<BrokerId>,
+    /// ZooKeeper mode: the brokers' Metadata answers, as the clients received them.
+    pub metadata_answers: metadata::MetadataAnswers,
 }
 
 impl Observer {
@@ -471,6 +474,7 @@ impl Observer {
 
     pub fn crashed(&mut self, now: u64, b: BrokerId) {
         self.injected.crashes += 1;
+        self.metadata_answers.forget(b);
         for ((broker, _), v) in self.views.iter_mut() {
             if *broker == b {
                 v.alive = false;
@@ -484,6 +488,7 @@ impl Observer {
     /// here; the broker's recovered log is compared with this when it restarts.
     pub fn power_lost(&mut self, now: u64, b: BrokerId) {
         self.injected.power_losses += 1;
+        self.metadata_answers.forget(b);
         for ((broker, _), v) in self.views.iter_mut() {
             if *broker == b {
                 v.alive = false;

@@ -15,6 +15,7 @@ pub const CHECKERS: &[&str] = &[
     "disk",
     "quorum",
     "zookeeper",
+    "metadata-monotonic",
     "unclean-election",
     "duplicate",
     "producer-order",
