@@ -356,4 +356,12 @@ rows! {
     zk_event_after_reply_71530: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 71530 => Valid;
     zk_event_after_set_watches_72375: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 72375 => Valid;
     zk_controller_watch_spent_2436: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "faults.random.session_expiry=false"] seed 2436 => Valid;
+    // Idempotent producers in ZooKeeper mode take their producer id from a block claimed by a
+    // conditional write of /latest_producer_id_block; the broker drops a retried batch.
+    zk_producer_retry_duplicates_1: "producer-retry-duplicates" ["coordinator=zookeeper"] seed 1 => Valid;
+    zk_producer_retry_idempotent_1: "producer-retry-duplicates" ["coordinator=zookeeper", "enable.idempotence=true"] seed 1 => Valid;
+    zk_skip_duplicate_check_1: "producer-retry-duplicates" ["coordinator=zookeeper", "enable.idempotence=true", "flaw=skip-duplicate-check"] seed 1 => Flagged("duplicate");
+    // Seed 253 with three producers once tripped metadata-monotonic falsely: two clients' answers
+    // from one broker arrived out of order on different connections. The checker is per client.
+    zk_idempotent_three_producers_253: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "enable.idempotence=true", "retries=2147483647", "workload.producers=3"] seed 253 => Valid;
 }

@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 
 use super::controller::{ControllerOut, Purpose, ZkController, ZkControllerConfig};
+use super::producer_ids::{Claim, IdsOut, ProducerIds};
 use super::*;
 use crate::broker::Broker;
 use crate::ids::{ConnId, TimeMs};
@@ -86,6 +87,8 @@ enum Owner {
     /// After a version conflict: is the state znode already what that change wrote?
     AlterCheck(AlterPartitionRequest, NodeId),
     IsrNotice,
+    /// A claim of a block of producer ids.
+    ProducerIds(Claim),
 }
 
 /// What a ZooKeeper-mode broker's step may be fed.
@@ -127,6 +130,8 @@ pub struct ZkBroker {
     held: Vec<Input>,
     /// When to try registering again after finding another session's registration.
     register_due: Option<TimeMs>,
+    /// The producer ids this broker hands out (idempotent producers' InitProducerId).
+    producer_ids: ProducerIds,
 }
 
 /// How long a broker that found its id registered by an earlier session takes to try again:
@@ -185,6 +190,7 @@ impl ZkBroker {
             resend_due: BTreeMap::new(),
             held: Vec::new(),
             register_due: None,
+            producer_ids: ProducerIds::default(),
         }
     }
 
@@ -253,6 +259,15 @@ impl ZkBroker {
                     },
                 ..
             } => self.update_metadata(controller_epoch, brokers, partitions),
+            Input::Request {
+                conn,
+                request: Request::InitProducerId { correlation_id },
+                ..
+            } => {
+                let mut out = IdsOut::default();
+                self.producer_ids.request(conn, correlation_id, &mut out);
+                self.ids_out(now, out, ready);
+            }
             Input::Request {
                 conn,
                 request: Request::Metadata { correlation_id },
@@ -520,7 +535,13 @@ impl ZkBroker {
             )) => {}
             // A conditional write, so asking again is harmless: Kafka's
             // retryRequestsUntilConnected.
-            Some(Owner::Setup | Owner::IsrNotice | Owner::Alter(..) | Owner::AlterCheck(..)) => {}
+            Some(
+                Owner::Setup
+                | Owner::IsrNotice
+                | Owner::Alter(..)
+                | Owner::AlterCheck(..)
+                | Owner::ProducerIds(_),
+            ) => {}
             _ => return self.answered(now, xid, Err(None), out, ready),
         }
         if let Some(owner) = self.owners.remove(&xid) {
@@ -567,6 +588,12 @@ impl ZkBroker {
             }
             (Owner::CheckRegistration, _) => self.register(now, ready),
             (Owner::Controller(purpose), result) => self.controller.on_answer(purpose, result, out),
+            (Owner::ProducerIds(claim), result) => {
+                let mut ids = IdsOut::default();
+                self.producer_ids
+                    .on_answer(self.broker.id, claim, result, &mut ids);
+                self.ids_out(now, ids, ready);
+            }
             (Owner::Alter(request, to), Err(Some(ZkError::BadVersion)))
                 if self.cfg.rules.conditional_isr_update =>
             {
@@ -626,6 +653,20 @@ impl ZkBroker {
             result,
         };
         self.kafka_step(now, Input::Response { from, response }, ready);
+    }
+
+    /// A producer-id claim's operations go to ZooKeeper, its answers to the producers.
+    fn ids_out(&mut self, now: TimeMs, out: IdsOut, ready: &mut ZkBrokerReady) {
+        for (claim, op) in out.ops {
+            self.submit(now, Owner::ProducerIds(claim), op, ready);
+        }
+        for (conn, correlation_id, id) in out.answers {
+            let response = Response::InitProducerId {
+                correlation_id,
+                result: Ok(id),
+            };
+            ready.kafka.sends.push(Envelope::Reply { conn, response });
+        }
     }
 
     /// The controller's operations go to ZooKeeper; its LeaderAndIsr to brokers, this one's

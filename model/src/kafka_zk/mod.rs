@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod controller;
+pub mod producer_ids;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};

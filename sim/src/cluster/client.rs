@@ -8,17 +8,18 @@ use ksim_model::{NodeId, Request, Response};
 
 use crate::cluster::ctx::{now_ms, Ctx, Delivery};
 use crate::cluster::net::{Inbound, NodeNet};
-use crate::observer::value_id;
+use crate::observer::{value_id, Client};
 
 /// A client reads responses and closed connections; a request to it means nothing. A
-/// broker's Metadata answer is shown to the observer as the client received it.
-pub(crate) fn event_of(ctx: &Ctx, m: Inbound) -> Event {
+/// broker's Metadata answer is shown to the observer as client `client` received it.
+pub(crate) fn event_of(ctx: &Ctx, client: Client, m: Inbound) -> Event {
     if let Inbound::Response {
         from: NodeId::Broker(b),
         response: Response::Metadata { partitions, .. },
     } = &m
     {
-        ctx.observe().metadata_answered(now_ms(), *b, partitions);
+        ctx.observe()
+            .metadata_answered(now_ms(), (client, *b), partitions);
     }
     match m {
         Inbound::Response { from, response } => Event::Response { from, response },

@@ -49,7 +49,7 @@ pub(crate) async fn consumer_node(ctx: Arc<Ctx>, n: u32) {
             biased;
             _ = shutdown.changed() => return,
             _ = wake_timer.wait() => Event::Woken,
-            m = net.recv() => event_of(&ctx, m),
+            m = net.recv() => event_of(&ctx, ("consumer", n), m),
         };
     }
 }

@@ -72,7 +72,7 @@ pub(crate) async fn producer_node(ctx: Arc<Ctx>, idx: u32) {
             biased;
             _ = shutdown.changed() => return,
             _ = wake_timer.wait() => Event::Woken,
-            m = net.recv() => event_of(&ctx, m),
+            m = net.recv() => event_of(&ctx, ("producer", idx), m),
         };
         let mut send = None;
         if Instant::now() >= next_send {

@@ -14,6 +14,7 @@ mod controllers;
 mod leadership;
 mod losses;
 mod metadata;
+pub use metadata::Client;
 mod replicas;
 mod timeline;
 mod votes;

@@ -55,12 +55,6 @@ pub(super) fn check_zookeeper_mode(sc: &Scenario) -> Option<Problem> {
                    cluster.coordinator = \"kraft\"";
         return Some(("workload.consumers".into(), msg.into()));
     }
-    if sc.producer.enable_idempotence {
-        let msg = "idempotent producers are not modelled in ZooKeeper mode yet (producer ids \
-                   come from the KRaft controller here): set enable.idempotence=false or \
-                   cluster.coordinator = \"kraft\"";
-        return Some(("producer.enable.idempotence".into(), msg.into()));
-    }
     None
 }
 
