@@ -10,6 +10,7 @@ pub mod broker;
 pub mod client;
 pub mod config;
 pub mod controller;
+pub mod group;
 pub mod history;
 pub mod ids;
 pub mod kafka_zk;

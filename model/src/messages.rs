@@ -39,6 +39,9 @@ pub enum ErrorCode {
     IllegalGeneration,
     /// The coordinator does not know the member (its session expired).
     UnknownMemberId,
+    /// The group request reached a broker that does not coordinate the group (ZooKeeper
+    /// mode: the group's coordinator is the controller broker).
+    NotCoordinator,
 }
 
 impl ErrorCode {
@@ -62,6 +65,7 @@ impl ErrorCode {
             ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
             ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            ErrorCode::NotCoordinator => "NOT_COORDINATOR",
         }
     }
 }

@@ -246,7 +246,7 @@ fn consumer(enable_auto_commit: bool, flaw: Flaw) -> Consumer {
             enable_auto_commit,
             ..ConsumerConfig::default()
         },
-        controllers: 3,
+        coordinators: (1..=3).map(NodeId::Controller).collect(),
         selftest: SelfTest {
             flaw,
             ..SelfTest::default()

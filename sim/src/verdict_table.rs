@@ -364,4 +364,29 @@ rows! {
     // Seed 253 with three producers once tripped metadata-monotonic falsely: two clients' answers
     // from one broker arrived out of order on different connections. The checker is per client.
     zk_idempotent_three_producers_253: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "enable.idempotence=true", "retries=2147483647", "workload.producers=3"] seed 253 => Valid;
+    // Consumer groups in ZooKeeper mode: the controller broker coordinates, the committed
+    // offsets are written to ZooKeeper by conditional update; the consumer checkers judge.
+    zk_consumer_group_crash_1: "consumer-group-crash" ["coordinator=zookeeper"] seed 1 => Valid;
+    zk_consumer_skips_a_record_1: "consumer-group-crash" ["coordinator=zookeeper", "flaw=consumer-skips-a-record"] seed 1 => Flagged("poll-skip");
+    zk_read_above_hw_1: "default" ["coordinator=zookeeper", "consumers=1", "flaw=read-above-hw"] seed 1 => Flagged("read-above-hw");
+    // A consumer's connection broke and a new one was opened before it heard: it waited
+    // forever for the Metadata answer lost with the old one (a stall, until connections
+    // replaced after breaking still report it).
+    zk_consumer_replaced_connection_1665: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "consumers=3", "auto.offset.reset=earliest"] seed 1665 => Valid;
+    // A deposed leader that has not heard moves its HW with the followers still fetching from
+    // it and serves a consumer with stale metadata: under KIP-966 the new leader's ISR [3] is
+    // below min.insync.replicas, so the record was not committed when read. Without KIP-966
+    // an ISR of one commits, and the read is of a record every ISR member held.
+    zk_deposed_leader_read_259: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "consumers=3", "auto.offset.reset=earliest"] seed 259 => Flagged("read-above-hw");
+    zk_deposed_leader_read_before_kip_966_259: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "consumers=3", "auto.offset.reset=earliest", "strict_min_isr=false"] seed 259 => Valid;
+    // The same read where the new leader's ISR [2, 3] holds the record: committed by Kafka's
+    // definition before the new leader's HW reaches it (marked read-held-by-isr).
+    deposed_leader_read_held_by_isr_222: "default" ["faults.random.swarm=true", "consumers=3", "auto.offset.reset=earliest"] seed 222 => Valid;
+    // Every holder of offsets 0..95 lost them (allowed): the consumer's position is out of
+    // range and auto.offset.reset takes it back to 0, within one assignment.
+    reset_after_allowed_loss_1663: "default" ["faults.random.swarm=true", "consumers=3", "auto.offset.reset=earliest"] seed 1663 => Valid;
+    // After an allowed loss new records reuse offsets a consumer had passed: never polled.
+    offsets_reused_after_allowed_loss_322: "default" ["faults.random.swarm=true", "consumers=3", "auto.offset.reset=earliest"] seed 322 => Valid;
+    // An unacknowledged record a consumer read, then lost with every replica's power: allowed.
+    zk_unacknowledged_read_lost_643: "default" ["coordinator=zookeeper", "faults.random.swarm=true", "consumers=3", "auto.offset.reset=earliest"] seed 643 => Valid;
 }

@@ -9,11 +9,10 @@
 mod commands;
 mod group;
 
-use group::*;
+use crate::group::Group;
 
 use std::collections::BTreeMap;
 
-use crate::assignor::Assignor;
 use crate::config::*;
 use crate::ids::*;
 use crate::messages::*;
@@ -338,13 +337,7 @@ impl Controller {
     }
 
     fn expire_sessions(&mut self, now: TimeMs, ready: &mut Ready) {
-        let before = self.group.members.len();
-        self.group
-            .members
-            .retain(|_, (last, timeout, _)| now.saturating_sub(*last) <= *timeout);
-        if self.group.members.len() != before {
-            self.group.rebalance();
-        }
+        self.group.expire(now);
         let expired: Vec<BrokerId> = self
             .brokers
             .iter()

@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 
 use super::controller::{ControllerOut, Purpose, ZkController, ZkControllerConfig};
+use super::group::{GroupOp, GroupOut, ZkGroup};
 use super::producer_ids::{Claim, IdsOut, ProducerIds};
 use super::*;
 use crate::broker::Broker;
@@ -71,6 +72,8 @@ pub struct ZkBrokerConfig {
     /// The listener's port (`localhost:9092` for broker 1 of the seed cluster).
     pub port: u16,
     pub rules: ZkRules,
+    /// How many topics the partitions make (the group's assignor deals them topic by topic).
+    pub topics: i32,
 }
 
 /// Whose answer a ZooKeeper reply is.
@@ -89,6 +92,8 @@ enum Owner {
     IsrNotice,
     /// A claim of a block of producer ids.
     ProducerIds(Claim),
+    /// The group coordinator's reads and writes of the committed offsets.
+    Group(GroupOp),
 }
 
 /// What a ZooKeeper-mode broker's step may be fed.
@@ -132,6 +137,8 @@ pub struct ZkBroker {
     register_due: Option<TimeMs>,
     /// The producer ids this broker hands out (idempotent producers' InitProducerId).
     producer_ids: ProducerIds,
+    /// The consumer group, while this broker is the controller and so its coordinator.
+    group: ZkGroup,
 }
 
 /// How long a broker that found its id registered by an earlier session takes to try again:
@@ -177,6 +184,7 @@ impl ZkBroker {
         cfg.controller.detect_bounced_brokers = cfg.rules.broker_epoch_fencing;
         let first = broker.id.unsigned_abs() as usize;
         let zk = ZkClient::new(cfg.zookeeper.clone(), first, cfg.session_timeout_ms);
+        let group = ZkGroup::new(cfg.topics, cfg.controller.assignment.len() as i32);
         ZkBroker {
             broker,
             zk,
@@ -191,6 +199,7 @@ impl ZkBroker {
             held: Vec::new(),
             register_due: None,
             producer_ids: ProducerIds::default(),
+            group,
         }
     }
 
@@ -268,6 +277,12 @@ impl ZkBroker {
                 self.producer_ids.request(conn, correlation_id, &mut out);
                 self.ids_out(now, out, ready);
             }
+            Input::Request { conn, request, .. } if crate::group::is_group_request(&request) => {
+                let mut out = GroupOut::default();
+                let epoch = self.coordinator_epoch();
+                self.group.request(now, epoch, conn, request, &mut out);
+                self.group_out(now, out, ready);
+            }
             Input::Request {
                 conn,
                 request: Request::Metadata { correlation_id },
@@ -288,6 +303,9 @@ impl ZkBroker {
                 self.resend_due.entry(b).or_insert(now + RESEND_BACKOFF_MS);
             }
             Input::Tick => {
+                let mut out = GroupOut::default();
+                self.group.tick(now, self.coordinator_epoch(), &mut out);
+                self.group_out(now, out, ready);
                 self.resend(now, ready);
                 if self.register_due.is_some_and(|at| at <= now) {
                     self.register_due = None;
@@ -540,7 +558,8 @@ impl ZkBroker {
                 | Owner::IsrNotice
                 | Owner::Alter(..)
                 | Owner::AlterCheck(..)
-                | Owner::ProducerIds(_),
+                | Owner::ProducerIds(_)
+                | Owner::Group(_),
             ) => {}
             _ => return self.answered(now, xid, Err(None), out, ready),
         }
@@ -593,6 +612,12 @@ impl ZkBroker {
                 self.producer_ids
                     .on_answer(self.broker.id, claim, result, &mut ids);
                 self.ids_out(now, ids, ready);
+            }
+            (Owner::Group(op), result) => {
+                let mut out = GroupOut::default();
+                let epoch = self.coordinator_epoch();
+                self.group.on_answer(now, epoch, op, result, &mut out);
+                self.group_out(now, out, ready);
             }
             (Owner::Alter(request, to), Err(Some(ZkError::BadVersion)))
                 if self.cfg.rules.conditional_isr_update =>
@@ -665,6 +690,22 @@ impl ZkBroker {
                 correlation_id,
                 result: Ok(id),
             };
+            ready.kafka.sends.push(Envelope::Reply { conn, response });
+        }
+    }
+
+    /// The controller epoch this broker coordinates the group in: it does while it is the
+    /// controller.
+    fn coordinator_epoch(&self) -> Option<i32> {
+        self.controller.is_active().then(|| self.controller.epoch())
+    }
+
+    /// The group coordinator's operations go to ZooKeeper, its answers to the consumers.
+    fn group_out(&mut self, now: TimeMs, out: GroupOut, ready: &mut ZkBrokerReady) {
+        for (op, zk) in out.ops {
+            self.submit(now, Owner::Group(op), zk, ready);
+        }
+        for (conn, response) in out.answers {
             ready.kafka.sends.push(Envelope::Reply { conn, response });
         }
     }

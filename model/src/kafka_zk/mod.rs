@@ -5,6 +5,9 @@
 
 pub mod broker;
 pub mod controller;
+pub mod group;
+#[cfg(test)]
+mod one_znode;
 pub mod producer_ids;
 
 use bytes::Bytes;

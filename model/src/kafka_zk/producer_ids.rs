@@ -142,46 +142,7 @@ fn block_end(data: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zookeeper::{Stat, Zxid};
-
-    /// `/latest_producer_id_block` as one znode with a version, and the outcome of `op` on it.
-    fn apply(
-        znode: &mut Option<(bytes::Bytes, i32)>,
-        op: &ZkOp,
-    ) -> Result<ZkAnswer, Option<ZkError>> {
-        let stat = |version| Stat {
-            czxid: Zxid::default(),
-            mzxid: Zxid::default(),
-            pzxid: Zxid::default(),
-            version,
-            cversion: 0,
-            ephemeral_owner: None,
-            num_children: 0,
-        };
-        match (op, znode.clone()) {
-            (ZkOp::GetData { .. }, Some((data, v))) => Ok(ZkAnswer::Data {
-                data,
-                stat: stat(v),
-            }),
-            (ZkOp::GetData { .. } | ZkOp::SetData { .. }, None) => Err(Some(ZkError::NoNode)),
-            (ZkOp::SetData { data, version, .. }, Some((_, v)))
-                if *version == v || *version == -1 =>
-            {
-                *znode = Some((data.clone(), v + 1));
-                Ok(ZkAnswer::SetData(stat(v + 1)))
-            }
-            (ZkOp::SetData { .. }, Some(_)) => Err(Some(ZkError::BadVersion)),
-            (ZkOp::Create { data, .. }, None) => {
-                *znode = Some((data.clone(), 0));
-                Ok(ZkAnswer::Created {
-                    path: PRODUCER_ID_BLOCK.into(),
-                    stat: stat(0),
-                })
-            }
-            (ZkOp::Create { .. }, Some(_)) => Err(Some(ZkError::NodeExists)),
-            (other, _) => unreachable!("{other:?}"),
-        }
-    }
+    use crate::kafka_zk::one_znode::apply;
 
     /// Brokers 1 and 2 each asked for an id at once, every operation of one round applied
     /// in turn: the ids they answer with.

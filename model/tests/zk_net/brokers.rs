@@ -48,6 +48,7 @@ impl Net {
                 session_timeout_ms: session_ms,
                 port: 9091 + b as u16,
                 rules,
+                topics: 1,
             };
             let logs = (0..partitions)
                 .map(|p| (p, PartitionLog::default()))

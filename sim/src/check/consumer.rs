@@ -35,11 +35,17 @@ pub(super) fn consumer_checks(
     let mut consistency = Consistency::new(obs, finals, allowed);
     let mut seen: BTreeMap<(PartitionId, Offset), u64> = BTreeMap::new();
     for poll in &obs.polls {
-        violations.extend(order.check(poll));
+        violations.extend(order.check(poll, &consistency.allowed_values));
         *seen.entry((poll.partition, poll.offset)).or_default() += 1;
         violations.extend(consistency.check(obs, poll));
     }
-    let unseen_compared = unseen(out, obs, finals, &mut violations);
+    let unseen_compared = unseen(
+        out,
+        obs,
+        finals,
+        &consistency.allowed_values,
+        &mut violations,
+    );
     let redelivered = seen.values().map(|n| n - 1).sum();
     ConsumerChecks {
         coverage: vec![
@@ -64,25 +70,32 @@ pub(super) fn consumer_checks(
     }
 }
 
-/// `poll-skip` and `nonmonotonic-poll`: each consumer stint's last polled offset, and how
-/// many consecutive pairs of polls were compared.
+/// `poll-skip` and `nonmonotonic-poll`: each consumer stint's last polled offset and value,
+/// and how many consecutive pairs of polls were compared.
 #[derive(Default)]
 struct PollOrder {
-    /// (consumer, incarnation, generation, partition) -> last polled offset.
-    stints: BTreeMap<(u32, u64, i32, PartitionId), Offset>,
+    /// (consumer, incarnation, generation, partition) -> last polled offset and value.
+    stints: BTreeMap<(u32, u64, i32, PartitionId), (Offset, u64)>,
     pairs: u64,
 }
 
 impl PollOrder {
-    fn check(&mut self, poll: &Poll) -> Option<Violation> {
+    /// `allowed`: the committed values whose loss the configuration allowed. When the last
+    /// record polled is one of them, the log was cut below the consumer's position; Kafka's
+    /// consumer is told OFFSET_OUT_OF_RANGE and moves as `auto.offset.reset` says, back to
+    /// the earliest offset or on to the latest: not a fault of the consumer's.
+    fn check(&mut self, poll: &Poll, allowed: &BTreeSet<u64>) -> Option<Violation> {
         let key = (
             poll.consumer,
             poll.incarnation,
             poll.generation,
             poll.partition,
         );
-        let last = self.stints.insert(key, poll.offset)?;
+        let (last, last_value) = self.stints.insert(key, (poll.offset, poll.value))?;
         self.pairs += 1;
+        if allowed.contains(&last_value) {
+            return None;
+        }
         out_of_order(poll, last)
     }
 }
@@ -132,11 +145,14 @@ impl Consistency {
         // A committed record's loss may be allowed (a power loss of every holder, an unclean
         // election): a consumer that read it before is not at fault. A record lost because it
         // was never committed (acks=1) must never have reached a consumer at all.
-        let allowed_values = allowed
+        let mut allowed_values: BTreeSet<u64> = allowed
             .iter()
             .map(|a| a.value)
             .filter(|v| obs.committed.contains(v))
             .collect();
+        // Records never acknowledged (their write's outcome unknown) are committed and cut
+        // by the same allowed losses.
+        allowed_values.extend(obs.allowed_cut.iter().copied());
         Consistency {
             by_offset,
             allowed_values,
@@ -175,9 +191,18 @@ fn unseen(
     out: &RunOutput,
     obs: &Observer,
     finals: &FinalLogs,
+    allowed: &BTreeSet<u64>,
     violations: &mut Vec<Violation>,
 ) -> u64 {
     let polled_values: BTreeSet<u64> = obs.polls.iter().map(|p| p.value).collect();
+    // After an allowed loss of committed records the partition's offsets are used again: a
+    // consumer that had read into the lost stretch goes on from its position (Kafka's
+    // consumer cannot tell), and what was written since below it is never polled.
+    let mut passed: BTreeMap<PartitionId, Offset> = BTreeMap::new();
+    for poll in obs.polls.iter().filter(|p| allowed.contains(&p.value)) {
+        let o = passed.entry(poll.partition).or_insert(poll.offset);
+        *o = (*o).max(poll.offset);
+    }
     let mut unseen_compared = 0;
     // With auto.offset.reset=latest a group may rightly never read what came before it.
     let drains = out.ctx.sc.consumer.auto_offset_reset_earliest;
@@ -193,7 +218,11 @@ fn unseen(
             continue;
         }
         unseen_compared += 1;
-        if !polled_values.contains(&op.value) {
+        let passed_by_loss = op
+            .offset
+            .zip(passed.get(&op.partition))
+            .is_some_and(|(o, reached)| o <= *reached);
+        if !polled_values.contains(&op.value) && !passed_by_loss {
             violations.push(Violation {
                 checker: "unseen",
                 time_ms: out.outcome.end_ms,

@@ -13,6 +13,7 @@ use crate::cluster::client::{apply, event_of};
 use crate::cluster::ctx::{lock, now_ms, Ctx};
 use crate::cluster::net::{NodeNet, CONSUMER_BASE};
 use crate::cluster::timer::Timer;
+use crate::scenario::Coordinator;
 
 pub(crate) async fn consumer_node(ctx: Arc<Ctx>, n: u32) {
     let incarnation = {
@@ -34,7 +35,12 @@ pub(crate) async fn consumer_node(ctx: Arc<Ctx>, n: u32) {
         n,
         incarnation,
         config: ctx.sc.consumer.clone(),
-        controllers: ctx.sc.controllers,
+        // The group's coordinator is the active controller in KRaft mode and the controller
+        // broker in ZooKeeper mode; each is found by asking in turn.
+        coordinators: match ctx.sc.coordinator {
+            Coordinator::Kraft => (1..=ctx.sc.controllers).map(NodeId::Controller).collect(),
+            Coordinator::ZooKeeper => (1..=ctx.sc.brokers).map(NodeId::Broker).collect(),
+        },
         selftest: ctx.sc.selftest,
     });
     let mut wake_timer = Timer::new(Instant::now());

@@ -10,7 +10,7 @@
 //! in order, at its sender) and lost messages (a loss resets the connection it was sent on,
 //! as a TCP connection whose retransmissions go unanswered does).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -218,6 +218,9 @@ pub struct NodeNet {
     delayed: BTreeMap<ConnId, (NodeId, mpsc::UnboundedSender<(Instant, Message)>)>,
     links: SharedLinkFaults,
     outgoing: BTreeMap<NodeId, Outgoing>,
+    /// Connections that broke and were replaced by a new one before the node heard of it:
+    /// their `Disconnected` still reaches the node, since the requests on them are lost.
+    replaced: BTreeSet<(NodeId, u64)>,
     /// Whether the accept loop reports each accepted connection's end (`Inbound::Closed`).
     tell_closed: Arc<std::sync::atomic::AtomicBool>,
     next_generation: u64,
@@ -258,6 +261,7 @@ impl NodeNet {
             delayed: BTreeMap::new(),
             links,
             outgoing: BTreeMap::new(),
+            replaced: BTreeSet::new(),
             tell_closed,
             next_generation: 1,
             request_timeout,
@@ -277,11 +281,13 @@ impl NodeNet {
                 peer, generation, ..
             } = &msg
             {
-                // Only the current connection's failure matters; an older one was replaced.
+                // The current connection's failure, or that of one replaced after it broke;
+                // one the node closed itself says nothing.
                 match self.outgoing.get(peer) {
                     Some(o) if o.generation == *generation => {
                         self.outgoing.remove(peer);
                     }
+                    _ if self.replaced.remove(&(*peer, *generation)) => {}
                     _ => continue,
                 }
             }
@@ -295,8 +301,12 @@ impl NodeNet {
         let request = match self.outgoing.get(&node) {
             Some(out) => match out.tx.send(request) {
                 Ok(()) => return,
-                // The connection task has ended: open a new connection below.
-                Err(mpsc::error::SendError(request)) => request,
+                // The connection task has ended: open a new connection below. Its
+                // `Disconnected` may still wait in the inbox, and must not be lost.
+                Err(mpsc::error::SendError(request)) => {
+                    self.replaced.insert((node, out.generation));
+                    request
+                }
             },
             None => request,
         };

@@ -117,6 +117,12 @@ fn rules_of(sc: &Scenario) -> Rules {
     let acks_all = sc.producer.acks == ksim_model::Acks::All;
     Rules {
         zookeeper: sc.coordinator == Coordinator::ZooKeeper,
+        // The HW waits for min.insync.replicas only under KIP-966; before it any ISR commits.
+        min_insync_replicas: if b.protocol.strict_min_isr {
+            b.min_insync_replicas
+        } else {
+            1
+        },
         unclean_leader_election_enable: b.unclean_leader_election_enable,
         stall_bound_ms: if acks_all {
             b.replica_lag_time_max_ms + sc.session_timeout_ms()

@@ -127,6 +127,7 @@ fn zk_broker_config(sc: &Scenario, id: BrokerId) -> ZkBrokerConfig {
         session_timeout_ms: sc.zookeeper_session_timeout_ms,
         port: crate::cluster::net::PORT + id as u16 - 1,
         rules: (&sc.broker.protocol).into(),
+        topics: sc.workload.topics.len().max(1) as i32,
     }
 }
 

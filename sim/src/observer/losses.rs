@@ -133,6 +133,8 @@ impl Observer {
         match self.loss_allowed(p, have, unclean) {
             Some(reason) => {
                 self.step_note(now, format!("committed records lost, allowed: broker {b} leads partition {p} without {what}: {reason}"));
+                let cut = self.committed_log[&p][have..].iter().map(|(_, v, _)| *v);
+                self.allowed_cut.extend(cut.collect::<Vec<_>>());
             }
             None => {
                 let why = self.why_missing(b, p, have);

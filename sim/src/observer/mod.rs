@@ -153,6 +153,10 @@ pub struct Rules {
     /// The metadata quorum is a ZooKeeper ensemble (`coordinator = "zookeeper"`): its members
     /// are ZooKeeper servers, their term the ensemble's epoch.
     pub zookeeper: bool,
+    /// `min.insync.replicas` under KIP-966 (`strict_min_isr`), else 1: an ISR smaller than
+    /// this commits nothing (the leader's HW stands), so a record it alone holds is not
+    /// committed.
+    pub min_insync_replicas: usize,
 }
 
 /// What an observer keeps beyond what the checkers need. None of it enters the trace hash, so
@@ -292,6 +296,9 @@ pub struct Observer {
     /// Committed entries a loss cut from the committed log, as (partition, offset, value):
     /// a consumer that read one before the cut read a committed record.
     cut_committed: BTreeSet<(PartitionId, Offset, u64)>,
+    /// The values of committed records a loss the configuration allows cut from the log
+    /// (acknowledged or not): a consumer that read one is not at fault.
+    pub allowed_cut: BTreeSet<u64>,
     /// Replica HWs compared with their LEO.
     pub hw_leo_checks: u64,
     /// Replica HW advances whose log below the HW was compared with the committed log.
@@ -545,6 +552,7 @@ mod tests {
             unclean_leader_election_enable: false,
             stall_bound_ms: 39_000,
             zookeeper: false,
+            min_insync_replicas: 2,
         };
         Observer::new(Keep::default(), rules)
     }

@@ -85,9 +85,30 @@ impl Observer {
         if in_log || self.cut_committed.contains(&(p, o, v)) {
             return;
         }
+        if self.held_by_isr(p, o, v) {
+            self.mark("read-held-by-isr");
+            return;
+        }
         let committed = self.committed_log.get(&p).map_or(0, Vec::len);
         let msg = format!("consumer {} polled value {v} at partition {p} offset {o}, which was not committed when it read it (the committed log then ended at offset {committed}): consumers read below the HW only", poll.consumer);
         self.violate("read-above-hw", poll.time_ms, msg);
+    }
+
+    /// Kafka's own definition of committed: every member of the controllers' ISR holds the
+    /// record at that offset, and the ISR is not below `min.insync.replicas`. A leader that
+    /// was replaced and has not heard yet may serve such a record (its HW moved with its old
+    /// ISR's fetches) before the new leader's HW reaches it.
+    fn held_by_isr(&self, p: PartitionId, o: Offset, v: u64) -> bool {
+        let Some((_, _, isr)) = self.controller.get(&p) else {
+            return false;
+        };
+        let holds = |b: &BrokerId| {
+            self.mirrors
+                .get(&(*b, p))
+                .and_then(|m| m.get(o.max(0) as usize))
+                .is_some_and(|(_, mv)| *mv == v)
+        };
+        !isr.is_empty() && isr.len() >= self.rules.min_insync_replicas && isr.iter().all(holds)
     }
 
     /// An unclean election (a leader from outside the ISR) happens only when

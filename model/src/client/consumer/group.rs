@@ -11,13 +11,19 @@ use crate::messages::{ErrorCode, Request, Response};
 impl Consumer {
     fn ask_coordinator(&mut self, request: Request, what: &'static str, correlation: u64) {
         self.group_in_flight = Some((correlation, what));
-        self.send(NodeId::Controller(self.coordinator), request);
+        self.send(self.coordinator_node(), request);
     }
 
-    /// The coordinator is gone or not the active controller: try the next one.
+    /// The node asked for the group and for metadata.
+    pub(super) fn coordinator_node(&self) -> NodeId {
+        self.setup.coordinators[self.coordinator as usize - 1]
+    }
+
+    /// The coordinator is gone, or not the active controller (KRaft) or the group's
+    /// coordinator (ZooKeeper mode): try the next one.
     pub(super) fn next_coordinator(&mut self, now: u64) {
-        let controllers = self.setup.controllers.max(1);
-        self.coordinator = self.coordinator % controllers + 1;
+        let nodes = self.setup.coordinators.len().max(1) as u32;
+        self.coordinator = self.coordinator % nodes + 1;
         self.group_in_flight = None;
         self.metadata_in_flight = false;
         self.next_group_ms = now + RETRY_BACKOFF_MS;
@@ -152,7 +158,9 @@ impl Consumer {
                 result,
             } if self.group_answer(correlation_id) => match result {
                 Ok(()) => {}
-                Err(ErrorCode::NotController) => self.next_coordinator(now),
+                Err(ErrorCode::NotController | ErrorCode::NotCoordinator) => {
+                    self.next_coordinator(now)
+                }
                 // The generation's last commit first (with auto-commit; without, each poll
                 // was committed), then join again.
                 Err(ErrorCode::RebalanceInProgress)
@@ -173,7 +181,9 @@ impl Consumer {
             } if self.group_answer(correlation_id) => match result {
                 Ok(()) if self.rejoin_after_commit => self.rejoin(),
                 Ok(()) => {}
-                Err(ErrorCode::NotController) => self.next_coordinator(now),
+                Err(ErrorCode::NotController | ErrorCode::NotCoordinator) => {
+                    self.next_coordinator(now)
+                }
                 Err(_) if self.rejoin_after_commit => self.rejoin(),
                 // ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID: the partitions may be another
                 // member's by now; the heartbeat tells, and the consumer rejoins.

@@ -7,8 +7,10 @@
 //! Each record a poll returns leaves as `Effect::Polled`, for the application and for the
 //! history the consumer checkers read.
 //!
-//! The coordinator here is the active controller (see `Controller`'s group state), found the
-//! way producers find a controller: ask one, move on when it answers NOT_CONTROLLER.
+//! The coordinator here is the active controller (see `Controller`'s group state) in KRaft
+//! mode and the controller broker in ZooKeeper mode (`kafka_zk::group`), found the way
+//! producers find a controller: ask one, move on when it answers NOT_CONTROLLER or
+//! NOT_COORDINATOR.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,8 +48,9 @@ pub struct ConsumerSetup {
     pub n: u32,
     pub incarnation: u64,
     pub config: ConsumerConfig,
-    /// The controllers, one of which coordinates the group.
-    pub controllers: u32,
+    /// The nodes one of which coordinates the group and which answer Metadata: the
+    /// controllers in KRaft mode, the brokers in ZooKeeper mode.
+    pub coordinators: Vec<NodeId>,
     pub selftest: SelfTest,
 }
 
@@ -63,7 +66,7 @@ pub struct Consumer {
     setup: ConsumerSetup,
     out: Vec<Effect>,
     correlation: u64,
-    /// The controller asked for the group and for metadata.
+    /// Which of `setup.coordinators` (1-based) is asked for the group and for metadata.
     coordinator: u32,
     leaders: BTreeMap<PartitionId, (BrokerId, Epoch)>,
     metadata_in_flight: bool,
@@ -91,7 +94,7 @@ pub struct Consumer {
 impl Consumer {
     pub fn new(setup: ConsumerSetup) -> Consumer {
         Consumer {
-            coordinator: (setup.n - 1) % setup.controllers.max(1) + 1,
+            coordinator: (setup.n - 1) % setup.coordinators.len().max(1) as u32 + 1,
             setup,
             out: Vec::new(),
             correlation: 0,
@@ -145,7 +148,7 @@ impl Consumer {
         if want_metadata && !self.metadata_in_flight && now >= self.next_metadata_ms {
             let correlation_id = self.next_correlation();
             self.send(
-                NodeId::Controller(self.coordinator),
+                self.coordinator_node(),
                 Request::Metadata { correlation_id },
             );
             self.metadata_in_flight = true;
@@ -222,16 +225,25 @@ impl Consumer {
         match event {
             Event::Response { from, response } => self.on_response(now, from, response),
             Event::Disconnected { peer, .. } => match peer {
-                NodeId::Controller(c) if c == self.coordinator => self.next_coordinator(now),
-                NodeId::Broker(b) => {
-                    self.fetching.retain(|_, (leader, _)| *leader != b);
-                    self.leaders.retain(|_, (leader, _)| *leader != b);
-                    self.next_metadata_ms = now + RETRY_BACKOFF_MS;
+                peer if peer == self.coordinator_node() => {
+                    self.next_coordinator(now);
+                    if let NodeId::Broker(b) = peer {
+                        self.broker_gone(now, b);
+                    }
                 }
+                NodeId::Broker(b) => self.broker_gone(now, b),
                 _ => {}
             },
             Event::Woken => {}
         }
+    }
+
+    /// The connection to broker `b` broke: its fetches are over, and its leaderships are to
+    /// learn again.
+    fn broker_gone(&mut self, now: u64, b: BrokerId) {
+        self.fetching.retain(|_, (leader, _)| *leader != b);
+        self.leaders.retain(|_, (leader, _)| *leader != b);
+        self.next_metadata_ms = now + RETRY_BACKOFF_MS;
     }
 
     fn on_response(&mut self, now: u64, from: NodeId, response: Response) {

@@ -49,12 +49,6 @@ pub(super) fn check_zookeeper_mode(sc: &Scenario) -> Option<Problem> {
     if let Err(e) = sc.zk_config().validate() {
         return Some(("zookeeper".into(), e));
     }
-    if sc.workload.consumers > 0 {
-        let msg = "consumer groups are not modelled in ZooKeeper mode yet (their coordinator \
-                   lives in the KRaft controller here): set workload.consumers = 0 or \
-                   cluster.coordinator = \"kraft\"";
-        return Some(("workload.consumers".into(), msg.into()));
-    }
     None
 }
 
