@@ -66,6 +66,10 @@ trace-hashes file="target/trace-hashes.txt" bin="target/release/ksim":
 bench *args="":
     cargo run --release -- bench {{args}}
 
+# How fast the random swarm finds each historical switch: 5 campaigns per switch (BENCHMARKS.md).
+bench-search *args="":
+    cargo run --release -- bench --search --campaigns 5 --budget 60 --jobs 2 {{args}}
+
 # Run one seed twice and compare the trace hashes.
 determinism scenario="default" seed="1":
     cargo run --release -- run {{scenario}} --seed {{seed}} --check-determinism

@@ -109,6 +109,10 @@ enum Command {
         /// A seed still running after this many seconds of wall time is a `hang` finding (0: wait forever).
         #[arg(long, value_name = "SECS", default_value_t = 300)]
         seed_timeout: u64,
+        /// Stop at the first finding (the seeds running finish) and print its seed, how many
+        /// seeds of the range it took and the wall time.
+        #[arg(long)]
+        until_first: bool,
     },
     /// Measure ksim against madsim's own floor: messages per second, seeds per second,
     /// simulated time per wall second, memory, and scaling with records, brokers, partitions.
@@ -119,6 +123,22 @@ enum Command {
         /// Smaller sizes, for a quick look.
         #[arg(long)]
         quick: bool,
+        /// Instead: how fast the random swarm finds each historical switch (seeds and seconds
+        /// to the first seed the old rule fails and the modern rules pass).
+        #[arg(long)]
+        search: bool,
+        /// With --search: campaigns per switch, each from its own seed range.
+        #[arg(long, default_value_t = 5)]
+        campaigns: u64,
+        /// With --search: the wall-time budget of one campaign, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        budget: u64,
+        /// With --search: seeds run at once [default: available cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// With --search: only the switches whose label contains this.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Narrate one run as the KIPs do: at each significant step, what happened and a table
     /// of every replica's log (offsets:epoch), LEO, HW and role, with the controllers' ISR;
@@ -220,6 +240,7 @@ fn main() -> ExitCode {
             resume,
             determinism_sample,
             seed_timeout,
+            until_first,
         } => {
             let opts = ksim::campaign::sweep::Options {
                 from,
@@ -231,6 +252,7 @@ fn main() -> ExitCode {
                 determinism_sample,
                 seed_timeout: (seed_timeout > 0)
                     .then(|| std::time::Duration::from_secs(seed_timeout)),
+                until_first,
             };
             with_scenario(&scenario, |sc| ksim::campaign::sweep::sweep(sc, &opts))
         }
@@ -242,7 +264,30 @@ fn main() -> ExitCode {
             seed,
             out,
         } => with_scenario(&scenario, |sc| shrink_one(sc, seed, out)),
-        Command::Bench { seeds, quick } => bench(seeds, quick),
+        Command::Bench {
+            search: true,
+            campaigns,
+            budget,
+            jobs,
+            only,
+            ..
+        } => {
+            let opts = ksim::campaign::search::Options {
+                campaigns,
+                budget: std::time::Duration::from_secs(budget),
+                jobs: jobs_or_cores(jobs),
+                only,
+            };
+            let emit = |text: &str| {
+                println!("{text}");
+                let _ = std::io::stdout().flush();
+            };
+            match ksim::campaign::search::report(&opts, emit) {
+                Ok(()) => 0,
+                Err(e) => bad_input(e),
+            }
+        }
+        Command::Bench { seeds, quick, .. } => bench(seeds, quick),
     };
     ExitCode::from(code as u8)
 }

@@ -594,3 +594,38 @@ fn panicking_seeds_do_not_grow_the_sweeps_memory() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--until-first` stops the queue at the first finding, and its answer (the lowest seed with
+/// a finding, every seed before it run) is the same with one job or two. Under
+/// `truncation=high-watermark` the quick scenario first fails at seed 110 of 100..130.
+#[test]
+fn until_first_stops_at_the_lowest_failing_seed_whatever_the_jobs() {
+    let dir = temp_dir("until-first");
+    for jobs in ["1", "2"] {
+        let out = dir.join(format!("jobs-{jobs}.jsonl"));
+        let extra = [
+            "--from",
+            "100",
+            "--jobs",
+            jobs,
+            "--until-first",
+            "--set",
+            "truncation=high-watermark",
+        ];
+        let (code, stdout, err) = ksim(&dir, &sweep_args(&out, "30", &extra));
+        assert_eq!(code, 1, "{stdout}{err}");
+        assert!(
+            stdout.contains("first finding        seed 110 (")
+                && stdout.contains("11 seed(s) of the range to it"),
+            "jobs {jobs}: {stdout}"
+        );
+        let ran: Vec<u64> = results(&lines(&out)).into_iter().map(|r| r.0).collect();
+        assert!(
+            (100..=110).all(|s| ran.contains(&s)),
+            "every seed before it ran: {ran:?}"
+        );
+        // Besides the seeds up to the finding, at most the one the other job was running.
+        assert!(ran.len() <= 11 + 1, "the queue stopped: {ran:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -41,6 +41,7 @@
 //! - The summary is computed from the whole file, sorted by seed, so a resumed sweep prints the
 //!   same summary as an uninterrupted one (except this invocation's wall time).
 
+pub mod first;
 mod results;
 
 pub use results::*;
@@ -100,6 +101,8 @@ pub struct Options {
     pub determinism_sample: u64,
     /// A seed still running after this much wall time is a `hang` finding; None waits forever.
     pub seed_timeout: Option<Duration>,
+    /// Stop at the first finding: no new seed starts, the ones running finish.
+    pub until_first: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -351,6 +354,10 @@ fn worker(
             return;
         };
         let got = evaluate_guarded(seed, sc, opts);
+        // --until-first: no new seed after a finding (the other workers finish theirs).
+        if opts.until_first && got.as_ref().is_ok_and(|l| l.finding.is_some()) {
+            stop.store(true, Ordering::Relaxed);
+        }
         let fatal = got.is_err();
         if tx.send(got).is_err() || fatal {
             return;
@@ -360,12 +367,13 @@ fn worker(
 
 /// Run `todo` on `opts.jobs` workers and hand each line to `sink` on this thread, as it
 /// finishes. The first error (from a worker or from `sink`) stops the queue; seeds in flight
-/// finish, and are not written.
+/// finish, and are not written. `sink` answering false (`--until-first`) stops the queue too,
+/// and the seeds in flight are still handed over: every seed before a finding has then run.
 fn run_workers(
     todo: &[u64],
     sc: &Arc<Scenario>,
     opts: &Options,
-    mut sink: impl FnMut(Line) -> Result<(), String>,
+    mut sink: impl FnMut(Line) -> Result<bool, String>,
 ) -> Result<(), String> {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -377,9 +385,13 @@ fn run_workers(
         }
         drop(tx);
         for got in rx {
-            if let Err(e) = got.and_then(&mut sink) {
-                stop.store(true, Ordering::Relaxed);
-                return Err(e);
+            match got.and_then(&mut sink) {
+                Ok(true) => {}
+                Ok(false) => stop.store(true, Ordering::Relaxed),
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
             }
         }
         Ok(())
@@ -663,6 +675,7 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let quarters: Vec<usize> = (1..=4).map(|q| (todo.len() * q).div_ceil(4)).collect();
     let mut rss_at: Vec<u64> = Vec::new();
     let mut done_now = 0usize;
+    let mut first_at: Option<Duration> = None;
     let ran = run_workers(&todo, &sc_arc, opts, |line| {
         append(&mut file, &line).map_err(|e| {
             format!(
@@ -676,7 +689,10 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
         if quarters.contains(&done_now) {
             rss_at.push(crate::campaign::bench::memory().1);
         }
-        Ok(())
+        if line.finding.is_some() && first_at.is_none() {
+            first_at = Some(started.elapsed());
+        }
+        Ok(!(opts.until_first && line.finding.is_some()))
     });
     drop(quiet);
     progress.bar.finish_and_clear();
@@ -705,7 +721,33 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
             &path.display().to_string()
         )
     );
+    if opts.until_first {
+        println!("{}", until_first_line(&seeds, &all, first_at));
+    }
     Ok(summary.exit_code())
+}
+
+/// `--until-first`'s answer: the lowest seed with a finding (every seed before it ran, so the
+/// answer does not depend on which worker finished first), how many seeds of the range lead
+/// to it, and the wall time until a finding first came in.
+fn until_first_line(seeds: &[u64], lines: &[Line], at: Option<Duration>) -> String {
+    let first = lines
+        .iter()
+        .filter(|l| l.finding.is_some())
+        .min_by_key(|l| l.seed);
+    match first {
+        Some(l) => {
+            let nth = seeds.iter().position(|s| *s == l.seed).map_or(0, |i| i + 1);
+            let secs = at.map_or("-".to_string(), |d| format!("{:.1} s", d.as_secs_f64()));
+            format!(
+                "first finding        seed {} ({}): {nth} seed(s) of the range to it, {secs} of wall time\n  reproduce: {}",
+                l.seed,
+                l.finding.as_deref().unwrap_or(""),
+                l.reproduce
+            )
+        }
+        None => format!("first finding        none in {} seeds", lines.len()),
+    }
 }
 
 /// `ksim merge`: 0/1/3 as a sweep of the union would exit; 1 for a conflicting seed, 2 for an
