@@ -139,6 +139,10 @@ enum Command {
         /// With --search: only the switches whose label contains this.
         #[arg(long)]
         only: Option<String>,
+        /// With --search: guided campaigns (coverage marks as feedback, fault schedules
+        /// mutated) instead of the random swarm; two runs at a time.
+        #[arg(long)]
+        guided: bool,
     },
     /// Narrate one run as the KIPs do: at each significant step, what happened and a table
     /// of every replica's log (offsets:epoch), LEO, HW and role, with the controllers' ISR;
@@ -270,6 +274,7 @@ fn main() -> ExitCode {
             budget,
             jobs,
             only,
+            guided,
             ..
         } => {
             let opts = ksim::campaign::search::Options {
@@ -277,6 +282,7 @@ fn main() -> ExitCode {
                 budget: std::time::Duration::from_secs(budget),
                 jobs: jobs_or_cores(jobs),
                 only,
+                guided,
             };
             let emit = |text: &str| {
                 println!("{text}");

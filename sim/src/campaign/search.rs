@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::sweep::first::{first_finding, First};
+use super::sweep::guided::guided_first;
 use crate::scenario::parse::{apply_set, load, validate, InputError};
 use crate::scenario::Scenario;
 
@@ -72,6 +73,8 @@ pub struct Options {
     pub jobs: usize,
     /// Only the switches whose label contains this.
     pub only: Option<String>,
+    /// Guided campaigns (`guided.rs`, two runs at a time) instead of the random swarm.
+    pub guided: bool,
 }
 
 /// A campaign's seed range starts here times its number: far from every seed the project's
@@ -111,7 +114,8 @@ pub fn report(opts: &Options, mut emit: impl FnMut(&str)) -> Result<(), InputErr
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "search     random swarm, {} campaign(s) per switch from seeds {}·k, jobs {}, budget {} s each; a finding counts when the modern rules pass the same seed",
+        "search     {}, {} campaign(s) per switch from seeds {}·k, jobs {}, budget {} s each; a finding counts when the modern rules pass the same seed",
+        if opts.guided { "guided by coverage marks" } else { "random swarm" },
         opts.campaigns,
         RANGE_STRIDE,
         opts.jobs,
@@ -123,7 +127,10 @@ pub fn report(opts: &Options, mut emit: impl FnMut(&str)) -> Result<(), InputErr
     for (label, name, sets) in chosen {
         let (old, modern) = (scenario(name, sets, true)?, scenario(name, sets, false)?);
         let runs: Vec<First> = (1..=opts.campaigns)
-            .map(|k| first_finding(&old, &modern, k * RANGE_STRIDE, opts.jobs, opts.budget))
+            .map(|k| match opts.guided {
+                true => guided_first(&old, &modern, k * RANGE_STRIDE, opts.budget),
+                false => first_finding(&old, &modern, k * RANGE_STRIDE, opts.jobs, opts.budget),
+            })
             .collect();
         emit(&row(label, name, &runs));
     }

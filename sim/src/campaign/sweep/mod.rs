@@ -42,6 +42,7 @@
 //!   same summary as an uninterrupted one (except this invocation's wall time).
 
 pub mod first;
+pub mod guided;
 mod results;
 
 pub use results::*;
