@@ -75,12 +75,13 @@ fn blamed_finding(seed: u64, sc: &Scenario, base: &Scenario) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::scenario::parse::{apply_set, load};
 
-    /// `acks-1-failover`, short enough for a debug build, with `sets` applied.
-    fn quick(sets: &[&str]) -> Scenario {
+    /// `acks-1-failover`, short enough for a debug build, with `sets` applied (the guided
+    /// campaign's tests use it too).
+    pub(in crate::campaign::sweep) fn quick(sets: &[&str]) -> Scenario {
         let mut sc = load("acks-1-failover").expect("gallery scenario");
         for s in ["duration_ms=6000", "settle_ms=20000"].iter().chain(sets) {
             apply_set(&mut sc, s).expect("a known key");

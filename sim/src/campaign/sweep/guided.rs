@@ -186,16 +186,8 @@ fn passes(modern: &Scenario, input: &Input) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::first::tests::quick;
     use super::*;
-    use crate::scenario::parse::{apply_set, load};
-
-    fn quick(sets: &[&str]) -> Scenario {
-        let mut sc = load("acks-1-failover").expect("gallery scenario");
-        for s in ["duration_ms=6000", "settle_ms=20000"].iter().chain(sets) {
-            apply_set(&mut sc, s).expect("a known key");
-        }
-        sc
-    }
 
     /// One campaign seed, one answer: the same finding after the same number of runs, twice
     /// (the budget is far away, so only the campaign's own choices decide).
