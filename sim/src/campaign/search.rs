@@ -124,6 +124,7 @@ pub fn report(opts: &Options, mut emit: impl FnMut(&str)) -> Result<(), InputErr
     let _ = writeln!(s, "| switch | scenario | seeds to the first finding, per campaign | median seeds | median s |");
     let _ = write!(s, "|---|---|---|---|---|");
     emit(&s);
+    let mut found = Vec::new();
     for (label, name, sets) in chosen {
         let (old, modern) = (scenario(name, sets, true)?, scenario(name, sets, false)?);
         let runs: Vec<First> = (1..=opts.campaigns)
@@ -133,8 +134,44 @@ pub fn report(opts: &Options, mut emit: impl FnMut(&str)) -> Result<(), InputErr
             })
             .collect();
         emit(&row(label, name, &runs));
+        for (k, r) in runs.iter().enumerate() {
+            found.extend(replay_line(label, k + 1, r));
+        }
+    }
+    // After the table, so that it stays one piece: each finding and how to replay it.
+    for line in found {
+        emit(&line);
     }
     Ok(())
+}
+
+/// Where a guided finding's scenario is written.
+const FOUND_DIR: &str = "reports/search";
+
+/// A campaign's finding, `seed S (kind)`, and the command that replays it without the search
+/// (a guided finding's scenario is written under `reports/search/` first).
+fn replay_line(label: &str, k: usize, r: &First) -> Option<String> {
+    let (seed, kind) = r.found.as_ref()?;
+    let reproduce = match (&r.reproduce, &r.script) {
+        (Some(line), _) => line.clone(),
+        (None, Some(sc)) => {
+            let slug: String = label
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let path = format!("{FOUND_DIR}/{slug}-campaign-{k}.toml");
+            let written = std::fs::create_dir_all(FOUND_DIR)
+                .and_then(|()| std::fs::write(&path, crate::scenario::parse::to_toml(sc)));
+            match written {
+                Ok(()) => format!("cargo run --release -- run {path} --seed {seed}"),
+                Err(e) => format!("(cannot write {path}: {e})"),
+            }
+        }
+        (None, None) => "(no replay recorded)".into(),
+    };
+    Some(format!(
+        "`{label}` campaign {k}: seed {seed} ({kind})\n  reproduce: {reproduce}"
+    ))
 }
 
 /// One switch's row: each campaign as `seeds (s, finding)` or `none in N (> s)`, and the

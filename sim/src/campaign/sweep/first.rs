@@ -12,10 +12,15 @@ use super::evaluate;
 use crate::scenario::Scenario;
 
 /// What one campaign found.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct First {
     /// The lowest seed flagged under the scenario and valid under the base, and its finding.
     pub found: Option<(u64, String)>,
+    /// The command that replays it without the search (a random campaign's seed); a guided
+    /// campaign's finding is a scripted run instead, in `script`.
+    pub reproduce: Option<String>,
+    /// A guided finding: the scenario with the schedule as its script and the seed set.
+    pub script: Option<Box<Scenario>>,
     /// Seeds of the range up to and including that one; else how many ran.
     pub seeds: u64,
     /// Wall time until it came in; else the whole campaign's.
@@ -32,46 +37,56 @@ pub fn first_finding(
 ) -> First {
     let started = Instant::now();
     let (next, stop) = (AtomicU64::new(from), AtomicBool::new(false));
-    let found: Mutex<Vec<(u64, String, f64)>> = Mutex::default();
+    let found: Mutex<Vec<(u64, String, f64, String)>> = Mutex::default();
     let ran = AtomicU64::new(0);
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
             s.spawn(|| {
                 while !stop.load(Ordering::Relaxed) && started.elapsed() < budget {
                     let seed = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(kind) = blamed_finding(seed, sc, base) else {
+                    let Some((kind, reproduce)) = blamed_finding(seed, sc, base) else {
                         ran.fetch_add(1, Ordering::Relaxed);
                         continue;
                     };
                     ran.fetch_add(1, Ordering::Relaxed);
                     stop.store(true, Ordering::Relaxed);
                     let at = started.elapsed().as_secs_f64();
-                    found.lock().expect("found lock").push((seed, kind, at));
+                    found
+                        .lock()
+                        .expect("found lock")
+                        .push((seed, kind, at, reproduce));
                 }
             });
         }
     });
     let found = found.into_inner().expect("found lock");
     match found.iter().min_by_key(|(seed, ..)| *seed) {
-        Some((seed, kind, _)) => First {
+        Some((seed, kind, _, reproduce)) => First {
             found: Some((*seed, kind.clone())),
+            reproduce: Some(reproduce.clone()),
+            script: None,
             seeds: seed - from + 1,
             // When the finding came in first, however the seeds were spread over threads.
             secs: found.iter().map(|f| f.2).fold(f64::MAX, f64::min),
         },
         None => First {
             found: None,
+            reproduce: None,
+            script: None,
             seeds: ran.load(Ordering::Relaxed),
             secs: started.elapsed().as_secs_f64(),
         },
     }
 }
 
-/// The seed's finding under `sc`, when `base` is valid at the same seed.
-fn blamed_finding(seed: u64, sc: &Scenario, base: &Scenario) -> Option<String> {
+/// The seed's finding under `sc` and its reproduce line, when `base` is valid at that seed.
+fn blamed_finding(seed: u64, sc: &Scenario, base: &Scenario) -> Option<(String, String)> {
     let line = evaluate(seed, sc, 0);
     let kind = line.finding?;
-    evaluate(seed, base, 0).finding.is_none().then_some(kind)
+    evaluate(seed, base, 0)
+        .finding
+        .is_none()
+        .then_some((kind, line.reproduce))
 }
 
 #[cfg(test)]

@@ -67,6 +67,12 @@ pub fn guided_first(old: &Scenario, modern: &Scenario, from: u64, budget: Durati
                     let secs = started.elapsed().as_secs_f64();
                     return First {
                         found: Some((input.seed, kind)),
+                        // A fresh swarm seed replays as itself; a mutant as its script.
+                        reproduce: input.script.is_none().then(|| line.reproduce.clone()),
+                        script: input
+                            .script
+                            .as_ref()
+                            .map(|script| Box::new(replayable(old, input.seed, script))),
                         seeds: runs,
                         secs,
                     };
@@ -77,6 +83,8 @@ pub fn guided_first(old: &Scenario, modern: &Scenario, from: u64, budget: Durati
     }
     First {
         found: None,
+        reproduce: None,
+        script: None,
         seeds: runs,
         secs: started.elapsed().as_secs_f64(),
     }
@@ -176,6 +184,17 @@ fn run_both(old: &Scenario, inputs: &[Input]) -> Vec<(Line, Vec<ScriptedFault>)>
             .map(|h| h.join().expect("a run catches its own panics"))
             .collect()
     })
+}
+
+/// The finding as a scenario of its own: the schedule that ran as its script, its seed set,
+/// so that `ksim run` replays it without the search.
+fn replayable(old: &Scenario, seed: u64, script: &[ScriptedFault]) -> Scenario {
+    let mut sc = old.clone();
+    sc.faults.random = None;
+    sc.faults.script = script.to_vec();
+    sc.run.seed = Some(seed);
+    sc.overrides.clear();
+    sc
 }
 
 /// Whether the modern rules hold for the same input.
