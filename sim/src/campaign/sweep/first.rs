@@ -4,11 +4,10 @@
 //! modern rules do as well), or the budget runs out. As with `--until-first`, the answer is
 //! the lowest such seed: every seed before it has run, whatever the threads.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::evaluate;
+use super::{evaluate_guarded, run_workers, Options};
 use crate::scenario::Scenario;
 
 /// What one campaign found.
@@ -27,7 +26,12 @@ pub struct First {
     pub secs: f64,
 }
 
-/// Run one campaign (see the module's header).
+/// The most seeds one campaign queues; its budget ends it long before.
+const MAX_SEEDS: u64 = 1_000_000;
+
+/// Run one campaign (see the module's header) on the sweep's workers: seeds are handed out
+/// in order, and once the queue stops the seeds in flight still come in, so every seed below
+/// the lowest blamed one has run.
 pub fn first_finding(
     sc: &Scenario,
     base: &Scenario,
@@ -35,58 +39,49 @@ pub fn first_finding(
     jobs: usize,
     budget: Duration,
 ) -> First {
+    let opts = Options {
+        from,
+        seeds: MAX_SEEDS,
+        jobs,
+        shard: None,
+        out: None,
+        resume: false,
+        determinism_sample: 0,
+        seed_timeout: Some(Duration::from_secs(300)),
+        until_first: false,
+    };
+    let todo: Vec<u64> = (from..from + MAX_SEEDS).collect();
+    let (sc, base) = (Arc::new(sc.clone()), Arc::new(base.clone()));
     let started = Instant::now();
-    let (next, stop) = (AtomicU64::new(from), AtomicBool::new(false));
-    let found: Mutex<Vec<(u64, String, f64, String)>> = Mutex::default();
-    let ran = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1) {
-            s.spawn(|| {
-                while !stop.load(Ordering::Relaxed) && started.elapsed() < budget {
-                    let seed = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((kind, reproduce)) = blamed_finding(seed, sc, base) else {
-                        ran.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    };
-                    ran.fetch_add(1, Ordering::Relaxed);
-                    stop.store(true, Ordering::Relaxed);
-                    let at = started.elapsed().as_secs_f64();
-                    found
-                        .lock()
-                        .expect("found lock")
-                        .push((seed, kind, at, reproduce));
-                }
-            });
+    let (mut found, mut ran): (Vec<(u64, String, f64, String)>, u64) = (Vec::new(), 0);
+    let _ = run_workers(&todo, &sc, &opts, |line| {
+        ran += 1;
+        let blamed = line.finding.is_some()
+            && evaluate_guarded(line.seed, &base, &opts).is_ok_and(|b| b.finding.is_none());
+        if let (true, Some(kind)) = (blamed, line.finding) {
+            let at = started.elapsed().as_secs_f64();
+            found.push((line.seed, kind, at, line.reproduce));
         }
+        Ok(found.is_empty() && started.elapsed() < budget)
     });
-    let found = found.into_inner().expect("found lock");
-    match found.iter().min_by_key(|(seed, ..)| *seed) {
+    let first_at = found.iter().map(|f| f.2).fold(f64::MAX, f64::min);
+    match found.into_iter().min_by_key(|f| f.0) {
         Some((seed, kind, _, reproduce)) => First {
-            found: Some((*seed, kind.clone())),
-            reproduce: Some(reproduce.clone()),
+            found: Some((seed, kind)),
+            reproduce: Some(reproduce),
             script: None,
             seeds: seed - from + 1,
-            // When the finding came in first, however the seeds were spread over threads.
-            secs: found.iter().map(|f| f.2).fold(f64::MAX, f64::min),
+            // When a blamed finding first came in, however the seeds were spread.
+            secs: first_at,
         },
         None => First {
             found: None,
             reproduce: None,
             script: None,
-            seeds: ran.load(Ordering::Relaxed),
+            seeds: ran,
             secs: started.elapsed().as_secs_f64(),
         },
     }
-}
-
-/// The seed's finding under `sc` and its reproduce line, when `base` is valid at that seed.
-fn blamed_finding(seed: u64, sc: &Scenario, base: &Scenario) -> Option<(String, String)> {
-    let line = evaluate(seed, sc, 0);
-    let kind = line.finding?;
-    evaluate(seed, base, 0)
-        .finding
-        .is_none()
-        .then_some((kind, line.reproduce))
 }
 
 #[cfg(test)]
