@@ -124,10 +124,27 @@ pub enum Mark {
     OutOfOrderSequence,
     /// The controller elected a leader from the ELR, the ISR being empty (KIP-966).
     ElrElection,
+    // The old rules acting where the modern rule would decide otherwise. Feedback for the
+    // guided search (it steers toward what an old rule does differently); no checker reads them.
+    /// `fetch_epoch_fencing = false`: a follower took records from a fetch answer of another
+    /// leader epoch.
+    FetchAnswerFromAnotherEpoch,
+    /// `hw_requires_current_epoch = false`: the HW moved on a LEO remembered from an earlier
+    /// leader epoch.
+    HwFromEarlierEpoch,
+    /// `isr_expand_requires_epoch_start = false`: a follower below the start of the leader's
+    /// epoch was proposed for the ISR.
+    IsrExpandBelowEpochStart,
+    /// `isr_add_checks_broker_epoch = false`: the controller added a replica whose fetch came
+    /// from an earlier broker epoch.
+    IsrAddWithStaleBrokerEpoch,
+    /// `controller_epoch_fencing = false`: a broker applied a request of an older controller
+    /// epoch.
+    StaleControllerEpochApplied,
 }
 
 impl Mark {
-    pub const ALL: [Mark; 7] = [
+    pub const ALL: [Mark; 12] = [
         Mark::IsrShrinkForLag,
         Mark::IsrExpand,
         Mark::FencedLeaderEpoch,
@@ -135,6 +152,11 @@ impl Mark {
         Mark::IdempotentDuplicate,
         Mark::OutOfOrderSequence,
         Mark::ElrElection,
+        Mark::FetchAnswerFromAnotherEpoch,
+        Mark::HwFromEarlierEpoch,
+        Mark::IsrExpandBelowEpochStart,
+        Mark::IsrAddWithStaleBrokerEpoch,
+        Mark::StaleControllerEpochApplied,
     ];
 
     pub fn name(self) -> &'static str {
@@ -146,6 +168,11 @@ impl Mark {
             Mark::IdempotentDuplicate => "idempotent-duplicate",
             Mark::OutOfOrderSequence => "out-of-order-sequence",
             Mark::ElrElection => "elr-election",
+            Mark::FetchAnswerFromAnotherEpoch => "old-rule:fetch-answer-from-another-epoch",
+            Mark::HwFromEarlierEpoch => "old-rule:hw-from-an-earlier-epoch",
+            Mark::IsrExpandBelowEpochStart => "old-rule:isr-expand-below-epoch-start",
+            Mark::IsrAddWithStaleBrokerEpoch => "old-rule:isr-add-with-stale-broker-epoch",
+            Mark::StaleControllerEpochApplied => "old-rule:stale-controller-epoch-applied",
         }
     }
 }

@@ -88,6 +88,11 @@ fn coverage_marks_have_the_names_scenarios_require_them_by() {
             "idempotent-duplicate",
             "out-of-order-sequence",
             "elr-election",
+            "old-rule:fetch-answer-from-another-epoch",
+            "old-rule:hw-from-an-earlier-epoch",
+            "old-rule:isr-expand-below-epoch-start",
+            "old-rule:isr-add-with-stale-broker-epoch",
+            "old-rule:stale-controller-epoch-applied",
         ]
     );
     let truncations = [

@@ -331,3 +331,87 @@ fn the_swarm_found_story_of_a_hw_counted_from_an_earlier_epoch_holds_with_the_mo
     let modern = run_check(&sc, seed);
     assert_eq!(modern.verdict, Verdict::Valid, "{:?}", modern.violations);
 }
+
+/// The `old-rule:*` marks, the guided search's target, are where an old rule decided otherwise
+/// than the modern one: each known finding of a switch shows its mark under the old rule, and
+/// the same run under the modern rules shows none.
+#[test]
+fn an_old_rule_marks_where_it_acted_and_the_modern_rules_never_do() {
+    let found = |f: &str| format!("{}/../scenarios/found/{f}.toml", env!("CARGO_MANIFEST_DIR"));
+    // (scenario, the old rule's settings, its seed, the fix, the mark it must show)
+    type Case = (
+        String,
+        &'static [&'static str],
+        Option<u64>,
+        &'static str,
+        &'static str,
+    );
+    let cases: [Case; 3] = [
+        (
+            "long-faults".into(),
+            &["fetch_epoch_fencing=false"],
+            Some(563),
+            "fetch_epoch_fencing=true",
+            "old-rule:fetch-answer-from-another-epoch",
+        ),
+        (
+            found("hw-from-an-earlier-epoch"),
+            &[],
+            None,
+            "hw_requires_current_epoch=true",
+            "old-rule:hw-from-an-earlier-epoch",
+        ),
+        (
+            found("zk-zombie-controller"),
+            &[],
+            None,
+            "controller_epoch_fencing=true",
+            "old-rule:stale-controller-epoch-applied",
+        ),
+    ];
+    for (name, sets, seed, fix, mark) in cases {
+        let mut sc = scenario(&name, sets);
+        let seed = seed.or(sc.run.seed).expect("a seed");
+        let old = run_check(&sc, seed);
+        assert!(old.marks.contains_key(mark), "{name}: {:?}", old.marks);
+        ksim::scenario::parse::apply_set(&mut sc, fix).unwrap();
+        let modern = run_check(&sc, seed);
+        let diverged: Vec<_> = modern
+            .marks
+            .keys()
+            .filter(|m| m.starts_with("old-rule:"))
+            .collect();
+        assert!(diverged.is_empty(), "{name} with {fix}: {diverged:?}");
+    }
+}
+
+/// Under the modern rules no swarm seed of `default` (either coordinator) or `long-faults`
+/// reaches an `old-rule:*` mark, while the observer's `state:*` marks are reached.
+#[test]
+fn the_modern_rules_reach_no_old_rule_mark_over_swarm_seeds() {
+    let mut states = std::collections::BTreeSet::new();
+    for (name, sets) in [
+        ("default", &["faults.random.swarm=true"][..]),
+        (
+            "default",
+            &["faults.random.swarm=true", "coordinator=zookeeper"][..],
+        ),
+        ("long-faults", &["faults.random.swarm=true"][..]),
+    ] {
+        let sc = scenario(name, sets);
+        for seed in 1..=8 {
+            let r = run_check(&sc, seed);
+            let diverged: Vec<_> = r
+                .marks
+                .keys()
+                .filter(|m| m.starts_with("old-rule:"))
+                .collect();
+            assert!(
+                diverged.is_empty(),
+                "{name} {sets:?} seed {seed}: {diverged:?}"
+            );
+            states.extend(r.marks.keys().filter(|m| m.starts_with("state:")).cloned());
+        }
+    }
+    assert!(states.len() >= 4, "{states:?}");
+}

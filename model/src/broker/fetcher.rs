@@ -38,6 +38,11 @@ impl Broker {
                 return;
             }
         };
+        if epoch != leader_epoch && !data.records.is_empty() {
+            ready
+                .notes
+                .push(Note::Mark(Mark::FetchAnswerFromAnotherEpoch));
+        }
         if truncate_as_told(r, me, &data, ready) {
             r.next_fetch_ms = now;
             self.maybe_fetch(now, p, ready);

@@ -254,15 +254,23 @@ impl Broker {
             }
         }
         let mut candidate = r.log.leo();
+        let mut remembered = false;
         for b in maximal.iter().filter(|b| **b != me) {
             // A follower that has not fetched in this epoch holds the HW back (LEO -1), unless
             // hw_requires_current_epoch = false remembered its LEO from an earlier epoch.
             match r.followers.get(b) {
-                Some(fs) => candidate = candidate.min(fs.leo),
+                Some(fs) => {
+                    candidate = candidate.min(fs.leo);
+                    // No broker epoch yet: it has not fetched in this leader epoch.
+                    remembered |= fs.broker_epoch == -1 && fs.leo >= 0;
+                }
                 None => return,
             }
         }
         if candidate > r.log.hw() {
+            if remembered {
+                ready.notes.push(Note::Mark(Mark::HwFromEarlierEpoch));
+            }
             r.log.set_hw(candidate);
             self.complete_produces(now, p, ready);
         }
@@ -357,6 +365,9 @@ impl Broker {
         };
         if fs.leo >= r.log.hw() && fs.leo >= epoch_start {
             ready.notes.push(Note::Mark(Mark::IsrExpand));
+            if fs.leo < r.log.epoch_start(leader_epoch).unwrap_or(0) {
+                ready.notes.push(Note::Mark(Mark::IsrExpandBelowEpochStart));
+            }
             let mut new_isr = r.isr.clone();
             new_isr.push(follower);
             self.send_alter_partition(now, p, new_isr, ready);

@@ -128,6 +128,12 @@ impl Replica {
         }
     }
 
+    /// The ISR of the AlterPartition this leader has in flight, if any (KIP-497's maximal ISR
+    /// is this with the committed ISR).
+    pub fn pending_isr(&self) -> Option<&[BrokerId]> {
+        self.pending_isr.as_deref()
+    }
+
     pub fn leader_epoch(&self) -> Epoch {
         match self.role {
             Role::Leader { leader_epoch } | Role::Follower { leader_epoch, .. } => leader_epoch,

@@ -622,6 +622,18 @@ impl Controller {
             }
             return Err(ErrorCode::IneligibleReplica);
         }
+        let stale = new_isr.iter().any(|(b, epoch)| {
+            !state.isr.contains(b)
+                && self
+                    .brokers
+                    .get(b)
+                    .is_some_and(|r| r.broker_epoch != *epoch)
+        });
+        if stale {
+            ready
+                .notes
+                .push(Note::Mark(Mark::IsrAddWithStaleBrokerEpoch));
+        }
         let keeps_elr = self.cfg.protocol.keeps_elr();
         let min_isr = self.cfg.min_insync_replicas;
         let s = self.partitions.get_mut(&p).expect("partition exists");

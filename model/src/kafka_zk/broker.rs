@@ -267,7 +267,7 @@ impl ZkBroker {
                         partitions,
                     },
                 ..
-            } => self.update_metadata(controller_epoch, brokers, partitions),
+            } => self.update_metadata(controller_epoch, brokers, partitions, ready),
             Input::Request {
                 conn,
                 request: Request::InitProducerId { correlation_id },
@@ -379,8 +379,11 @@ impl ZkBroker {
         ready: &mut ZkBrokerReady,
     ) {
         let rules = self.cfg.rules;
-        if rules.controller_epoch_fencing && controller_epoch < self.controller_epoch {
-            return;
+        if controller_epoch < self.controller_epoch {
+            if rules.controller_epoch_fencing {
+                return;
+            }
+            stale_epoch_applied(ready);
         }
         if rules.broker_epoch_fencing && Some(broker_epoch) != self.registered {
             return;
@@ -407,9 +410,13 @@ impl ZkBroker {
         epoch: i32,
         brokers: Vec<BrokerId>,
         partitions: Vec<PartitionState>,
+        ready: &mut ZkBrokerReady,
     ) {
-        if self.cfg.rules.controller_epoch_fencing && epoch < self.controller_epoch {
-            return;
+        if epoch < self.controller_epoch {
+            if self.cfg.rules.controller_epoch_fencing {
+                return;
+            }
+            stale_epoch_applied(ready);
         }
         self.controller_epoch = self.controller_epoch.max(epoch);
         self.metadata = (brokers, partitions);
@@ -769,4 +776,10 @@ fn persistent(path: &str) -> ZkOp {
         ephemeral: false,
         sequential: false,
     }
+}
+
+/// The coverage mark of a request from an older controller epoch applied (no fencing).
+fn stale_epoch_applied(ready: &mut ZkBrokerReady) {
+    let mark = crate::Note::Mark(crate::Mark::StaleControllerEpochApplied);
+    ready.kafka.notes.push(mark);
 }

@@ -239,7 +239,10 @@ impl ZkGroup {
     fn load(&mut self, epoch: i32, data: &[u8], version: i32) {
         self.loading = false;
         self.version = Some(version);
-        let stored: Stored = serde_json::from_slice(data).unwrap_or_default();
+        // Only coordinators write this znode, always as JSON: anything else is a broken model,
+        // and the run stops on it as a finding rather than forget the committed offsets.
+        let stored: Stored = serde_json::from_slice(data)
+            .unwrap_or_else(|e| panic!("{GROUP_OFFSETS} holds what no coordinator wrote: {e}"));
         if self.group.members.is_empty() {
             let floor = epoch.saturating_mul(GENERATIONS_PER_EPOCH);
             self.group.generation = self.group.generation.max(stored.generation).max(floor);

@@ -27,6 +27,7 @@ impl Observer {
         if restarted {
             self.check_recovered_logs(now, broker);
         }
+        self.note_states(broker, &touched, restarted, &hw_before);
         let mut advanced = Vec::new();
         for note in &ready.notes {
             self.broker_note(now, note, &mut advanced);

@@ -16,6 +16,7 @@ mod losses;
 mod metadata;
 pub use metadata::Client;
 mod replicas;
+mod states;
 mod timeline;
 mod votes;
 mod zookeeper;
@@ -197,6 +198,9 @@ pub struct Observer {
     /// Each replica's log as (leader epoch, value id), rebuilt from its disk writes.
     pub mirrors: BTreeMap<(BrokerId, PartitionId), Vec<(Epoch, u64)>>,
     pub views: BTreeMap<(BrokerId, PartitionId), ReplicaView>,
+    /// Per leader and partition, the brokers its AlterPartition in flight would add to the ISR
+    /// (for the `state:*` marks of `states.rs`).
+    pending_adds: BTreeMap<(BrokerId, PartitionId), Vec<BrokerId>>,
     /// Brokers whose log ever held a value.
     pub held_by: BTreeMap<u64, BTreeSet<BrokerId>>,
     /// Brokers that lost a value in a power loss (unflushed page cache).

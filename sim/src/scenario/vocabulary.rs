@@ -43,10 +43,27 @@ pub fn marks() -> Vec<&'static str> {
         "unclean-election",
         "kip-966-recovery",
         "group-rebalance",
+        "read-held-by-isr",
     ]);
     out.extend(FAULT_MARKS);
+    out.extend(STATE_MARKS);
     out
 }
+
+/// `state:<situation>`: an abstract state the run reached (the observer's `states.rs`), the
+/// guided search's feedback beside the protocol's branches.
+const STATE_MARKS: [&str; 10] = [
+    "state:isr-member-restarted",
+    "state:alter-partition-in-flight-across-restart",
+    "state:deposed-leader",
+    "state:deposed-leader-moved-hw",
+    "state:follower-one-epoch-behind",
+    "state:follower-two-epochs-behind",
+    "state:following-a-dead-leader",
+    "state:fetching-from-deposed-leader",
+    "state:hw-moved-with-isr-member-on-older-epoch",
+    "state:isr-member-below-epoch-start",
+];
 
 /// `fault:<kind>`: a fault of that kind took effect.
 const FAULT_MARKS: [&str; 16] = [

@@ -1,22 +1,28 @@
 //! A guided campaign, the greybox half of `ksim bench --search`: fault schedules as inputs,
-//! the protocol's coverage marks as feedback. A schedule is what a swarm seed injected
-//! (`outcome.injected`), replayed as a script with the same seed. The corpus keeps every
-//! schedule that reached a mark, or a pair of marks, no earlier run reached. Each round is
-//! either a fresh swarm seed or a mutation of a corpus entry: a fault shifted, stretched,
-//! shortened, duplicated, dropped, two faults' targets swapped, or two schedules spliced.
-//! Deterministic from the campaign's seed: rounds run two at a time and are judged in order.
-//! A finding counts, as in `first.rs`, when the modern rules pass the same scripted run.
+//! coverage marks as feedback. A schedule is what a swarm seed injected (`outcome.injected`),
+//! replayed as a script with the same seed. A run's features are its marks (the protocol's
+//! branches, the old rules acting where the modern one would not, and the observer's abstract
+//! `state:*` marks), each also with its count in powers of two. The corpus keeps every schedule
+//! that reached a new feature, or a pair of marks no earlier run reached. Each round is either
+//! a fresh swarm seed or a mutation of a corpus entry: most often one whose run made an old rule
+//! act (`old-rule:*`, the only runs that can differ from the modern rules), else one chosen for
+//! a rare feature. A mutation shifts, stretches, shortens, duplicates or drops a fault, swaps two
+//! faults' targets, turns a fault into a kindred one (a crash into a power loss or a pause), or
+//! splices two schedules. Deterministic from the campaign's seed: rounds run two at a time and are
+//! judged in order. A finding counts, as in `first.rs`, when the modern rules pass the same
+//! scripted run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::first::First;
+use super::first::{violation, First};
 use super::Line;
+use crate::check::check;
 use crate::cluster::run::run;
-use crate::scenario::{Scenario, ScriptedFault};
+use crate::scenario::{FaultAction, Scenario, ScriptedFault, Target};
 
 /// One input: the seed (its workload and network randomness) and the faults to inject.
 #[derive(Clone, Debug)]
@@ -25,24 +31,115 @@ struct Input {
     script: Option<Vec<ScriptedFault>>,
 }
 
-/// The corpus and what it covers.
+/// A schedule the corpus keeps, with the features its run reached.
+struct Entry {
+    seed: u64,
+    schedule: Vec<ScriptedFault>,
+    features: Vec<String>,
+    /// How often an old rule acted where the modern one would not (`old-rule:*` marks).
+    divergences: u64,
+}
+
+/// The corpus and what it covers: pairs of marks, and how many runs reached each feature.
+#[derive(Default)]
 struct Corpus {
-    entries: Vec<(u64, Vec<ScriptedFault>)>,
+    entries: Vec<Entry>,
     covered: BTreeSet<(String, String)>,
+    hits: BTreeMap<String, u64>,
+    /// The entries whose runs diverged from the modern rules (`divergences > 0`).
+    diverged: Vec<usize>,
+}
+
+/// A run's features: each mark, and each mark with its count in powers of two (a branch
+/// taken 8 times is another input than one taken once, as in AFL's hit counts).
+fn features(marks: &BTreeMap<String, u64>) -> Vec<String> {
+    let mut out: Vec<String> = marks.keys().cloned().collect();
+    for (m, n) in marks.iter().filter(|(_, n)| **n > 1) {
+        out.push(format!("{m}#{}", (64 - n.leading_zeros()).min(5)));
+    }
+    out
+}
+
+/// The marks of an old rule acting where the modern rule would decide otherwise: only a run
+/// with one can be a finding, so these are the search's target (directed fuzzing toward the
+/// difference between two versions, as AFLGo aims at a patch).
+fn divergences(marks: &BTreeMap<String, u64>) -> u64 {
+    marks
+        .iter()
+        .filter(|(m, _)| m.starts_with("old-rule:"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// One of `items`, drawn with probability proportional to its weight.
+fn weighted<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, f64)]) -> T {
+    let mut x = rng.gen::<f64>() * items.iter().map(|(_, w)| w).sum::<f64>();
+    for (t, w) in items {
+        if x < *w {
+            return *t;
+        }
+        x -= w;
+    }
+    items[items.len() - 1].0
 }
 
 impl Corpus {
-    /// Keep `(seed, schedule)` when its marks or pairs of marks are new.
-    fn offer(&mut self, seed: u64, schedule: &[ScriptedFault], marks: &[String]) {
-        let mut new = false;
-        for a in marks {
-            for b in marks.iter().filter(|b| *b >= a) {
+    /// Keep `(seed, schedule)` when its run diverged from the modern rules, or when its
+    /// features, or pairs of marks, are new.
+    fn offer(&mut self, seed: u64, schedule: &[ScriptedFault], marks: &BTreeMap<String, u64>) {
+        let features = features(marks);
+        let divergences = divergences(marks);
+        let mut new = divergences > 0;
+        for f in &features {
+            let n = self.hits.entry(f.clone()).or_default();
+            new |= *n == 0;
+            *n += 1;
+        }
+        for a in marks.keys() {
+            for b in marks.keys().filter(|b| *b >= a) {
                 new |= self.covered.insert((a.clone(), b.clone()));
             }
         }
         if new && !schedule.is_empty() {
-            self.entries.push((seed, schedule.to_vec()));
+            if divergences > 0 {
+                self.diverged.push(self.entries.len());
+            }
+            self.entries.push(Entry {
+                seed,
+                schedule: schedule.to_vec(),
+                features,
+                divergences,
+            });
         }
+    }
+
+    /// An entry to mutate: most often one whose run diverged (weighted by how often, up to
+    /// 16), else one aimed at a rare feature (FairFuzz's rare branches): a feature drawn with
+    /// weight 1/(runs that reached it), then an entry that reached it.
+    fn pick(&self, rng: &mut ChaCha8Rng) -> &Entry {
+        if !self.diverged.is_empty() && rng.gen_bool(0.8) {
+            let items: Vec<(usize, f64)> = self
+                .diverged
+                .iter()
+                .map(|&i| (i, self.entries[i].divergences.min(16) as f64))
+                .collect();
+            return &self.entries[weighted(rng, &items)];
+        }
+        let mut held: BTreeSet<&str> = BTreeSet::new();
+        for e in &self.entries {
+            held.extend(e.features.iter().map(String::as_str));
+        }
+        let items: Vec<(&str, f64)> = held
+            .into_iter()
+            .map(|f| (f, 1.0 / self.hits[f] as f64))
+            .collect();
+        let target = weighted(rng, &items);
+        let with: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.features.iter().any(|f| f == target))
+            .collect();
+        with[rng.gen_range(0..with.len())]
     }
 }
 
@@ -50,19 +147,16 @@ impl Corpus {
 pub fn guided_first(old: &Scenario, modern: &Scenario, from: u64, budget: Duration) -> First {
     let started = Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(from);
-    let mut corpus = Corpus {
-        entries: Vec::new(),
-        covered: BTreeSet::new(),
-    };
+    let mut corpus = Corpus::default();
     let (mut fresh, mut runs) = (from, 0u64);
     while started.elapsed() < budget {
         let inputs: Vec<Input> = (0..2)
             .map(|_| next_input(&mut rng, &corpus, &mut fresh, old.workload.duration_ms))
             .collect();
         let lines = run_both(old, &inputs);
-        for (input, (line, injected)) in inputs.iter().zip(lines) {
+        for (input, (line, injected, marks)) in inputs.iter().zip(lines) {
             runs += 1;
-            if let Some(kind) = line.finding.clone() {
+            if let Some(kind) = violation(&line) {
                 if passes(modern, input) {
                     let secs = started.elapsed().as_secs_f64();
                     return First {
@@ -78,7 +172,7 @@ pub fn guided_first(old: &Scenario, modern: &Scenario, from: u64, budget: Durati
                     };
                 }
             }
-            corpus.offer(input.seed, &injected, &line.marks);
+            corpus.offer(input.seed, &injected, &marks);
         }
     }
     First {
@@ -90,22 +184,24 @@ pub fn guided_first(old: &Scenario, modern: &Scenario, from: u64, budget: Durati
     }
 }
 
-/// A fresh swarm seed half the time (always while the corpus is empty), else a mutant.
+/// A fresh swarm seed (always while the corpus is empty), else a mutant.
 fn next_input(rng: &mut ChaCha8Rng, corpus: &Corpus, fresh: &mut u64, end_ms: u64) -> Input {
-    if corpus.entries.is_empty() || rng.gen_bool(0.5) {
+    // Fresh seeds half the time; a fifth once some run diverged, to work on those.
+    let fresh_share = if corpus.diverged.is_empty() { 0.5 } else { 0.2 };
+    if corpus.entries.is_empty() || rng.gen_bool(fresh_share) {
         *fresh += 1;
         return Input {
             seed: *fresh - 1,
             script: None,
         };
     }
-    let (seed, base) = &corpus.entries[rng.gen_range(0..corpus.entries.len())];
-    let other = &corpus.entries[rng.gen_range(0..corpus.entries.len())].1;
-    let mut script = base.clone();
+    let base = corpus.pick(rng);
+    let other = &corpus.entries[rng.gen_range(0..corpus.entries.len())].schedule;
+    let mut script = base.schedule.clone();
     mutate(rng, &mut script, other, end_ms);
     script.sort_by_key(|f| f.at_ms);
     Input {
-        seed: *seed,
+        seed: base.seed,
         script: Some(script),
     }
 }
@@ -118,7 +214,7 @@ fn mutate(
     end_ms: u64,
 ) {
     let i = rng.gen_range(0..script.len());
-    match rng.gen_range(0..6) {
+    match rng.gen_range(0..7) {
         0 => {
             let shift = rng.gen_range(0..=4_000) as i64 - 2_000;
             let at = (script[i].at_ms as i64 + shift).clamp(0, end_ms as i64);
@@ -131,6 +227,7 @@ fn mutate(
             let k = if rng.gen_bool(0.5) { 2.0 } else { 0.5 };
             scale(&mut f.restart_after_ms, k);
             scale(&mut f.heal_after_ms, k);
+            scale(&mut f.latency_ms, k);
         }
         2 => {
             let mut copy = script[i].clone();
@@ -145,6 +242,12 @@ fn mutate(
             let target = script[j].target.clone();
             script[j].target = std::mem::replace(&mut script[i].target, target);
         }
+        5 if matches!(script[i].target, Target::Broker(_)) => {
+            let kin = kindred(script[i].action);
+            if !kin.is_empty() {
+                script[i].action = kin[rng.gen_range(0..kin.len())];
+            }
+        }
         _ => {
             let cut = rng.gen_range(0..=end_ms);
             script.retain(|f| f.at_ms < cut);
@@ -154,6 +257,25 @@ fn mutate(
             }
         }
     }
+}
+
+/// The fault kinds that take the same settings as `action`, so that one can stand for
+/// another in a schedule: a crash, a power loss or a pause (restarted or resumed after a
+/// while); the partitions of one node (healed after a while); the slow links.
+fn kindred(action: FaultAction) -> &'static [FaultAction] {
+    use FaultAction::*;
+    const DOWN: &[FaultAction] = &[Crash, PowerLoss, Pause];
+    const CUT: &[FaultAction] = &[
+        Isolate,
+        IsolateFromReplicas,
+        IsolateFromController,
+        IsolateOutbound,
+    ];
+    const SLOW: &[FaultAction] = &[Slow, SlowToController, SlowAlterPartition];
+    [DOWN, CUT, SLOW]
+        .into_iter()
+        .find(|kin| kin.contains(&action))
+        .unwrap_or(&[])
 }
 
 /// `sc` with the input's faults: its own swarm, or the schedule as a script.
@@ -166,8 +288,10 @@ fn with_input(sc: &Scenario, input: &Input) -> Scenario {
     sc
 }
 
-/// Both inputs under `old`, at once: each run's line and the faults it injected.
-fn run_both(old: &Scenario, inputs: &[Input]) -> Vec<(Line, Vec<ScriptedFault>)> {
+type Judged = (Line, Vec<ScriptedFault>, BTreeMap<String, u64>);
+
+/// Both inputs under `old`, at once: each run's line, the faults it injected and its marks.
+fn run_both(old: &Scenario, inputs: &[Input]) -> Vec<Judged> {
     std::thread::scope(|s| {
         let handles: Vec<_> = inputs
             .iter()
@@ -175,7 +299,9 @@ fn run_both(old: &Scenario, inputs: &[Input]) -> Vec<(Line, Vec<ScriptedFault>)>
                 s.spawn(move || {
                     let sc = with_input(old, input);
                     let out = run(input.seed, &sc);
-                    (Line::from_run(&out, &sc), out.outcome.injected.clone())
+                    let report = check(&out);
+                    let line = Line::from_report(&out, &sc, &report);
+                    (line, out.outcome.injected.clone(), report.marks)
                 })
             })
             .collect();

@@ -59,7 +59,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::check::{check, Verdict};
+use crate::check::{check, Report, Verdict};
 use crate::cluster::ctx::lock;
 use crate::cluster::run::{run, RunOutput};
 use crate::report::output::reproduce_line;
@@ -149,7 +149,11 @@ pub struct Line {
 
 impl Line {
     fn from_run(out: &RunOutput, sc: &Scenario) -> Line {
-        let report = check(out);
+        Line::from_report(out, sc, &check(out))
+    }
+
+    /// The line of a run already judged (`report` is `check(out)`).
+    fn from_report(out: &RunOutput, sc: &Scenario, report: &Report) -> Line {
         let (finding, message) = match (report.violations.first(), report.verdict) {
             (Some(v), _) => (Some(v.checker.to_string()), v.message.clone()),
             (None, Verdict::Vacuous) => (Some("vacuous".to_string()), report.vacuous.join("; ")),
