@@ -261,8 +261,7 @@ impl Broker {
             match r.followers.get(b) {
                 Some(fs) => {
                     candidate = candidate.min(fs.leo);
-                    // No broker epoch yet: it has not fetched in this leader epoch.
-                    remembered |= fs.broker_epoch == -1 && fs.leo >= 0;
+                    remembered |= fs.remembered;
                 }
                 None => return,
             }
@@ -577,6 +576,7 @@ fn follower_fetched(r: &mut Replica, f: &FetchReq, now: TimeMs, proto: Protocol)
         fs.last_caught_up_ms = fs.last_caught_up_ms.max(fs.last_fetch_ms);
     }
     fs.leo = f.fetch_offset;
+    fs.remembered = false;
     fs.broker_epoch = f.broker_epoch;
     fs.last_fetch_ms = now;
     fs.leader_leo_at_last_fetch = leo;

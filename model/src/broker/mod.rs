@@ -39,6 +39,9 @@ struct FollowerState {
     /// -1 until the follower fetches in this leader epoch (only such fetches count towards
     /// the HW), unless the old rule remembers it from an earlier epoch.
     leo: Offset,
+    /// `leo` is remembered from an earlier leader epoch (the follower has not fetched in
+    /// this one yet).
+    remembered: bool,
     broker_epoch: i64,
     last_caught_up_ms: TimeMs,
     last_fetch_ms: TimeMs,
@@ -659,6 +662,7 @@ impl Broker {
                     *b,
                     FollowerState {
                         leo: remembered.get(b).copied().unwrap_or(-1),
+                        remembered: remembered.contains_key(b),
                         broker_epoch: -1,
                         last_caught_up_ms: caught_up,
                         last_fetch_ms: now,
