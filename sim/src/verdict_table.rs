@@ -305,7 +305,9 @@ rows! {
     skip_truncation_1_kept: "acks-1-failover" ["flaw=skip-truncation"] seed 1 keep => Flagged("log-matching");
     followers_never_fetch_1_kept: "default" ["flaw=followers-never-fetch", "duration_ms=6000", "settle_ms=5000"] seed 1 keep => Flagged("liveness");
     panic_on_restart_4_kept: "acks-all-leader-crash" ["flaw=panic-on-restart"] seed 4 keep => Flagged("panic");
-    // Asked for faults, none injected: every scripted fault falls after the run's end.
+    // Asked for faults, none injected: every scripted fault falls after the writes end. A file
+    // or `--set` saying so is refused before running (exit 2); this row, built without that
+    // check, shows the vacuity check that stands behind it.
     script_past_the_end_1: "acks-1-failover" ["duration_ms=3000"] seed 1 => Vacuous;
     double_vote_20: "controller-failover" ["quorum_flaw=double-vote"] seed 20 => Flagged("quorum");
     // ZooKeeper mode: the same checkers, and the ensemble's own, over the ZooKeeper-era cluster.

@@ -80,7 +80,19 @@ fn a_run_without_a_seed_draws_one_and_prints_it() {
 
 #[test]
 fn a_vacuous_run_exits_3() {
+    // Random faults asked for, the first due after the writes end: none is injected.
     let (code, out, _) = ksim(&[
+        "run",
+        "default",
+        "--seed",
+        "1",
+        "--set",
+        "faults.random.interval_ms=[25000, 25000]",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("VACUOUS"), "{out}");
+    // A scripted fault after the writes end is refused before running.
+    let (code, _, err) = ksim(&[
         "run",
         "acks-all-leader-crash",
         "--seed",
@@ -88,8 +100,8 @@ fn a_vacuous_run_exits_3() {
         "--set",
         "duration_ms=3000",
     ]);
-    assert_eq!(code, 3, "{out}");
-    assert!(out.contains("VACUOUS"), "{out}");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("faults.script[0].at_ms"), "{err}");
 }
 
 #[test]

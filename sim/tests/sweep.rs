@@ -569,7 +569,8 @@ fn panicking_seeds_do_not_grow_the_sweeps_memory() {
         "--set",
         "flaw=panic-on-restart",
         "--set",
-        "duration_ms=8000",
+        // Past the first restart (17 s, where the flaw panics) and the second crash's time.
+        "duration_ms=24500",
         "--seeds",
         "120",
         "--jobs",

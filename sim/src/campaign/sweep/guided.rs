@@ -206,7 +206,8 @@ fn next_input(rng: &mut ChaCha8Rng, corpus: &Corpus, fresh: &mut u64, end_ms: u6
     }
 }
 
-/// One mutation of `script` (never empty: a schedule it would empty is left as it was).
+/// One mutation of `script` (never empty: a schedule it would empty is left as it was; every
+/// fault stays before `end_ms`, the end of the writes, after which faults no longer fire).
 fn mutate(
     rng: &mut ChaCha8Rng,
     script: &mut Vec<ScriptedFault>,
@@ -217,7 +218,7 @@ fn mutate(
     match rng.gen_range(0..7) {
         0 => {
             let shift = rng.gen_range(0..=4_000) as i64 - 2_000;
-            let at = (script[i].at_ms as i64 + shift).clamp(0, end_ms as i64);
+            let at = (script[i].at_ms as i64 + shift).clamp(0, end_ms as i64 - 1);
             script[i].at_ms = at as u64;
         }
         1 => {
@@ -231,7 +232,7 @@ fn mutate(
         }
         2 => {
             let mut copy = script[i].clone();
-            copy.at_ms = rng.gen_range(0..=end_ms);
+            copy.at_ms = rng.gen_range(0..end_ms);
             script.push(copy);
         }
         3 if script.len() > 1 => {
@@ -360,7 +361,7 @@ mod tests {
         for _ in 0..500 {
             let mut s = one.clone();
             mutate(&mut rng, &mut s, &one, 6_000);
-            assert!(!s.is_empty() && s.iter().all(|f| f.at_ms <= 6_000), "{s:?}");
+            assert!(!s.is_empty() && s.iter().all(|f| f.at_ms < 6_000), "{s:?}");
         }
     }
 }

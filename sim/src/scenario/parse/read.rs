@@ -142,11 +142,11 @@ pub(super) static SCRIPT_KEYS: &[(&str, ScriptApply)] = &[
         Ok(())
     }),
     ("restart_after_ms", |d, v| {
-        d.restart_after_ms = Some(int_in(v, 0, MAX)?);
+        d.restart_after_ms = Some(int_in(v, 1, MAX)?);
         Ok(())
     }),
     ("heal_after_ms", |d, v| {
-        d.heal_after_ms = Some(int_in(v, 0, MAX)?);
+        d.heal_after_ms = Some(int_in(v, 1, MAX)?);
         Ok(())
     }),
     ("latency_ms", |d, v| {
@@ -159,7 +159,8 @@ pub(super) static SCRIPT_KEYS: &[(&str, ScriptApply)] = &[
     }),
     // 1% to 10000%: a clock may run slow or fast, never stop or run backwards.
     ("clock_percent", |d, v| {
-        d.clock_percent = Some(int_in(v, 1, 10_000)?);
+        // A clock between a tenth and four times real speed (the swarm draws 25 to 400).
+        d.clock_percent = Some(int_in(v, 10, 400)?);
         Ok(())
     }),
 ];
@@ -445,6 +446,22 @@ pub(super) fn parse_unvalidated(
         };
         error_at(origin, text, None, &e.span(), message)
     })?;
+    if doc
+        .as_table()
+        .iter()
+        .all(|(k, _)| k == "name" || k == "description")
+    {
+        return Err(InputError {
+            file: origin.to_string(),
+            line: Some(1),
+            column: Some(1),
+            key: None,
+            message: "the file sets nothing a run depends on (no [cluster], [server], \
+                      [producer], [workload] or [faults] key): it would run a fault-free cluster \
+                      of defaults and call it VALID; start from a copy of scenarios/default.toml"
+                .into(),
+        });
+    }
     let mut sc = Scenario {
         origin: origin.to_string(),
         ..Scenario::default()

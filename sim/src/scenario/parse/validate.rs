@@ -149,6 +149,13 @@ pub(super) fn check_random(sc: &Scenario) -> Option<Problem> {
     if r.max_down < 1 {
         return bad("max_down", "max_down must be at least 1".into());
     }
+    if r.max_down > sc.brokers.max(0) as usize {
+        let msg = format!(
+            "max_down = {} is more than the cluster's {} broker(s)",
+            r.max_down, sc.brokers
+        );
+        return bad("max_down", msg);
+    }
     if r.kinds.is_empty()
         || r.kinds
             .iter()
@@ -180,6 +187,11 @@ pub(super) fn check_random(sc: &Scenario) -> Option<Problem> {
 pub(super) fn check_script(sc: &Scenario) -> Option<Problem> {
     sc.faults.script.iter().enumerate().find_map(|(i, f)| {
         let key = |k: &str| format!("{SCRIPT_SECTION}[{i}].{k}");
+        let end = sc.workload.duration_ms;
+        if f.at_ms >= end {
+            let msg = format!("at_ms = {} is not before the end of the writes (workload.duration_ms = {end}): faults fire only while the workload runs, so this one never would", f.at_ms);
+            return Some((key("at_ms"), msg));
+        }
         if !f.action.stops_a_node() && f.restart_after_ms.is_some() {
             let msg = format!("restart_after_ms is not allowed with action = \"{}\" (only crash, power-loss and pause stop a node)", f.action.name());
             return Some((key("restart_after_ms"), msg));

@@ -93,7 +93,8 @@ pub(super) fn named<T: Named>(v: &Value) -> Result<T, String> {
 /// because TOML users naturally write `acks = 1`.
 pub(super) fn acks(v: &Value) -> Result<Acks, String> {
     let text = match v {
-        Value::String(s) => s.value().trim().to_string(),
+        // Written exactly: `"all\n"` or `" 1"` is a slip, not a spelling of acks.
+        Value::String(s) => s.value().to_string(),
         Value::Integer(i) => i.value().to_string(),
         _ => return Err(expected("a string or an integer", v)),
     };
@@ -103,7 +104,8 @@ pub(super) fn acks(v: &Value) -> Result<Acks, String> {
         "1" => Ok(Acks::Leader),
         all if all.eq_ignore_ascii_case("all") => Ok(Acks::All),
         other => Err(format!(
-            "invalid value `{other}`: must be one of: all, -1, 0, 1"
+            "invalid value `{}`: must be one of: all, -1, 0, 1",
+            other.escape_debug()
         )),
     }
 }

@@ -18,7 +18,7 @@ fn load_by_name_and_path_and_gallery() {
     let second = scratch("second");
     std::fs::write(
         first.join("alpha.toml"),
-        "description = \"\"\"\n\nAlpha story.\nMore.\"\"\"\n",
+        "description = \"\"\"\n\nAlpha story.\nMore.\"\"\"\n[cluster]\nbrokers = 3\n",
     )
     .unwrap();
     std::fs::write(

@@ -158,9 +158,25 @@ fn script_entries_are_sorted_by_time_keeping_file_order_for_ties() {
     );
 }
 
+/// A file that sets nothing would run a fault-free cluster of defaults and say VALID: it is
+/// refused, as are one of blanks and one with a name alone.
 #[test]
-fn empty_file_gives_defaults_and_the_file_stem_as_name() {
-    let sc = parse("", "dir/quiet-run.toml").unwrap();
+fn a_file_that_sets_nothing_is_refused() {
+    for text in [
+        "",
+        "  \n\n",
+        "name = \"x\"\n",
+        "name = \"x\"\ndescription = \"y\"\n",
+    ] {
+        let e = parse(text, "dir/quiet-run.toml").unwrap_err();
+        assert_eq!(e.file, "dir/quiet-run.toml");
+        assert!(e.message.contains("sets nothing"), "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn a_file_with_one_key_gives_defaults_for_the_rest_and_the_file_stem_as_name() {
+    let sc = parse("[cluster]\nbrokers = 3\n", "dir/quiet-run.toml").unwrap();
     let d = Scenario::default();
     assert_eq!(sc.name, "quiet-run");
     assert_eq!(
@@ -171,6 +187,41 @@ fn empty_file_gives_defaults_and_the_file_stem_as_name() {
     assert_eq!(sc.producer.acks, Acks::All);
     assert!(sc.faults.random.is_none() && sc.faults.script.is_empty());
     assert_eq!(sc.selftest.flaw, Flaw::None);
+}
+
+/// Values that parse but mean nothing: a fault that lasts 0 ms, a clock ten times too fast, a
+/// fault after the writes end, more brokers down than exist, acks with a stray newline.
+#[test]
+fn nonsense_values_are_refused_with_their_key() {
+    let fault =
+        |extra: &str| format!("[[faults.script]]\nat_ms = 1000\ntarget = \"broker:1\"\n{extra}");
+    for (text, key) in [
+        (
+            fault("action = \"crash\"\nrestart_after_ms = 0\n"),
+            "faults.script[0].restart_after_ms",
+        ),
+        (
+            fault("action = \"isolate\"\nheal_after_ms = 0\n"),
+            "faults.script[0].heal_after_ms",
+        ),
+        (
+            fault("action = \"clock-drift\"\nclock_percent = 1000\n"),
+            "faults.script[0].clock_percent",
+        ),
+        (
+            "[workload]\nduration_ms = 500\n".to_string() + &fault("action = \"crash\"\n"),
+            "faults.script[0].at_ms",
+        ),
+        (
+            "[faults.random]\nmax_down = 4\n".into(),
+            "faults.random.max_down",
+        ),
+        ("[producer]\nacks = \"all\\n\"\n".into(), "producer.acks"),
+    ] {
+        let e = parse(&text, "x.toml").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some(key), "{text}: {e}");
+        assert!(e.line.is_some(), "{text}: {e}");
+    }
 }
 
 #[test]
