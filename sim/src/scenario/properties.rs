@@ -231,6 +231,10 @@ pub fn apply_properties(
             key: key.map(String::from),
             message,
         };
+        if key.is_empty() {
+            let msg = format!("a value (`={value}`) with no key before it");
+            return Err(at(1, None, msg));
+        }
         if kind == PropertiesKind::ZooKeeper {
             if let Some(id) = key.strip_prefix("server.") {
                 let id = id.parse().map_err(|_| {
@@ -244,7 +248,7 @@ pub fn apply_properties(
                 continue;
             }
         }
-        let value = zoo_cfg_boolean(kind, &key, value);
+        let value = kafka_boolean(zoo_cfg_boolean(kind, &key, value));
         if kind.modelled().contains(&key.as_str()) {
             set_text(sc, &format!("{}.{key}", kind.section()), &value)
                 .map_err(|e| at(value_col, Some(&key), e.message))?;
@@ -281,6 +285,16 @@ pub fn apply_properties(
         }
     }
     apply_ensemble(sc, file, &servers)
+}
+
+/// Kafka reads a boolean in any case (`ConfigDef` compares with `equalsIgnoreCase`), so `TRUE`
+/// is `true`; the key table reads the lower-case TOML spelling.
+fn kafka_boolean(value: String) -> String {
+    match value.trim() {
+        v if v.eq_ignore_ascii_case("true") => "true".into(),
+        v if v.eq_ignore_ascii_case("false") => "false".into(),
+        _ => value,
+    }
 }
 
 /// ZooKeeper writes its booleans `yes` / `no` (`forceSync=no`); the key table reads
@@ -371,6 +385,25 @@ mod tests {
             sc.overrides[0],
             ("server.min.insync.replicas".to_string(), "2".to_string())
         );
+    }
+
+    #[test]
+    fn booleans_in_any_case_as_kafka_reads_them_and_a_value_without_a_key_is_refused() {
+        let sc = apply(
+            "unclean.leader.election.enable=TRUE\n",
+            PropertiesKind::Server,
+        )
+        .unwrap();
+        assert!(sc.broker.unclean_leader_election_enable);
+        let sc = apply(
+            "unclean.leader.election.enable = False\n",
+            PropertiesKind::Server,
+        )
+        .unwrap();
+        assert!(!sc.broker.unclean_leader_election_enable);
+        let e = apply("min.insync.replicas=2\n=1\n", PropertiesKind::Server).unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("no key"), "{e}");
     }
 
     #[test]
