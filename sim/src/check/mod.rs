@@ -643,33 +643,66 @@ fn log_matching(out: &RunOutput, obs: &Observer) -> (Vec<Violation>, u64) {
     (violations, compared)
 }
 
+/// A replica's role in Kafka's words.
+fn replica_role(role: ksim_model::Role) -> String {
+    match role {
+        ksim_model::Role::Leader { leader_epoch } => {
+            format!("leader in leader epoch {leader_epoch}")
+        }
+        ksim_model::Role::Follower {
+            leader,
+            leader_epoch,
+        } => format!("follower of broker {leader} in leader epoch {leader_epoch}"),
+        ksim_model::Role::Offline => "offline (no leader known, or fenced)".into(),
+    }
+}
+
+/// A quorum member's role in words: `member` is "server" or "controller".
+fn quorum_role(role: ksim_model::quorum::Role, member: &str) -> String {
+    match role {
+        ksim_model::quorum::Role::Leader => "leader".into(),
+        ksim_model::quorum::Role::Candidate => "candidate (electing)".into(),
+        ksim_model::quorum::Role::Follower { leader: Some(l) } => {
+            format!("follower of {member} {l}")
+        }
+        ksim_model::quorum::Role::Follower { leader: None } => "follower, no leader known".into(),
+    }
+}
+
 /// Each replica's state, for stall reports.
 pub fn describe_state(obs: &Observer) -> String {
     let mut parts = Vec::new();
     for ((b, p), v) in &obs.views {
         parts.push(format!(
-            "broker {b} p{p}: {:?} LEO {} HW {}{}",
-            v.role,
+            "broker {b} p{p}: {} LEO {} HW {}{}",
+            replica_role(v.role),
             v.leo,
             v.hw,
             if v.alive { "" } else { " (down)" }
         ));
     }
     for (p, (l, e, isr)) in &obs.controller {
+        let leader = l.map_or("none".to_string(), |l| format!("broker {l}"));
         parts.push(format!(
-            "controllers' view of p{p}: leader {l:?} epoch {e} ISR {isr:?}"
+            "controllers' view of p{p}: leader {leader}, leader epoch {e}, ISR {isr:?}"
         ));
     }
     for (c, n) in &obs.quorum {
         parts.push(if obs.rules.zookeeper {
             format!(
-                "zookeeper {c}: {:?} epoch {} committed {} logged {}",
-                n.role, n.term, n.commit_index, n.last_index
+                "zookeeper {c}: {}, epoch {}, committed {}, logged {}",
+                quorum_role(n.role, "server"),
+                n.term,
+                n.commit_index,
+                n.last_index
             )
         } else {
             format!(
-                "controller {c}: {:?} term {} commit index {} log length {}",
-                n.role, n.term, n.commit_index, n.last_index
+                "controller {c}: {}, term {}, commit index {}, log length {}",
+                quorum_role(n.role, "controller"),
+                n.term,
+                n.commit_index,
+                n.last_index
             )
         });
     }

@@ -262,15 +262,29 @@ pub fn summary(out: &RunOutput, report: &Report) -> String {
     if let Some(shown) = &report.story {
         let _ = writeln!(s, "story      shows what it must: {shown}");
     }
-    if let Some(v) = report.violations.first() {
+    summary_violations(&mut s, report);
+    let _ = writeln!(s, "reproduce: {}", reproduce_line(sc, out.seed));
+    s
+}
+
+/// The first violations, each with its checker and time, and where the rest are.
+fn summary_violations(s: &mut String, report: &Report) {
+    const SHOWN: usize = 5;
+    for (i, v) in report.violations.iter().take(SHOWN).enumerate() {
+        let label = if i == 0 { "first" } else { "then" };
         let _ = writeln!(
             s,
-            "first      [{}] at {} ms: {}",
+            "{label:<10} [{}] at {} ms: {}",
             v.checker, v.time_ms, v.message
         );
     }
-    let _ = writeln!(s, "reproduce: {}", reproduce_line(sc, out.seed));
-    s
+    if report.violations.len() > SHOWN {
+        let _ = writeln!(
+            s,
+            "           and {} more: every one is in the run report's results.json (or `--json`)",
+            report.violations.len() - SHOWN
+        );
+    }
 }
 
 /// The faults injected, and what the run counted: writes, reads, the cluster's events.
@@ -280,10 +294,9 @@ fn summary_counts(s: &mut String, out: &RunOutput, report: &Report, obs: &Observ
     let _ = writeln!(
         s,
         "faults     {}",
-        if obs.faults.is_empty() {
-            "none injected".to_string()
-        } else {
-            String::new()
+        match obs.faults.len() {
+            0 => "none injected".to_string(),
+            n => format!("{n} injected:"),
         }
     );
     for (t, f) in &obs.faults {
