@@ -253,6 +253,8 @@ rows! {
     orders_and_payments_1: "orders-and-payments" [] seed 1 => Valid;
     producer_retry_duplicates_1: "producer-retry-duplicates" [] seed 1 => Valid;
     producer_retry_idempotent_1: "producer-retry-duplicates" ["enable.idempotence=true"] seed 1 => Valid;
+    // Once reported stalled with partition 15 at ISR [1]; every partition commits now.
+    producer_retry_16_partitions_1: "producer-retry-duplicates" ["num.partitions=16"] seed 1 => Valid;
     jepsen_2013_1: "jepsen-2013" [] seed 1 => Valid;
     jepsen_2013_clean_only_1: "jepsen-2013" ["unclean.leader.election.enable=false"] seed 1 => Valid;
     follower_cut_off_1: "follower-cut-off" [] seed 1 => Valid;
