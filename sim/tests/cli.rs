@@ -288,3 +288,24 @@ fn a_planted_panic_and_a_planted_livelock_are_findings_whose_reproduce_lines_rep
         );
     }
 }
+
+/// acks=0 hears no answer: its writes are counted as sent, never as acknowledged, and a lost
+/// one is described without an offset it never had or a min.insync.replicas that played no part.
+#[test]
+fn acks_0_writes_are_sent_not_acknowledged() {
+    let (code, out, err) = ksim(&["run", "default", "--seed", "2", "--set", "acks=0"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("sent=") && out.contains("none acknowledged"),
+        "{out}"
+    );
+    assert!(!out.contains(" acked="), "{out}");
+    assert!(
+        out.contains("sent write(s) lost, as acks=0 allows"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("offset ?") && !out.contains("acks=0 with min.insync"),
+        "{out}"
+    );
+}

@@ -470,7 +470,9 @@ fn durability(
                 let since = obs.committed_at.get(&op.value).map_or(op.time_ms, |t| (*t).min(op.time_ms));
                 let unclean_after = obs.rules.unclean_leader_election_enable
                     && obs.unclean_elections.get(&op.partition).is_some_and(|v| v.iter().any(|t| *t >= since));
-                let reason = if !committed && acks != Acks::All {
+                let reason = if !committed && acks == Acks::None {
+                    Some("acks=0: sent without waiting for any answer, and never committed (never below a leader's HW)".to_string())
+                } else if !committed && acks != Acks::All {
                     Some(format!("acks={}: acknowledged by the leader alone and never committed (never below a leader's HW) before the leader failed over", acks.name()))
                 } else if !holders.is_empty() && holders.iter().all(|b| power_lost.contains(b)) {
                     Some(format!("every replica that held it ({}) lost it in a power loss before flushing it", list(&holders)))

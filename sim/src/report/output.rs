@@ -5,7 +5,7 @@
 use ksim_model::Named;
 use std::fmt::Write;
 
-use ksim_model::Flaw;
+use ksim_model::{Acks, Flaw};
 use serde_json::json;
 
 use crate::check::{Report, Verdict};
@@ -304,8 +304,8 @@ fn summary_counts(s: &mut String, out: &RunOutput, report: &Report, obs: &Observ
     }
     let _ = writeln!(
         s,
-        "writes     invoked={} acked={} failed={} unknown={} lost-but-allowed={} lost-violating={} duplicated={} reordered={}",
-        c.invoked, c.acked, c.failed, c.unknown, c.lost_allowed, c.lost_violating, c.duplicates, c.reordered
+        "writes     invoked={} {} failed={} unknown={} lost-but-allowed={} lost-violating={} duplicated={} reordered={}",
+        c.invoked, acked_words(sc, c.acked), c.failed, c.unknown, c.lost_allowed, c.lost_violating, c.duplicates, c.reordered
     );
     if sc.workload.consumers > 0 {
         let _ = writeln!(
@@ -380,16 +380,22 @@ fn summary_checked(s: &mut String, out: &RunOutput, report: &Report) {
             cov.checker, cov.compared, cov.unit
         );
     }
-    if !report.allowed_losses.is_empty() {
-        let first = &report.allowed_losses[0];
+    if let Some(first) = report.allowed_losses.first() {
+        // acks=0 hears no answer: its writes are sent, never acknowledged, and have no offset.
+        let (what, config) = match sc.producer.acks {
+            Acks::None => ("sent", "acks=0".to_string()),
+            _ => ("acknowledged", config_words(sc)),
+        };
+        let at = first
+            .offset
+            .map(|o| format!(", offset {o}"))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "allowed    {} acknowledged write(s) lost, as {} allows; e.g. value {} (partition {}, offset {}): {}",
+            "allowed    {} {what} write(s) lost, as {config} allows; e.g. value {} (partition {}{at}): {}",
             report.allowed_losses.len(),
-            config_words(sc),
             first.value,
             first.partition,
-            first.offset.map(|o| o.to_string()).unwrap_or_else(|| "?".into()),
             first.reason
         );
     }
@@ -491,6 +497,15 @@ pub fn explain(out: &RunOutput, report: &Report) -> String {
     let _ = writeln!(s, "verdict    {verdict}");
     let _ = writeln!(s, "reproduce: {}", reproduce_line(&out.ctx.sc, out.seed));
     s
+}
+
+/// The writes the producer counts as done: acknowledged, or with acks=0 only sent (it waits for
+/// no answer, so nothing is acknowledged).
+fn acked_words(sc: &Scenario, acked: u64) -> String {
+    match sc.producer.acks {
+        Acks::None => format!("sent={acked} (acks=0: none acknowledged)"),
+        _ => format!("acked={acked}"),
+    }
 }
 
 fn config_words(sc: &Scenario) -> String {
