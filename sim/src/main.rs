@@ -428,7 +428,11 @@ fn shrink_one(sc: &Scenario, seed: u64, out: Option<std::path::PathBuf>) -> i32 
         shrunk.checker,
         shrunk.message
     );
-    println!("replay: cargo run --release -- run {}", path.display());
+    println!(
+        "replay: {} run {}",
+        ksim::report::output::ksim_command(),
+        path.display()
+    );
     0
 }
 

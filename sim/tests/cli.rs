@@ -309,3 +309,26 @@ fn acks_0_writes_are_sent_not_acknowledged() {
         "{out}"
     );
 }
+
+/// Outside a cargo checkout the reproduce line is the binary's own invocation; through cargo
+/// (which sets `CARGO` for what it runs) it is the `cargo run` line.
+#[test]
+fn the_reproduce_line_runs_the_binary_it_was_printed_by() {
+    let bin = env!("CARGO_BIN_EXE_ksim");
+    let out = std::process::Command::new(bin)
+        .args(["run", "default", "--seed", "1", "--no-report"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CARGO")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("reproduce: {bin} run default --seed 1")),
+        "{stdout}"
+    );
+    let (_, stdout, _) = ksim(&["run", "default", "--seed", "1"]);
+    assert!(
+        stdout.contains("reproduce: cargo run --release -- run default --seed 1"),
+        "{stdout}"
+    );
+}

@@ -163,7 +163,10 @@ fn replay_line(label: &str, k: usize, r: &First) -> Option<String> {
             let written = std::fs::create_dir_all(FOUND_DIR)
                 .and_then(|()| std::fs::write(&path, crate::scenario::parse::to_toml(sc)));
             match written {
-                Ok(()) => format!("cargo run --release -- run {path} --seed {seed}"),
+                Ok(()) => format!(
+                    "{} run {path} --seed {seed}",
+                    crate::report::output::ksim_command()
+                ),
                 Err(e) => format!("(cannot write {path}: {e})"),
             }
         }

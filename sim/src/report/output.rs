@@ -31,11 +31,20 @@ pub(crate) fn sh(word: &str) -> String {
 }
 
 /// The one command that replays this run.
+/// How to run ksim again the way it was run now: through cargo in a checkout (cargo sets
+/// `CARGO` for what it runs), else the binary as it was invoked (`ksim`, or its path).
+pub fn ksim_command() -> String {
+    if std::env::var_os("CARGO").is_some() {
+        return "cargo run --release --".into();
+    }
+    match std::env::args().next() {
+        Some(argv0) if argv0.contains('/') => sh(&argv0),
+        _ => "ksim".into(),
+    }
+}
+
 pub fn reproduce_line(sc: &Scenario, seed: u64) -> String {
-    let mut line = format!(
-        "cargo run --release -- run {} --seed {seed}",
-        sh(&sc.origin)
-    );
+    let mut line = format!("{} run {} --seed {seed}", ksim_command(), sh(&sc.origin));
     for (k, v) in &sc.overrides {
         let _ = write!(line, " --set {}", sh(&format!("{k}={v}")));
     }
