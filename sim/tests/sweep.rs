@@ -625,8 +625,10 @@ fn until_first_stops_at_the_lowest_failing_seed_whatever_the_jobs() {
             (100..=110).all(|s| ran.contains(&s)),
             "every seed before it ran: {ran:?}"
         );
-        // Besides the seeds up to the finding, at most the one the other job was running.
-        assert!(ran.len() <= 11 + 1, "the queue stopped: {ran:?}");
+        // Besides the seeds up to the finding, the few the other job took while the finding
+        // was being judged (on a loaded machine, two or three): the queue stops, it does not
+        // run on through the range.
+        assert!(ran.len() <= 11 + 4, "the queue stopped: {ran:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
