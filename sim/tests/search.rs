@@ -414,4 +414,11 @@ fn the_modern_rules_reach_no_old_rule_mark_over_swarm_seeds() {
         }
     }
     assert!(states.len() >= 4, "{states:?}");
+    // Each is a name a scenario's `sweep_marks` may require (the vocabulary lists it).
+    let known = ksim::scenario::vocabulary::marks();
+    let unknown: Vec<_> = states
+        .iter()
+        .filter(|m| !known.contains(&m.as_str()))
+        .collect();
+    assert!(unknown.is_empty(), "{unknown:?}");
 }

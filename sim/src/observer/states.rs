@@ -50,13 +50,18 @@ impl Observer {
         }
     }
 
-    /// Which brokers each of `broker`'s AlterPartitions in flight would add to the ISR.
+    /// Which brokers each of `broker`'s AlterPartitions in flight would add to the ISR. Only
+    /// a leader has one in flight, and rarely: most steps touch nothing here.
     fn track_pending_adds(&mut self, broker: &Broker) {
         for r in broker.replicas() {
             let key = (broker.id, r.partition);
-            let adds: Vec<BrokerId> = r
-                .pending_isr()
-                .unwrap_or(&[])
+            let Some(pending) = r.pending_isr() else {
+                if !self.pending_adds.is_empty() {
+                    self.pending_adds.remove(&key);
+                }
+                continue;
+            };
+            let adds: Vec<BrokerId> = pending
                 .iter()
                 .filter(|m| !r.isr.contains(m))
                 .copied()
@@ -71,13 +76,12 @@ impl Observer {
 
     /// The states of `b`'s replica of `p` against the controllers' latest leader epoch.
     fn replica_states(&mut self, b: BrokerId, p: PartitionId, hw_moved: bool) {
-        let Some((_, epoch, isr)) = self.controller.get(&p).cloned() else {
+        let (Some((_, epoch, _)), Some(view)) = (self.controller.get(&p), self.views.get(&(b, p)))
+        else {
             return;
         };
-        let Some(view) = self.views.get(&(b, p)).cloned() else {
-            return;
-        };
-        match view.role {
+        let (epoch, role) = (*epoch, view.role);
+        match role {
             Role::Follower {
                 leader,
                 leader_epoch,
@@ -89,7 +93,13 @@ impl Observer {
                         self.mark("state:deposed-leader-moved-hw");
                     }
                 }
-                self.leader_isr_states(b, p, leader_epoch, &isr, hw_moved);
+                let (older, below_start) = self.isr_lag(b, p, leader_epoch);
+                if older && hw_moved {
+                    self.mark("state:hw-moved-with-isr-member-on-older-epoch");
+                }
+                if below_start {
+                    self.mark("state:isr-member-below-epoch-start");
+                }
             }
             Role::Offline => {}
         }
@@ -117,20 +127,14 @@ impl Observer {
         }
     }
 
-    /// A leader's ISR members that lag its epoch: still in an older one while its HW moves,
-    /// or with a log that ends before the leader's epoch began.
-    fn leader_isr_states(
-        &mut self,
-        b: BrokerId,
-        p: PartitionId,
-        leader_epoch: Epoch,
-        isr: &[BrokerId],
-        hw_moved: bool,
-    ) {
+    /// Whether leader `b`'s ISR members (in the controllers' state) lag its `leader_epoch`:
+    /// one still in an older epoch, one whose log ends before the leader's epoch began.
+    fn isr_lag(&self, b: BrokerId, p: PartitionId, leader_epoch: Epoch) -> (bool, bool) {
         let start =
             self.mirrors
                 .get(&(b, p))
                 .map_or(0, |m| m.partition_point(|(e, _)| *e < leader_epoch)) as Offset;
+        let isr = self.controller.get(&p).map_or(&[][..], |c| &c.2[..]);
         let (mut older, mut below_start) = (false, false);
         for m in isr.iter().filter(|m| **m != b) {
             let Some(v) = self.views.get(&(*m, p)).filter(|v| v.alive) else {
@@ -139,11 +143,6 @@ impl Observer {
             older |= role_epoch(v.role).is_some_and(|e| e < leader_epoch);
             below_start |= v.leo < start;
         }
-        if older && hw_moved {
-            self.mark("state:hw-moved-with-isr-member-on-older-epoch");
-        }
-        if below_start {
-            self.mark("state:isr-member-below-epoch-start");
-        }
+        (older, below_start)
     }
 }

@@ -46,8 +46,6 @@ struct Corpus {
     entries: Vec<Entry>,
     covered: BTreeSet<(String, String)>,
     hits: BTreeMap<String, u64>,
-    /// The entries whose runs diverged from the modern rules (`divergences > 0`).
-    diverged: Vec<usize>,
 }
 
 /// A run's features: each mark, and each mark with its count in powers of two (a branch
@@ -101,9 +99,6 @@ impl Corpus {
             }
         }
         if new && !schedule.is_empty() {
-            if divergences > 0 {
-                self.diverged.push(self.entries.len());
-            }
             self.entries.push(Entry {
                 seed,
                 schedule: schedule.to_vec(),
@@ -117,13 +112,15 @@ impl Corpus {
     /// 16), else one aimed at a rare feature (FairFuzz's rare branches): a feature drawn with
     /// weight 1/(runs that reached it), then an entry that reached it.
     fn pick(&self, rng: &mut ChaCha8Rng) -> &Entry {
-        if !self.diverged.is_empty() && rng.gen_bool(0.8) {
-            let items: Vec<(usize, f64)> = self
-                .diverged
-                .iter()
-                .map(|&i| (i, self.entries[i].divergences.min(16) as f64))
-                .collect();
-            return &self.entries[weighted(rng, &items)];
+        let diverged: Vec<(usize, f64)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.divergences > 0)
+            .map(|(i, e)| (i, e.divergences.min(16) as f64))
+            .collect();
+        if !diverged.is_empty() && rng.gen_bool(0.8) {
+            return &self.entries[weighted(rng, &diverged)];
         }
         let mut held: BTreeSet<&str> = BTreeSet::new();
         for e in &self.entries {
@@ -187,7 +184,8 @@ pub fn guided_first(old: &Scenario, modern: &Scenario, from: u64, budget: Durati
 /// A fresh swarm seed (always while the corpus is empty), else a mutant.
 fn next_input(rng: &mut ChaCha8Rng, corpus: &Corpus, fresh: &mut u64, end_ms: u64) -> Input {
     // Fresh seeds half the time; a fifth once some run diverged, to work on those.
-    let fresh_share = if corpus.diverged.is_empty() { 0.5 } else { 0.2 };
+    let diverged = corpus.entries.iter().any(|e| e.divergences > 0);
+    let fresh_share = if diverged { 0.2 } else { 0.5 };
     if corpus.entries.is_empty() || rng.gen_bool(fresh_share) {
         *fresh += 1;
         return Input {
