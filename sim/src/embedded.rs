@@ -29,7 +29,7 @@ pub use crate::cluster::ctx::Delivery;
 use crate::cluster::ctx::{lock, Hooks};
 use crate::cluster::run::run_hooked;
 use crate::observer::OpType;
-use crate::scenario::parse::{apply_set, load, InputError};
+use crate::scenario::parse::{load, InputError};
 use crate::scenario::Scenario;
 
 /// A simulated cluster with user code: a scenario (brokers, controllers, producers,
@@ -65,8 +65,8 @@ impl EmbeddedCluster {
     /// Override a key as `--set` does, with Kafka's names: `"acks=all"`,
     /// `"enable.auto.commit=false"`, `"consumers=3"`.
     pub fn set(mut self, assignment: &str) -> Result<EmbeddedCluster, InputError> {
-        apply_set(&mut self.scenario, assignment)?;
-        crate::scenario::parse::validate(&self.scenario, "--set")?;
+        crate::scenario::properties::apply_set_or_ignore(&mut self.scenario, assignment)?;
+        crate::scenario::parse::validate_overrides(&self.scenario)?;
         Ok(self)
     }
 

@@ -12,8 +12,8 @@ use ksim::cluster::ctx::lock;
 use ksim::cluster::run::{run, run_for_report};
 use ksim::report::output;
 use ksim::report::write_history;
-use ksim::scenario::parse::{apply_set, gallery, load, validate, InputError};
-use ksim::scenario::properties::{apply_properties_file, PropertiesKind};
+use ksim::scenario::parse::{apply_set, gallery, load, validate_overrides, InputError};
+use ksim::scenario::properties::{apply_properties_file, apply_set_or_ignore, PropertiesKind};
 use ksim::scenario::Scenario;
 
 #[derive(Parser)]
@@ -150,6 +150,8 @@ enum Command {
     Explain {
         #[command(flatten)]
         scenario: ScenarioArgs,
+        /// The seed to narrate (the one a run or a sweep printed); without it, the scenario's
+        /// own `seed` (a found story carries one), else 1.
         #[arg(long)]
         seed: Option<u64>,
     },
@@ -159,6 +161,7 @@ enum Command {
     Shrink {
         #[command(flatten)]
         scenario: ScenarioArgs,
+        /// The failing seed to shrink, as a run's or a sweep's `reproduce:` line gives it.
         #[arg(long)]
         seed: u64,
         /// The scenario file to write [default: scenarios/found/<scenario>-seed-<N>.toml].
@@ -210,7 +213,9 @@ enum Command {
     /// Combine results files (e.g. shards): one line per seed, sorted; conflicting results for
     /// a seed exit 1. Prints the sweep summary of the union.
     Merge {
-        #[arg(required = true)]
+        /// The results files to combine: each a `ksim sweep --out` file (one JSON line per
+        /// seed), e.g. the shards of one sweep.
+        #[arg(required = true, value_name = "FILES")]
         files: Vec<std::path::PathBuf>,
         /// Write the merged file here (atomically).
         #[arg(long, value_name = "FILE")]
@@ -218,7 +223,18 @@ enum Command {
     },
 }
 
+/// Rust ignores SIGPIPE, so `ksim run ... | head` would panic on the first write after `head`
+/// exits; the default action ends the process quietly, as `cat` does.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run {
@@ -375,9 +391,9 @@ fn prepare(args: &ScenarioArgs) -> Result<Scenario, InputError> {
         }
     }
     for s in &args.sets {
-        apply_set(&mut sc, s)?;
+        apply_set_or_ignore(&mut sc, s)?;
     }
-    validate(&sc, "--set")?;
+    validate_overrides(&sc)?;
     Ok(sc)
 }
 
@@ -567,5 +583,27 @@ fn tradeoffs(cmd: Command) -> i32 {
             ksim::campaign::tradeoffs::main(&opts)
         }
         _ => unreachable!("called with Command::Tradeoffs only"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// `ksim CMD --help` explains every argument it lists (a bare `--seed <SEED>` tells a
+    /// newcomer nothing).
+    #[test]
+    fn every_argument_of_every_command_has_help() {
+        let cli = Cli::command();
+        let mut bare = Vec::new();
+        for cmd in cli.get_subcommands() {
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_help().is_none() && arg.get_id() != "help" {
+                    bare.push(format!("{} {}", cmd.get_name(), arg.get_id()));
+                }
+            }
+        }
+        assert!(bare.is_empty(), "arguments without help: {bare:?}");
     }
 }

@@ -332,3 +332,107 @@ fn the_reproduce_line_runs_the_binary_it_was_printed_by() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_cross_key_error_names_the_properties_file_and_line_that_set_the_key() {
+    let server = temp_scenario("cross.properties", "# ours\nmin.insync.replicas=5\n");
+    let (code, _, err) = ksim(&["run", "default", "--server-properties", &server]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{server}:2: key `min.insync.replicas`")),
+        "{err}"
+    );
+    let (code, _, err) = ksim(&["run", "default", "--set", "min.insync.replicas=5"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--set: key `server.min.insync.replicas`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_key_kafka_has_and_a_run_ignores_is_listed_as_ignored_from_set_as_from_a_file() {
+    let server = temp_scenario("ids.properties", "broker.id=1\nzookeeper.connect=zk:2181\n");
+    let (code, from_file, err) = ksim(&[
+        "run",
+        "default",
+        "--seed",
+        "1",
+        "--server-properties",
+        &server,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, from_set, err) = ksim(&[
+        "run",
+        "default",
+        "--seed",
+        "1",
+        "--set",
+        "broker.id=1",
+        "--set",
+        "zookeeper.connect=zk:2181",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for out in [&from_file, &from_set] {
+        assert!(out.contains("ignored    broker.id=1 ("), "{out}");
+        assert!(
+            out.contains("this run's coordinator is the KRaft controller quorum"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn idempotence_alone_says_which_default_refuses_it_and_how_to_change_it() {
+    let (code, _, err) = ksim(&["run", "default", "--set", "enable.idempotence=true"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("retries=0 is ksim's default") && err.contains("--set retries="),
+        "{err}"
+    );
+    let (code, _, err) = ksim(&[
+        "run",
+        "default",
+        "--seed",
+        "1",
+        "--set",
+        "enable.idempotence=true",
+        "--set",
+        "retries=2147483647",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn an_integer_past_64_bits_is_out_of_range_not_a_string() {
+    let (code, _, err) = ksim(&["run", "default", "--set", "retries=18446744073709551615"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("key `retries`") && err.contains("out of range"),
+        "{err}"
+    );
+    let file = temp_scenario("huge.toml", "[cluster]\nbrokers = 18446744073709551615\n");
+    let (code, _, err) = ksim(&["run", &file]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{file}:2:11: key `cluster.brokers`"))
+            && err.contains("out of range"),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_piped_into_a_reader_that_quits_ends_without_a_panic() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ksim"))
+        .args(["run", "default", "--seed", "1", "--no-report"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the banner is written, as `| head -0` closes it.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}

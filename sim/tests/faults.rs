@@ -175,3 +175,20 @@ fn a_follower_whose_metadata_stalls_is_elected_without_knowing_and_answers_unkno
         assert_eq!(unknown_epoch(&moved), 0, "seed {seed}: {:?}", moved.errors);
     }
 }
+
+/// Random faults aimed every time at a leader, or drawn from a kind written twice, are still
+/// injected (both were once reported as "no fault injected").
+#[test]
+fn aimed_random_faults_and_a_kind_written_twice_are_injected() {
+    for sets in [&["aim_percent=100"][..], &["kinds=[\"crash\", \"crash\"]"]] {
+        for seed in 1..=3 {
+            let report = run_check(&scenario("default", sets), seed);
+            assert!(
+                report.counts.injected.any() >= 1,
+                "{sets:?} seed {seed}: {:?}",
+                report.counts.injected
+            );
+            assert_ne!(report.verdict, Verdict::Vacuous, "{sets:?} seed {seed}");
+        }
+    }
+}

@@ -422,3 +422,31 @@ fn the_modern_rules_reach_no_old_rule_mark_over_swarm_seeds() {
         .collect();
     assert!(unknown.is_empty(), "{unknown:?}");
 }
+
+/// A failure early in a long workload shrinks to a short one: the writes stop soon after the
+/// last fault (tried from the shortest up), and the rate drops while it still fails.
+#[test]
+fn shrink_shortens_the_workload_to_just_past_the_last_fault() {
+    let mut sc = scenario("default", &["flaw=ack-before-replication"]);
+    sc.faults.random = None;
+    sc.faults.script = vec![ScriptedFault::lasting(
+        3_000,
+        FaultAction::Isolate,
+        Target::LeaderOf(0),
+        12_000,
+        0,
+    )];
+    assert_eq!(run_check(&sc, 1).verdict, Verdict::Invalid);
+    let shrunk = shrink(&sc, 1, |_| {}).expect("shrinks");
+    let w = &shrunk.scenario.workload;
+    // The isolated leader's acknowledged writes are lost when it rejoins and truncates:
+    // the writes must last until then, not to the end of the 20 s.
+    assert!(
+        w.duration_ms < 15_000,
+        "{} ms of writes left of 20000 after a fault at 3000 ms",
+        w.duration_ms
+    );
+    assert!(w.rate_per_sec <= 100);
+    let r = run_check(&shrunk.scenario, 1);
+    assert!(r.violations.iter().any(|v| v.checker == shrunk.checker));
+}

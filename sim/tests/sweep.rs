@@ -632,3 +632,33 @@ fn until_first_stops_at_the_lowest_failing_seed_whatever_the_jobs() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A vacuous seed showed nothing: it is counted, its first seeds and reason are shown, and it
+/// is listed under no finding (the sweep exits 3 when every seed is vacuous).
+#[test]
+fn a_vacuous_seed_is_no_finding_in_the_summary_or_the_stream() {
+    let dir = std::env::temp_dir().join(format!("ksim-vacuous-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("v.jsonl");
+    let out = out.to_str().unwrap();
+    // Writes end before the first random fault (3 s at the earliest): none is injected.
+    let args = [
+        "sweep",
+        "default",
+        "--seeds",
+        "4",
+        "--set",
+        "duration_ms=2500",
+        "--out",
+        out,
+    ];
+    let (code, stdout, stderr) = ksim(&dir, &args);
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    assert!(stdout.contains("findings                none"), "{stdout}");
+    assert!(
+        stdout.contains("showed nothing, no finding; first seeds 1, 2, 3: the scenario asked for faults but none was injected"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("seed 1: vacuous"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

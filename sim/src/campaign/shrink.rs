@@ -173,7 +173,9 @@ fn halve_delays(best: &mut Scenario, trial: &mut Trial) {
     }
 }
 
-/// Stop the workload as early as still fails (not before the last fault).
+/// Stop the workload as early as still fails (after the last fault), then slow it while it
+/// still fails. A shorter run fails differently, not less often, so the durations are tried
+/// from the shortest up: the first that still trips the checker wins.
 fn shorten_workload(best: &mut Scenario, trial: &mut Trial) {
     let last = best
         .faults
@@ -182,14 +184,21 @@ fn shorten_workload(best: &mut Scenario, trial: &mut Trial) {
         .map(|f| f.at_ms)
         .max()
         .unwrap_or(0);
-    loop {
-        let d = best.workload.duration_ms;
-        let shorter = ((d + last) / 2).max(last + 1000);
-        if shorter + 500 >= d {
-            break;
-        }
+    let d = best.workload.duration_ms;
+    let step = ((d.saturating_sub(last)) / 8).max(500);
+    let mut shorter = last + 500;
+    while shorter + step / 2 < d {
         let mut cand = best.clone();
         cand.workload.duration_ms = shorter;
+        if trial.fails(&cand) {
+            *best = cand;
+            break;
+        }
+        shorter += step;
+    }
+    while best.workload.rate_per_sec >= 20 {
+        let mut cand = best.clone();
+        cand.workload.rate_per_sec /= 2;
         if !trial.fails(&cand) {
             break;
         }

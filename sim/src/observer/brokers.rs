@@ -15,7 +15,9 @@ impl Observer {
         let b = broker.id;
         self.now_ms = now;
         self.trace((now, b, input, ready.disk.len(), ready.sends.len()));
-        let restarted = self.process.insert(b, broker.incarnation()) != Some(broker.incarnation());
+        let before = self.process.insert(b, broker.incarnation());
+        // A new process: the first step of a broker's first one too (its views start here).
+        let restarted = before != Some(broker.incarnation());
         // The views first, so that a step's notes (and `explain`'s tables) see this step.
         let (changed, hw_before) = self.update_views(broker, restarted);
         let touched: Vec<PartitionId> = changed.iter().map(|r| r.partition).collect();
@@ -27,7 +29,8 @@ impl Observer {
         if restarted {
             self.check_recovered_logs(now, broker);
         }
-        self.note_states(broker, &touched, restarted, &hw_before);
+        // A state of a restart needs an earlier process: the first start is none.
+        self.note_states(broker, &touched, restarted && before.is_some(), &hw_before);
         let mut advanced = Vec::new();
         for note in &ready.notes {
             self.broker_note(now, note, &mut advanced);

@@ -50,6 +50,9 @@ pub struct Scenario {
     pub run: RunLimits,
     /// The `--set` overrides applied, in order, as written (for the reproduce line).
     pub overrides: Vec<(String, String)>,
+    /// Who set each overridden key (qualified), in order: a properties file and its line, or
+    /// `--set` (no line), so a cross-key error names the source that wrote the key.
+    pub set_by: Vec<(String, String, Option<usize>)>,
     /// Keys read from properties files that the simulation does not use, with why.
     pub ignored: Vec<String>,
     /// `[selftest]`: the flaws planted to show a checker catches its violation (none in a
@@ -512,6 +515,7 @@ impl Default for Scenario {
                 settle_ms: 60_000,
             },
             overrides: Vec::new(),
+            set_by: Vec::new(),
             ignored: Vec::new(),
             selftest: SelfTest::default(),
             expect: None,

@@ -252,21 +252,11 @@ pub fn apply_properties(
         if kind.modelled().contains(&key.as_str()) {
             set_text(sc, &format!("{}.{key}", kind.section()), &value)
                 .map_err(|e| at(value_col, Some(&key), e.message))?;
-        } else if key == "zookeeper.connect" {
-            sc.ignored.push(format!(
-                "{key}={value} ({file}: the brokers connect to the simulated ensemble, \
-                 [cluster] zookeepers servers, when cluster.coordinator = \"zookeeper\")"
-            ));
-        } else if kind.inert().contains(&key.as_str())
-            || key.starts_with("ssl.")
-            || key.starts_with("sasl.")
-        {
-            sc.ignored.push(format!(
-                "{key}={value} ({file}: no effect on replication in the simulation)"
-            ));
-        } else if kind.not_modelled().contains(&key.as_str()) {
-            sc.ignored
-                .push(format!("{key}={value} ({file}: not modelled yet)"));
+            if let Some(by) = sc.set_by.last_mut() {
+                (by.1, by.2) = (file.to_string(), Some(line));
+            }
+        } else if let Some(note) = ignored_note(sc, kind, &key, file) {
+            sc.ignored.push(format!("{key}={value} ({note})"));
         } else {
             let (modelled, inert) = (kind.modelled(), kind.inert());
             let known = modelled
@@ -285,6 +275,57 @@ pub fn apply_properties(
         }
     }
     apply_ensemble(sc, file, &servers)
+}
+
+/// Why `key` of a `kind` file, written in `source`, is not used, or `None` when the key is
+/// not one a run may ignore. One rule for a properties file and `--set`.
+fn ignored_note(sc: &Scenario, kind: PropertiesKind, key: &str, source: &str) -> Option<String> {
+    if key == "zookeeper.connect" {
+        let mode = match sc.coordinator {
+            crate::scenario::Coordinator::ZooKeeper => {
+                "the brokers connect to the simulated ensemble, [cluster] zookeepers servers, as \
+                 cluster.coordinator = \"zookeeper\" says"
+            }
+            crate::scenario::Coordinator::Kraft => {
+                "this run's coordinator is the KRaft controller quorum, cluster.coordinator = \
+                 \"kraft\"; set cluster.coordinator = \"zookeeper\" to run the brokers against \
+                 a simulated ZooKeeper ensemble"
+            }
+        };
+        return Some(format!("{source}: {mode}"));
+    }
+    if kind.inert().contains(&key) || key.starts_with("ssl.") || key.starts_with("sasl.") {
+        return Some(format!(
+            "{source}: no effect on replication in the simulation"
+        ));
+    }
+    if kind.not_modelled().contains(&key) {
+        return Some(format!("{source}: not modelled yet"));
+    }
+    None
+}
+
+/// One `--set KEY=VALUE`: a key of Kafka's that a run ignores (`broker.id`, `listeners`,
+/// `zookeeper.connect`, ...) is listed as ignored, as a properties file lists it; any other goes
+/// through the key table.
+pub fn apply_set_or_ignore(sc: &mut Scenario, assignment: &str) -> Result<(), InputError> {
+    if let Some((key, value)) = assignment.split_once('=') {
+        let (key, value) = (key.trim(), value.trim());
+        for kind in [
+            PropertiesKind::Server,
+            PropertiesKind::Producer,
+            PropertiesKind::Consumer,
+        ] {
+            let prefix = format!("{}.", kind.section());
+            let bare = key.strip_prefix(&prefix).unwrap_or(key);
+            let modelled = kind.modelled().contains(&bare);
+            if let Some(note) = ignored_note(sc, kind, bare, "--set").filter(|_| !modelled) {
+                sc.ignored.push(format!("{bare}={value} ({note})"));
+                return Ok(());
+            }
+        }
+    }
+    crate::scenario::parse::apply_set(sc, assignment)
 }
 
 /// Kafka reads a boolean in any case (`ConfigDef` compares with `equalsIgnoreCase`), so `TRUE`

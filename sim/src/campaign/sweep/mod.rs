@@ -360,7 +360,7 @@ fn worker(
         };
         let got = evaluate_guarded(seed, sc, opts);
         // --until-first: no new seed after a finding (the other workers finish theirs).
-        if opts.until_first && got.as_ref().is_ok_and(|l| l.finding.is_some()) {
+        if opts.until_first && got.as_ref().is_ok_and(|l| first::violation(l).is_some()) {
             stop.store(true, Ordering::Relaxed);
         }
         let fatal = got.is_err();
@@ -411,6 +411,8 @@ struct Progress {
     started: Instant,
     ran: u64,
     findings: u64,
+    /// Seeds that showed nothing (no fault injected, no write acknowledged): no finding.
+    vacuous: u64,
 }
 
 impl Progress {
@@ -430,12 +432,19 @@ impl Progress {
             // Keeps the clock moving while every worker is inside a long seed.
             bar.enable_steady_tick(Duration::from_millis(250));
         }
-        let findings = done.iter().filter(|l| l.finding.is_some()).count() as u64;
+        let findings = done
+            .iter()
+            .filter(|l| first::violation(l).is_some())
+            .count() as u64;
+        let vacuous = done.len() as u64
+            - findings
+            - done.iter().filter(|l| l.finding.is_none()).count() as u64;
         let mut p = Progress {
             bar,
             started: Instant::now(),
             ran: 0,
             findings,
+            vacuous,
         };
         p.refresh();
         p
@@ -443,13 +452,17 @@ impl Progress {
 
     fn refresh(&mut self) {
         let rate = self.ran as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-        self.bar
-            .set_message(format!("{} findings  {rate:.1} seeds/s", self.findings));
+        let (findings, vacuous) = (self.findings, self.vacuous);
+        self.bar.set_message(format!(
+            "{findings} findings  {vacuous} vacuous  {rate:.1} seeds/s"
+        ));
     }
 
     fn record(&mut self, line: &Line) {
         self.ran += 1;
-        self.findings += u64::from(line.finding.is_some());
+        let finding = first::violation(line).is_some();
+        self.findings += u64::from(finding);
+        self.vacuous += u64::from(!finding && line.finding.is_some());
         self.bar.inc(1);
         self.refresh();
     }
@@ -491,8 +504,9 @@ impl Drop for QuietPanics {
     }
 }
 
+/// A finding as it comes in; a vacuous seed is no finding (the summary counts it and says why).
 fn print_finding(line: &Line) {
-    if let Some(kind) = &line.finding {
+    if let Some(kind) = first::violation(line) {
         println!(
             "seed {}: {kind}: {}\n  reproduce: {}",
             line.seed,
@@ -520,8 +534,11 @@ pub struct Summary {
     pub valid: u64,
     pub invalid: u64,
     pub vacuous: u64,
-    /// Finding kind -> (count, seeds in ascending order, reproduce line of the first).
+    /// Finding kind -> (count, seeds in ascending order, reproduce line of the first). A
+    /// vacuous seed is none.
     pub findings: BTreeMap<String, (u64, Vec<u64>, String)>,
+    /// The vacuous seeds in ascending order, and why the first showed nothing.
+    pub vacuous_seeds: (Vec<u64>, String),
     pub acked: u64,
     pub lost_allowed: u64,
     /// Duplicated values, and the seeds that had any.
@@ -545,7 +562,12 @@ impl Summary {
                 SeedVerdict::Invalid => s.invalid += 1,
                 SeedVerdict::Vacuous => s.vacuous += 1,
             }
-            if let Some(kind) = &l.finding {
+            if l.verdict == SeedVerdict::Vacuous && first::violation(l).is_none() {
+                if s.vacuous_seeds.0.is_empty() {
+                    s.vacuous_seeds.1 = l.message.clone();
+                }
+                s.vacuous_seeds.0.push(l.seed);
+            } else if let Some(kind) = &l.finding {
                 let entry = s
                     .findings
                     .entry(kind.clone())
@@ -613,6 +635,15 @@ impl Summary {
             ("vacuous", self.vacuous),
         ] {
             let _ = writeln!(s, "{label:<20}{n:>8}");
+        }
+        let (vacuous, why) = &self.vacuous_seeds;
+        if !vacuous.is_empty() {
+            let first: Vec<String> = vacuous.iter().take(3).map(u64::to_string).collect();
+            let _ = writeln!(
+                s,
+                "  showed nothing, no finding; first seeds {}: {why}",
+                first.join(", ")
+            );
         }
         if self.findings.is_empty() {
             let _ = writeln!(s, "{:<20}{:>8}", "findings", "none");
@@ -694,10 +725,11 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
         if quarters.contains(&done_now) {
             rss_at.push(crate::campaign::bench::memory().1);
         }
-        if line.finding.is_some() && first_at.is_none() {
+        let finding = first::violation(&line).is_some();
+        if finding && first_at.is_none() {
             first_at = Some(started.elapsed());
         }
-        Ok(!(opts.until_first && line.finding.is_some()))
+        Ok(!(opts.until_first && finding))
     });
     drop(quiet);
     progress.bar.finish_and_clear();
@@ -738,7 +770,7 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
 fn until_first_line(seeds: &[u64], lines: &[Line], at: Option<Duration>) -> String {
     let first = lines
         .iter()
-        .filter(|l| l.finding.is_some())
+        .filter(|l| first::violation(l).is_some())
         .min_by_key(|l| l.seed);
     match first {
         Some(l) => {

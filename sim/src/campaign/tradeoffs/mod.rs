@@ -34,7 +34,8 @@ use crate::cluster::run::{run, RunOutput};
 use crate::observer::OpType;
 use crate::report::output::sh;
 use crate::report::output::{banner, reproduce_line};
-use crate::scenario::parse::{apply_set, load, set, validate, InputError};
+use crate::scenario::parse::{load, set, validate_overrides, InputError};
+use crate::scenario::properties::apply_set_or_ignore;
 use crate::scenario::properties::{apply_properties_file, PropertiesKind};
 use crate::scenario::Scenario;
 
@@ -411,8 +412,8 @@ pub fn plan(p: &Params) -> Result<Plan, InputError> {
         .collect();
     let ignored = base.ignored.clone();
     for s in &p.sets {
-        apply_set(&mut base, s)?;
-        apply_set(&mut yours, s)?;
+        apply_set_or_ignore(&mut base, s)?;
+        apply_set_or_ignore(&mut yours, s)?;
     }
     let rfs = if p.rf.is_empty() {
         vec![base.replication_factor]
@@ -421,7 +422,7 @@ pub fn plan(p: &Params) -> Result<Plan, InputError> {
     };
     let mut cells = Vec::new();
     if with_props {
-        validate(&yours, "your configuration")?;
+        validate_overrides(&yours)?;
         let config = describe(&yours, true, false);
         cells.push(Planned {
             config,
@@ -484,7 +485,7 @@ fn grid(
                         set_if_changed(&mut sc, "unclean.leader.election.enable", unclean)?;
                         let flush = if every { 1 } else { NEVER };
                         set_if_changed(&mut sc, "log.flush.interval.messages", flush)?;
-                        validate(&sc, "--set")?;
+                        validate_overrides(&sc)?;
                         let config = describe(&sc, false, rfs.len() > 1);
                         cells.push(Planned {
                             config,

@@ -427,6 +427,26 @@ pub(super) fn unknown_script_key(key: &str) -> String {
     msg
 }
 
+/// The key (`section.key`) whose value starts at byte `at` of a `key = value` line, and the
+/// value's bytes up to a space or comment: what a TOML error inside a value is about.
+fn key_of_value(text: &str, at: usize) -> Option<(String, Range<usize>)> {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let key = text[start..at]
+        .strip_suffix(' ')
+        .unwrap_or(&text[start..at]);
+    let key = key.trim().strip_suffix('=')?.trim();
+    let section = text[..start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.starts_with('[')
+            .then(|| l.trim_matches(['[', ']']).trim().to_string())
+    });
+    let len = text[at..]
+        .find([' ', '\t', '\n', '#'])
+        .unwrap_or(text.len() - at);
+    let key = section.map_or(key.to_string(), |s| format!("{s}.{key}"));
+    Some((key, at..at + len))
+}
+
 /// Parse without the cross-key checks; also returns where each key was written.
 pub(super) fn parse_unvalidated(
     text: &str,
@@ -444,6 +464,10 @@ pub(super) fn parse_unvalidated(
             [] => "invalid TOML".to_string(),
             parts => format!("invalid TOML: {}", parts.join("; ")),
         };
+        if let Some((key, range)) = e.span().and_then(|r| key_of_value(text, r.start)) {
+            let message = super::set::out_of_range(&text[range]).unwrap_or(message);
+            return error_at(origin, text, Some(&key), &e.span(), message);
+        }
         error_at(origin, text, None, &e.span(), message)
     })?;
     if doc

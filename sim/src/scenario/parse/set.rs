@@ -50,6 +50,10 @@ pub(super) fn unknown_set_key(table: &[KeySpec], key: &str) -> String {
 /// `acks=all`, `flaw=hw-regress` and `name=2024` all work.
 pub(super) fn apply_text(spec: &KeySpec, sc: &mut Scenario, text: &str) -> Result<(), String> {
     let plain = Value::from(text);
+    if let Some(e) = out_of_range(text) {
+        // A string key (`name`) takes digits as text.
+        return (spec.apply)(sc, &plain).map_err(|_| e);
+    }
     match text.parse::<Value>() {
         Ok(v) if !v.is_str() => {
             (spec.apply)(sc, &v).or_else(|e| (spec.apply)(sc, &plain).map_err(|_| e))
@@ -57,6 +61,21 @@ pub(super) fn apply_text(spec: &KeySpec, sc: &mut Scenario, text: &str) -> Resul
         Ok(v) => (spec.apply)(sc, &v),
         Err(_) => (spec.apply)(sc, &plain),
     }
+}
+
+/// An integer written past what TOML (and every key) holds, 64-bit signed: `None` for any
+/// other text.
+pub(super) fn out_of_range(text: &str) -> Option<String> {
+    let digits = text.trim().trim_start_matches(['-', '+']).replace('_', "");
+    let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    (integer && text.trim().replace('_', "").parse::<i64>().is_err()).then(|| {
+        format!(
+            "value {} is out of range: an integer is 64-bit signed, {}..={}",
+            text.trim(),
+            i64::MIN,
+            i64::MAX
+        )
+    })
 }
 
 /// A problem with an override, named by its key when it has one.
@@ -78,6 +97,7 @@ pub fn set(sc: &mut Scenario, key: &str, value: impl Into<Value>) -> Result<(), 
     let spec = resolve(KEYS, key).map_err(fail)?;
     (spec.apply)(sc, &value).map_err(fail)?;
     sc.overrides.push((key.to_string(), plain(&value)));
+    sc.set_by.push((spec.qualified(), "--set".into(), None));
     Ok(())
 }
 
@@ -108,6 +128,7 @@ pub fn set_text(sc: &mut Scenario, key: &str, text: &str) -> Result<(), InputErr
     let spec = resolve(KEYS, key).map_err(fail)?;
     apply_text(spec, sc, text).map_err(fail)?;
     sc.overrides.push((key.to_string(), text.to_string()));
+    sc.set_by.push((spec.qualified(), "--set".into(), None));
     Ok(())
 }
 

@@ -27,6 +27,28 @@ pub fn validate(sc: &Scenario, file: &str) -> Result<(), InputError> {
     }
 }
 
+/// `validate` after the overrides: an error names the source that set its key (a properties
+/// file and line, or `--set`); a key no override set is wrong only with what the overrides
+/// changed, so the error names the last of them.
+pub fn validate_overrides(sc: &Scenario) -> Result<(), InputError> {
+    validate(sc, &sc.origin).map_err(|mut e| {
+        let mut by = sc.set_by.iter().rev();
+        let by = by
+            .find(|b| Some(&b.0) == e.key.as_ref())
+            .or(sc.set_by.last());
+        if let Some((_, file, line)) = by {
+            (e.file, e.line) = (file.clone(), *line);
+            // A properties file writes its keys bare (`min.insync.replicas`).
+            if line.is_some() {
+                e.key = e
+                    .key
+                    .map(|k| k.split_once('.').map_or(k.clone(), |(_, b)| b.into()));
+            }
+        }
+        e
+    })
+}
+
 /// ZooKeeper mode: the ensemble's `zoo.cfg` must hold together, and what the mode does not run
 /// yet is refused rather than run without it.
 pub(super) fn check_zookeeper_mode(sc: &Scenario) -> Option<Problem> {
@@ -121,7 +143,9 @@ pub(super) fn check_producer(sc: &Scenario) -> Option<Problem> {
         return bad(
             "retries",
             "retries=0 with enable.idempotence=true: Kafka's client refuses it (\"Must set \
-             retries to non-zero when using the idempotent producer.\")"
+             retries to non-zero when using the idempotent producer.\"); retries=0 is ksim's \
+             default, chosen so a lost write shows, where Kafka's client defaults to 2147483647: \
+             set it too, e.g. --set retries=2147483647"
                 .into(),
         );
     }

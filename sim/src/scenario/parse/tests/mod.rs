@@ -1,5 +1,6 @@
 //! The parser's tests: every error names its file, line, column and key.
 
+mod every_key;
 mod files;
 mod set;
 mod write;
@@ -399,7 +400,12 @@ fn out_of_range() {
 #[test]
 fn syntax_error_has_a_position() {
     let e = parse_err("[cluster]\nbrokers = = 3\n");
-    assert_eq!((e.line, e.key.as_deref()), (Some(2), None), "{e}");
+    // An error inside a value names the key it belongs to.
+    assert_eq!(
+        (e.line, e.key.as_deref()),
+        (Some(2), Some("cluster.brokers")),
+        "{e}"
+    );
     assert!(
         e.column.is_some() && e.message.starts_with("invalid TOML"),
         "{e}"
