@@ -236,6 +236,10 @@ fn restore_sigpipe() {
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
+    if let Err(e) = ksim::cluster::log::init() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let code = match cli.command {
         Command::Run {
             scenario,

@@ -36,7 +36,10 @@ pub(crate) fn apply(ctx: &Ctx, net: &mut NodeNet, process: u32, effects: Vec<Eff
         match effect {
             Effect::Send { to, request } => net.send(to, with_payload(ctx, process, request)),
             Effect::Close(peer) => net.close(peer),
-            Effect::Record(op) => ctx.observe().record(op),
+            Effect::Record(op) => {
+                log_op(&op);
+                ctx.observe().record(op);
+            }
             Effect::Polled { poll, payload } => {
                 if let Some(handler) = &ctx.hooks.on_record {
                     let topic = (poll.partition / ctx.sc.partitions.max(1)) as usize;
@@ -48,6 +51,27 @@ pub(crate) fn apply(ctx: &Ctx, net: &mut NodeNet, process: u32, effects: Vec<Eff
                 }
                 ctx.observe().polled(poll);
             }
+        }
+    }
+}
+
+/// A write as the producer saw it, at `debug`: sent, acknowledged at an offset, failed.
+fn log_op(op: &ksim_model::history::Op) {
+    use ksim_model::history::OpType;
+    let (v, p) = (op.value, op.partition);
+    match (op.kind, op.offset, &op.error) {
+        (OpType::Invoke, _, _) => tracing::debug!("send value {v} to partition {p}"),
+        (OpType::Ok, Some(o), _) => {
+            tracing::debug!("value {v} acknowledged at offset {o} of partition {p}")
+        }
+        (OpType::Ok, None, _) => {
+            tracing::debug!("value {v} sent to partition {p} (acks=0: no answer)")
+        }
+        (OpType::Fail, _, e) => {
+            tracing::debug!("value {v} failed: {}", e.as_deref().unwrap_or("-"))
+        }
+        (OpType::Info, _, e) => {
+            tracing::debug!("value {v} outcome unknown: {}", e.as_deref().unwrap_or("-"))
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod consumer;
 pub mod ctx;
 pub mod disk;
 pub mod faults;
+pub mod log;
 pub mod net;
 pub mod node;
 pub mod producer;

@@ -259,6 +259,7 @@ async fn after_broker_step(
     lock(&ctx.disks).apply(broker.id, &ready.disk);
     ctx.observe()
         .after_broker_step(now_ms(), broker, kind, &ready);
+    tracing::trace!(input = kind, sends = ready.sends.len(), "broker step");
     dispatch(&mut node.net, ready.sends).await;
 }
 
@@ -412,6 +413,7 @@ impl ControllerNode {
         let became_leader = ready.became_leader.is_some();
         ctx.observe()
             .after_quorum_step(now_ms(), raft, kind, sends, became_leader);
+        tracing::trace!(input = kind, sends, "controller step");
         if became_leader {
             // A new active controller renews every session (its predecessor's heartbeat times
             // are not its own); committing this entry also commits everything before it.

@@ -430,6 +430,7 @@ impl Observer {
     }
 
     fn step_note(&mut self, now: u64, what: String) {
+        tracing::info!("{what}");
         self.steps.push((now, what));
         if self.explain {
             let table = self.state_table();

@@ -38,6 +38,7 @@ pub fn valid_run(sc: &Scenario, seed: u64) -> Report {
 pub fn ksim_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ksim"))
         .args(args)
+        .env_remove("RUST_LOG")
         .current_dir(dir)
         .output()
         .expect("run ksim");
