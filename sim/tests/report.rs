@@ -66,6 +66,9 @@ fn a_failing_story_marks_its_violations_on_one_timeline_per_partition() {
     assert_eq!(html.matches("data-kind=\"crash\"").count(), 2);
     // Broker 3's truncation to its HW is marked where it happened.
     assert!(html.contains("13118 ms: broker 3 cut its log from LEO 635 to 629"));
+    // The scenario block wraps inside the page, each line's continuation under its value.
+    assert!(html.contains("pre.banner{white-space:pre-wrap"));
+    assert!(html.contains("<pre class=\"banner\"><span>ksim "));
 
     let results: serde_json::Value =
         serde_json::from_str(&read(&report.join("results.json"))).expect("results.json parses");
@@ -107,6 +110,46 @@ fn the_page_parses_as_xml_and_needs_nothing_from_the_network() {
         .filter(|n| n.attribute("class") == Some("violation"))
         .count();
     assert_eq!(marks, 4, "one mark per violation");
+    // A lost write is drawn where it was lost (the last truncation, 28142 ms) and linked by a
+    // dashed line and an arrow to its acknowledgement (5000 ms), to the left of it.
+    let x1 = |n: roxmltree::Node| {
+        n.attribute("x1")
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap()
+    };
+    let lost = timelines[0]
+        .descendants()
+        .find(|n| n.attribute("data-checker") == Some("acked-durability"))
+        .unwrap();
+    assert!(lost.descendants().any(|n| n
+        .text()
+        .is_some_and(|t| t.starts_with("at 28142 ms (acknowledged at 5000 ms)"))));
+    let lines: Vec<_> = lost
+        .children()
+        .filter(|n| n.has_tag_name((svg, "line")))
+        .collect();
+    assert_eq!(lines.len(), 2, "the loss and the acknowledgement");
+    assert_eq!(lines[1].attribute("class"), Some("acked"));
+    assert!(x1(lines[1]) < x1(lines[0]));
+    assert!(lost
+        .children()
+        .any(|n| n.attribute("class") == Some("lost-after")));
+    // Every truncation says how many records it cut, readable at any LEO scale.
+    let cuts: Vec<_> = timelines[0]
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("cut"))
+        .collect();
+    assert!(!cuts.is_empty());
+    for cut in cuts {
+        let label = cut
+            .descendants()
+            .filter_map(|n| n.text())
+            .find(|t| t.starts_with('-'));
+        assert!(
+            label.is_some_and(|t| t[1..].parse::<u64>().is_ok_and(|n| n > 0)),
+            "{label:?}"
+        );
+    }
     for n in doc.descendants() {
         assert!(
             !(n.has_tag_name("script") || n.has_tag_name("link") || n.has_tag_name("img")),

@@ -114,6 +114,7 @@ fn out_of_order(poll: &Poll, last: Offset) -> Option<Violation> {
     };
     Some(Violation {
         checker,
+        write_ms: None,
         time_ms: poll.time_ms,
         message: format!(
             "consumer {} (start {}, generation {}) polled partition {} offset {} right after offset {last}: it {what} within one assignment",
@@ -173,6 +174,7 @@ impl Consistency {
         }
         Some(Violation {
             checker: "inconsistent-offsets",
+            write_ms: None,
             time_ms: poll.time_ms,
             message: format!(
                 "consumer {} polled value {} at partition {} offset {}, but the committed log holds {} there",
@@ -225,6 +227,7 @@ fn unseen(
         if !polled_values.contains(&op.value) && !passed_by_loss {
             violations.push(Violation {
                 checker: "unseen",
+                write_ms: None,
                 time_ms: out.outcome.end_ms,
                 message: format!(
                     "value {} was acknowledged at partition {} offset {} and is in the committed log, but no consumer of the group polled it by the end of the run",

@@ -315,6 +315,7 @@ fn run_end_violation(out: &RunOutput, obs: &Observer) -> Option<Violation> {
     if let Some(panic) = &out.panic {
         Some(Violation {
             checker: "panic",
+            write_ms: None,
             time_ms: out.outcome.end_ms,
             message: format!(
                 "the simulation stopped: {panic}; last known state: {}",
@@ -332,6 +333,7 @@ fn run_end_violation(out: &RunOutput, obs: &Observer) -> Option<Violation> {
         };
         Some(Violation {
             checker: "liveness",
+            write_ms: None,
             time_ms: out.outcome.end_ms,
             message: format!(
                 "stall: {} ms after the workload ended, some partition still has no leader, unreplicated records{unpolled}; {}",
@@ -407,6 +409,7 @@ fn judge_story(out: &RunOutput, report: &mut Report) {
         Err(missing) => {
             report.violations.push(Violation {
                 checker: "story",
+                write_ms: None,
                 time_ms: out.outcome.end_ms,
                 message: format!("the story no longer shows what it must: {missing}"),
             });
@@ -439,6 +442,18 @@ fn final_logs(out: &RunOutput, obs: &Observer) -> FinalLogs {
     finals
 }
 
+/// When the last copy of offset `o` of partition `p` went: the latest cut, after `since`, of a
+/// log that held it. None if no log was cut there (an election chose a log that never held it).
+fn lost_at(obs: &Observer, p: PartitionId, o: Offset, since: u64) -> Option<u64> {
+    obs.cuts
+        .iter()
+        .filter(|((_, q), _)| *q == p)
+        .flat_map(|(_, cuts)| cuts)
+        .filter(|(t, from, to, _)| *t >= since && *to <= o && o < *from)
+        .map(|(t, ..)| *t)
+        .max()
+}
+
 /// Every acknowledged write must be in the final committed log at the offset it was
 /// acknowledged with, unless the configuration allows its loss.
 fn durability(
@@ -456,6 +471,7 @@ fn durability(
         match (found, op.offset) {
             (Some(at), Some(acked)) if !at.contains(&acked) => violations.push(Violation {
                 checker: "acked-durability",
+                write_ms: None,
                 time_ms: op.time_ms,
                 message: format!("value {} was acknowledged at partition {} offset {acked} but the committed log holds it at offset {}", op.value, op.partition, offsets(at)),
             }),
@@ -485,7 +501,8 @@ fn durability(
                     Some(reason) => allowed.push(AllowedLoss { value: op.value, partition: op.partition, offset: op.offset, reason }),
                     None => violations.push(Violation {
                         checker: "acked-durability",
-                        time_ms: op.time_ms,
+                        write_ms: Some(op.time_ms),
+                        time_ms: op.offset.and_then(|o| lost_at(obs, op.partition, o, since)).unwrap_or(op.time_ms),
                         message: format!(
                             "acknowledged write lost: value {} (partition {}, offset {}) was acknowledged with acks={} {}, yet it is not in the final committed log; it was held by broker(s) {} and lost in a power loss by {}; no unclean election happened",
                             op.value,
@@ -535,6 +552,7 @@ fn duplicates(out: &RunOutput, obs: &Observer, finals: &FinalLogs) -> (u64, Vec<
                     .map_or(out.outcome.end_ms, |op| op.time_ms);
                 violations.push(Violation {
                     checker: "duplicate",
+                    write_ms: None,
                     time_ms: sent_ms,
                     message: format!(
                         "value {value} is in the committed log of partition {p} {} times, at offsets {}; its producer is idempotent (enable.idempotence=true), so the leader must answer a retry of a batch it holds with that batch's offset instead of appending it again",
@@ -577,6 +595,7 @@ fn producer_order(obs: &Observer, finals: &FinalLogs) -> (u64, Vec<Violation>, u
                     if let Some(id) = producer_id {
                         violations.push(Violation {
                             checker: "producer-order",
+                            write_ms: None,
                             time_ms: *time_ms,
                             message: format!(
                                 "producer {process} (idempotent, producer id {id}) sent value {before} before value {value} to partition {p}, but the committed log holds {value} at offset {offset}, before {before} at offset {before_at}"
@@ -632,6 +651,7 @@ fn log_matching(out: &RunOutput, obs: &Observer) -> (Vec<Violation>, u64) {
                 if let Some(off) = (0..n).find(|o| la[*o] != lb[*o]) {
                     violations.push(Violation {
                         checker: "log-matching",
+                        write_ms: None,
                         time_ms: out.outcome.end_ms,
                         message: format!(
                             "partition {p}: brokers {a} and {b} diverge at offset {off}, below both HWs: broker {a} has value {} (epoch {}), broker {b} has value {} (epoch {})",

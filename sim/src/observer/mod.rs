@@ -119,8 +119,25 @@ pub struct ControllerState {
 #[derive(Clone, Debug, Serialize)]
 pub struct Violation {
     pub checker: &'static str,
+    /// When it happened (a lost write: when its last copy was cut).
     pub time_ms: u64,
     pub message: String,
+    /// The acknowledgement of the write a violation is about, when that is not `time_ms`: a
+    /// lost write is drawn where it was lost and linked to where it was acknowledged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_ms: Option<u64>,
+}
+
+impl Violation {
+    /// `at T ms`, and for a write lost after its acknowledgement when that was.
+    pub fn when(&self) -> String {
+        match self.write_ms {
+            Some(w) if w != self.time_ms => {
+                format!("at {} ms (acknowledged at {w} ms)", self.time_ms)
+            }
+            _ => format!("at {} ms", self.time_ms),
+        }
+    }
 }
 
 /// One cut of a replica's log: (time, LEO before, cut to, why).
@@ -482,6 +499,7 @@ impl Observer {
             checker,
             time_ms: now,
             message,
+            write_ms: None,
         });
     }
 

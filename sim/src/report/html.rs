@@ -32,6 +32,8 @@ ol.violations{margin:6px 0;padding-left:24px;font-size:13px}
 ol.violations li{margin:3px 0}
 ol.violations a{color:#a00;font-weight:bold}
 pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px;margin:4px 0}
+pre.banner{white-space:pre-wrap;overflow-wrap:anywhere}
+pre.banner span{display:block;padding-left:11ch;text-indent:-11ch}
 code{font-size:12px;background:#f6f6f6;padding:1px 4px}
 .legend{font-size:12px;margin:4px 0 8px;line-height:20px}
 .legend span{display:inline-block;margin-right:16px}
@@ -65,11 +67,12 @@ pub fn html(out: &RunOutput, report: &Report) -> String {
     head(&mut s, out, report);
     timeline(&mut s, out, report, &obs);
     s.push_str("<h2>Scenario</h2>\n");
-    let _ = writeln!(
-        s,
-        "<pre class=\"banner\">{}</pre>",
-        esc(output::banner(sc, out.seed).trim_end())
-    );
+    // Each banner line wraps within the page, its continuation under its value.
+    let lines: String = output::banner(sc, out.seed)
+        .lines()
+        .map(|l| format!("<span>{}</span>", esc(l)))
+        .collect();
+    let _ = writeln!(s, "<pre class=\"banner\">{lines}</pre>");
     counts_table(&mut s, report, &obs, out.outcome.end_ms);
     faults_table(&mut s, &obs);
     steps_list(&mut s, &obs, !sc.fix.is_empty());
@@ -122,9 +125,9 @@ fn head(s: &mut String, out: &RunOutput, report: &Report) {
         for (i, v) in &shown {
             let _ = writeln!(
                 s,
-                "<li><a href=\"#v{i}\">[{}] at {} ms</a>: {}</li>",
+                "<li><a href=\"#v{i}\">[{}] {}</a>: {}</li>",
                 esc(v.checker),
-                v.time_ms,
+                v.when(),
                 esc(&v.message)
             );
         }

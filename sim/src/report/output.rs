@@ -281,11 +281,7 @@ fn summary_violations(s: &mut String, report: &Report) {
     const SHOWN: usize = 5;
     for (i, v) in report.violations.iter().take(SHOWN).enumerate() {
         let label = if i == 0 { "first" } else { "then" };
-        let _ = writeln!(
-            s,
-            "{label:<10} [{}] at {} ms: {}",
-            v.checker, v.time_ms, v.message
-        );
+        let _ = writeln!(s, "{label:<10} [{}] {}: {}", v.checker, v.when(), v.message);
     }
     if report.violations.len() > SHOWN {
         let _ = writeln!(

@@ -493,13 +493,21 @@ impl<'a> Draw<'a> {
             let x = self.x(*t);
             let _ = writeln!(
                 s,
-                "<path class=\"cut\" d=\"M{:.1} {:.1} L{:.1} {:.1} L{x:.1} {:.1} Z\" fill=\"#c00\"><title>{t} ms: broker {b} cut its log from LEO {from} to {to}: {}</title></path>",
+                "<g class=\"cut\"><title>{t} ms: broker {b} cut its log from LEO {from} to {to}: {}</title>\
+<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#c00\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>\
+<path d=\"M{:.1} {:.1} L{:.1} {:.1} L{x:.1} {:.1} Z\" fill=\"#c00\"/>\
+<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" fill=\"#c00\">-{}</text></g>",
+                esc(why.describe()),
+                chart_y,
+                chart_y + rows.chart_h,
                 x - 4.5,
                 chart_y,
                 x + 4.5,
                 chart_y,
                 chart_y + 8.0,
-                esc(why.describe())
+                x + 5.5,
+                chart_y + 8.0,
+                from - to
             );
         }
     }
@@ -763,12 +771,13 @@ impl<'a> Draw<'a> {
             };
             let _ = writeln!(
                 s,
-                "<g class=\"violation\" id=\"{id}\" data-checker=\"{}\"><title>{} ms: [{}] {}</title>\
-<line x1=\"{x:.1}\" y1=\"{y0:.1}\" x2=\"{x:.1}\" y2=\"{y1:.1}\" stroke=\"#d00\" stroke-width=\"1.6\"/></g>",
+                "<g class=\"violation\" id=\"{id}\" data-checker=\"{}\"><title>{}: [{}] {}</title>\
+<line x1=\"{x:.1}\" y1=\"{y0:.1}\" x2=\"{x:.1}\" y2=\"{y1:.1}\" stroke=\"#d00\" stroke-width=\"1.6\"/>{}</g>",
                 esc(v.checker),
-                v.time_ms,
+                v.when(),
                 esc(v.checker),
                 esc(&v.message),
+                self.write_link(v, x, y0, y1),
             );
         }
         for (row, lx, right, label) in labels {
@@ -780,6 +789,24 @@ impl<'a> Draw<'a> {
                 esc(label)
             );
         }
+    }
+
+    /// For a write lost after its acknowledgement: a dashed line where it was acknowledged and
+    /// an arrow from there to the loss, so the two read as one story.
+    fn write_link(&self, v: &Violation, x: f64, y0: f64, y1: f64) -> String {
+        let Some(w) = v.write_ms.filter(|w| *w < v.time_ms) else {
+            return String::new();
+        };
+        let (wx, ay) = (self.x(w), y0 + 6.0);
+        format!(
+            "<line class=\"acked\" x1=\"{wx:.1}\" y1=\"{y0:.1}\" x2=\"{wx:.1}\" y2=\"{y1:.1}\" stroke=\"#d00\" stroke-width=\"1\" stroke-dasharray=\"3 3\"/>\
+<path class=\"lost-after\" d=\"M{wx:.1} {ay:.1} H{:.1} M{:.1} {:.1} L{x:.1} {ay:.1} L{:.1} {:.1}\" stroke=\"#d00\" stroke-width=\"1\" fill=\"none\"/>",
+            x - 1.0,
+            x - 5.0,
+            ay - 3.0,
+            x - 5.0,
+            ay + 3.0
+        )
     }
 
     /// Labels for the violation lines: violations of one checker a few pixels apart share one

@@ -85,16 +85,23 @@ pub(super) struct Table {
 }
 
 impl Table {
+    /// The first column marks your configuration's row; without one it would stand empty.
+    fn first(&self) -> usize {
+        let unmarked = self
+            .rows
+            .iter()
+            .all(|(_, r)| r.first().is_none_or(String::is_empty));
+        usize::from(self.header.first() == Some(&"") && unmarked)
+    }
+
     pub(super) fn markdown(&self) -> String {
+        let skip = self.first();
+        let header = &self.header[skip..];
         let mut s = String::new();
-        let _ = writeln!(s, "| {} |", self.header.join(" | "));
-        let _ = writeln!(
-            s,
-            "|{}",
-            self.header.iter().map(|_| "---|").collect::<String>()
-        );
+        let _ = writeln!(s, "| {} |", header.join(" | "));
+        let _ = writeln!(s, "|{}", header.iter().map(|_| "---|").collect::<String>());
         for (yours, row) in &self.rows {
-            let cells: Vec<String> = row
+            let cells: Vec<String> = row[skip..]
                 .iter()
                 .map(|c| {
                     if *yours && !c.is_empty() {
@@ -110,8 +117,9 @@ impl Table {
     }
 
     pub(super) fn html(&self) -> String {
+        let skip = self.first();
         let mut s = String::from("<table>\n<thead><tr>");
-        for h in &self.header {
+        for h in &self.header[skip..] {
             let _ = write!(s, "<th>{}</th>", esc(h));
         }
         s.push_str("</tr></thead>\n<tbody>\n");
@@ -121,7 +129,7 @@ impl Table {
             } else {
                 "<tr>"
             });
-            for c in row {
+            for c in &row[skip..] {
                 let _ = write!(s, "<td>{}</td>", esc(c));
             }
             s.push_str("</tr>\n");
