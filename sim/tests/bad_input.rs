@@ -221,3 +221,44 @@ fn the_binary_exits_2_with_the_location_for_a_sample_of_bad_files() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// Every key a scenario file writes (the default scenario written back, key by key), given a
+/// value of the wrong type through the binary: exit 2, naming the file, the line and the key.
+#[test]
+fn the_binary_refuses_a_wrong_type_for_every_written_key_with_exit_2_and_its_line() {
+    let sc = ksim::scenario::parse::load("default").unwrap();
+    let text = ksim::scenario::parse::to_toml(&sc);
+    let dir = std::env::temp_dir().join(format!("ksim-every-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut tried = 0;
+    for (i, line) in text.lines().enumerate() {
+        let Some((key, value)) = line.split_once(" = ") else {
+            continue;
+        };
+        // A value of another type: text for a number or a boolean, a table for text.
+        let wrong = if value.starts_with('"') {
+            "{}"
+        } else {
+            "\"abc\""
+        };
+        let mut lines: Vec<&str> = text.lines().collect();
+        let bad = format!("{key} = {wrong}");
+        lines[i] = &bad;
+        let path = dir.join(format!("k{i}.toml"));
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ksim"))
+            .args(["run", path.to_str().unwrap(), "--seed", "1", "--no-report"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        let at = format!("k{i}.toml:{}:", i + 1);
+        assert!(
+            err.contains(&at) && err.contains(key.trim_matches('"')),
+            "{bad}: {err}"
+        );
+        tried += 1;
+    }
+    assert!(tried >= 40, "{tried} keys");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -250,8 +250,13 @@ pub fn apply_properties(
         }
         let value = kafka_boolean(zoo_cfg_boolean(kind, &key, value));
         if kind.modelled().contains(&key.as_str()) {
-            set_text(sc, &format!("{}.{key}", kind.section()), &value)
-                .map_err(|e| at(value_col, Some(&key), e.message))?;
+            set_text(sc, &format!("{}.{key}", kind.section()), &value).map_err(|e| {
+                at(
+                    value_col,
+                    Some(&key),
+                    in_properties_words(&e.message, &value),
+                )
+            })?;
             if let Some(by) = sc.set_by.last_mut() {
                 (by.1, by.2) = (file.to_string(), Some(line));
             }
@@ -326,6 +331,20 @@ pub fn apply_set_or_ignore(sc: &mut Scenario, assignment: &str) -> Result<(), In
         }
     }
     crate::scenario::parse::apply_set(sc, assignment)
+}
+
+/// A properties value is text, never a TOML string, boolean or array: the key table's "found
+/// a string (write 5 without quotes)" becomes "found `"5"`", as the file wrote it.
+fn in_properties_words(message: &str, value: &str) -> String {
+    let Some(at) = message.find(", found ") else {
+        return message.to_string();
+    };
+    let found = match value.trim() {
+        "" => "nothing after the `=`".to_string(),
+        v if v.starts_with('"') => format!("`{v}` (a properties value takes no quotes)"),
+        v => format!("`{v}`"),
+    };
+    format!("{}, found {found}", &message[..at])
 }
 
 /// Kafka reads a boolean in any case (`ConfigDef` compares with `equalsIgnoreCase`), so `TRUE`
