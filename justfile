@@ -90,3 +90,9 @@ coordinator:
 report-check:
     cargo run --release -- run kip-101-truncate-to-hw --seed 3 || test $? -eq 1
     chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$(mktemp -d)" --window-size=1400,2000 --screenshot="$PWD/reports/report-check.png" "file://$PWD/reports/kip-101-truncate-to-hw/3/index.html"
+
+# Sweeps on a real Slurm (installed from the distribution's packages when missing, which
+# needs root): a one-node cluster, the shipped sbatch script as an array of 4 shards over
+# 2,000 seeds, merged and compared seed for seed with a local sweep. .ci/run runs it too.
+slurm-test:
+    deploy/slurm/test.sh

@@ -94,11 +94,18 @@ enum Command {
         /// Seeds run at once, each on its own thread and runtime [default: available cores].
         #[arg(long)]
         jobs: Option<usize>,
-        /// Run only the seeds with (seed - from) % N == K - 1 (K counts from 1).
-        #[arg(long, value_name = "K/N")]
-        shard: Option<ksim::campaign::sweep::Shard>,
-        /// The results file [default: reports/sweeps/<scenario>-<from>-<last>[-shard-K-of-N].jsonl].
-        #[arg(long, value_name = "FILE")]
+        /// Run only the seeds with (seed - from) % N == K - 1 (K counts from 1); `auto` takes
+        /// K and N from a batch engine's environment (Slurm job array, Kubernetes Indexed Job,
+        /// AWS Batch array job, CI_NODE_INDEX/CI_NODE_TOTAL).
+        #[arg(long, value_name = "K/N|auto")]
+        shard: Option<String>,
+        /// With --shard auto on an engine that names only the task's index (Kubernetes, AWS
+        /// Batch): how many shards there are [default: $KSIM_SHARDS].
+        #[arg(long, value_name = "N")]
+        shards: Option<u64>,
+        /// The results file [default: reports/sweeps/<scenario>-<from>-<last>[-shard-K-of-N].jsonl];
+        /// a directory (`results/`) holds the file of that default name.
+        #[arg(long, value_name = "FILE|DIR/")]
         out: Option<std::path::PathBuf>,
         /// Continue the sweep in an existing results file: run only the seeds it lacks.
         #[arg(long)]
@@ -260,12 +267,20 @@ fn main() -> ExitCode {
             from,
             jobs,
             shard,
+            shards,
             out,
             resume,
             determinism_sample,
             seed_timeout,
             until_first,
         } => {
+            let shard = match shard_of(shard.as_deref(), shards) {
+                Ok(shard) => shard,
+                Err(e) => {
+                    eprintln!("error: --shard: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let opts = ksim::campaign::sweep::Options {
                 from,
                 seeds,
@@ -356,6 +371,23 @@ fn explain_one(sc: &Scenario, seed: Option<u64>) -> i32 {
     let report = check(&out);
     print!("{}", output::explain(&out, &report));
     report.verdict.exit_code()
+}
+
+/// `--shard K/N`, or `auto`: the shard the batch engine's environment names.
+fn shard_of(
+    arg: Option<&str>,
+    shards: Option<u64>,
+) -> Result<Option<ksim::campaign::sweep::Shard>, String> {
+    match arg {
+        None if shards.is_some() => Err("--shards goes with --shard auto".into()),
+        None => Ok(None),
+        Some("auto") => {
+            let get = |name: &str| std::env::var(name).ok();
+            ksim::campaign::sweep::shard_from_env(&get, shards).map(Some)
+        }
+        Some(_) if shards.is_some() => Err("--shards goes with --shard auto".into()),
+        Some(k_n) => k_n.parse().map(Some),
+    }
 }
 
 fn bad_input(e: InputError) -> i32 {

@@ -24,6 +24,7 @@
 //! | `determinism` | bool \| null | null when not re-run; else whether the second run's trace hash matched |
 //! | `reproduce` | string | the `ksim run` command line that replays the seed |
 //! | `marks` | list of strings | the coverage marks the run reached (protocol branches and faults taking effect; absent in files written before it was added, read as none) |
+//! | `sweep` | object | the sweep the line belongs to: `from`, `seeds`, `shard` (`"K/N"`, `"1/1"` unsharded) and `version` (ksim's, with its commit); what `ksim merge` checks the shards against (absent in files written before it was added: not checked) |
 //!
 //! # Guarantees
 //!
@@ -44,8 +45,10 @@
 pub mod first;
 pub mod guided;
 mod results;
+mod shards;
 
 pub use results::*;
+pub use shards::*;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -145,6 +148,9 @@ pub struct Line {
     pub reproduce: String,
     #[serde(default)]
     pub marks: Vec<String>,
+    /// The sweep the line belongs to (range, shard, version), for `ksim merge`'s checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepOf>,
 }
 
 impl Line {
@@ -176,6 +182,7 @@ impl Line {
             determinism: None,
             reproduce: reproduce_line(sc, out.seed),
             marks: report.marks.keys().cloned().collect(),
+            sweep: None,
         }
     }
 
@@ -198,6 +205,7 @@ impl Line {
             determinism: None,
             reproduce: reproduce_line(sc, seed),
             marks: Vec::new(),
+            sweep: None,
         }
     }
 
@@ -264,6 +272,19 @@ fn in_sweep(seed: u64, opts: &Options) -> bool {
         && opts
             .shard
             .is_none_or(|sh| (seed - opts.from) % sh.n == sh.k - 1)
+}
+
+/// `--out FILE`; `--out DIR/` (or an existing directory) for the default file name in it, as
+/// the shards of one engine job write side by side; else the default path.
+pub fn results_path(sc: &Scenario, opts: &Options) -> PathBuf {
+    let default = default_path(sc, opts);
+    match &opts.out {
+        Some(dir) if dir.is_dir() || dir.to_string_lossy().ends_with('/') => {
+            dir.join(default.file_name().unwrap_or_default())
+        }
+        Some(file) => file.clone(),
+        None => default,
+    }
 }
 
 /// `reports/sweeps/<scenario>-<from>-<last>[-shard-K-of-N].jsonl`.
@@ -683,7 +704,7 @@ pub fn sweep(sc: &Scenario, opts: &Options) -> i32 {
 
 fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let seeds = seed_set(opts)?;
-    let path = opts.out.clone().unwrap_or_else(|| default_path(sc, opts));
+    let path = results_path(sc, opts);
     let (mut file, old) = open_results(&path, opts.resume)?;
     let done = check_resumed(&path, &old, sc, opts)?;
     let todo: Vec<u64> = seeds
@@ -712,7 +733,8 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let mut rss_at: Vec<u64> = Vec::new();
     let mut done_now = 0usize;
     let mut first_at: Option<Duration> = None;
-    let ran = run_workers(&todo, &sc_arc, opts, |line| {
+    let ran = run_workers(&todo, &sc_arc, opts, |mut line| {
+        line.sweep = Some(SweepOf::of(opts));
         append(&mut file, &line).map_err(|e| {
             format!(
                 "cannot append to {}: {e}; the sweep stopped, --resume continues it",
@@ -796,11 +818,17 @@ pub fn merge(files: &[PathBuf], out: Option<&Path>) -> i32 {
     })
 }
 
-fn merge_inner(files: &[PathBuf], out: Option<&Path>) -> Result<i32, (i32, String)> {
+fn merge_inner(args: &[PathBuf], out: Option<&Path>) -> Result<i32, (i32, String)> {
+    let files = expand(args).map_err(|e| (2, e))?;
+    let mut read = Vec::new();
+    for path in &files {
+        read.push((path.clone(), read_whole(path).map_err(|e| (2, e))?));
+    }
+    check_cover(&read).map_err(|e| (2, e))?;
     let mut by_seed: BTreeMap<u64, (Line, &Path)> = BTreeMap::new();
     let mut identity: Option<(String, &Path)> = None;
-    for path in files {
-        for line in read_whole(path).map_err(|e| (2, e))? {
+    for (path, lines) in &read {
+        for line in lines.clone() {
             match &identity {
                 Some((id, first)) if *id != line.sweep_identity() => {
                     return Err((

@@ -106,6 +106,18 @@ pub(super) fn check_resumed(
                 line.reproduce
             ));
         }
+        let ours = SweepOf::of(opts);
+        if line
+            .sweep
+            .as_ref()
+            .is_some_and(|of| of.version != ours.version)
+        {
+            return Err(format!(
+                "{at}: written by ksim {}; this is ksim {}: finish a sweep with the version that began it",
+                line.sweep.as_ref().map_or("", |o| o.version.as_str()),
+                ours.version
+            ));
+        }
         if let Some(first) = done.insert(line.seed, i + 1) {
             return Err(format!("{at}: seed {} already appears on line {first}; a seed must appear once (`ksim merge --out` dedupes identical copies)", line.seed));
         }
