@@ -151,6 +151,25 @@ enum Command {
         #[arg(long)]
         guided: bool,
     },
+    /// A guided fault search on one scenario: fault schedules mutated toward new coverage
+    /// marks and protocol states until a checker flags a run (exit 1, with a reproduce line
+    /// that runs without the search) or the budget runs out (exit 0). `ksim sweep
+    /// --until-first` is the same question asked of the random swarm.
+    Search {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// Wall-time budget, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        budget: u64,
+        /// The campaign's seed: its first fresh swarm seed and its choices (one seed, one
+        /// campaign, on any machine, up to the budget).
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Where a found fault schedule is written as a scripted scenario
+        /// [default: reports/search/<scenario>-<seed>.toml].
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Narrate one run as the KIPs do: at each significant step, what happened and a table
     /// of every replica's log (offsets:epoch), LEO, HW and role, with the controllers' ISR;
     /// the step that breaks an invariant is marked.
@@ -294,6 +313,19 @@ fn main() -> ExitCode {
                 until_first,
             };
             with_scenario(&scenario, |sc| ksim::campaign::sweep::sweep(sc, &opts))
+        }
+        Command::Search {
+            scenario,
+            budget,
+            from,
+            out,
+        } => {
+            let opts = ksim::campaign::hunt::Options {
+                from,
+                budget: std::time::Duration::from_secs(budget),
+                out,
+            };
+            with_scenario(&scenario, |sc| ksim::campaign::hunt::search(sc, &opts))
         }
         Command::Merge { files, out } => ksim::campaign::sweep::merge(&files, out.as_deref()),
         cmd @ Command::Tradeoffs { .. } => tradeoffs(cmd),

@@ -450,3 +450,46 @@ fn shrink_shortens_the_workload_to_just_past_the_last_fault() {
     let r = run_check(&shrunk.scenario, 1);
     assert!(r.violations.iter().any(|v| v.checker == shrunk.checker));
 }
+
+/// `ksim search`: a guided search on the user's own configuration finds an old rule's
+/// violation and prints a reproduce line that replays it without the search; on the modern
+/// rules it reports no finding within its budget (exit 0).
+#[test]
+fn ksim_search_finds_an_old_rule_and_prints_a_replay_without_the_search() {
+    let dir = std::env::temp_dir().join(format!("ksim-search-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("found.toml");
+    let args = [
+        "search",
+        "default",
+        "--set",
+        "truncation=high-watermark",
+        "--budget",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = common::ksim_in(&dir, &args);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("search     strong-isr after"), "{stdout}");
+    let reproduce = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("reproduce: "))
+        .unwrap();
+    // `cargo run --release -- run FILE --seed S` under cargo, `ksim run FILE --seed S` else.
+    let command = reproduce.rsplit(" -- ").next().unwrap();
+    let words: Vec<&str> = command
+        .split_whitespace()
+        .skip_while(|w| *w != "run")
+        .collect();
+    let mut replay = words.clone();
+    replay.push("--no-report");
+    let (code, replayed, err) = common::ksim_in(&dir, &replay);
+    assert_eq!(code, 1, "{reproduce}: {replayed}{err}");
+    assert!(replayed.contains("[strong-isr]"), "{replayed}");
+    assert!(stdout.contains("shrink:    "), "{stdout}");
+    let (code, quiet, err) = common::ksim_in(&dir, &["search", "default", "--budget", "2"]);
+    assert_eq!(code, 0, "{quiet}{err}");
+    assert!(quiet.contains("search     no finding in "), "{quiet}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

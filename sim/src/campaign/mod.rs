@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod coordinator;
+pub mod hunt;
 pub mod search;
 pub mod shrink;
 pub mod sweep;

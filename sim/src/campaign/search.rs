@@ -129,7 +129,7 @@ pub fn report(opts: &Options, mut emit: impl FnMut(&str)) -> Result<(), InputErr
         let (old, modern) = (scenario(name, sets, true)?, scenario(name, sets, false)?);
         let runs: Vec<First> = (1..=opts.campaigns)
             .map(|k| match opts.guided {
-                true => guided_first(&old, &modern, k * RANGE_STRIDE, opts.budget),
+                true => guided_first(&old, Some(&modern), k * RANGE_STRIDE, opts.budget),
                 false => first_finding(&old, &modern, k * RANGE_STRIDE, opts.jobs, opts.budget),
             })
             .collect();
@@ -160,15 +160,7 @@ fn replay_line(label: &str, k: usize, r: &First) -> Option<String> {
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
                 .collect();
             let path = format!("{FOUND_DIR}/{slug}-campaign-{k}.toml");
-            let written = std::fs::create_dir_all(FOUND_DIR)
-                .and_then(|()| std::fs::write(&path, crate::scenario::parse::to_toml(sc)));
-            match written {
-                Ok(()) => format!(
-                    "{} run {path} --seed {seed}",
-                    crate::report::output::ksim_command()
-                ),
-                Err(e) => format!("(cannot write {path}: {e})"),
-            }
+            super::hunt::write_found(sc, std::path::Path::new(&path), *seed)
         }
         (None, None) => "(no replay recorded)".into(),
     };
