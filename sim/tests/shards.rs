@@ -125,16 +125,8 @@ fn shards_in_one_directory_merge_to_the_local_sweeps_summary_and_gaps_are_named(
     assert!(code != 2, "{merged}{err}");
     assert!(merged.contains("seeds run                  9"), "{merged}");
     // The same summary as one local sweep of the nine seeds.
-    let local = [
-        "sweep",
-        "default",
-        "--seeds",
-        "9",
-        "--set",
-        "duration_ms=5000",
-        "--out",
-        "local.jsonl",
-    ];
+    let mut local = SWEEP[..6].to_vec();
+    local.extend(["--out", "local.jsonl"]);
     let (_, swept, _) = ksim_env(&dir, &local, &[]);
     let table = |s: &str| {
         s.lines()
