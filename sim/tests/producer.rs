@@ -312,3 +312,30 @@ fn orders_and_payments_batches_over_two_topics_and_loses_duplicates_or_skips_not
         );
     }
 }
+
+/// `max.request.size`: a record whose batch would be larger is refused by `send` at once, a
+/// definite RECORD_TOO_LARGE failure that never reaches a broker; one limit above the record
+/// size refuses none.
+#[test]
+fn max_request_size_refuses_an_oversized_record_in_send_as_record_too_large() {
+    let too_large = |op: &ksim::observer::Op| {
+        op.kind == ksim::observer::OpType::Fail
+            && op
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("RECORD_TOO_LARGE"))
+    };
+    // 64-byte values, no key: with 61 bytes of batch header and 7 of record framing, 132.
+    let (history, report) = produced("default", &["value_bytes=64", "max.request.size=100"]);
+    let invoked = history
+        .iter()
+        .filter(|op| op.kind == ksim::observer::OpType::Invoke)
+        .count();
+    assert!(invoked > 100);
+    assert_eq!(history.iter().filter(|op| too_large(op)).count(), invoked);
+    assert_eq!(acked(&history), 0);
+    assert_eq!(report.verdict, Verdict::Vacuous, "nothing acknowledged");
+    let (history, report) = produced("default", &["value_bytes=64", "max.request.size=200"]);
+    assert!(!history.iter().any(too_large));
+    assert_valid(&report);
+}

@@ -37,6 +37,9 @@ pub struct ProducerConfig {
     pub linger_ms: u64,
     /// `partitioner.class`
     pub partitioner: Partitioner,
+    /// `max.request.size`: a record whose batch would be larger fails in `send` at once with
+    /// RECORD_TOO_LARGE, definite (Kafka's `RecordTooLargeException`; default 1048576).
+    pub max_request_size: usize,
 }
 
 impl Default for ProducerConfig {
@@ -52,6 +55,7 @@ impl Default for ProducerConfig {
             delivery_timeout_ms: 120_000,
             enable_idempotence: false,
             batch_size: 16_384,
+            max_request_size: 1_048_576,
             linger_ms: 0,
             partitioner: Partitioner::KeyedRoundRobin,
         }

@@ -180,7 +180,6 @@ const PRODUCER_NOT_MODELLED: &[&str] = &[
     "buffer.memory",
     "max.block.ms",
     "compression.type",
-    "max.request.size",
     "transactional.id",
     "transaction.timeout.ms",
 ];

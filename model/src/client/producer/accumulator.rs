@@ -24,6 +24,10 @@ impl Producer {
         let topic = self.next_topic;
         self.next_topic = (topic + 1) % self.setup.topics;
         let p = self.partition_for(topic, &record.key);
+        if BATCH_OVERHEAD + size > self.cfg().max_request_size {
+            self.too_large(p, record.value, BATCH_OVERHEAD + size);
+            return true;
+        }
         // An idempotent producer numbers records only once it has its producer id.
         if self.cfg().enable_idempotence && self.producer_id.is_none() {
             return false;
@@ -107,6 +111,30 @@ impl Producer {
             if *sp == p {
                 *bytes += size;
             }
+        }
+    }
+
+    /// `send` refuses a record larger than `max.request.size` before it is batched: taken, and
+    /// failed at once (it never left the client, so the failure is definite).
+    fn too_large(&mut self, p: PartitionId, value: u64, bytes: usize) {
+        let limit = self.cfg().max_request_size;
+        for (kind, error) in [
+            (OpType::Invoke, None),
+            (OpType::Fail, Some(format!("RECORD_TOO_LARGE: {bytes} bytes serialized, larger than max.request.size={limit}"))),
+        ] {
+            self.out.push(Effect::Record(Op {
+                time_ms: self.now(),
+                process: self.setup.idx,
+                kind,
+                f: "send",
+                value,
+                partition: p,
+                offset: None,
+                error,
+                producer_id: None,
+                leader_epoch: None,
+                broker: None,
+            }));
         }
     }
 

@@ -172,6 +172,7 @@ pub(crate) static KEYS: &[KeySpec] = &[
     key!("producer", "delivery.timeout.ms", |sc, v| sc.producer.delivery_timeout_ms => int_in(v, 1, MAX)?),
     key!("producer", "batch.size", |sc, v| sc.producer.batch_size => int_in(v, 0, 1 << 30)?),
     key!("producer", "linger.ms", |sc, v| sc.producer.linger_ms => int_in(v, 0, MAX)?),
+    key!("producer", "max.request.size", |sc, v| sc.producer.max_request_size => int_in(v, 1, 1 << 30)?),
     key!("producer", "partitioner.class", |sc, v| sc.producer.partitioner => partitioner(v)?),
     key!("consumer", "session.timeout.ms", |sc, v| sc.consumer.session_timeout_ms => int_in(v, 1, MAX)?),
     key!("consumer", "heartbeat.interval.ms", |sc, v| sc.consumer.heartbeat_interval_ms => int_in(v, 1, MAX)?),
