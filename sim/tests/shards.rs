@@ -192,3 +192,27 @@ fn shards_in_one_directory_merge_to_the_local_sweeps_summary_and_gaps_are_named(
     assert!(err.contains("no batch engine"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A sweep that stopped at its first finding is whole as it is: its merge judges it (exit 1)
+/// instead of asking for the seeds it never meant to run.
+#[test]
+fn an_until_first_sweep_merges_without_its_unrun_seeds() {
+    let dir = fresh("until-first");
+    let sweep = [
+        "sweep",
+        "default",
+        "--seeds",
+        "40",
+        "--set",
+        "truncation=high-watermark",
+        "--until-first",
+        "--out",
+        "uf.jsonl",
+    ];
+    let (code, out, err) = ksim_env(&dir, &sweep, &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    let (code, merged, err) = ksim_env(&dir, &["merge", "uf.jsonl"], &[]);
+    assert_eq!(code, 1, "{merged}{err}");
+    assert!(merged.contains("findings by kind"), "{merged}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
