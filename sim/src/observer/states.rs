@@ -6,6 +6,7 @@
 //! the search, no checker reads them, and none enters the trace hash.
 
 use super::*;
+use crate::scenario::vocabulary::StateMark;
 
 /// The leader epoch a replica's role is in, if it has one.
 fn role_epoch(role: Role) -> Option<Epoch> {
@@ -43,10 +44,10 @@ impl Observer {
     /// proposed to add it (KIP-903's race: the proposal rests on the old process's fetches).
     fn restart_states(&mut self, b: BrokerId) {
         if self.controller.values().any(|(_, _, isr)| isr.contains(&b)) {
-            self.mark("state:isr-member-restarted");
+            self.mark(StateMark::IsrMemberRestarted.name());
         }
         if self.pending_adds.values().any(|adds| adds.contains(&b)) {
-            self.mark("state:alter-partition-in-flight-across-restart");
+            self.mark(StateMark::AlterPartitionInFlightAcrossRestart.name());
         }
     }
 
@@ -88,17 +89,17 @@ impl Observer {
             } => self.follower_states(p, epoch, leader, leader_epoch),
             Role::Leader { leader_epoch } => {
                 if leader_epoch < epoch {
-                    self.mark("state:deposed-leader");
+                    self.mark(StateMark::DeposedLeader.name());
                     if hw_moved {
-                        self.mark("state:deposed-leader-moved-hw");
+                        self.mark(StateMark::DeposedLeaderMovedHw.name());
                     }
                 }
                 let (older, below_start) = self.isr_lag(b, p, leader_epoch);
                 if older && hw_moved {
-                    self.mark("state:hw-moved-with-isr-member-on-older-epoch");
+                    self.mark(StateMark::HwMovedWithIsrMemberOnOlderEpoch.name());
                 }
                 if below_start {
-                    self.mark("state:isr-member-below-epoch-start");
+                    self.mark(StateMark::IsrMemberBelowEpochStart.name());
                 }
             }
             Role::Offline => {}
@@ -114,14 +115,14 @@ impl Observer {
         leader_epoch: Epoch,
     ) {
         match epoch - leader_epoch {
-            1 => self.mark("state:follower-one-epoch-behind"),
-            gap if gap >= 2 => self.mark("state:follower-two-epochs-behind"),
+            1 => self.mark(StateMark::FollowerOneEpochBehind.name()),
+            gap if gap >= 2 => self.mark(StateMark::FollowerTwoEpochsBehind.name()),
             _ => {}
         }
         match self.views.get(&(leader, p)).cloned() {
-            Some(v) if !v.alive => self.mark("state:following-a-dead-leader"),
+            Some(v) if !v.alive => self.mark(StateMark::FollowingADeadLeader.name()),
             Some(v) if matches!(v.role, Role::Leader { leader_epoch } if leader_epoch < epoch) => {
-                self.mark("state:fetching-from-deposed-leader")
+                self.mark(StateMark::FetchingFromDeposedLeader.name())
             }
             _ => {}
         }

@@ -46,24 +46,45 @@ pub fn marks() -> Vec<&'static str> {
         "read-held-by-isr",
     ]);
     out.extend(FAULT_MARKS);
-    out.extend(STATE_MARKS);
+    out.extend(
+        <StateMark as strum::VariantArray>::VARIANTS
+            .iter()
+            .map(|m| m.name()),
+    );
     out
 }
 
-/// `state:<situation>`: an abstract state the run reached (the observer's `states.rs`), the
-/// guided search's feedback beside the protocol's branches.
-const STATE_MARKS: [&str; 10] = [
-    "state:isr-member-restarted",
-    "state:alter-partition-in-flight-across-restart",
-    "state:deposed-leader",
-    "state:deposed-leader-moved-hw",
-    "state:follower-one-epoch-behind",
-    "state:follower-two-epochs-behind",
-    "state:following-a-dead-leader",
-    "state:fetching-from-deposed-leader",
-    "state:hw-moved-with-isr-member-on-older-epoch",
-    "state:isr-member-below-epoch-start",
-];
+/// `state:<situation>`: an abstract state the run reached (the observer's `states.rs` marks
+/// them by these names), the guided search's feedback beside the protocol's branches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+pub enum StateMark {
+    #[strum(serialize = "state:isr-member-restarted")]
+    IsrMemberRestarted,
+    #[strum(serialize = "state:alter-partition-in-flight-across-restart")]
+    AlterPartitionInFlightAcrossRestart,
+    #[strum(serialize = "state:deposed-leader")]
+    DeposedLeader,
+    #[strum(serialize = "state:deposed-leader-moved-hw")]
+    DeposedLeaderMovedHw,
+    #[strum(serialize = "state:follower-one-epoch-behind")]
+    FollowerOneEpochBehind,
+    #[strum(serialize = "state:follower-two-epochs-behind")]
+    FollowerTwoEpochsBehind,
+    #[strum(serialize = "state:following-a-dead-leader")]
+    FollowingADeadLeader,
+    #[strum(serialize = "state:fetching-from-deposed-leader")]
+    FetchingFromDeposedLeader,
+    #[strum(serialize = "state:hw-moved-with-isr-member-on-older-epoch")]
+    HwMovedWithIsrMemberOnOlderEpoch,
+    #[strum(serialize = "state:isr-member-below-epoch-start")]
+    IsrMemberBelowEpochStart,
+}
+
+impl StateMark {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
 
 /// `fault:<kind>`: a fault of that kind took effect.
 const FAULT_MARKS: [&str; 16] = [
