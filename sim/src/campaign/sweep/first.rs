@@ -46,15 +46,9 @@ pub fn first_finding(
     budget: Duration,
 ) -> First {
     let opts = Options {
-        from,
-        seeds: MAX_SEEDS,
         jobs,
-        shard: None,
-        out: None,
-        resume: false,
-        determinism_sample: 0,
         seed_timeout: Some(Duration::from_secs(300)),
-        until_first: false,
+        ..Options::range(from, MAX_SEEDS, None)
     };
     let todo: Vec<u64> = (from..from + MAX_SEEDS).collect();
     let (sc, base) = (Arc::new(sc.clone()), Arc::new(base.clone()));

@@ -46,9 +46,11 @@ pub mod first;
 pub mod guided;
 mod results;
 mod shards;
+mod summary;
 
 pub use results::*;
 pub use shards::*;
+pub use summary::*;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -107,6 +109,24 @@ pub struct Options {
     pub seed_timeout: Option<Duration>,
     /// Stop at the first finding: no new seed starts, the ones running finish.
     pub until_first: bool,
+}
+
+impl Options {
+    /// `seeds` seeds from `from` (in `shard`), on one job, with no file, re-run or timeout:
+    /// what the campaigns and the merge's checks start from.
+    pub fn range(from: u64, seeds: u64, shard: Option<Shard>) -> Options {
+        Options {
+            from,
+            seeds,
+            jobs: 1,
+            shard,
+            out: None,
+            resume: false,
+            determinism_sample: 0,
+            seed_timeout: None,
+            until_first: false,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -453,20 +473,14 @@ impl Progress {
             // Keeps the clock moving while every worker is inside a long seed.
             bar.enable_steady_tick(Duration::from_millis(250));
         }
-        let findings = done
-            .iter()
-            .filter(|l| first::violation(l).is_some())
-            .count() as u64;
-        let vacuous = done.len() as u64
-            - findings
-            - done.iter().filter(|l| l.finding.is_none()).count() as u64;
         let mut p = Progress {
             bar,
             started: Instant::now(),
             ran: 0,
-            findings,
-            vacuous,
+            findings: 0,
+            vacuous: 0,
         };
+        done.iter().for_each(|l| p.count(l));
         p.refresh();
         p
     }
@@ -481,11 +495,16 @@ impl Progress {
 
     fn record(&mut self, line: &Line) {
         self.ran += 1;
+        self.count(line);
+        self.bar.inc(1);
+        self.refresh();
+    }
+
+    /// A finding, or a vacuous seed (which is none).
+    fn count(&mut self, line: &Line) {
         let finding = first::violation(line).is_some();
         self.findings += u64::from(finding);
         self.vacuous += u64::from(!finding && line.finding.is_some());
-        self.bar.inc(1);
-        self.refresh();
     }
 }
 
@@ -546,152 +565,6 @@ fn one_line(text: &str) -> String {
         .join(" | ")
 }
 
-// -------------------------------------------------------------------- summary
-
-/// Counts over a whole results file, independent of the order its lines were written in.
-#[derive(Debug, Default, PartialEq)]
-pub struct Summary {
-    pub seeds: u64,
-    pub valid: u64,
-    pub invalid: u64,
-    pub vacuous: u64,
-    /// Finding kind -> (count, seeds in ascending order, reproduce line of the first). A
-    /// vacuous seed is none.
-    pub findings: BTreeMap<String, (u64, Vec<u64>, String)>,
-    /// The vacuous seeds in ascending order, and why the first showed nothing.
-    pub vacuous_seeds: (Vec<u64>, String),
-    pub acked: u64,
-    pub lost_allowed: u64,
-    /// Duplicated values, and the seeds that had any.
-    pub duplicates: u64,
-    pub seeds_with_duplicates: u64,
-    /// Coverage mark -> how many seeds reached it.
-    pub marks: BTreeMap<String, u64>,
-    /// The marks the scenario requires (`[expect] sweep_marks`) that no seed reached.
-    pub unreached: Vec<String>,
-}
-
-impl Summary {
-    pub fn of(lines: &[Line]) -> Summary {
-        let mut sorted: Vec<&Line> = lines.iter().collect();
-        sorted.sort_by_key(|l| l.seed);
-        let mut s = Summary::default();
-        for l in sorted {
-            s.seeds += 1;
-            match l.verdict {
-                SeedVerdict::Valid => s.valid += 1,
-                SeedVerdict::Invalid => s.invalid += 1,
-                SeedVerdict::Vacuous => s.vacuous += 1,
-            }
-            if l.verdict == SeedVerdict::Vacuous && first::violation(l).is_none() {
-                if s.vacuous_seeds.0.is_empty() {
-                    s.vacuous_seeds.1 = l.message.clone();
-                }
-                s.vacuous_seeds.0.push(l.seed);
-            } else if let Some(kind) = &l.finding {
-                let entry = s
-                    .findings
-                    .entry(kind.clone())
-                    .or_insert_with(|| (0, Vec::new(), l.reproduce.clone()));
-                entry.0 += 1;
-                entry.1.push(l.seed);
-            }
-            s.acked += l.acked;
-            s.lost_allowed += l.lost_allowed;
-            s.duplicates += l.duplicates;
-            s.seeds_with_duplicates += u64::from(l.duplicates > 0);
-            for m in &l.marks {
-                *s.marks.entry(m.clone()).or_default() += 1;
-            }
-        }
-        s
-    }
-
-    /// Note the marks `required` that no seed reached: each fails the sweep.
-    pub fn require(&mut self, required: &[String]) {
-        self.unreached = required
-            .iter()
-            .filter(|m| !self.marks.contains_key(*m))
-            .cloned()
-            .collect();
-        for m in &self.unreached {
-            self.marks.insert(m.clone(), 0);
-        }
-    }
-
-    /// 1 if any seed has a finding (nondeterminism included) or a required mark was reached by
-    /// no seed; else 3 if no seed was valid (every seed vacuous); else 0. Vacuous seeds beside
-    /// valid ones are counted and shown, not the sweep's verdict.
-    pub fn exit_code(&self) -> i32 {
-        if self.invalid > 0 || !self.unreached.is_empty() {
-            1
-        } else if self.valid == 0 {
-            3
-        } else {
-            0
-        }
-    }
-
-    /// How many seeds reached each coverage mark; a required mark that none reached is named.
-    fn render_marks(&self, s: &mut String) {
-        let _ = writeln!(s, "{:<20}{:>8}", "coverage marks", "seeds");
-        for (m, n) in &self.marks {
-            let missing = if *n == 0 {
-                "  REQUIRED, reached by no seed"
-            } else {
-                ""
-            };
-            let _ = writeln!(s, "  {m:<30}{n:>8}{missing}");
-        }
-    }
-
-    /// The table; `invocation` is this invocation's own line (wall time, rate), if any.
-    pub fn render(&self, title: &str, invocation: Option<String>, results: &str) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "== {title} ==");
-        for (label, n) in [
-            ("seeds run", self.seeds),
-            ("valid", self.valid),
-            ("invalid", self.invalid),
-            ("vacuous", self.vacuous),
-        ] {
-            let _ = writeln!(s, "{label:<20}{n:>8}");
-        }
-        let (vacuous, why) = &self.vacuous_seeds;
-        if !vacuous.is_empty() {
-            let first: Vec<String> = vacuous.iter().take(3).map(u64::to_string).collect();
-            let _ = writeln!(
-                s,
-                "  showed nothing, no finding; first seeds {}: {why}",
-                first.join(", ")
-            );
-        }
-        if self.findings.is_empty() {
-            let _ = writeln!(s, "{:<20}{:>8}", "findings", "none");
-        } else {
-            let _ = writeln!(s, "{:<20}{:>8}  first seeds", "findings by kind", "count");
-        }
-        for (kind, (count, seeds, reproduce)) in &self.findings {
-            let first: Vec<String> = seeds.iter().take(3).map(u64::to_string).collect();
-            let _ = writeln!(s, "  {kind:<18}{count:>8}  {}", first.join(", "));
-            let _ = writeln!(s, "    reproduce: {reproduce}");
-        }
-        self.render_marks(&mut s);
-        let _ = writeln!(s, "{:<20}{:>8}", "acked total", self.acked);
-        let _ = writeln!(s, "{:<20}{:>8}", "lost-but-allowed", self.lost_allowed);
-        let _ = writeln!(
-            s,
-            "{:<20}{:>8}  in {} seeds",
-            "duplicated", self.duplicates, self.seeds_with_duplicates
-        );
-        if let Some(line) = invocation {
-            let _ = writeln!(s, "{:<20}{line}", "this invocation");
-        }
-        let _ = writeln!(s, "{:<20}{results}", "results file");
-        s
-    }
-}
-
 // -------------------------------------------------------------------- the commands
 
 /// `ksim sweep`: returns the exit code (2 for bad input or an unusable results file).
@@ -733,8 +606,9 @@ fn sweep_inner(sc: &Scenario, opts: &Options) -> Result<i32, String> {
     let mut rss_at: Vec<u64> = Vec::new();
     let mut done_now = 0usize;
     let mut first_at: Option<Duration> = None;
+    let sweep_of = SweepOf::of(opts);
     let ran = run_workers(&todo, &sc_arc, opts, |mut line| {
-        line.sweep = Some(SweepOf::of(opts));
+        line.sweep = Some(sweep_of.clone());
         append(&mut file, &line).map_err(|e| {
             format!(
                 "cannot append to {}: {e}; the sweep stopped, --resume continues it",

@@ -38,17 +38,7 @@ impl SweepOf {
     /// The options of this shard, as far as the seeds go.
     fn options(&self) -> Options {
         let shard = self.parts();
-        Options {
-            from: self.from,
-            seeds: self.seeds,
-            jobs: 1,
-            shard: (shard.n > 1).then_some(shard),
-            out: None,
-            resume: false,
-            determinism_sample: 0,
-            seed_timeout: None,
-            until_first: false,
-        }
+        Options::range(self.from, self.seeds, (shard.n > 1).then_some(shard))
     }
 }
 

@@ -435,6 +435,11 @@ fn key_of_value(text: &str, at: usize) -> Option<(String, Range<usize>)> {
         .strip_suffix(' ')
         .unwrap_or(&text[start..at]);
     let key = key.trim().strip_suffix('=')?.trim();
+    // A plain or dotted key only: inside an inline table or an array, say nothing.
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._-\"".contains(c);
+    if key.is_empty() || !key.chars().all(plain) {
+        return None;
+    }
     let section = text[..start].lines().rev().find_map(|l| {
         let l = l.trim();
         l.starts_with('[')

@@ -399,6 +399,9 @@ fn out_of_range() {
 
 #[test]
 fn syntax_error_has_a_position() {
+    // Inside an inline table the line names no one key: none is guessed.
+    let e = parse_err("[cluster]\nbrokers = { b = 99999999999999999999 }\n");
+    assert_eq!((e.line, e.key.as_deref()), (Some(2), None), "{e}");
     let e = parse_err("[cluster]\nbrokers = = 3\n");
     // An error inside a value names the key it belongs to.
     assert_eq!(
